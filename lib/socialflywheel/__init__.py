@@ -1,0 +1,3 @@
+"""Social Flywheel: GPU-accelerated batch analytics over social-media interaction data."""
+
+__version__ = "0.1.0"

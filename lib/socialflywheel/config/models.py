@@ -1,0 +1,149 @@
+"""The root configuration model and the sections shared by every stage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
+
+from socialflywheel.config._base import Strict
+from socialflywheel.config.graph import GraphConfig
+from socialflywheel.config.recsys import RecommendConfig, TrainConfig
+from socialflywheel.config.simulate import SimulateConfig
+from socialflywheel.config.stages import FeaturesConfig, IngestConfig, ReportConfig
+
+# Dotted paths of fields whose values never leave the process (logs, MLflow, run records).
+SECRET_FIELDS = ("privacy.dev_hmac_key",)
+
+
+class SparkConfig(Strict):
+    """Which DataFrame engine runs the jobs."""
+
+    engine: Literal["sail", "connect", "classic", "submit"] = Field(
+        "sail",
+        description="sail: in-process Sail server (embedded default); connect: a remote Spark Connect URL; "
+        "classic: JVM Spark started here; submit: the session spark-submit provides.",
+    )
+    connect_url: str | None = Field(None, description="sc://host:port, required when engine=connect.")
+    master: str = Field("local[2]", description="Master URL for engine=classic.")
+    app_name: str = Field("social-flywheel", description="Spark application name.")
+    shuffle_partitions: int = Field(4, ge=1, description="spark.sql.shuffle.partitions.")
+    sail_workers: int = Field(0, ge=0, description="Sail task threads; 0 lets Sail use every core.")
+    packages: list[str] = Field(
+        default_factory=list, description="Maven coordinates for classic sessions (Delta, RAPIDS) when reachable."
+    )
+    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark conf passed through verbatim.")
+
+    @model_validator(mode="after")
+    def _connect_needs_url(self) -> SparkConfig:
+        if self.engine == "connect" and not self.connect_url:
+            raise ValueError("spark.connect_url is required when spark.engine is 'connect'")
+        return self
+
+
+class LakeConfig(Strict):
+    """Where the Delta lake lives."""
+
+    root: str | None = Field(None, description="Lake root; a local path or an object-store URI. Default: <work_dir>/lake.")
+    storage_options: dict[str, str] = Field(
+        default_factory=dict, description="delta-rs storage options (credentials come from the environment)."
+    )
+
+
+class MlflowConfig(Strict):
+    """Experiment tracking."""
+
+    tracking_uri: str | None = Field(None, description="Default: sqlite:///<work_dir>/mlflow.db.")
+    artifact_root: str | None = Field(None, description="Default: <work_dir>/mlartifacts.")
+    experiment: str = Field("social-flywheel", description="MLflow experiment name.")
+    registered_model: str = Field("two_tower_retrieval", description="Registered model name.")
+    serving_alias: str = Field("serving", description="Alias a model gets when it beats the current one.")
+
+
+class PrivacyConfig(Strict):
+    """Pseudonymization key and aggregate suppression."""
+
+    hmac_key_env: str = Field("FLYWHEEL_HMAC_KEY", description="Environment variable holding the HMAC key.")
+    dev_hmac_key: str | None = Field(
+        None, description="DEVELOPMENT ONLY key, used when the env variable is unset; must be null outside local.yaml."
+    )
+    min_group_users: int = Field(10, ge=1, description="k: aggregates over fewer distinct users are suppressed.")
+    retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"bronze": 400, "quarantine": 30, "snapshots": 90},
+        description="Days kept per class of table before maintain drops it.",
+    )
+
+    def hmac_key(self) -> bytes:
+        key = os.environ.get(self.hmac_key_env) or self.dev_hmac_key
+        if not key:
+            raise ValueError(
+                f"no pseudonymization key: set the environment variable {self.hmac_key_env} "
+                "(only conf/local.yaml carries a development key)"
+            )
+        return key.encode()
+
+
+class FlywheelConfig(Strict):
+    """The whole configuration of a Social Flywheel deployment."""
+
+    work_dir: str = Field("work", description="Folder for everything the embedded default writes.")
+    seed: int = Field(7, description="Seed for every randomized step unless a stage sets its own.")
+    spark: SparkConfig = Field(default_factory=SparkConfig)  # type: ignore[arg-type]
+    lake: LakeConfig = Field(default_factory=LakeConfig)  # type: ignore[arg-type]
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)  # type: ignore[arg-type]
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)  # type: ignore[arg-type]
+    simulate: SimulateConfig = Field(default_factory=SimulateConfig)  # type: ignore[arg-type]
+    ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)  # type: ignore[arg-type]
+    graph: GraphConfig = Field(default_factory=GraphConfig)  # type: ignore[arg-type]
+    train: TrainConfig = Field(default_factory=TrainConfig)  # type: ignore[arg-type]
+    recommend: RecommendConfig = Field(default_factory=RecommendConfig)  # type: ignore[arg-type]
+    report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
+
+    _source: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
+
+    @source.setter
+    def source(self, value: str | None) -> None:
+        self._source = value
+
+    # Resolved locations -------------------------------------------------------------------
+    @property
+    def work_path(self) -> Path:
+        return Path(self.work_dir).expanduser().resolve()
+
+    @property
+    def lake_root(self) -> str:
+        if self.lake.root:
+            if "://" in self.lake.root:
+                return self.lake.root
+            return str(Path(self.lake.root).expanduser().resolve())
+        return str(self.work_path / "lake")
+
+    @property
+    def landing_dir(self) -> Path:
+        return Path(self.ingest.landing_dir).expanduser().resolve() if self.ingest.landing_dir else self.work_path / "landing"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow.tracking_uri or f"sqlite:///{self.work_path / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> str:
+        return self.mlflow.artifact_root or str(self.work_path / "mlartifacts")
+
+    @classmethod
+    def section_fields(cls, dotted: str) -> list[str]:
+        """Field names allowed under a dotted section path ('' for the root)."""
+        model: Any = cls
+        for part in [p for p in dotted.split(".") if p]:
+            field = model.model_fields.get(part)
+            if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+                return []
+            model = field.annotation
+        return list(model.model_fields)

@@ -1,0 +1,39 @@
+"""Ingest, features and report settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from socialflywheel.config._base import Strict
+
+
+class IngestConfig(Strict):
+    """Landing -> bronze -> silver."""
+
+    landing_dir: str | None = Field(None, description="Landing folder; default <work_dir>/landing.")
+    field_mapping: dict[str, str] = Field(
+        default_factory=dict, description="Source field name -> contract field name, for other event dumps."
+    )
+    max_text_bytes: int = Field(4096, ge=16, description="Longest accepted text field, in UTF-8 bytes.")
+    max_line_bytes: int = Field(16384, ge=64, description="Longest accepted raw line.")
+    min_ts: str = Field("2015-01-01T00:00:00Z", description="Earliest plausible event time.")
+    max_future_hours: int = Field(24, ge=0, description="Latest plausible event time, hours after ingest.")
+
+
+class FeaturesConfig(Strict):
+    """Gold feature tables."""
+
+    windows_days: list[int] = Field(default_factory=lambda: [1, 7, 28], description="Event-count windows.")
+    trend_bucket: str = Field("hour", description="Trend bucket: hour or day.")
+    trend_baseline_buckets: int = Field(48, ge=2, description="Trailing buckets for a tag's own baseline.")
+    trend_min_score: float = Field(4.0, gt=0, description="Burst score above which a tag is trending.")
+    segments: int = Field(8, ge=2, description="k for k-means audience segments.")
+    risk_threshold: float = Field(0.5, ge=0, le=1, description="Accounts scoring above are left out downstream.")
+    test_days: int = Field(7, ge=1, description="Last days held out as the test period.")
+    validation_days: int = Field(3, ge=1, description="Days before the test period used for validation.")
+
+
+class ReportConfig(Strict):
+    """The HTML report."""
+
+    path: str | None = Field(None, description="Output file; default <work_dir>/report/report.html.")

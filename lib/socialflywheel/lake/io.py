@@ -1,0 +1,184 @@
+"""Read, append, overwrite and merge catalog tables; every access records the Delta version it saw."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from socialflywheel.lake.catalog import Table, table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from deltalake import DeltaTable
+    from pyspark.sql import DataFrame, SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+
+log = logging.getLogger(__name__)
+
+
+class Lake:
+    """The lake under one root, addressed only by catalog names.
+
+    Reads and writes are remembered in ``versions_read`` and ``versions_written`` so the run
+    record and MLflow can store exactly which table versions a job saw and produced.
+    """
+
+    def __init__(self, root: str, *, storage_options: dict[str, str] | None = None) -> None:
+        self.root = root.rstrip("/")
+        self.storage_options = storage_options or None
+        self.versions_read: dict[str, int] = {}
+        self.versions_written: dict[str, int] = {}
+
+    @classmethod
+    def from_config(cls, cfg: FlywheelConfig) -> Lake:
+        return cls(cfg.lake_root, storage_options=cfg.lake.storage_options)
+
+    # Locations and metadata -------------------------------------------------------------------
+    def path(self, name: str) -> str:
+        t = table(name)
+        return f"{self.root}/{t.layer}/{t.short}"
+
+    def delta(self, name: str) -> DeltaTable | None:
+        from deltalake import DeltaTable
+
+        path = self.path(name)
+        if not DeltaTable.is_deltatable(path, storage_options=self.storage_options):
+            return None
+        return DeltaTable(path, storage_options=self.storage_options)
+
+    def exists(self, name: str) -> bool:
+        return self.delta(name) is not None
+
+    def version(self, name: str) -> int | None:
+        dt = self.delta(name)
+        return None if dt is None else dt.version()
+
+    def _note_read(self, name: str, version: int | None) -> None:
+        if version is not None:
+            self.versions_read.setdefault(name, version)
+
+    def _note_write(self, name: str) -> None:
+        version = self.version(name)
+        if version is not None:
+            self.versions_written[name] = version
+
+    # Reads ---------------------------------------------------------------------------------------
+    def read(self, spark: SparkSession, name: str, *, version: int | None = None) -> DataFrame:
+        """Read a table as a DataFrame (an empty one with the catalog schema if it does not exist yet)."""
+        t = table(name)
+        current = self.version(name)
+        if current is None:
+            return spark.createDataFrame([], t.schema)
+        reader = spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        self._note_read(name, version if version is not None else current)
+        return reader.load(self.path(name))
+
+    def read_arrow(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        filters: Any = None,
+        version: int | None = None,
+    ) -> pa.Table:
+        """Read a table through delta-rs into Arrow (for graph backends, trainers and notebooks)."""
+        import pyarrow as pa
+
+        dt = self.delta(name)
+        if dt is None:
+            from pyspark.sql.types import _parse_datatype_string  # DDL -> field names only
+
+            names = [f.name for f in _parse_datatype_string(table(name).schema).fields]
+            wanted = list(columns) if columns else names
+            return pa.table({c: pa.array([], pa.null()) for c in wanted})
+        if version is not None:
+            dt.load_as_version(version)
+        self._note_read(name, dt.version())
+        return dt.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters)
+
+    def files(self, name: str) -> list[str]:
+        dt = self.delta(name)
+        return [] if dt is None else dt.file_uris()
+
+    # Writes --------------------------------------------------------------------------------------
+    def _conform(self, df: DataFrame, t: Table) -> DataFrame:
+        """Select the catalog columns in order, so a schema drift fails here with the table's name."""
+        missing = [c for c in t.column_names if c not in df.columns]
+        if missing:
+            raise ValueError(f"{t.name}: DataFrame lacks catalog columns {missing}")
+        return df.select(*t.column_names)
+
+    def _writer(self, df: DataFrame, t: Table, mode: str) -> Any:
+        writer = self._conform(df, t).write.format("delta").mode(mode)
+        if t.partition_by:
+            writer = writer.partitionBy(*t.partition_by)
+        return writer
+
+    def append(self, df: DataFrame, name: str) -> None:
+        t = table(name)
+        self._writer(df, t, "append").save(self.path(name))
+        self._note_write(name)
+
+    def overwrite(self, df: DataFrame, name: str, *, replace_where: str | None = None) -> None:
+        """Overwrite a table, or only the rows matching ``replace_where`` (a partition predicate)."""
+        t = table(name)
+        writer = self._writer(df, t, "overwrite")
+        if replace_where and self.exists(name):
+            writer = writer.option("replaceWhere", replace_where)
+        writer.save(self.path(name))
+        self._note_write(name)
+
+    def merge(
+        self,
+        spark: SparkSession,
+        df: DataFrame,
+        name: str,
+        *,
+        on: Sequence[str] | None = None,
+        when_matched: Literal["ignore", "update", "delete"] = "ignore",
+        insert: bool = True,
+    ) -> None:
+        """MERGE ``df`` into a table on its keys: insert new rows; update, delete or ignore matches."""
+        t = table(name)
+        keys = list(on or t.keys)
+        if not keys:
+            raise ValueError(f"{name} has no merge keys")
+        if not self.exists(name):
+            if insert and when_matched != "delete":
+                self.append(df, name)
+            return
+        view = f"merge_src_{uuid.uuid4().hex[:12]}"
+        src = df if when_matched == "delete" and not insert else self._conform(df, t)
+        src.createOrReplaceTempView(view)
+        cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        clauses = []
+        if when_matched == "update":
+            clauses.append("WHEN MATCHED THEN UPDATE SET *")
+        elif when_matched == "delete":
+            clauses.append("WHEN MATCHED THEN DELETE")
+        if insert:
+            clauses.append("WHEN NOT MATCHED THEN INSERT *")
+        if not clauses:
+            return
+        spark.sql(f"MERGE INTO delta.`{self.path(name)}` t USING {view} s ON {cond} {' '.join(clauses)}").collect()
+        spark.catalog.dropTempView(view)
+        self._note_write(name)
+
+    def write_arrow(self, data: pa.Table, name: str, *, mode: Literal["append", "overwrite"] = "append") -> None:
+        """Write a small Arrow table with delta-rs (run records, ledgers: no Spark needed)."""
+        from deltalake import write_deltalake
+
+        t = table(name)
+        write_deltalake(
+            self.path(name),
+            data.select(t.column_names),
+            mode=mode,
+            partition_by=list(t.partition_by) or None,
+            storage_options=self.storage_options,
+        )
+        self._note_write(name)
