@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from socialflywheel.config._base import Strict
@@ -11,11 +13,16 @@ class IngestConfig(Strict):
     """Landing -> bronze -> silver."""
 
     landing_dir: str | None = Field(None, description="Landing folder; default <work_dir>/landing.")
+    format: Literal["json", "parquet"] = Field("json", description="Landing format read: json lines or parquet.")
+    max_files_per_batch: int = Field(10_000, ge=1, description="Files taken in one batch; the rest wait.")
+    breaking_share: float = Field(
+        0.5, gt=0, le=1, description="A field missing or mistyped in more than this share of a file's rows fails the batch."
+    )
     field_mapping: dict[str, str] = Field(
         default_factory=dict, description="Source field name -> contract field name, for other event dumps."
     )
     max_text_bytes: int = Field(4096, ge=16, description="Longest accepted text field, in UTF-8 bytes.")
-    max_line_bytes: int = Field(16384, ge=64, description="Longest accepted raw line.")
+    max_line_bytes: int = Field(65536, ge=64, description="Longest accepted raw line, in bytes.")
     min_ts: str = Field("2015-01-01T00:00:00Z", description="Earliest plausible event time.")
     max_future_hours: int = Field(24, ge=0, description="Latest plausible event time, hours after ingest.")
 

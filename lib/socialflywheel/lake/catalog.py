@@ -78,9 +78,10 @@ _TABLES = [
     ),
     Table(
         "bronze.quarantine",
-        "raw binary, reason string, detail string, source_file string, line_no bigint, batch_id string, "
-        "quarantined_at timestamp, ingest_date date",
+        "raw binary, reason string, detail string, source_file string, file_sha256 string, line_no bigint, "
+        "batch_id string, quarantined_at timestamp, ingest_date date",
         partition_by=("ingest_date",),
+        keys=("file_sha256", "line_no"),
         doc="Rejected landing rows with their raw bytes and the rule they broke.",
     ),
     Table(
@@ -92,7 +93,8 @@ _TABLES = [
     Table(
         "bronze.batches",
         "batch_id string, started_at timestamp, ended_at timestamp, files bigint, rows_in bigint, rows_new bigint, "
-        "rows_present bigint, rows_quarantined bigint, reconciled boolean, changed_files array<string>",
+        "rows_present bigint, rows_quarantined bigint, reconciled boolean, changed_files array<string>, "
+        "quarantined_by_reason map<string,bigint>",
         keys=("batch_id",),
         doc="Per-batch reconciliation: rows_in = rows_new + rows_present + rows_quarantined.",
     ),

@@ -1,0 +1,224 @@
+"""The `flywheel` command line: one command per job, plus tables, runs and doctor.
+
+Heavy libraries (pyspark, torch, mlflow, networkit) are imported inside commands so `--help` is fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from socialflywheel.config import ConfigError, FlywheelConfig, load_config
+from socialflywheel.jobs_registry import JOBS
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Social Flywheel: batch analytics over social data.")
+log = logging.getLogger("socialflywheel")
+
+ConfOpt = Annotated[str | None, typer.Option("--conf", help="YAML config (default conf/local.yaml).")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a config key: --set spark.engine=classic (repeatable).")
+]
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    from rich.logging import RichHandler
+
+    root = logging.getLogger()
+    if not any(isinstance(h, RichHandler) for h in root.handlers):
+        handler = RichHandler(show_path=False, rich_tracebacks=False, console=_console(stderr=True))
+        logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]", handlers=[handler])
+    for noisy in ("py4j", "alembic", "mlflow", "urllib3", "matplotlib", "numba", "git"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
+    """Load the config or exit 2 with the one-line error."""
+    try:
+        return load_config(conf, sets or [])
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def execute_job(name: str, cfg: FlywheelConfig) -> dict[str, Any]:
+    """Open the session, run one job's library function and record the run in audit.job_runs."""
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.runs import job_run
+    from socialflywheel.spark import get_session
+
+    spec = JOBS[name]
+    fn = spec.load()
+    lake = Lake.from_config(cfg)
+    cfg.work_path.mkdir(parents=True, exist_ok=True)
+    spark = get_session(cfg)
+    with job_run(name, cfg, lake) as ctx:
+        summary = fn(spark, cfg, lake)
+        ctx.rows_in = int(summary.get("rows_in", 0) or 0)
+        ctx.rows_out = int(summary.get("rows_out", 0) or 0)
+        ctx.summary = summary
+    summary.setdefault("run_id", ctx.run_id)
+    return summary
+
+
+def print_summary(title: str, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, float):
+            value = f"{value:,.3f}"
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        table.add_row(str(key), str(value))
+    _console().print(table)
+
+
+def run_and_report(names: list[str], conf: str | None, sets: list[str] | None) -> list[dict[str, Any]]:
+    cfg = resolve_config(conf, sets)
+    setup_logging()
+    results = []
+    for name in names:
+        try:
+            summary = execute_job(name, cfg)
+        except ConfigError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        except (ValueError, FileNotFoundError, RuntimeError) as exc:
+            typer.echo(f"{name} failed: {exc}", err=True)
+            raise typer.Exit(1) from None
+        print_summary(name, summary)
+        results.append(summary)
+    return results
+
+
+def _register_job(name: str) -> None:
+    spec = JOBS[name]
+
+    def command(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+        run_and_report([name], conf, set_)
+
+    command.__doc__ = spec.help
+    app.command(name=name, help=spec.help)(_rename_set(command))
+
+
+def _rename_set(fn: Any) -> Any:
+    # typer derives the option from the annotation; the parameter is named set_ to avoid the builtin.
+    return fn
+
+
+for _name in JOBS:
+    if _name != "ingest":
+        _register_job(_name)
+
+
+@app.command(help="Landing files -> bronze (and, unless --no-conform, bronze -> silver).")
+def ingest(
+    conf: ConfOpt = None,
+    set_: SetOpt = None,
+    conform: Annotated[bool, typer.Option(help="Also run the conform job (bronze -> silver).")] = True,
+) -> None:
+    run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, set_)
+
+
+@app.command(help="Run the pipeline end to end on the embedded default and print a summary.")
+def demo(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+    from socialflywheel.demo import run_demo
+
+    cfg = resolve_config(conf, set_)
+    setup_logging()
+    run_demo(cfg)
+
+
+@app.command(help="Each table of the catalog: rows, Delta version, size, last write.")
+def tables(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+    from rich.table import Table
+
+    from socialflywheel.lake.catalog import CATALOG
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.lake.maintenance import describe
+
+    cfg = resolve_config(conf, set_)
+    lake = Lake.from_config(cfg)
+    out = Table(title=f"tables under {lake.root}")
+    for col in ("table", "rows", "version", "size", "files", "last write (UTC)"):
+        out.add_column(col, justify="right" if col in ("rows", "version", "size", "files") else "left")
+    for name in sorted(CATALOG):
+        info = describe(lake, name)
+        if info is None:
+            out.add_row(name, "-", "-", "-", "-", "not written")
+        else:
+            out.add_row(
+                name, f"{info['rows']:,}", str(info["version"]), _size(info["bytes"]), str(info["files"]), info["last_write"]
+            )
+    _console().print(out)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+@app.command(help="Recent job runs from audit.job_runs.")
+def runs(conf: ConfOpt = None, set_: SetOpt = None, limit: Annotated[int, typer.Option(help="Rows shown.")] = 20) -> None:
+    from rich.table import Table
+
+    from socialflywheel.lake.io import Lake
+
+    cfg = resolve_config(conf, set_)
+    lake = Lake.from_config(cfg)
+    if not lake.exists("audit.job_runs"):
+        typer.echo("no job runs recorded yet")
+        return
+    rows = lake.read_arrow("audit.job_runs").sort_by([("started_at", "descending")]).slice(0, limit).to_pylist()
+    out = Table(title="recent job runs")
+    for col in ("started (UTC)", "job", "status", "seconds", "rows in", "rows out", "tables written", "error"):
+        out.add_column(col)
+    for r in rows:
+        secs = (r["ended_at"] - r["started_at"]).total_seconds()
+        written = ", ".join(f"{k}@{v}" for k, v in (r["versions_written"] or []))
+        out.add_row(
+            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), r["job"], r["status"], f"{secs:.1f}",
+            f"{r['rows_in']:,}", f"{r['rows_out']:,}", written, (r["error"] or "")[:80],
+        )
+    _console().print(out)
+
+
+@app.command(help="Engine, Java, GPU, package versions, and what would run where.")
+def doctor(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+    from socialflywheel.doctor import report
+
+    cfg = resolve_config(conf, set_)
+    _console().print(report(cfg))
+
+
+def job_main(name: str) -> None:
+    """Entry point of jobs/<name>.py: the same command as `flywheel <name>`, standalone."""
+    command = app.registered_commands
+    sub = typer.Typer(add_completion=False)
+    for cmd in command:
+        if cmd.name == name or (cmd.name is None and cmd.callback is not None and cmd.callback.__name__ == name):
+            sub.registered_commands.append(cmd)
+    if not sub.registered_commands:
+        raise SystemExit(f"unknown job {name!r}")
+    sub(args=sys.argv[1:], prog_name=f"jobs/{name}.py")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,234 @@
+"""Landing -> bronze: validated, reconciled, idempotent batches with a ledger of files taken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socialflywheel.ingest.landing import LandingFile, discover, limits_from, parse_files
+from socialflywheel.lake.catalog import table
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+ROW_LEVEL_TYPE_REASONS = ("missing_field", "wrong_type")
+
+
+class SchemaChangeError(ValueError):
+    """A landing file breaks the contract as a whole (a field gone or retyped), not row by row."""
+
+
+class ReconciliationError(RuntimeError):
+    """rows in != rows new + rows already present + rows quarantined."""
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def batch_id_for(files: list[LandingFile], started: dt.datetime) -> str:
+    digest = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()[:10]
+    return f"b{started:%Y%m%dT%H%M%S}-{digest}"
+
+
+def pending_files(lake: Lake, files: list[LandingFile]) -> tuple[list[LandingFile], list[str]]:
+    """Files not yet in the ledger, and the names among them whose content changed since taken."""
+    ledger = lake.read_arrow("bronze.ingested_files", columns=["path", "sha256"]).to_pylist()
+    taken = {(r["path"], r["sha256"]) for r in ledger}
+    known = {r["path"] for r in ledger}
+    new = [f for f in files if (f.rel, f.sha256) not in taken]
+    changed = [f.rel for f in new if f.rel in known]
+    for name in changed:
+        log.warning("landing file %s changed since it was ingested: its rows are taken again by event_id", name)
+    return new, changed
+
+
+def check_breaking(stats: list[dict[str, Any]], *, share: float, batch_id: str) -> None:
+    """Fail the batch when one field is missing or mistyped in most rows of a file (a contract change)."""
+    per_file: Counter[str] = Counter()
+    for row in stats:
+        per_file[row["source_file"]] += row["n"]
+    for row in stats:
+        total = per_file[row["source_file"]]
+        if row["status"] in ROW_LEVEL_TYPE_REASONS and total >= 20 and row["n"] / total > share:
+            field = (row["detail"] or "").split(" ")[0].split(":")[0]
+            raise SchemaChangeError(
+                f"breaking schema change in {row['source_file']}: field '{field}' is {row['status'].replace('_', ' ')} "
+                f"in {row['n']} of {total} rows; batch {batch_id} failed, nothing was written "
+                "(map renamed fields with ingest.field_mapping)"
+            )
+
+
+def _staging_dir(cfg: FlywheelConfig, batch_id: str) -> str:
+    return f"{cfg.lake_root}/_staging/{batch_id}"
+
+
+def _drop_staging(path: str) -> None:
+    if "://" not in path:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+    """Take new landing files into bronze.events; rejected rows go to bronze.quarantine.
+
+    Returns:
+        The batch's reconciliation (rows in, new, already present, quarantined by reason).
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    fmt = cfg.ingest.format
+    found = discover(cfg.landing_dir, fmt)
+    new_files, changed = pending_files(lake, found)
+    new_files = new_files[: cfg.ingest.max_files_per_batch]
+    if not new_files:
+        log.info("no new landing files under %s (%d already taken)", cfg.landing_dir, len(found))
+        return {"batch_id": None, "files": 0, "rows_in": 0, "rows_new": 0, "rows_present": 0, "rows_quarantined": 0}
+    started = _utcnow()
+    batch_id = batch_id_for(new_files, started)
+    log.info("batch %s: %d landing files (%d changed since taken)", batch_id, len(new_files), len(changed))
+
+    staging = _staging_dir(cfg, batch_id)
+    try:
+        parse_files(spark, new_files, fmt=fmt, limits=limits_from(cfg), mapping=cfg.ingest.field_mapping).write.mode(
+            "overwrite"
+        ).parquet(staging)
+        parsed = spark.read.parquet(staging)
+        stats = (
+            parsed.groupBy("source_file", "status", F.substring_index(F.col("detail"), ":", 1).alias("detail"))
+            .agg(F.count(F.lit(1)).alias("n"))
+            .collect()
+        )
+        stats_rows = [r.asDict() for r in stats]
+        check_breaking(stats_rows, share=cfg.ingest.breaking_share, batch_id=batch_id)
+        result = _load_batch(spark, lake, parsed, batch_id=batch_id, started=started)
+    finally:
+        _drop_staging(staging)
+
+    rows_per_file = Counter[str]()
+    for r in stats_rows:
+        rows_per_file[r["source_file"]] += r["n"]
+    _record(lake, new_files, changed, rows_per_file, result, batch_id=batch_id, started=started)
+    result.update({"batch_id": batch_id, "files": len(new_files), "changed_files": len(changed)})
+    return result
+
+
+def _load_batch(spark: SparkSession, lake: Lake, parsed: DataFrame, *, batch_id: str, started: dt.datetime) -> dict[str, Any]:
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    now = F.lit(started).cast("timestamp")
+    ok = parsed.filter(F.col("status").isNull())
+    ranked = ok.withColumn(
+        "_rn", F.row_number().over(Window.partitionBy("event_id").orderBy("source_file", "line_no"))
+    )
+    unique = ranked.filter(F.col("_rn") == 1).drop("_rn")
+    dups = ranked.filter(F.col("_rn") > 1).drop("_rn").withColumn("status", F.lit("duplicate")).withColumn(
+        "detail", F.concat(F.lit("event_id repeated in batch: "), F.col("event_id"))
+    )
+    rejected = parsed.filter(F.col("status").isNotNull()).unionByName(dups)
+    quarantine = rejected.select(
+        "raw",
+        F.col("status").alias("reason"),
+        "detail",
+        "source_file",
+        "file_sha256",
+        "line_no",
+        F.lit(batch_id).alias("batch_id"),
+        now.alias("quarantined_at"),
+        F.to_date(now).alias("ingest_date"),
+    )
+    rows_in = parsed.count()
+    by_reason = {r["reason"]: r["n"] for r in quarantine.groupBy("reason").agg(F.count(F.lit(1)).alias("n")).collect()}
+    rows_quarantined = sum(by_reason.values())
+    unique_rows = unique.count()
+    if lake.exists("bronze.events"):
+        present_ids = lake.read(spark, "bronze.events").select("event_id")
+        rows_present = unique.join(present_ids, "event_id", "left_semi").count()
+    else:
+        rows_present = 0
+    rows_new = unique_rows - rows_present
+    reconciled = rows_in == rows_new + rows_present + rows_quarantined
+    log.info(
+        "batch %s: rows in %d = new %d + already present %d + quarantined %d -> %s",
+        batch_id, rows_in, rows_new, rows_present, rows_quarantined, "reconciled" if reconciled else "MISMATCH",
+    )
+    if not reconciled:
+        raise ReconciliationError(
+            f"batch {batch_id}: rows in {rows_in} != new {rows_new} + present {rows_present} + quarantined {rows_quarantined}"
+        )
+    # Order matters for a kill at any point: every write below is idempotent, and the ledger comes last,
+    # so a re-run takes the same files again and adds nothing twice.
+    if rows_quarantined:
+        lake.merge(spark, quarantine, "bronze.quarantine")
+    if rows_new:
+        events = unique.withColumn("batch_id", F.lit(batch_id)).withColumn("ingested_at", now)
+        lake.merge(spark, events.select(*table("bronze.events").column_names), "bronze.events")
+    return {
+        "rows_in": rows_in,
+        "rows_new": rows_new,
+        "rows_present": rows_present,
+        "rows_quarantined": rows_quarantined,
+        "quarantined_by_reason": dict(sorted(by_reason.items())),
+        "rows_out": rows_new + rows_quarantined,
+        "reconciled": reconciled,
+    }
+
+
+def _record(
+    lake: Lake,
+    files: list[LandingFile],
+    changed: list[str],
+    rows_per_file: Counter[str],
+    result: dict[str, Any],
+    *,
+    batch_id: str,
+    started: dt.datetime,
+) -> None:
+    import pyarrow as pa
+
+    now = _utcnow()
+    ledger = pa.table(
+        {
+            "path": [f.rel for f in files],
+            "size": pa.array([f.size for f in files], pa.int64()),
+            "sha256": [f.sha256 for f in files],
+            "batch_id": [batch_id] * len(files),
+            "ingested_at": pa.array([now] * len(files), pa.timestamp("us")),
+            "rows": pa.array([rows_per_file.get(f.rel, 0) for f in files], pa.int64()),
+            "status": ["changed" if f.rel in changed else "taken" for f in files],
+        }
+    )
+    lake.write_arrow(ledger, "bronze.ingested_files")
+    batch = pa.table(
+        {
+            "batch_id": [batch_id],
+            "started_at": pa.array([started], pa.timestamp("us")),
+            "ended_at": pa.array([now], pa.timestamp("us")),
+            "files": pa.array([len(files)], pa.int64()),
+            "rows_in": pa.array([result["rows_in"]], pa.int64()),
+            "rows_new": pa.array([result["rows_new"]], pa.int64()),
+            "rows_present": pa.array([result["rows_present"]], pa.int64()),
+            "rows_quarantined": pa.array([result["rows_quarantined"]], pa.int64()),
+            "reconciled": [result["reconciled"]],
+            "changed_files": pa.array([changed], pa.list_(pa.string())),
+            "quarantined_by_reason": pa.array(
+                [list(result["quarantined_by_reason"].items())], pa.map_(pa.string(), pa.int64())
+            ),
+        }
+    )
+    lake.write_arrow(batch, "bronze.batches")
+
+
+def landing_root(cfg: FlywheelConfig) -> Path:
+    return cfg.landing_dir

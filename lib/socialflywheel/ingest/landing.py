@@ -1,0 +1,165 @@
+"""Landing files: discover them, fingerprint them, and parse them in parallel on the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from socialflywheel.ingest.parse import Limits, Rejected, parse_line, split_lines, validate
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+
+SUBDIR = {"json": ("events", "*.jsonl"), "parquet": ("events_parquet", "*.parquet")}
+
+# What the parse step emits per line: the bronze columns plus status, detail and the raw bytes.
+PARSED_SCHEMA = (
+    "event_id string, event_type string, user_id string, post_id string, target_user_id string, ts timestamp, "
+    "dwell_ms bigint, text string, hashtags array<string>, country string, device string, campaign_id string, "
+    "extras map<string,string>, event_date date, status string, detail string, raw binary, source_file string, "
+    "file_sha256 string, line_no bigint"
+)
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """A landing file with the fingerprint the ledger keeps."""
+
+    rel: str
+    path: Path
+    size: int
+    sha256: str
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discover(landing_dir: Path, fmt: str) -> list[LandingFile]:
+    """Every landing file of the format, sorted by relative path, with size and checksum."""
+    sub, pattern = SUBDIR[fmt]
+    root = landing_dir / sub
+    if not root.exists():
+        return []
+    files = []
+    for path in sorted(root.rglob(pattern)):
+        if path.is_file():
+            files.append(
+                LandingFile(str(path.relative_to(landing_dir)), path.resolve(), path.stat().st_size, sha256_file(path))
+            )
+    return files
+
+
+def limits_from(cfg: FlywheelConfig) -> Limits:
+    min_ts = dt.datetime.fromisoformat(cfg.ingest.min_ts.replace("Z", "+00:00"))
+    return Limits(
+        max_text_bytes=cfg.ingest.max_text_bytes,
+        max_line_bytes=cfg.ingest.max_line_bytes,
+        min_ts=min_ts if min_ts.tzinfo else min_ts.replace(tzinfo=dt.UTC),
+        max_ts=dt.datetime.now(dt.UTC) + dt.timedelta(hours=cfg.ingest.max_future_hours),
+    )
+
+
+def _records(content: bytes, fmt: str) -> Iterator[tuple[int, bytes, Any]]:
+    """(line_no, raw bytes, decoded record or a Rejected) for each row of a file."""
+    if fmt == "json":
+        for number, line in split_lines(content):
+            yield number, line, None
+        return
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(content))
+    for number, row in enumerate(table.to_pylist(), start=1):
+        raw = json.dumps(row, default=str, sort_keys=True).encode()
+        yield number, raw, row
+
+
+def parse_content(
+    content: bytes, *, rel: str, sha: str, fmt: str, limits: Limits, mapping: dict[str, str]
+) -> dict[str, list[Any]]:
+    """Parse one file into columns of PARSED_SCHEMA (good rows have status None)."""
+    cols: dict[str, list[Any]] = {name.split(" ")[0]: [] for name in _schema_names()}
+    for number, raw, record in _records(content, fmt):
+        try:
+            event = parse_line(raw, limits, mapping) if record is None else validate(record, limits, mapping)
+            status, detail = None, None
+        except Rejected as rej:
+            event, status, detail = {}, rej.reason, rej.detail
+        for name in _EVENT_NAMES:
+            cols[name].append(event.get(name))
+        cols["status"].append(status)
+        cols["detail"].append(detail)
+        cols["raw"].append(raw)
+        cols["source_file"].append(rel)
+        cols["file_sha256"].append(sha)
+        cols["line_no"].append(number)
+    return cols
+
+
+def _schema_names() -> list[str]:
+    return [part.strip().split(" ")[0] for part in PARSED_SCHEMA.replace("map<string,string>", "map").split(",")]
+
+
+_EVENT_NAMES = [n for n in _schema_names() if n not in ("status", "detail", "raw", "source_file", "file_sha256", "line_no")]
+
+
+def arrow_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    s, i64 = pa.string(), pa.int64()
+    return pa.schema(
+        [
+            ("event_id", s), ("event_type", s), ("user_id", s), ("post_id", s), ("target_user_id", s),
+            ("ts", pa.timestamp("us", tz="UTC")), ("dwell_ms", i64), ("text", s), ("hashtags", pa.list_(s)),
+            ("country", s), ("device", s), ("campaign_id", s), ("extras", pa.map_(s, s)), ("event_date", pa.date32()),
+            ("status", s), ("detail", s), ("raw", pa.binary()), ("source_file", s), ("file_sha256", s),
+            ("line_no", i64),
+        ]
+    )
+
+
+def _path_key(uri: str) -> str:
+    """Engines spell a file's location differently (file:///x, file:/x, /x, x): compare without them."""
+    parsed = urlparse(uri)
+    path = unquote(parsed.path) if parsed.scheme in ("file", "") else uri
+    return path.lstrip("/")
+
+
+def parse_files(
+    spark: SparkSession, files: list[LandingFile], *, fmt: str, limits: Limits, mapping: dict[str, str]
+) -> DataFrame:
+    """Read files as bytes with ``binaryFile`` and parse every line in ``mapInArrow`` tasks.
+
+    Sail's JSON reader fails a whole file on one bad line and cannot keep raw bytes, so lines are
+    decoded by Python's own JSON decoder here; every bad line becomes a row with its reason.
+    """
+    import pyarrow as pa
+
+    by_path = {_path_key(str(f.path)): (f.rel, f.sha256) for f in files}
+    schema = arrow_schema()
+
+    def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            paths = batch.column("path").to_pylist()
+            contents = batch.column("content").to_pylist()
+            for uri, content in zip(paths, contents, strict=True):
+                rel, sha = by_path[_path_key(uri)]
+                cols = parse_content(content, rel=rel, sha=sha, fmt=fmt, limits=limits, mapping=mapping)
+                yield pa.RecordBatch.from_pydict(cols, schema=schema)
+
+    raw = spark.read.format("binaryFile").load([f.path.as_uri() for f in files])
+    return raw.select("path", "content").mapInArrow(parse_batches, PARSED_SCHEMA)

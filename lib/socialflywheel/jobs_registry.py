@@ -1,0 +1,32 @@
+"""The jobs of the pipeline: one entry per arrow of the data flow, imported lazily."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Where a job's library function lives and what it does."""
+
+    name: str
+    target: str  # "module:function" taking (spark, cfg, lake), returning a summary dict (rows_in/rows_out counted)
+    help: str
+
+    def load(self) -> Callable[..., dict[str, Any]]:
+        module, func = self.target.split(":")
+        fn: Callable[..., dict[str, Any]] = getattr(importlib.import_module(module), func)
+        return fn
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in [
+        JobSpec("simulate", "socialflywheel.simulate:run_simulate", "Simulate a social platform into landing files, with ground truth."),
+        JobSpec("ingest", "socialflywheel.ingest:run_ingest", "Landing files -> bronze.events (+ quarantine), reconciled per batch."),
+        JobSpec("conform", "socialflywheel.ingest:run_conform", "bronze -> silver: pseudonymize, deduplicate, users/posts/follows."),
+    ]
+}

@@ -1,0 +1,82 @@
+"""Run records: every job writes one row to audit.job_runs, failed runs included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from socialflywheel.config import FlywheelConfig, config_hash
+from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    """What a job reports about itself while it runs."""
+
+    run_id: str
+    job: str
+    started_at: dt.datetime
+    rows_in: int = 0
+    rows_out: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def write_run_record(lake: Lake, ctx: RunContext, *, status: str, cfg_hash: str, error: str | None) -> None:
+    import pyarrow as pa
+
+    ended = _utcnow()
+    record = pa.table(
+        {
+            "run_id": [ctx.run_id],
+            "job": [ctx.job],
+            "started_at": pa.array([ctx.started_at], pa.timestamp("us")),
+            "ended_at": pa.array([ended], pa.timestamp("us")),
+            "status": [status],
+            "rows_in": pa.array([int(ctx.rows_in)], pa.int64()),
+            "rows_out": pa.array([int(ctx.rows_out)], pa.int64()),
+            "versions_read": pa.array([list(lake.versions_read.items())], pa.map_(pa.string(), pa.int64())),
+            "versions_written": pa.array([list(lake.versions_written.items())], pa.map_(pa.string(), pa.int64())),
+            "config_hash": [cfg_hash],
+            "error": pa.array([error], pa.string()),
+        }
+    )
+    # The audit table itself is not listed among the versions written, to keep records stable.
+    written = dict(lake.versions_written)
+    lake.write_arrow(record, "audit.job_runs", mode="append")
+    lake.versions_written = written
+
+
+@contextmanager
+def job_run(job: str, cfg: FlywheelConfig, lake: Lake) -> Iterator[RunContext]:
+    """Record one run of ``job`` in audit.job_runs, whether it succeeds or fails."""
+    ctx = RunContext(run_id=uuid.uuid4().hex, job=job, started_at=_utcnow())
+    t0 = time.perf_counter()
+    cfg_hash = config_hash(cfg)
+    try:
+        yield ctx
+    except BaseException as exc:
+        # KeyboardInterrupt and SystemExit are failures too; the record names the exception only.
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.error("job %s failed after %.1fs: %s", job, time.perf_counter() - t0, error)
+        log.debug("%s", traceback.format_exc())
+        try:
+            write_run_record(lake, ctx, status="failed", cfg_hash=cfg_hash, error=error)
+        except Exception as rec_exc:  # the original error matters more than the record
+            log.error("could not write the run record: %s", rec_exc)
+        raise
+    else:
+        write_run_record(lake, ctx, status="succeeded", cfg_hash=cfg_hash, error=None)
+        log.info("job %s succeeded in %.1fs (run %s)", job, time.perf_counter() - t0, ctx.run_id)

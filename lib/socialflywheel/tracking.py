@@ -1,0 +1,78 @@
+"""MLflow helper: a SQLite store in the work directory by default; every run logs config, commit and Delta versions."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socialflywheel.config import REPO_ROOT, FlywheelConfig, config_hash, public_dict
+from socialflywheel.lake.io import Lake
+
+if TYPE_CHECKING:
+    import mlflow
+
+log = logging.getLogger(__name__)
+
+
+def git_commit() -> str:
+    """The commit of the checked-out code, or 'unknown' outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:500]
+    return flat
+
+
+def setup(cfg: FlywheelConfig) -> Any:
+    """Point MLflow at the configured store and make sure the experiment exists."""
+    import mlflow
+
+    if cfg.tracking_uri.startswith("sqlite:///"):
+        Path(cfg.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    exp = mlflow.get_experiment_by_name(cfg.mlflow.experiment)
+    if exp is None:
+        artifact = cfg.artifact_root
+        if "://" not in artifact:
+            Path(artifact).mkdir(parents=True, exist_ok=True)
+            artifact = Path(artifact).as_uri()
+        mlflow.create_experiment(cfg.mlflow.experiment, artifact_location=artifact)
+    mlflow.set_experiment(cfg.mlflow.experiment)
+    return mlflow
+
+
+def log_delta_versions(client_mlflow: Any, lake: Lake) -> None:
+    """Log the Delta version of every table read, so the run can be reproduced by time travel."""
+    for name, version in sorted(lake.versions_read.items()):
+        client_mlflow.log_param(f"delta_version.{name}", version)
+    client_mlflow.set_tag("lake_root", lake.root)
+
+
+@contextmanager
+def tracked_run(cfg: FlywheelConfig, lake: Lake, *, run_name: str, job: str) -> Iterator[mlflow.ActiveRun]:
+    """Start an MLflow run that logs the resolved config (secrets removed), the commit and Delta versions read."""
+    mlflow = setup(cfg)
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.set_tags({"job": job, "git_commit": git_commit(), "config_hash": config_hash(cfg)})
+        mlflow.log_params(_flatten(public_dict(cfg), "cfg."))
+        try:
+            yield run
+        finally:
+            log_delta_versions(mlflow, lake)
