@@ -8,18 +8,47 @@ from pydantic import Field
 
 from socialflywheel.config._base import Strict
 
+ENGAGEMENT_EVENTS = ["like", "share", "comment", "click", "view"]
+
 
 class GraphConfig(Strict):
-    """Which backend runs the graph algorithms and their parameters."""
+    """Which backend runs the graph algorithms, which graphs they see and their parameters."""
 
-    backend: Literal["auto", "networkit", "cugraph"] = Field("auto", description="auto picks cugraph when a GPU is visible.")
+    backend: Literal["auto", "networkit", "cugraph"] = Field(
+        "auto", description="auto picks cugraph when `import cugraph` works and a GPU is visible, else networkit."
+    )
+    dask_scheduler: str | None = Field(
+        None,
+        description="Dask scheduler address (tcp://host:8786) of GPU workers: cugraph then runs its multi-GPU "
+        "cugraph.dask API; null runs on one GPU.",
+    )
     threads: int = Field(0, ge=0, description="CPU threads for networkit; 0 = all cores.")
     seed: int = Field(11, description="Seed for Leiden/Louvain and betweenness sampling.")
     pagerank_damping: float = Field(0.85, gt=0, lt=1, description="PageRank damping factor.")
     pagerank_tol: float = Field(1e-10, gt=0, description="PageRank convergence tolerance.")
-    betweenness_samples: int = Field(64, ge=1, description="Source samples for approximate betweenness.")
+    pagerank_max_iter: int = Field(1000, ge=1, description="PageRank iteration cap.")
+    betweenness_samples: int = Field(
+        64, ge=0, description="Source samples for approximate betweenness (exact when >= nodes); 0 skips it (null)."
+    )
     community_algorithm: Literal["leiden", "louvain"] = Field("leiden", description="Communities written to gold.")
+    community_graph: Literal["follows", "engagement", "combined"] = Field(
+        "follows",
+        description="Graph whose symmetrization (weights summed) is partitioned: follows (weight 1 per follow), "
+        "the decayed engagement graph, or both added together.",
+    )
+    community_restarts: int = Field(
+        1, ge=1, description="Seeded community runs (seed, seed+1, ...); the highest modularity is kept."
+    )
+    leiden_iterations: int = Field(10, ge=1, description="NetworKit ParallelLeiden passes per run.")
+    top_influencers: int = Field(5, ge=0, description="Highest-PageRank members listed per community.")
     engagement_half_life_days: float = Field(7.0, gt=0, description="Recency decay of engagement edges.")
+    engagement_events: list[str] = Field(
+        default_factory=lambda: list(ENGAGEMENT_EVENTS),
+        description="Event types on another user's post that count as engaging with its author.",
+    )
     pymk_k: int = Field(20, ge=1, description="People-you-may-know candidates per user.")
     pymk_score: Literal["adamic_adar", "jaccard"] = Field("adamic_adar", description="Candidate ranking.")
     holdout_days: int = Field(0, ge=0, description="Follows of the last N days left out of the graph (evaluation).")
+    risk_threshold: float = Field(
+        0.5, description="Accounts in gold.account_risk scoring above this are left out (when that table exists)."
+    )

@@ -1,1 +1,22 @@
-"""graph stage."""
+"""Graph analytics: follow and engagement graphs, centrality, communities and people you may know."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from socialflywheel.graph import tables as tables  # declares the gold tables in the catalog
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+__all__ = ["run_graph", "tables"]
+
+
+def run_graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+    """Build the graphs from silver, run the configured backend and write the graph gold tables."""
+    from socialflywheel.graph.job import run_graph as _run
+
+    return _run(spark, cfg, lake)

@@ -1,0 +1,211 @@
+"""Run every graph algorithm on a backend and shape the results as the gold tables (Arrow)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from socialflywheel.config.graph import GraphConfig
+from socialflywheel.graph.backends.base import Communities, Graph, GraphBackend
+from socialflywheel.graph.build import GraphInputs
+from socialflywheel.graph.pymk import Candidates, people_you_may_know
+from socialflywheel.graph.tables import GRAPH_CENTRALITY, GRAPH_COMMUNITIES, PEOPLE_YOU_MAY_KNOW
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GraphResults:
+    """Per-node arrays (index = node id), the partition and the candidates, with seconds per step."""
+
+    pagerank: np.ndarray
+    engagement_pagerank: np.ndarray
+    in_degree: np.ndarray
+    out_degree: np.ndarray
+    engagement_in: np.ndarray
+    engagement_out: np.ndarray
+    core_number: np.ndarray
+    betweenness: np.ndarray | None
+    triangles: np.ndarray
+    clustering: np.ndarray
+    component: np.ndarray
+    communities: Communities
+    candidates: Candidates
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def community_graph(inputs: GraphInputs, which: str) -> Graph:
+    """The graph partitioned into communities: follows, engagement, or both summed."""
+    if which == "follows":
+        return inputs.follows
+    if which == "engagement":
+        return inputs.engagement
+    f, e = inputs.follows, inputs.engagement
+    return Graph.from_edges(
+        np.concatenate([f.src, e.src]),
+        np.concatenate([f.dst, e.dst]),
+        np.concatenate([f.weights, e.weights]),
+        num_nodes=inputs.num_nodes,
+    )
+
+
+def analyze(inputs: GraphInputs, backend: GraphBackend, cfg: GraphConfig) -> GraphResults:
+    """Run PageRank, degrees, k-core, betweenness, communities, components, triangles and pymk.
+
+    Args:
+        inputs: the graphs, from :func:`socialflywheel.graph.build.build_graph_inputs`.
+        backend: a graph backend (see :func:`socialflywheel.graph.select.select_backend`).
+        cfg: the ``graph`` config section.
+    """
+    seconds: dict[str, float] = {}
+    out: dict[str, Any] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        start = time.perf_counter()
+        value = fn()
+        seconds[name] = round(time.perf_counter() - start, 4)
+        log.info("graph %s: %.3f s", name, seconds[name])
+        return value
+
+    follows, engagement = inputs.follows, inputs.engagement
+
+    def pagerank(graph: Graph) -> np.ndarray:
+        return backend.pagerank(
+            graph, damping=cfg.pagerank_damping, tol=cfg.pagerank_tol, max_iter=cfg.pagerank_max_iter
+        )
+
+    out["pagerank"] = timed("pagerank", lambda: pagerank(follows))
+    out["engagement_pagerank"] = timed("engagement_pagerank", lambda: pagerank(engagement))
+    deg = timed("degrees", lambda: backend.degrees(follows))
+    eng = backend.degrees(engagement)
+    out["core_number"] = timed("core_number", lambda: backend.core_number(follows))
+    out["betweenness"] = (
+        timed("betweenness", lambda: backend.betweenness(follows, samples=cfg.betweenness_samples, seed=cfg.seed))
+        if cfg.betweenness_samples
+        else None
+    )
+    part = community_graph(inputs, cfg.community_graph)
+    out["communities"] = timed(
+        cfg.community_algorithm,
+        lambda: backend.communities(
+            part, algorithm=cfg.community_algorithm, seed=cfg.seed, restarts=cfg.community_restarts
+        ),
+    )
+    out["component"] = timed("weakly_connected_components", lambda: backend.weakly_connected_components(follows))
+    tri = timed("triangles", lambda: backend.triangles(follows))
+    out["candidates"] = timed(
+        "people_you_may_know", lambda: people_you_may_know(follows, k=cfg.pymk_k, score=cfg.pymk_score)
+    )
+    return GraphResults(
+        in_degree=deg.in_degree,
+        out_degree=deg.out_degree,
+        engagement_in=eng.in_weight,
+        engagement_out=eng.out_weight,
+        triangles=tri.triangles,
+        clustering=tri.clustering,
+        seconds=seconds,
+        **out,
+    )
+
+
+def rank_within(groups: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each node by decreasing score inside its group (ties by node id)."""
+    n = len(groups)
+    order = np.lexsort((np.arange(n), -scores, groups))
+    sorted_groups = groups[order]
+    first = np.searchsorted(sorted_groups, sorted_groups, side="left")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - first + 1
+    return rank
+
+
+def _column(values: Any, dtype: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(dtype)
+    return pa.array(values, dtype)
+
+
+def _arrow(cols: dict[str, Any], table_schema: str) -> pa.Table:
+    schema = _schema(table_schema)
+    return pa.table([_column(cols[f.name], f.type) for f in schema], schema=schema)
+
+
+def _schema(table_schema: str) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import StructType, _parse_datatype_string
+
+    struct = _parse_datatype_string(table_schema)
+    assert isinstance(struct, StructType)
+    return to_arrow_schema(struct, timestamp_utc=True)
+
+
+def centrality_table(inputs: GraphInputs, res: GraphResults, *, backend: str) -> pa.Table:
+    """Rows of gold.graph_centrality, one per node."""
+    n = inputs.num_nodes
+    labels = res.communities.labels
+    cols: dict[str, Any] = {
+        "user_id": inputs.user_ids,
+        "pagerank": res.pagerank,
+        "engagement_pagerank": res.engagement_pagerank,
+        "in_degree": res.in_degree,
+        "out_degree": res.out_degree,
+        "engagement_in": res.engagement_in,
+        "engagement_out": res.engagement_out,
+        "core_number": res.core_number,
+        "betweenness": pa.nulls(n, pa.float64()) if res.betweenness is None else res.betweenness,
+        "triangles": res.triangles,
+        "clustering": res.clustering,
+        "component": res.component,
+        "community": labels,
+        "rank_in_community": rank_within(labels, res.pagerank),
+        "backend": [backend] * n,
+        "as_of": [inputs.as_of] * n,
+    }
+    return _arrow(cols, GRAPH_CENTRALITY.schema)
+
+
+def communities_table(inputs: GraphInputs, res: GraphResults, *, backend: str, top: int) -> pa.Table:
+    """Rows of gold.graph_communities: size, modularity and top influencers of each community."""
+    labels = res.communities.labels
+    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
+    rank = rank_within(labels, res.pagerank)
+    leaders = np.flatnonzero(rank <= top)
+    leaders = leaders[np.lexsort((rank[leaders], labels[leaders]))]
+    names = inputs.user_ids.take(pa.array(leaders, pa.int64())).to_pylist()
+    top_lists: list[list[str]] = [[] for _ in range(len(sizes))]
+    for node, name in zip(leaders.tolist(), names, strict=True):
+        top_lists[int(labels[node])].append(name)
+    k = len(sizes)
+    cols: dict[str, Any] = {
+        "community": np.arange(k),
+        "size": sizes,
+        "modularity": [res.communities.modularity] * k,
+        "algorithm": [res.communities.algorithm] * k,
+        "top_influencers": top_lists,
+        "backend": [backend] * k,
+        "as_of": [inputs.as_of] * k,
+    }
+    return _arrow(cols, GRAPH_COMMUNITIES.schema)
+
+
+def pymk_table(inputs: GraphInputs, res: GraphResults, *, score_kind: str) -> pa.Table:
+    """Rows of gold.people_you_may_know."""
+    c = res.candidates
+    m = len(c)
+    cols: dict[str, Any] = {
+        "user_id": inputs.user_ids.take(pa.array(c.user, pa.int64())),
+        "candidate_id": inputs.user_ids.take(pa.array(c.candidate, pa.int64())),
+        "score": c.score,
+        "rank": c.rank,
+        "score_kind": [score_kind] * m,
+        "as_of": [inputs.as_of] * m,
+    }
+    return _arrow(cols, PEOPLE_YOU_MAY_KNOW.schema)
+

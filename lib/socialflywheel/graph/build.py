@@ -1,0 +1,204 @@
+"""Spark side of the graph job: silver tables -> follow and engagement edge lists over contiguous ids.
+
+Ids are made contiguous with ``dense_rank`` over the union of every user id an edge mentions (Sail
+has no ``.rdd``, so no ``zipWithIndex``); edge lists leave Spark through Arrow (``toArrow``). The
+functions here are pure DataFrame transforms except :func:`build_graph_inputs`, which collects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from socialflywheel.graph.backends.base import Graph
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+@dataclass(frozen=True)
+class GraphInputs:
+    """What the backends see: both graphs over one id space, plus the held-out follows.
+
+    Attributes:
+        user_ids: pseudonymized user id of each node id (string array, index = node id).
+        follows: directed follow graph (``src`` follows ``dst``), weight 1 per follow.
+        engagement: directed engagement graph (``src`` engaged with ``dst``'s posts), decayed weights.
+        holdout: follows newer than the cutoff, left out of ``follows`` (empty without a holdout).
+        as_of: reference time of the decay and the holdout (latest event or follow seen).
+    """
+
+    user_ids: pa.Array
+    follows: Graph
+    engagement: Graph
+    holdout: Graph
+    as_of: datetime
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.user_ids)
+
+
+def reference_time(events: DataFrame, follows: DataFrame) -> datetime | None:
+    """The latest event or follow timestamp (UTC): the run's deterministic "now"."""
+    from pyspark.sql import functions as F
+
+    row_e = events.agg(F.max("ts").alias("m")).collect()[0]["m"]
+    row_f = follows.agg(F.max("since").alias("m")).collect()[0]["m"]
+    seen = [t for t in (row_e, row_f) if t is not None]
+    if not seen:
+        return None
+    latest = max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in seen)
+    return latest.astimezone(UTC)
+
+
+def _drop_excluded(edges: DataFrame, exclude: DataFrame | None) -> DataFrame:
+    if exclude is None:
+        return edges
+    ids = exclude.select("user_id").distinct()
+    edges = edges.join(ids.withColumnRenamed("user_id", "src_user"), on="src_user", how="left_anti")
+    return edges.join(ids.withColumnRenamed("user_id", "dst_user"), on="dst_user", how="left_anti")
+
+
+def follow_edges(
+    follows: DataFrame, *, cutoff: datetime | None = None, exclude: DataFrame | None = None
+) -> tuple[DataFrame, DataFrame]:
+    """Follow edges ``(src_user, dst_user)``: those up to ``cutoff`` and those after it (held out).
+
+    Args:
+        follows: silver.follows (follower_id, followee_id, since).
+        cutoff: follows with ``since >= cutoff`` are held out; none when None.
+        exclude: DataFrame of ``user_id`` whose edges are dropped (risky accounts).
+    """
+    from pyspark.sql import functions as F
+
+    edges = follows.where(F.col("follower_id") != F.col("followee_id")).select(
+        F.col("follower_id").alias("src_user"), F.col("followee_id").alias("dst_user"), "since"
+    )
+    edges = _drop_excluded(edges, exclude)
+    if cutoff is None:
+        return edges.select("src_user", "dst_user").distinct(), edges.limit(0).select("src_user", "dst_user")
+    when = F.lit(cutoff).cast("timestamp")
+    kept = edges.where(F.col("since") < when).select("src_user", "dst_user").distinct()
+    held = edges.where(F.col("since") >= when).select("src_user", "dst_user").distinct()
+    return kept, held
+
+
+def engagement_edges(
+    events: DataFrame,
+    posts: DataFrame,
+    *,
+    as_of: datetime,
+    half_life_days: float,
+    event_types: Sequence[str],
+    exclude: DataFrame | None = None,
+) -> DataFrame:
+    """Engagement edges ``(src_user, dst_user, weight)``: A engaged with B's posts, recency-decayed.
+
+    ``weight = sum(exp(-age_days * ln 2 / half_life_days))`` over A's ``event_types`` events on
+    posts authored by B (self-engagement excluded); ``age_days`` is measured back from ``as_of``.
+    """
+    from pyspark.sql import functions as F
+
+    age_days = (F.lit(as_of).cast("timestamp").cast("double") - F.col("ts").cast("double")) / 86400.0
+    decay = F.exp(-F.greatest(age_days, F.lit(0.0)) * F.lit(math.log(2.0) / half_life_days))
+    engaged = (
+        events.where(F.col("event_type").isin(list(event_types)) & F.col("post_id").isNotNull())
+        .select("user_id", "post_id", "ts")
+        .join(posts.select("post_id", "author_id"), on="post_id", how="inner")
+        .where(F.col("user_id").isNotNull() & F.col("author_id").isNotNull() & (F.col("user_id") != F.col("author_id")))
+    )
+    edges = engaged.groupBy(F.col("user_id").alias("src_user"), F.col("author_id").alias("dst_user")).agg(
+        F.sum(decay).alias("weight")
+    )
+    return _drop_excluded(edges, exclude)
+
+
+def assign_ids(*edge_frames: DataFrame) -> DataFrame:
+    """``(user_id, node_id)`` with node ids ``0 .. n-1`` by ``dense_rank`` over every endpoint's id."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    ids: DataFrame | None = None
+    for edges in edge_frames:
+        both = edges.select(F.col("src_user").alias("user_id")).union(edges.select(F.col("dst_user").alias("user_id")))
+        ids = both if ids is None else ids.union(both)
+    if ids is None:
+        raise ValueError("assign_ids needs at least one edge frame")
+    # One global ordering: a single-partition sort of the distinct ids, cheap next to the edges.
+    return ids.distinct().select(
+        "user_id", (F.dense_rank().over(Window.orderBy("user_id")) - 1).cast("bigint").alias("node_id")
+    )
+
+
+def to_node_edges(edges: DataFrame, ids: DataFrame) -> DataFrame:
+    """Replace user ids by node ids: ``(src, dst, weight)`` (weight 1.0 where the frame has none)."""
+    from pyspark.sql import functions as F
+
+    weight = F.col("weight").cast("double") if "weight" in edges.columns else F.lit(1.0)
+    src = ids.select(F.col("user_id").alias("src_user"), F.col("node_id").alias("src"))
+    dst = ids.select(F.col("user_id").alias("dst_user"), F.col("node_id").alias("dst"))
+    return edges.join(src, on="src_user").join(dst, on="dst_user").select("src", "dst", weight.alias("weight"))
+
+
+def _graph(edges: DataFrame, n: int, *, directed: bool = True) -> Graph:
+    table = edges.toArrow()
+    if table.num_rows == 0:
+        return Graph.from_edges(np.zeros(0), np.zeros(0), num_nodes=n, directed=directed)
+    cols = [table.column(c).to_numpy() for c in ("src", "dst", "weight")]
+    return Graph.from_edges(cols[0], cols[1], cols[2], num_nodes=n, directed=directed)
+
+
+def build_graph_inputs(
+    follows: DataFrame,
+    events: DataFrame,
+    posts: DataFrame,
+    *,
+    half_life_days: float = 7.0,
+    event_types: Sequence[str] = ("like", "share", "comment", "click", "view"),
+    holdout_days: int = 0,
+    exclude: DataFrame | None = None,
+) -> GraphInputs:
+    """Build both graphs from silver DataFrames and collect them as NumPy COO arrays.
+
+    Args:
+        follows: silver.follows.
+        events: silver.events.
+        posts: silver.posts.
+        half_life_days: engagement decay half-life.
+        event_types: event types that count as engagement.
+        holdout_days: follows of the last N days (before ``as_of``) are held out; 0 holds none.
+        exclude: DataFrame of ``user_id`` left out of every graph (accounts above the risk threshold).
+    """
+    as_of = reference_time(events, follows) or datetime.now(UTC).replace(microsecond=0)
+    cutoff = as_of - timedelta(days=holdout_days) if holdout_days else None
+    kept, held = follow_edges(follows, cutoff=cutoff, exclude=exclude)
+    engaged = engagement_edges(
+        events, posts, as_of=as_of, half_life_days=half_life_days, event_types=event_types, exclude=exclude
+    )
+    # Held-out endpoints get ids too (isolated if unseen before the cutoff) so recall counts them as misses.
+    ids_table = assign_ids(kept, engaged, held).orderBy("node_id").toArrow()
+    user_ids = ids_table.column("user_id").combine_chunks() if ids_table.num_rows else pa.array([], pa.string())
+    ids = ids_table_to_frame(follows, ids_table)
+    n = len(user_ids)
+    return GraphInputs(
+        user_ids=user_ids,
+        follows=_graph(to_node_edges(kept, ids), n),
+        engagement=_graph(to_node_edges(engaged, ids), n),
+        holdout=_graph(to_node_edges(held, ids), n),
+        as_of=as_of,
+    )
+
+
+def ids_table_to_frame(like: DataFrame, ids_table: pa.Table) -> DataFrame:
+    """The collected id map back as a DataFrame (so the joins reuse one ranking, not a re-evaluation)."""
+    spark = like.sparkSession
+    if ids_table.num_rows == 0:
+        return spark.createDataFrame([], "user_id string, node_id bigint")
+    return spark.createDataFrame(ids_table.select(["user_id", "node_id"]))

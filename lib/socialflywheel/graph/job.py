@@ -1,0 +1,127 @@
+"""The graph job: silver -> graphs -> backend -> gold.graph_centrality, graph_communities, people_you_may_know."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from socialflywheel.graph.analyze import analyze, centrality_table, communities_table, pymk_table
+from socialflywheel.graph.build import build_graph_inputs
+from socialflywheel.graph.select import cugraph_importable, select_backend
+from socialflywheel.lake.catalog import CATALOG, table
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+RISK_TABLE = "gold.account_risk"
+
+
+def risky_accounts(spark: SparkSession, lake: Lake, *, threshold: float) -> DataFrame | None:
+    """User ids scoring above ``threshold`` in gold.account_risk, or None when that table is absent.
+
+    The table is owned by another stage: ``risk_score`` (compared with the threshold) is used when
+    present, else a boolean ``is_risky``.
+    """
+    from pyspark.sql import functions as F
+
+    if RISK_TABLE not in CATALOG or not lake.exists(RISK_TABLE):
+        return None
+    risk = lake.read(spark, RISK_TABLE)
+    if "risk_score" in risk.columns:
+        return risk.where(F.col("risk_score") > F.lit(threshold)).select("user_id")
+    if "is_risky" in risk.columns:
+        return risk.where(F.col("is_risky")).select("user_id")
+    log.warning("%s has neither risk_score nor is_risky: no account excluded", RISK_TABLE)
+    return None
+
+
+def _dask_client(cfg: FlywheelConfig) -> Any:
+    """A Dask client for multi-GPU cuGraph when a scheduler is configured and cuGraph can run."""
+    if not cfg.graph.dask_scheduler or cfg.graph.backend == "networkit" or not cugraph_importable()[0]:
+        return None
+    from dask.distributed import Client
+
+    log.info("graph: multi-GPU cuGraph through the Dask scheduler at %s", cfg.graph.dask_scheduler)
+    return Client(cfg.graph.dask_scheduler)
+
+
+def _frame(spark: SparkSession, data: pa.Table, name: str) -> DataFrame:
+    if data.num_rows == 0:
+        return spark.createDataFrame([], table(name).schema)
+    return spark.createDataFrame(data)
+
+
+def run_graph(
+    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, exclude: DataFrame | None = None
+) -> dict[str, Any]:
+    """Build the follow and engagement graphs, run the configured backend, overwrite the graph gold tables.
+
+    Args:
+        spark: the session.
+        cfg: the resolved configuration (section ``graph``).
+        lake: the lake the silver tables are read from and the gold tables written to.
+        exclude: user ids (column ``user_id``) to leave out; default: accounts above
+            ``graph.risk_threshold`` in gold.account_risk when that table exists.
+
+    Returns:
+        A summary: backend, nodes, edges, communities, modularity, seconds per step, rows in and out.
+    """
+    gcfg = cfg.graph
+    start = time.perf_counter()
+    follows = lake.read(spark, "silver.follows")
+    events = lake.read(spark, "silver.events")
+    posts = lake.read(spark, "silver.posts")
+    if exclude is None:
+        exclude = risky_accounts(spark, lake, threshold=gcfg.risk_threshold)
+    inputs = build_graph_inputs(
+        follows,
+        events,
+        posts,
+        half_life_days=gcfg.engagement_half_life_days,
+        event_types=gcfg.engagement_events,
+        holdout_days=gcfg.holdout_days,
+        exclude=exclude,
+    )
+    build_s = time.perf_counter() - start
+    log.info(
+        "graph: %d nodes, %d follow edges, %d engagement edges, %d held out (%.1f s)",
+        inputs.num_nodes, inputs.follows.num_edges, inputs.engagement.num_edges, inputs.holdout.num_edges, build_s,
+    )
+    backend = select_backend(
+        gcfg.backend, threads=gcfg.threads, leiden_iterations=gcfg.leiden_iterations, dask_client=_dask_client(cfg)
+    )
+    results = analyze(inputs, backend, gcfg)
+    outputs = {
+        "gold.graph_centrality": centrality_table(inputs, results, backend=backend.name),
+        "gold.graph_communities": communities_table(inputs, results, backend=backend.name, top=gcfg.top_influencers),
+        "gold.people_you_may_know": pymk_table(inputs, results, score_kind=gcfg.pymk_score),
+    }
+    write_start = time.perf_counter()
+    for name, data in outputs.items():
+        lake.overwrite(_frame(spark, data, name), name)
+    seconds = {"build": round(build_s, 3), **results.seconds, "write": round(time.perf_counter() - write_start, 3)}
+    return {
+        "backend": backend.name,
+        "nodes": inputs.num_nodes,
+        "follow_edges": inputs.follows.num_edges,
+        "engagement_edges": inputs.engagement.num_edges,
+        "held_out_follows": inputs.holdout.num_edges,
+        "communities": int(results.communities.labels.max()) + 1 if inputs.num_nodes else 0,
+        "modularity": results.communities.modularity,
+        "algorithm": results.communities.algorithm,
+        "excluded_risky": exclude is not None,
+        "as_of": inputs.as_of.isoformat(),
+        "seconds": seconds,
+        "rows_in": inputs.follows.num_edges + inputs.engagement.num_edges + inputs.holdout.num_edges,
+        "rows_out": sum(data.num_rows for data in outputs.values()),
+        "rows_written": {name: data.num_rows for name, data in outputs.items()},
+        "total_seconds": round(time.perf_counter() - start, 3),
+    }
