@@ -2,41 +2,91 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from socialflywheel.config._base import Strict
 
+# Named sizes: a profile other than ``custom`` sets users, events and days to these values.
+PROFILES: dict[str, dict[str, int]] = {
+    "tiny": {"users": 300, "events": 20_000, "days": 14},
+    "default": {"users": 5000, "events": 500_000, "days": 28},
+}
+
+CORRUPTION_KINDS = (
+    "malformed_json",
+    "missing_field",
+    "wrong_type",
+    "bad_timestamp",
+    "unknown_event_type",
+    "duplicate",
+    "oversized_text",
+    "invalid_utf8",
+)
+
 
 class CorruptionConfig(Strict):
-    """Rates (share of records) of each kind of bad record injected into landing files."""
+    """Rates (share of valid records) of each kind of bad record added to the JSON landing files."""
 
     enabled: bool = Field(False, description="Inject bad records at the rates below.")
-    malformed_json: float = Field(0.002, ge=0, le=0.2, description="Lines that are not JSON.")
+    malformed_json: float = Field(0.002, ge=0, le=0.2, description="Lines that are not JSON (truncated or garbled).")
     missing_field: float = Field(0.002, ge=0, le=0.2, description="A required field removed.")
     wrong_type: float = Field(0.002, ge=0, le=0.2, description="A field with a value of the wrong type.")
-    bad_timestamp: float = Field(0.001, ge=0, le=0.2, description="Timestamps outside the plausible range.")
+    bad_timestamp: float = Field(
+        0.001, ge=0, le=0.2, description="Timestamps outside the plausible range or unparseable."
+    )
     unknown_event_type: float = Field(0.001, ge=0, le=0.2, description="An event type not in the schema.")
-    duplicate: float = Field(0.002, ge=0, le=0.2, description="Exact repeats of a record in the same batch.")
-    oversized_text: float = Field(0.0005, ge=0, le=0.2, description="Text above the ingest size limit.")
+    duplicate: float = Field(
+        0.002, ge=0, le=0.2, description="Exact byte repeats of a valid line, later in the same file."
+    )
+    oversized_text: float = Field(
+        0.0005, ge=0, le=0.2, description="Text above ingest.max_text_bytes (line otherwise valid)."
+    )
     invalid_utf8: float = Field(0.0005, ge=0, le=0.2, description="Lines with bytes that are not UTF-8.")
+
+    def rates(self) -> dict[str, float]:
+        """Rate per corruption kind (all zero when disabled)."""
+        return {k: (float(getattr(self, k)) if self.enabled else 0.0) for k in CORRUPTION_KINDS}
 
 
 class SimulateConfig(Strict):
-    """A social platform with planted ground truth."""
+    """A social platform with planted ground truth.
 
-    profile: str = Field("default", description="Named size: tiny | default | custom (use the sizes below).")
-    users: int = Field(5000, ge=10, description="Number of users.")
-    events: int = Field(500_000, ge=100, description="Approximate number of events.")
-    days: int = Field(28, ge=1, le=3650, description="Days of activity.")
+    ``profile: tiny`` (300 users, 20k events, 14 days) and ``profile: default`` (5,000 users,
+    500k events, 28 days) set ``users``, ``events`` and ``days``; ``profile: custom`` takes them as given.
+    """
+
+    profile: Literal["tiny", "default", "custom"] = Field(
+        "default", description="Named size: tiny | default set users/events/days; custom uses the sizes below."
+    )
+    users: int = Field(5000, ge=10, description="Number of users (replaced by the profile unless profile=custom).")
+    events: int = Field(500_000, ge=100, description="Approximate number of valid events (profile unless custom).")
+    days: int = Field(28, ge=1, le=3650, description="Days of activity (profile unless custom).")
     start_date: str = Field("2026-10-01", description="First day of activity (UTC, ISO date).")
-    communities: int = Field(8, ge=1, description="Planted communities.")
-    topics: int = Field(12, ge=2, description="Content categories / latent topics.")
-    inter_community_edge_share: float = Field(0.1, ge=0, le=1, description="Share of follow edges between communities.")
+    communities: int = Field(8, ge=1, description="Planted communities (stochastic-block follow graph).")
+    topics: int = Field(12, ge=2, le=24, description="Content categories / latent interest topics.")
+    inter_community_edge_share: float = Field(
+        0.1, ge=0, le=0.9, description="Share of current follow edges between communities (bots' edges included)."
+    )
     influencers_per_community: int = Field(3, ge=0, description="Planted influencers per community.")
     bot_share: float = Field(0.01, ge=0, le=0.5, description="Share of users that are bots.")
+    unfollow_share: float = Field(0.06, ge=0, le=0.5, description="Share of follow edges later unfollowed.")
     trends: int = Field(6, ge=0, description="Planted hashtag bursts.")
     campaigns: int = Field(5, ge=0, description="Ad campaigns.")
-    partitions: int = Field(8, ge=1, description="Parallel generation tasks.")
-    formats: list[str] = Field(default_factory=lambda: ["json"], description="Landing formats: json and/or parquet.")
-    seed: int = Field(42, description="Generator seed.")
+    post_share: float = Field(0.03, gt=0, le=0.5, description="Share of events that are posts.")
+    follow_share: float = Field(0.1, gt=0, le=0.5, description="Target share of events that are follows/unfollows.")
+    partitions: int = Field(8, ge=1, description="Parallel generation tasks (one landing file per task and date).")
+    formats: list[Literal["json", "parquet"]] = Field(
+        default_factory=lambda: ["json"],  # type: ignore[arg-type]
+        description="Landing formats: json and/or parquet.",
+    )
+    seed: int = Field(42, description="Generator seed; the same seed and sizes give byte-identical landing files.")
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)  # type: ignore[arg-type]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("profile", "default") in PROFILES:
+            data = {**data, **PROFILES[str(data.get("profile", "default"))]}
+        return data

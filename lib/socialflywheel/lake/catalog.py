@@ -169,7 +169,28 @@ _TABLES = [
     Table(
         "truth.corruptions",
         "source_file string, line_no bigint, kind string",
-        doc="Every injected bad record, by kind.",
+        doc="Every injected bad record: landing file (relative to the landing folder), 1-based line, kind.",
+    ),
+    Table(
+        "truth.follows",
+        "follower_id string, followee_id string, followed_at timestamp, unfollowed_at timestamp, by_bot boolean",
+        keys=("follower_id", "followee_id"),
+        doc="Every planted follow edge; unfollowed_at is null for edges still current at the end.",
+        pii_columns=("follower_id", "followee_id"),
+    ),
+    Table(
+        "truth.campaigns",
+        "campaign_id string, category string, base_ctr double, start_ts timestamp, end_ts timestamp, "
+        "impressions bigint, clicks bigint",
+        keys=("campaign_id",),
+        doc="Planted ad campaigns: target category, base CTR, run, and the impressions/clicks emitted.",
+    ),
+    Table(
+        "truth.shares",
+        "event_id string, post_id string, user_id string, parent_user_id string, depth int, ts timestamp",
+        keys=("event_id",),
+        doc="Share cascades of viral posts: each re-share, whose share it came through, its depth, when it was seen.",
+        pii_columns=("user_id", "parent_user_id"),
     ),
 ]
 

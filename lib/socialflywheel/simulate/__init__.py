@@ -1,1 +1,5 @@
-"""simulate stage."""
+"""The simulator: a social platform with planted ground truth, written as landing event dumps."""
+
+from socialflywheel.simulate.engine import run_simulate
+
+__all__ = ["run_simulate"]

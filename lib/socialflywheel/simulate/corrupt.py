@@ -1,0 +1,104 @@
+"""Realistic bad records added to a landing file, each recorded with its line number and kind."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from socialflywheel.config.simulate import CORRUPTION_KINDS
+
+_UNKNOWN_TYPES = ("teleport", "poke", "reaction_v2", "superlike", "story_view")
+_BAD_TS = ("1970-01-01T00:00:00Z", "2099-06-01T12:00:00Z", "not-a-timestamp", "2026-13-45T99:61:00Z")
+_REQUIRED = {
+    "post": "post_id",
+    "view": "post_id",
+    "like": "post_id",
+    "share": "post_id",
+    "comment": "post_id",
+    "click": "post_id",
+    "follow": "target_user_id",
+    "unfollow": "target_user_id",
+    "ad_impression": "campaign_id",
+    "ad_click": "campaign_id",
+}
+_OVERSIZE_BYTES = 4096
+
+
+def _dump(record: dict[str, object]) -> bytes:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _make(kind: str, line: bytes, fresh_id: str, rng: np.random.Generator) -> bytes:
+    """One bad line of ``kind`` derived from a valid ``line`` (a fresh event id unless a duplicate)."""
+    if kind == "duplicate":
+        return line
+    record = json.loads(line)
+    record["event_id"] = fresh_id
+    if kind == "malformed_json":
+        raw = _dump(record)
+        cut = int(rng.integers(len(raw) // 3, 2 * len(raw) // 3))
+        return raw[:cut] if rng.random() < 0.6 else raw.replace(b'":"', b'"=>"', 1) + b"}"
+    if kind == "missing_field":
+        choices = ["user_id", "ts", "event_type"]
+        if record["event_type"] in _REQUIRED:
+            choices.append(_REQUIRED[str(record["event_type"])])
+        record.pop(choices[int(rng.integers(len(choices)))])
+        return _dump(record)
+    if kind == "wrong_type":
+        if "dwell_ms" in record:
+            record["dwell_ms"] = "abc"
+        elif "hashtags" in record:
+            record["hashtags"] = " ".join(str(t) for t in record["hashtags"])  # type: ignore[attr-defined]
+        else:
+            record["user_id"] = int(str(record["user_id"]).lstrip("u") or 0)
+        return _dump(record)
+    if kind == "bad_timestamp":
+        record["ts"] = _BAD_TS[int(rng.integers(len(_BAD_TS)))]
+        return _dump(record)
+    if kind == "unknown_event_type":
+        record["event_type"] = _UNKNOWN_TYPES[int(rng.integers(len(_UNKNOWN_TYPES)))]
+        return _dump(record)
+    if kind == "oversized_text":
+        base = str(record.get("text") or "so much to say about this one")
+        record["text"] = (base + " ") * (_OVERSIZE_BYTES // max(len(base.encode()), 1) + 2)
+        return _dump(record)
+    # invalid_utf8: bytes that cannot be decoded, inside the user id value
+    raw = _dump(record)
+    at = raw.index(b'"user_id":"') + 12
+    return raw[:at] + b"\xff\xfe" + raw[at:]
+
+
+def corrupt_lines(
+    lines: list[bytes], rates: dict[str, float], rng: np.random.Generator, id_prefix: str
+) -> tuple[list[bytes], list[tuple[int, str]]]:
+    """Insert bad lines among ``lines``; every valid line stays, once and intact.
+
+    Args:
+        lines: the valid lines of one file, in order.
+        rates: share of valid lines per corruption kind.
+        rng: the file's random stream.
+        id_prefix: makes fresh event ids unique across files (e.g. ``x00003-0007``).
+
+    Returns:
+        The file's lines and the (1-based line number, kind) of every inserted line.
+    """
+    n = len(lines)
+    if n == 0 or not any(rates.values()):
+        return lines, []
+    keys: list[float] = [float(i) for i in range(n)]
+    extra: list[tuple[float, bytes, str]] = []
+    for kind in CORRUPTION_KINDS:
+        count = int(rng.binomial(n, rates.get(kind, 0.0)))
+        for j in range(count):
+            src = int(rng.integers(n))
+            bad = _make(kind, lines[src], f"x{id_prefix}-{kind[:3]}{j}", rng)
+            pos = src + 0.5 + rng.random() * (n - src - 0.5) if kind == "duplicate" else rng.random() * n
+            extra.append((pos, bad, kind))
+    all_keys = np.array(keys + [e[0] for e in extra])
+    order = np.argsort(all_keys, kind="stable")
+    merged = [lines[i] if i < n else extra[i - n][1] for i in order]
+    where = np.empty(len(order), dtype=np.int64)
+    where[order] = np.arange(len(order))
+    recorded = [(int(where[n + k]) + 1, e[2]) for k, e in enumerate(extra)]
+    return merged, sorted(recorded)

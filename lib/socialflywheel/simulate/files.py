@@ -1,0 +1,124 @@
+"""One generation task: a chunk's events written as deterministic landing files, small stats returned."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from socialflywheel.simulate.activity import ETYPES, Events, T, chunk_events
+from socialflywheel.simulate.corrupt import corrupt_lines
+from socialflywheel.simulate.encode import arrow_events, event_ids, json_lines, post_ids
+from socialflywheel.simulate.text import SENTIMENTS
+from socialflywheel.simulate.timeline import MS_PER_DAY, stream
+from socialflywheel.simulate.world import World
+
+# Rows a task returns: (kind, s1, s2, s3, n1, n2); kinds: file, corruption, sentiment, count.
+TASK_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("s1", pa.string()),
+        ("s2", pa.string()),
+        ("s3", pa.string()),
+        ("n1", pa.int64()),
+        ("n2", pa.int64()),
+    ]
+)
+
+
+def _subset(ev: Events, sl: slice) -> Events:
+    return Events(**{name: getattr(ev, name)[sl] for name in ev.__dataclass_fields__})
+
+
+def _payload(lines: pa.Array) -> bytes:
+    """The lines joined by newlines (and a final one), straight from the Arrow buffers."""
+    with_nl = pc.binary_join_element_wise(lines, "\n", "")
+    offsets = np.frombuffer(with_nl.buffers()[1], dtype=np.int32)[with_nl.offset : with_nl.offset + len(with_nl) + 1]
+    data = with_nl.buffers()[2]
+    return data[int(offsets[0]) : int(offsets[-1])].to_pybytes() if len(with_nl) else b""
+
+
+def _rows(kind: str, s1: list[str], s2: list[str], s3: list[str], n1: list[int], n2: list[int]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([kind] * len(s1)),
+            pa.array(s1),
+            pa.array(s2),
+            pa.array(s3),
+            pa.array(n1, pa.int64()),
+            pa.array(n2, pa.int64()),
+        ],
+        schema=TASK_SCHEMA,
+    )
+
+
+def _columns(
+    rows: list[tuple[str, str, str, int, int]],
+) -> tuple[list[str], list[str], list[str], list[int], list[int]]:
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows]
+
+
+def write_chunk(
+    world: World, chunk: int, n_chunks: int, landing: Path, formats: list[str], rates: dict[str, float]
+) -> pa.RecordBatch:
+    """Generate chunk ``chunk`` and write ``events/date=D/part-CCCCC.jsonl`` (and Parquet) for each date.
+
+    Returns:
+        Stats rows: one per file (path, sha256, lines, bytes), per injected bad line, per comment
+        sentiment, and per event type count.
+    """
+    ev = chunk_events(world, chunk, n_chunks)
+    day = (ev.ts - world.period.start_ms) // MS_PER_DAY
+    bounds = np.searchsorted(day, np.arange(world.period.days + 1))
+    out: list[pa.RecordBatch] = []
+    files: list[tuple[str, str, str, int, int]] = []
+    bad: list[tuple[str, str, str, int, int]] = []
+    for d in range(world.period.days):
+        sl = slice(int(bounds[d]), int(bounds[d + 1]))
+        if sl.start == sl.stop:
+            continue
+        part = _subset(ev, sl)
+        date = np.datetime_as_string(np.datetime64(world.period.start_ms + d * MS_PER_DAY, "ms"), unit="D")
+        rel = f"events/date={date}/part-{chunk:05d}.jsonl"
+        lines = json_lines(world, part)
+        if any(rates.values()):
+            rng = stream(world.cfg.seed, 300, chunk, d)
+            merged, recorded = corrupt_lines(lines.cast(pa.binary()).to_pylist(), rates, rng, f"{chunk:05d}-{d:04d}")
+            payload = b"\n".join(merged) + b"\n"
+            bad.extend((rel, kind, "", line_no, 0) for line_no, kind in recorded)
+        else:
+            payload = _payload(lines)
+        path = landing / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+        files.append((rel, hashlib.sha256(payload).hexdigest(), "", payload.count(b"\n"), len(payload)))
+        if "parquet" in formats:
+            ppath = landing / f"events_parquet/date={date}/part-{chunk:05d}.parquet"
+            ppath.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(arrow_events(world, part), ppath, compression="zstd")
+    out.append(_rows("file", *_columns(files)))
+    out.append(_rows("corruption", *_columns(bad)))
+    com = np.flatnonzero(ev.etype == T["comment"])
+    sub = Events(**{name: getattr(ev, name)[com] for name in ev.__dataclass_fields__})
+    sent = world.content.bank_sentiment[sub.text_idx]
+    out.append(
+        _rows(
+            "sentiment",
+            event_ids(sub).to_pylist(),
+            post_ids(sub.post).to_pylist(),
+            [SENTIMENTS[s] for s in sent],
+            [0] * len(com),
+            [0] * len(com),
+        )
+    )
+    counts = np.bincount(ev.etype, minlength=len(ETYPES))
+    out.append(_rows("count", list(ETYPES), [""] * len(ETYPES), [""] * len(ETYPES), counts.tolist(), [0] * len(ETYPES)))
+    n_c = len(world.content.camp_ctr)
+    for name in ("ad_impression", "ad_click"):
+        per = np.bincount(ev.campaign[ev.etype == T[name]], minlength=n_c)[:n_c]
+        out.append(_rows("campaign", [""] * n_c, [name] * n_c, [""] * n_c, per.tolist(), list(range(n_c))))
+    return pa.concat_batches(out)
