@@ -82,10 +82,11 @@ def _organic_edges(cfg: SimulateConfig, pop: Population, rng: np.random.Generato
 def _bot_rings(
     cfg: SimulateConfig, pop: Population, rng: np.random.Generator, period: Period
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bots of a community act as one ring: in a few waves, every bot follows the same targets within minutes."""
+    """Bots act in rings: in a few waves, every bot follows the same targets within minutes."""
     keys, times = [], []
-    for k in range(cfg.communities):
-        bots = np.flatnonzero(pop.is_bot & (pop.community == k))
+    for ring in range(int(pop.bot_ring.max()) + 1):
+        bots = np.flatnonzero(pop.bot_ring == ring)
+        k = int(pop.community[bots[0]])
         targets_pool = np.flatnonzero(~pop.is_bot & (pop.community == k) & ~pop.is_influencer)
         if not len(bots) or not len(targets_pool):
             continue

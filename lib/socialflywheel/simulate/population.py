@@ -23,6 +23,7 @@ class Population:
     interests: np.ndarray  # float64 [users, topics], rows sum to 1
     is_bot: np.ndarray  # bool
     is_influencer: np.ndarray  # bool
+    bot_ring: np.ndarray  # int16 ring of coordinated bots, -1 for people
     activity: np.ndarray  # float64, relative activity (mean 1 over humans)
     country: np.ndarray  # int8 index into COUNTRIES
     device: np.ndarray  # int8 index into DEVICES
@@ -49,6 +50,11 @@ def make_population(cfg: SimulateConfig) -> Population:
     n_bots = round(cfg.bot_share * n)
     if n_bots:
         is_bot[rng.choice(n, size=n_bots, replace=False)] = True
+    # Bots work in rings of about 15; a ring lives in (and is labelled with) one community.
+    bot_ring = np.full(n, -1, dtype=np.int16)
+    bots = np.flatnonzero(is_bot)
+    bot_ring[bots] = np.arange(len(bots)) % max(1, len(bots) // 15)
+    community[bots] = (bot_ring[bots] * 3 + 1) % c
     is_influencer = np.zeros(n, dtype=bool)
     for k in range(c):
         members = np.flatnonzero((community == k) & ~is_bot)
@@ -66,6 +72,7 @@ def make_population(cfg: SimulateConfig) -> Population:
         interests=interests,
         is_bot=is_bot,
         is_influencer=is_influencer,
+        bot_ring=bot_ring,
         activity=activity,
         country=country.astype(np.int8),
         device=device.astype(np.int8),
