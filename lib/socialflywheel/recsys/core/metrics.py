@@ -1,0 +1,161 @@
+"""Top-K retrieval with seen-item exclusion and ranking metrics, as vectorized NumPy.
+
+Conventions: ``Recall@K = |top-K ∩ targets| / |targets|`` and ``NDCG@K`` with binary gains and
+``IDCG`` over ``min(|targets|, K)`` ideal hits, both averaged over the query users that have at
+least one target. Items a user already saw before the split are removed from the ranking (never
+counted as a miss, never recommended). Coverage is the share of the catalogue that appears in
+anyone's top-K; popularity bias is the mean popularity percentile of recommended items (0.5 is
+unbiased, 1.0 is "only the most popular") and the Gini coefficient of recommendation exposure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+"""Maps query row indices ``[n]`` to a ``[n, num_items]`` float score matrix."""
+
+DEFAULT_KS = (10, 50, 100)
+
+
+def group_rows(
+    query_users: np.ndarray, pair_users: np.ndarray, pair_items: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Translate ``(user_idx, item_idx)`` pairs into ``(query_row, item_idx)``, dropping other users.
+
+    Args:
+        query_users: The user_idx of each query row (unique).
+        pair_users: user_idx of each pair.
+        pair_items: item_idx of each pair.
+
+    Returns:
+        ``(rows, items)`` sorted by row, for users present in ``query_users``.
+    """
+    if len(query_users) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(query_users, kind="stable")
+    sorted_users = query_users[order]
+    pos = np.minimum(np.searchsorted(sorted_users, pair_users), len(sorted_users) - 1)
+    keep = sorted_users[pos] == pair_users
+    rows = order[pos[keep]]
+    items = pair_items[keep]
+    by_row = np.argsort(rows, kind="stable")
+    return rows[by_row], items[by_row]
+
+
+def topk_excluding(
+    score_fn: ScoreFn,
+    *,
+    num_rows: int,
+    k: int,
+    seen_rows: np.ndarray | None = None,
+    seen_items: np.ndarray | None = None,
+    chunk: int = 1024,
+) -> np.ndarray:
+    """Top-``k`` item ids per query row, best first, never returning a seen item.
+
+    Args:
+        score_fn: Scores for a chunk of rows (see :data:`ScoreFn`).
+        num_rows: Number of query rows.
+        k: List length (``-1`` pads rows with fewer than ``k`` unseen items).
+        seen_rows: Query rows of the seen pairs, sorted (from :func:`group_rows`).
+        seen_items: Items of the seen pairs.
+        chunk: Rows scored at once.
+
+    Returns:
+        An int64 matrix ``[num_rows, k]``.
+    """
+    out = np.full((num_rows, k), -1, dtype=np.int64)
+    for a in range(0, num_rows, chunk):
+        b = min(a + chunk, num_rows)
+        scores = np.array(score_fn(np.arange(a, b)), dtype=np.float32, copy=True)
+        if seen_rows is not None and seen_items is not None and len(seen_rows):
+            lo, hi = np.searchsorted(seen_rows, [a, b])
+            scores[seen_rows[lo:hi] - a, seen_items[lo:hi]] = -np.inf
+        kk = min(k, scores.shape[1])
+        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        order = np.argsort(-part_scores, axis=1, kind="stable")
+        top = np.take_along_axis(part, order, axis=1)
+        top_scores = np.take_along_axis(part_scores, order, axis=1)
+        top[~np.isfinite(top_scores)] = -1
+        out[a:b, :kk] = top
+    return out
+
+
+def gini(exposure: np.ndarray) -> float:
+    """Gini coefficient of a non-negative exposure vector (0 = even, 1 = all on one item)."""
+    x = np.sort(np.asarray(exposure, dtype=np.float64))
+    n, total = len(x), x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    return float((2.0 * np.sum(np.arange(1, n + 1) * x)) / (n * total) - (n + 1) / n)
+
+
+def ranking_metrics(
+    topk: np.ndarray,
+    *,
+    target_rows: np.ndarray,
+    target_items: np.ndarray,
+    num_items: int,
+    item_counts: np.ndarray | None = None,
+    ks: Sequence[int] = DEFAULT_KS,
+) -> list[dict[str, float]]:
+    """Recall, NDCG, coverage and popularity bias of top-K lists, one row per K.
+
+    Args:
+        topk: ``[rows, >= max(ks)]`` recommended item ids, best first (``-1`` = empty slot).
+        target_rows: Query row of each held-out interaction.
+        target_items: Item of each held-out interaction.
+        num_items: Catalogue size (for coverage and exposure).
+        item_counts: Training interactions per item (popularity); uniform when omitted.
+        ks: Cut-offs.
+
+    Returns:
+        ``[{"k", "recall", "ndcg", "coverage", "pop_percentile", "gini", "users"}, ...]``.
+    """
+    codes = np.unique(target_rows.astype(np.int64) * num_items + target_items.astype(np.int64))
+    uniq_rows = codes // num_items
+    n_targets = np.bincount(uniq_rows, minlength=topk.shape[0]).astype(np.float64)
+    evaluated = n_targets > 0
+    valid = topk >= 0
+    row_codes = np.arange(topk.shape[0], dtype=np.int64)[:, None] * num_items + np.where(valid, topk, 0)
+    hits = np.isin(row_codes, codes) & valid
+    counts = np.ones(num_items) if item_counts is None else np.asarray(item_counts, dtype=np.float64)
+    percentile = np.searchsorted(np.sort(counts), counts, side="right") / max(num_items, 1)
+    discounts = 1.0 / np.log2(np.arange(topk.shape[1]) + 2.0)
+    table = []
+    for k in ks:
+        h = hits[evaluated, :k]
+        nt = n_targets[evaluated]
+        recall = h.sum(axis=1) / nt
+        dcg = (h * discounts[:k]).sum(axis=1)
+        ideal = np.cumsum(discounts[:k])[np.minimum(nt, k).astype(np.int64) - 1]
+        recs = topk[evaluated, :k]
+        recs = recs[recs >= 0]
+        exposure = np.bincount(recs, minlength=num_items)
+        table.append(
+            {
+                "k": float(k),
+                "recall": float(recall.mean()) if len(nt) else 0.0,
+                "ndcg": float((dcg / ideal).mean()) if len(nt) else 0.0,
+                "coverage": float(np.count_nonzero(exposure) / max(num_items, 1)),
+                "pop_percentile": float(percentile[recs].mean()) if len(recs) else 0.0,
+                "gini": gini(exposure),
+                "users": float(evaluated.sum()),
+            }
+        )
+    return table
+
+
+def metric_dict(table: list[dict[str, float]]) -> dict[str, float]:
+    """Flatten a metrics table to ``{"recall@10": ..., "ndcg@50": ..., ...}`` (for logging)."""
+    out = {}
+    for row in table:
+        k = int(row["k"])
+        for name, value in row.items():
+            if name not in ("k", "users"):
+                out[f"{name}@{k}"] = value
+    return out

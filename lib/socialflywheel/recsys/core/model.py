@@ -1,0 +1,184 @@
+"""The two-tower retrieval model and its in-batch sampled-softmax loss with logQ correction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _bag_mean(table: nn.Embedding, idx: torch.Tensor, buckets: int) -> torch.Tensor:
+    """Mean of the rows of ``table`` named by ``idx`` (``-1`` = padding, row 0 of the table)."""
+    shifted = torch.where(idx >= 0, idx % buckets + 1, torch.zeros_like(idx))
+    vecs = table(shifted)
+    count = (idx >= 0).sum(dim=1, keepdim=True).clamp(min=1).to(vecs.dtype)
+    return vecs.sum(dim=1) / count
+
+
+def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(inp, hidden), nn.GELU(), nn.Linear(hidden, out))
+
+
+class TwoTower(nn.Module):
+    """User and item towers whose L2-normalized outputs meet in a dot product.
+
+    User tower: user id embedding, a projection of the dense user features, and the mean of the
+    recent history items' id embeddings (the item id table is shared, so history speaks the same
+    language as the item tower). Item tower: item id, category, author, the mean of its hashtag
+    embeddings and a projection of its content features. Id tables larger than ``max_id_buckets``
+    are hashed (modulo) into that many rows.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_users: int,
+        num_items: int,
+        num_categories: int,
+        num_authors: int,
+        num_hashtags: int,
+        user_feature_dim: int,
+        item_feature_dim: int,
+        embedding_dim: int = 64,
+        hidden_dim: int = 128,
+        max_id_buckets: int = 1 << 20,
+    ) -> None:
+        super().__init__()
+        self.config: dict[str, int] = {
+            "num_users": num_users,
+            "num_items": num_items,
+            "num_categories": num_categories,
+            "num_authors": num_authors,
+            "num_hashtags": num_hashtags,
+            "user_feature_dim": user_feature_dim,
+            "item_feature_dim": item_feature_dim,
+            "embedding_dim": embedding_dim,
+            "hidden_dim": hidden_dim,
+            "max_id_buckets": max_id_buckets,
+        }
+        d = embedding_dim
+        self.user_buckets = max(1, min(num_users, max_id_buckets))
+        self.item_buckets = max(1, min(num_items, max_id_buckets))
+        self.author_buckets = max(1, min(num_authors, max_id_buckets))
+        self.hashtag_buckets = max(1, min(num_hashtags, max_id_buckets))
+        self.user_id = nn.Embedding(self.user_buckets, d)
+        self.item_id = nn.Embedding(self.item_buckets + 1, d, padding_idx=0)
+        self.category = nn.Embedding(max(1, num_categories), d)
+        self.author = nn.Embedding(self.author_buckets, d)
+        self.hashtag = nn.Embedding(self.hashtag_buckets + 1, d, padding_idx=0)
+        self.user_dense = nn.Linear(max(1, user_feature_dim), d)
+        self.item_dense = nn.Linear(max(1, item_feature_dim), d)
+        self.user_mlp = _mlp(3 * d, hidden_dim, d)
+        self.item_mlp = _mlp(5 * d, hidden_dim, d)
+        for emb in (self.user_id, self.item_id, self.category, self.author, self.hashtag):
+            nn.init.normal_(emb.weight, std=0.05)
+            if emb.padding_idx is not None:
+                with torch.no_grad():
+                    emb.weight[emb.padding_idx].zero_()
+
+    def user_embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """L2-normalized user vectors from ``user_idx, user_features, user_history``."""
+        uid = self.user_id(batch["user_idx"] % self.user_buckets)
+        hist = _bag_mean(self.item_id, batch["user_history"], self.item_buckets)
+        dense = self.user_dense(batch["user_features"].to(uid.dtype))
+        return F.normalize(self.user_mlp(torch.cat([uid, hist, dense], dim=1)), dim=-1)
+
+    def item_embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """L2-normalized item vectors from the ``item_*`` columns."""
+        iid = self.item_id(batch["item_idx"] % self.item_buckets + 1)
+        cat = self.category(batch["item_category"].clamp(min=0) % self.category.num_embeddings)
+        author = self.author(batch["item_author_idx"] % self.author_buckets)
+        tags = _bag_mean(self.hashtag, batch["item_hashtags"], self.hashtag_buckets)
+        dense = self.item_dense(batch["item_features"].to(iid.dtype))
+        return F.normalize(self.item_mlp(torch.cat([iid, cat, author, tags, dense], dim=1)), dim=-1)
+
+    def forward(
+        self, batch: dict[str, torch.Tensor], negatives: dict[str, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Both towers on one batch, plus the item tower on extra negatives, in one call (for DDP).
+
+        Args:
+            batch: Example tensors (user and item columns).
+            negatives: Optional item-column tensors of sampled negative items.
+
+        Returns:
+            ``(user_vectors, item_vectors, negative_vectors or None)``.
+        """
+        users = self.user_embed(batch)
+        if negatives is None:
+            return users, self.item_embed(batch), None
+        n = batch["item_idx"].shape[0]
+        both = {k: torch.cat([batch[k], negatives[k]]) for k in negatives}
+        items = self.item_embed(both)
+        return users, items[:n], items[n:]
+
+
+def sampled_softmax_loss(
+    user_vec: torch.Tensor,
+    item_vec: torch.Tensor,
+    item_ids: torch.Tensor,
+    *,
+    log_q: torch.Tensor,
+    temperature: float,
+    label_offset: int = 0,
+    weights: torch.Tensor | None = None,
+    neg_vec: torch.Tensor | None = None,
+    neg_ids: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """In-batch sampled softmax with logQ correction and optional uniform extra negatives.
+
+    Row ``i`` of ``user_vec`` has its positive at column ``label_offset + i`` of ``item_vec`` (the
+    offset places this rank's rows inside an all-gathered global batch). Each candidate's logit is
+    reduced by the log of its expected count among the candidates (``log q_j + log N`` for in-batch
+    items, ``log(R / num_items)`` for the ``R`` uniform negatives), so popular items are not
+    over-penalized for being sampled often. Accidental hits (a row's own positive appearing as
+    another candidate) are masked.
+
+    Args:
+        user_vec: ``[B, d]`` normalized user vectors (this rank's rows).
+        item_vec: ``[N, d]`` normalized candidate item vectors (in-batch, possibly global).
+        item_ids: ``[N]`` item_idx of ``item_vec``.
+        log_q: ``[num_items]`` log sampling probability per item.
+        temperature: Softmax temperature.
+        label_offset: Column of row 0's positive.
+        weights: Optional ``[B]`` example weights.
+        neg_vec: Optional ``[R, d]`` uniformly sampled negative item vectors.
+        neg_ids: ``[R]`` item_idx of ``neg_vec``.
+
+    Returns:
+        The weighted mean cross-entropy (a scalar, float32).
+    """
+    u, v = user_vec.float(), item_vec.float()
+    rows = torch.arange(u.shape[0], device=u.device)
+    labels = rows + label_offset
+    pos_ids = item_ids[labels]
+    n = v.shape[0]
+    logits = u @ v.T / temperature - (log_q[item_ids] + torch.log(torch.tensor(float(n), device=u.device)))[None, :]
+    hit = (item_ids[None, :] == pos_ids[:, None]) & (torch.arange(n, device=u.device)[None, :] != labels[:, None])
+    logits = logits.masked_fill(hit, float("-inf"))
+    if neg_vec is not None and neg_ids is not None and neg_vec.shape[0] > 0:
+        expected = torch.log(torch.tensor(neg_vec.shape[0] / log_q.shape[0], device=u.device))
+        neg_logits = u @ neg_vec.float().T / temperature - expected
+        neg_logits = neg_logits.masked_fill(neg_ids[None, :] == pos_ids[:, None], float("-inf"))
+        logits = torch.cat([logits, neg_logits], dim=1)
+    loss = F.cross_entropy(logits, labels, reduction="none")
+    if weights is None:
+        return loss.mean()
+    w = weights.float()
+    return (loss * w).sum() / w.sum().clamp(min=1e-12)
+
+
+def save_model(model: TwoTower, path: str | Path, *, extra: dict[str, Any] | None = None) -> None:
+    """Save weights and constructor arguments, so :func:`load_model` needs nothing else."""
+    torch.save({"config": model.config, "state_dict": model.state_dict(), "extra": extra or {}}, str(path))
+
+
+def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> TwoTower:
+    """Rebuild a :class:`TwoTower` saved by :func:`save_model` (in eval mode)."""
+    blob = torch.load(str(path), map_location=map_location, weights_only=True)
+    model = TwoTower(**blob["config"])
+    model.load_state_dict(blob["state_dict"])
+    return model.eval()

@@ -1,0 +1,367 @@
+"""The two-tower training loop: streaming shards, DDP, checkpoints, exact resume, early stopping.
+
+Runs as a plain function, as ``python -m socialflywheel.recsys.core.train_loop``, and under torchrun::
+
+    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_loop \\
+        --data /path/prepared --out /path/run --epochs 5 --batch-size 1024
+
+With several processes each rank reads its own row groups, item vectors are all-gathered so every
+rank's in-batch softmax sees the whole global batch (the same loss as one process at that batch),
+and DDP averages the gradients. On clusters the same :func:`train` runs inside Spark's
+``TorchDistributor`` (see :mod:`socialflywheel.recsys.distributor`). Only torch, numpy, pyarrow and
+the standard library are imported here; MLflow tracking wraps :func:`train` through ``log_fn``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from socialflywheel.recsys.core.checkpoint import load_checkpoint, save_checkpoint
+from socialflywheel.recsys.core.data import DatasetMeta, ShardStream, item_arrays, to_tensors
+from socialflywheel.recsys.core.distributed import (
+    DistEnv,
+    broadcast_object,
+    gather_plain,
+    gather_with_grad,
+    init_distributed,
+    shutdown,
+)
+from socialflywheel.recsys.core.model import TwoTower, sampled_softmax_loss, save_model
+
+ValFn = Callable[[TwoTower], dict[str, float]]
+LogFn = Callable[[int, dict[str, float]], None]
+VAL_METRIC = "recall@50"
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by the ``stop_after_steps`` fault-injection hook (a stand-in for a killed run)."""
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    model_path: str
+    best_metric: float
+    best_epoch: int
+    epochs_run: int
+    global_steps: int
+    stopped_early: bool
+    examples_per_s: float
+    world_size: int
+    device: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast on CUDA when supported (``auto``) or when forced; off on CPU by default.
+
+    On CPU, bf16 only pays on cores with AMX/AVX512-BF16 and this model is small, so ``auto`` keeps
+    fp32 there; the loss itself is always computed in fp32.
+    """
+    if amp == "off":
+        return contextlib.nullcontext()
+    if device.type == "cuda" and (amp == "bf16" or torch.cuda.is_bf16_supported()):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and amp == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _negatives(
+    items: dict[str, np.ndarray] | None, count: int, seed: int, epoch: int, step: int
+) -> dict[str, np.ndarray] | None:
+    if not items or count <= 0:
+        return None
+    rng = np.random.default_rng([seed, epoch, step, 13])  # same on every rank, replayable on resume
+    ids = rng.integers(0, len(items["item_idx"]), size=count)
+    return {k: v[ids] for k, v in items.items()}
+
+
+def train(
+    *,
+    shards_dir: str | Path,
+    meta: DatasetMeta | str | Path,
+    out_dir: str | Path,
+    epochs: int = 8,
+    batch_size: int = 1024,
+    lr: float = 3e-3,
+    embedding_dim: int = 64,
+    hidden_dim: int = 128,
+    temperature: float = 0.05,
+    random_negatives: int = 0,
+    items_path: str | Path | None = None,
+    patience: int = 2,
+    seed: int = 1,
+    device: str = "auto",
+    amp: Literal["auto", "off", "bf16"] = "auto",
+    checkpoint_every_steps: int = 200,
+    resume: bool = True,
+    shuffle_buffer: int = 16384,
+    val_fn: ValFn | None = None,
+    log_fn: LogFn | None = None,
+    num_threads: int | None = None,
+    stop_after_steps: int | None = None,
+) -> TrainResult:
+    """Train a :class:`TwoTower` on prepared shards; one call per process (torchrun sets the env).
+
+    Args:
+        shards_dir: Directory of training-example Parquet shards.
+        meta: The dataset's :class:`DatasetMeta` or the path of its ``meta.json``.
+        out_dir: Checkpoints and the final ``model.pt`` go here (shared by all ranks).
+        epochs: Maximum epochs.
+        batch_size: Global batch size (divided evenly over ranks).
+        lr: Adam learning rate.
+        embedding_dim: Output (and id-embedding) size.
+        hidden_dim: Tower MLP width.
+        temperature: Softmax temperature.
+        random_negatives: Extra uniformly sampled negatives per step (needs ``items_path``).
+        items_path: ``items.parquet`` of the catalogue (for random negatives).
+        patience: Epochs without a gain in validation recall@50 before stopping (0: never stop early).
+        seed: Seeds initialization, data order and negatives.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        amp: Mixed precision: ``auto`` (bf16 on capable GPUs), ``off`` or ``bf16``.
+        checkpoint_every_steps: Mid-epoch checkpoint period in global steps (0: only at epoch ends).
+        resume: Continue from ``out_dir/checkpoint.pt`` when it exists.
+        shuffle_buffer: Rows shuffled together per rank.
+        val_fn: Called on rank 0 with the unwrapped model after each epoch; returns flat metrics
+            with ``recall@50``, which drives model selection and early stopping.
+        log_fn: Called on rank 0 with ``(epoch, metrics)`` after each epoch (e.g. MLflow logging).
+        num_threads: CPU threads per process (``torch.set_num_threads``); unset keeps torch's default.
+            On a shared or small host, ``cores // processes`` avoids oversubscription, which costs
+            far more than it gains for a model this size.
+        stop_after_steps: Test hook: raise :class:`TrainingInterrupted` after this many global steps.
+
+    Returns:
+        A :class:`TrainResult` (identical on every rank).
+    """
+    env = init_distributed(device)
+    try:
+        return _train(env=env, **{k: v for k, v in locals().items() if k not in ("env", "device")})
+    finally:
+        shutdown(env)
+
+
+def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
+    meta = kw["meta"] if isinstance(kw["meta"], DatasetMeta) else DatasetMeta.load(kw["meta"])
+    if kw["batch_size"] % env.world_size:
+        raise ValueError(f"batch_size {kw['batch_size']} is not divisible by world size {env.world_size}")
+    per_rank = kw["batch_size"] // env.world_size
+    out = Path(kw["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    seed = int(kw["seed"])
+    if kw["num_threads"]:
+        torch.set_num_threads(int(kw["num_threads"]))
+    torch.manual_seed(seed)
+    stream = ShardStream(
+        shards_dir=kw["shards_dir"],
+        meta=meta,
+        rank=env.rank,
+        world_size=env.world_size,
+        per_rank_batch=per_rank,
+        seed=seed,
+        shuffle_buffer=kw["shuffle_buffer"],
+    )
+    model = TwoTower(
+        num_users=meta.num_users,
+        num_items=meta.num_items,
+        num_categories=meta.num_categories,
+        num_authors=meta.num_authors,
+        num_hashtags=meta.num_hashtags,
+        user_feature_dim=meta.user_feature_dim,
+        item_feature_dim=meta.item_feature_dim,
+        embedding_dim=kw["embedding_dim"],
+        hidden_dim=kw["hidden_dim"],
+    ).to(env.device)
+    opt = torch.optim.Adam(model.parameters(), lr=kw["lr"])
+    items = None
+    if kw["random_negatives"] > 0:
+        if kw["items_path"] is None:
+            raise ValueError("random_negatives > 0 needs items_path (the catalogue)")
+        import pyarrow.parquet as pq
+
+        items = item_arrays(pq.read_table(kw["items_path"]), meta)
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "step": 0,
+        "global_step": 0,
+        "best": -1.0,
+        "best_epoch": -1,
+        "bad": 0,
+        "history": [],
+        "loss_sum": 0.0,
+        "stopped": False,
+        "train_s": 0.0,
+        "best_metrics": {},
+    }
+    ckpt_path = out / "checkpoint.pt"
+    if kw["resume"] and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, model=model, optimizer=opt, device=env.device)
+    net: torch.nn.Module = model
+    if env.distributed:
+        net = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
+    log_q = torch.from_numpy(meta.log_q()).to(env.device)
+    steps = stream.steps_per_epoch
+    every = int(kw["checkpoint_every_steps"])
+
+    def checkpoint() -> None:
+        if env.is_main:
+            save_checkpoint(ckpt_path, model=model, optimizer=opt, state=state)
+
+    while state["epoch"] < kw["epochs"] and not state["stopped"]:
+        epoch = state["epoch"]
+        t0 = time.perf_counter()
+        for batch in stream.iter_epoch(epoch, start_step=state["step"]):
+            t = to_tensors(batch, env.device)
+            neg_np = _negatives(items, kw["random_negatives"], seed, epoch, state["step"])
+            neg = to_tensors(neg_np, env.device) if neg_np is not None else None
+            with _autocast(env.device, kw["amp"]):
+                users, pos, neg_vec = net(t, neg)
+            loss = sampled_softmax_loss(
+                users,
+                gather_with_grad(pos),
+                gather_plain(t["item_idx"]),
+                log_q=log_q,
+                temperature=kw["temperature"],
+                label_offset=env.rank * per_rank,
+                weights=t["weight"],
+                neg_vec=neg_vec,
+                neg_ids=neg["item_idx"] if neg is not None else None,
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            state["loss_sum"] += float(loss.detach())
+            state["step"] += 1
+            state["global_step"] += 1
+            if every and state["global_step"] % every == 0 and state["step"] < steps:
+                state["train_s"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                checkpoint()
+            if kw["stop_after_steps"] is not None and state["global_step"] >= kw["stop_after_steps"]:
+                raise TrainingInterrupted(f"stopped after {state['global_step']} steps (test hook)")
+        state["train_s"] += time.perf_counter() - t0
+        _end_epoch(env=env, model=model, state=state, steps=steps, out=out, kw=kw)
+        checkpoint()
+    return _finish(env=env, model=model, state=state, out=out, per_step=kw["batch_size"])
+
+
+def _end_epoch(
+    *, env: DistEnv, model: TwoTower, state: dict[str, Any], steps: int, out: Path, kw: dict[str, Any]
+) -> None:
+    """Validate on rank 0, share the verdict, keep the best model, decide on early stopping."""
+    loss = torch.tensor([state["loss_sum"] / steps], dtype=torch.float64)
+    if env.distributed:
+        dist.all_reduce(loss)
+        loss /= env.world_size
+    record: dict[str, float] = {"epoch": float(state["epoch"]), "train_loss": float(loss.item())}
+    metrics: dict[str, float] = {}
+    if env.is_main and kw["val_fn"] is not None:
+        metrics = kw["val_fn"](model)
+    metrics = broadcast_object(metrics, env)
+    record.update(metrics)
+    score = metrics.get(VAL_METRIC, -float(loss.item()))
+    if score > state["best"] or state["best_epoch"] < 0:
+        state.update(best=score, best_epoch=state["epoch"], bad=0, best_metrics=dict(metrics))
+        if env.is_main:
+            save_model(model, out / "best.tmp")
+            os.replace(out / "best.tmp", out / "best.pt")
+    else:
+        state["bad"] += 1
+    state["history"].append(record)
+    if env.is_main and kw["log_fn"] is not None:
+        kw["log_fn"](state["epoch"], record)
+    state["stopped"] = bool(kw["patience"] and state["bad"] >= kw["patience"])
+    state.update(epoch=state["epoch"] + 1, step=0, loss_sum=0.0)
+
+
+def _finish(*, env: DistEnv, model: TwoTower, state: dict[str, Any], out: Path, per_step: int) -> TrainResult:
+    if env.is_main:
+        if (out / "best.pt").exists():  # the selected epoch's weights; best.pt stays for a resume
+            shutil.copyfile(out / "best.pt", out / "model.tmp")
+            os.replace(out / "model.tmp", out / "model.pt")
+        else:
+            save_model(model, out / "model.pt")
+    if env.distributed:
+        dist.barrier()
+    return TrainResult(
+        model_path=str(out / "model.pt"),
+        best_metric=float(state["best"]),
+        best_epoch=int(state["best_epoch"]),
+        epochs_run=len(state["history"]),
+        global_steps=int(state["global_step"]),
+        stopped_early=bool(state["stopped"]),
+        examples_per_s=state["global_step"] * per_step / max(state["train_s"], 1e-9),
+        world_size=env.world_size,
+        device=str(env.device),
+        history=list(state["history"]),
+        best_metrics=dict(state["best_metrics"]),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: train on ``<data>/train`` with validation on ``<data>/val``; rank 0 prints JSON."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="prepared dataset root (meta.json, train/, items.parquet, val/)")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, model.pt)")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--embedding-dim", type=int, default=64)
+    p.add_argument("--temperature", type=float, default=0.05)
+    p.add_argument("--random-negatives", type=int, default=0)
+    p.add_argument("--patience", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--amp", default="auto", choices=["auto", "off", "bf16"])
+    p.add_argument("--checkpoint-every-steps", type=int, default=200)
+    p.add_argument("--num-threads", type=int, default=None, help="CPU threads per process")
+    p.add_argument("--no-val", action="store_true", help="skip validation (throughput runs)")
+    a = p.parse_args(argv)
+    root = Path(a.data)
+    meta = DatasetMeta.load(root)
+    val_fn = None
+    if not a.no_val and (root / "val").exists() and int(os.environ.get("RANK", "0")) == 0:
+        from socialflywheel.recsys.core.embed import make_val_fn
+
+        val_fn = make_val_fn(root, meta)
+    result = train(
+        shards_dir=root / "train",
+        meta=meta,
+        out_dir=a.out,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        embedding_dim=a.embedding_dim,
+        temperature=a.temperature,
+        random_negatives=a.random_negatives,
+        items_path=root / "items.parquet",
+        patience=a.patience,
+        seed=a.seed,
+        device=a.device,
+        amp=a.amp,
+        checkpoint_every_steps=a.checkpoint_every_steps,
+        val_fn=val_fn,
+        num_threads=a.num_threads,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(asdict(result)))
+
+
+if __name__ == "__main__":
+    main()
