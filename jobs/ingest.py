@@ -1,7 +1,7 @@
 """Job `ingest`: Landing files -> bronze.events (+ quarantine), reconciled per batch.
 
-    python jobs/ingest.py --conf conf/local.yaml
-    spark-submit --py-files dist/socialflywheel-0.1.0-py3-none-any.whl jobs/ingest.py --conf conf/cluster-cpu.yaml
+python jobs/ingest.py --conf conf/local.yaml
+spark-submit --py-files dist/socialflywheel-0.1.0-py3-none-any.whl jobs/ingest.py --conf conf/cluster-cpu.yaml
 """
 
 from socialflywheel.cli import job_main

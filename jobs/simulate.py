@@ -1,7 +1,7 @@
 """Job `simulate`: Simulate a social platform into landing files, with ground truth.
 
-    python jobs/simulate.py --conf conf/local.yaml
-    spark-submit --py-files dist/socialflywheel-0.1.0-py3-none-any.whl jobs/simulate.py --conf conf/cluster-cpu.yaml
+python jobs/simulate.py --conf conf/local.yaml
+spark-submit --py-files dist/socialflywheel-0.1.0-py3-none-any.whl jobs/simulate.py --conf conf/cluster-cpu.yaml
 """
 
 from socialflywheel.cli import job_main

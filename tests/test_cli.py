@@ -24,13 +24,18 @@ def test_job_help(job: str) -> None:
 
 
 def test_help_is_fast_and_imports_nothing_heavy() -> None:
-    code = "import sys, socialflywheel.cli; print(sorted(m for m in ('torch','mlflow','networkit','pyspark') if m in sys.modules))"
+    heavy = "('torch', 'mlflow', 'networkit', 'pyspark')"
+    code = f"import sys, socialflywheel.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]"
 
 
 def test_doctor_and_tables(tmp_path: Path) -> None:
-    out = subprocess.run([str(FLYWHEEL), "doctor", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(FLYWHEEL), "doctor", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0 and "graph backend" in out.stdout and "networkit" in out.stdout
-    out = subprocess.run([str(FLYWHEEL), "tables", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(FLYWHEEL), "tables", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0 and "bronze.events" in out.stdout and "not written" in out.stdout

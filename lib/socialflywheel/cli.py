@@ -161,7 +161,12 @@ def tables(conf: ConfOpt = None, set_: SetOpt = None) -> None:
             out.add_row(name, "-", "-", "-", "-", "not written")
         else:
             out.add_row(
-                name, f"{info['rows']:,}", str(info["version"]), _size(info["bytes"]), str(info["files"]), info["last_write"]
+                name,
+                f"{info['rows']:,}",
+                str(info["version"]),
+                _size(info["bytes"]),
+                str(info["files"]),
+                info["last_write"],
             )
     _console().print(out)
 
@@ -176,7 +181,9 @@ def _size(n: int) -> str:
 
 
 @app.command(help="Recent job runs from audit.job_runs.")
-def runs(conf: ConfOpt = None, set_: SetOpt = None, limit: Annotated[int, typer.Option(help="Rows shown.")] = 20) -> None:
+def runs(
+    conf: ConfOpt = None, set_: SetOpt = None, limit: Annotated[int, typer.Option(help="Rows shown.")] = 20
+) -> None:
     from rich.table import Table
 
     from socialflywheel.lake.io import Lake
@@ -194,8 +201,14 @@ def runs(conf: ConfOpt = None, set_: SetOpt = None, limit: Annotated[int, typer.
         secs = (r["ended_at"] - r["started_at"]).total_seconds()
         written = ", ".join(f"{k}@{v}" for k, v in (r["versions_written"] or []))
         out.add_row(
-            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), r["job"], r["status"], f"{secs:.1f}",
-            f"{r['rows_in']:,}", f"{r['rows_out']:,}", written, (r["error"] or "")[:80],
+            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            r["job"],
+            r["status"],
+            f"{secs:.1f}",
+            f"{r['rows_in']:,}",
+            f"{r['rows_out']:,}",
+            written,
+            (r["error"] or "")[:80],
         )
     _console().print(out)
 

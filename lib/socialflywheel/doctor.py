@@ -12,8 +12,21 @@ from rich.table import Table
 from socialflywheel.config import FlywheelConfig
 
 KEY_PACKAGES = (
-    "pyspark", "pysail", "deltalake", "pyarrow", "pydantic", "mlflow", "torch", "networkit",
-    "faiss-cpu", "implicit", "vaderSentiment", "scikit-learn", "cugraph-cu12", "cudf-cu12", "cupy-cuda12x",
+    "pyspark",
+    "pysail",
+    "deltalake",
+    "pyarrow",
+    "pydantic",
+    "mlflow",
+    "torch",
+    "networkit",
+    "faiss-cpu",
+    "implicit",
+    "vaderSentiment",
+    "scikit-learn",
+    "cugraph-cu12",
+    "cudf-cu12",
+    "cupy-cuda12x",
 )
 
 
@@ -61,11 +74,15 @@ def report(cfg: FlywheelConfig) -> Table:
     table.add_row("spark engine", cfg.spark.engine + (f" ({cfg.spark.connect_url})" if cfg.spark.connect_url else ""))
     table.add_row("java", java_version() or "not found (needed for engine=classic and the compat suite)")
     table.add_row("gpus", "; ".join(gpus) if gpus else "none visible")
-    graph = cfg.graph.backend
+    graph: str = cfg.graph.backend
     if graph == "auto":
-        graph = "cugraph (auto: importable, GPU visible)" if has_cugraph and gpus else "networkit (auto: no cuGraph or no GPU)"
+        graph = (
+            "cugraph (auto: importable, GPU visible)"
+            if has_cugraph and gpus
+            else "networkit (auto: no cuGraph or no GPU)"
+        )
     table.add_row("graph backend", graph)
-    device = cfg.train.device
+    device: str = cfg.train.device
     if device == "auto":
         device = "cuda + nccl (auto)" if gpus else "cpu + gloo (auto: no GPU)"
     table.add_row("training", f"{device}, {cfg.train.nproc} process(es)")

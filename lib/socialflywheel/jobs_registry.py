@@ -25,8 +25,20 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in [
-        JobSpec("simulate", "socialflywheel.simulate:run_simulate", "Simulate a social platform into landing files, with ground truth."),
-        JobSpec("ingest", "socialflywheel.ingest:run_ingest", "Landing files -> bronze.events (+ quarantine), reconciled per batch."),
-        JobSpec("conform", "socialflywheel.ingest:run_conform", "bronze -> silver: pseudonymize, deduplicate, users/posts/follows."),
+        JobSpec(
+            "simulate",
+            "socialflywheel.simulate:run_simulate",
+            "Simulate a social platform into landing files, with ground truth.",
+        ),
+        JobSpec(
+            "ingest",
+            "socialflywheel.ingest:run_ingest",
+            "Landing files -> bronze.events (+ quarantine), reconciled per batch.",
+        ),
+        JobSpec(
+            "conform",
+            "socialflywheel.ingest:run_conform",
+            "bronze -> silver: pseudonymize, deduplicate, users/posts/follows.",
+        ),
     ]
 }

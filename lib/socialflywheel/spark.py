@@ -64,7 +64,7 @@ def get_session(cfg: FlywheelConfig) -> SparkSession:
             builder = SparkSession.builder.remote(url)
         elif engine == "connect":
             log.info("engine=connect (remote Spark Connect at %s): set by spark.connect_url", cfg.spark.connect_url)
-            builder = SparkSession.builder.remote(cfg.spark.connect_url)
+            builder = SparkSession.builder.remote(str(cfg.spark.connect_url))
         elif engine == "classic":
             log.info("engine=classic (JVM Spark, master %s)", cfg.spark.master)
             builder = SparkSession.builder.master(cfg.spark.master).config("spark.ui.enabled", "false")

@@ -17,8 +17,16 @@ from socialflywheel.privacy.pseudonymize import pseudonym
 
 
 def event(i: int, **extra: Any) -> dict[str, Any]:
-    base = {"event_id": f"e{i}", "event_type": "view", "user_id": f"u{i % 4}", "post_id": f"p{i % 3}",
-            "ts": "2026-10-02T10:00:00Z", "dwell_ms": 1000 + i, "country": "DE", "device": "ios"}
+    base = {
+        "event_id": f"e{i}",
+        "event_type": "view",
+        "user_id": f"u{i % 4}",
+        "post_id": f"p{i % 3}",
+        "ts": "2026-10-02T10:00:00Z",
+        "dwell_ms": 1000 + i,
+        "country": "DE",
+        "device": "ios",
+    }
     base.update(extra)
     return base
 
@@ -31,12 +39,47 @@ def write_landing(cfg: FlywheelConfig, name: str, lines: list[bytes]) -> Path:
 
 
 GOOD = [json.dumps(event(i)).encode() for i in range(25)]
-POST = json.dumps({"event_id": "e100", "event_type": "post", "user_id": "u1", "post_id": "p0", "ts": "2026-10-01T08:00:00Z",
-                   "text": "hello", "hashtags": ["a", "b"], "category": "sports", "brand_new_field": 7}).encode()
+POST = json.dumps(
+    {
+        "event_id": "e100",
+        "event_type": "post",
+        "user_id": "u1",
+        "post_id": "p0",
+        "ts": "2026-10-01T08:00:00Z",
+        "text": "hello",
+        "hashtags": ["a", "b"],
+        "category": "sports",
+        "brand_new_field": 7,
+    }
+).encode()
 FOLLOWS = [
-    json.dumps({"event_id": "f1", "event_type": "follow", "user_id": "u1", "target_user_id": "u2", "ts": "2026-10-01T01:00:00Z"}).encode(),
-    json.dumps({"event_id": "f2", "event_type": "follow", "user_id": "u1", "target_user_id": "u3", "ts": "2026-10-01T02:00:00Z"}).encode(),
-    json.dumps({"event_id": "f3", "event_type": "unfollow", "user_id": "u1", "target_user_id": "u2", "ts": "2026-10-01T05:00:00Z"}).encode(),
+    json.dumps(
+        {
+            "event_id": "f1",
+            "event_type": "follow",
+            "user_id": "u1",
+            "target_user_id": "u2",
+            "ts": "2026-10-01T01:00:00Z",
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "event_id": "f2",
+            "event_type": "follow",
+            "user_id": "u1",
+            "target_user_id": "u3",
+            "ts": "2026-10-01T02:00:00Z",
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "event_id": "f3",
+            "event_type": "unfollow",
+            "user_id": "u1",
+            "target_user_id": "u2",
+            "ts": "2026-10-01T05:00:00Z",
+        }
+    ).encode(),
 ]
 BAD = {
     b'{"event_id": "x1", "event_type": ': "malformed_json",
@@ -89,7 +132,10 @@ def test_rerun_replay_and_changed_file(spark: Any, work: FlywheelConfig, lake: L
 def test_breaking_change_fails_batch_naming_field(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
     write_landing(work, "date=2026-10-02/part-00000.jsonl", GOOD)
     run_ingest(spark, work, lake)
-    renamed = [json.dumps({("actor" if k == "user_id" else k): v for k, v in event(200 + i).items()}).encode() for i in range(30)]
+    renamed = [
+        json.dumps({("actor" if k == "user_id" else k): v for k, v in event(200 + i).items()}).encode()
+        for i in range(30)
+    ]
     write_landing(work, "date=2026-10-03/part-00000.jsonl", renamed)
     before = {n: lake.version(n) for n in ("bronze.events", "bronze.quarantine", "bronze.ingested_files")}
     with pytest.raises(SchemaChangeError, match=r"field 'user_id' is missing field in 30 of 30 rows"):

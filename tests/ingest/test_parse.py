@@ -28,7 +28,12 @@ timestamps = st.datetimes(min_value=dt.datetime(2015, 1, 2), max_value=dt.dateti
 @st.composite
 def valid_events(draw: st.DrawFn) -> dict[str, Any]:
     event_type = draw(st.sampled_from(EVENT_TYPES))
-    event: dict[str, Any] = {"event_id": draw(ids), "event_type": event_type, "user_id": draw(ids), "ts": draw(timestamps)}
+    event: dict[str, Any] = {
+        "event_id": draw(ids),
+        "event_type": event_type,
+        "user_id": draw(ids),
+        "ts": draw(timestamps),
+    }
     for name in REQUIRED_BY_TYPE.get(event_type, ()):
         event[name] = draw(ids)
     if draw(st.booleans()):
@@ -59,17 +64,29 @@ mutations = st.sampled_from(["drop", "retype", "badts", "badtype", "truncate", "
 
 @given(valid_events(), mutations, st.data())
 @settings(max_examples=4000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-def test_mutated_events_are_rejected_with_a_known_reason(event: dict[str, Any], mutation: str, data: st.DataObject) -> None:
+def test_mutated_events_are_rejected_with_a_known_reason(
+    event: dict[str, Any], mutation: str, data: st.DataObject
+) -> None:
     expected = {
-        "drop": "missing_field", "retype": "wrong_type", "badts": "bad_timestamp", "badtype": "unknown_event_type",
-        "truncate": "malformed_json", "utf8": "invalid_utf8", "bigtext": "oversized_text", "notobject": "malformed_json",
+        "drop": "missing_field",
+        "retype": "wrong_type",
+        "badts": "bad_timestamp",
+        "badtype": "unknown_event_type",
+        "truncate": "malformed_json",
+        "utf8": "invalid_utf8",
+        "bigtext": "oversized_text",
+        "notobject": "malformed_json",
     }[mutation]
     if mutation == "drop":
         del event[data.draw(st.sampled_from(["event_id", "event_type", "user_id", "ts"]))]
     elif mutation == "retype":
-        event[data.draw(st.sampled_from(["user_id", "event_id"]))] = data.draw(st.integers() | st.floats(allow_nan=False))
+        event[data.draw(st.sampled_from(["user_id", "event_id"]))] = data.draw(
+            st.integers() | st.floats(allow_nan=False)
+        )
     elif mutation == "badts":
-        event["ts"] = data.draw(st.sampled_from(["1970-01-01T00:00:00Z", "2099-05-01T00:00:00Z", "yesterday", "2026-13-45T99:00:00Z"]))
+        event["ts"] = data.draw(
+            st.sampled_from(["1970-01-01T00:00:00Z", "2099-05-01T00:00:00Z", "yesterday", "2026-13-45T99:00:00Z"])
+        )
     elif mutation == "badtype":
         event["event_type"] = data.draw(st.text(min_size=1, max_size=10).filter(lambda s: s not in EVENT_TYPES))
     elif mutation == "bigtext":

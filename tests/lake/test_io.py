@@ -57,7 +57,7 @@ def test_maintenance_roundtrip(spark: Any, lake: Lake) -> None:
     assert describe(lake, "silver.follows")["rows"] == 3  # type: ignore[index]
     compact(lake, "silver.follows")
     assert describe(lake, "silver.follows")["files"] == 1  # type: ignore[index]
-    assert [h["operation"] for h in history(lake, "silver.follows")][0] == "OPTIMIZE"
+    assert next(h["operation"] for h in history(lake, "silver.follows")) == "OPTIMIZE"
     restore(lake, "silver.follows", version=0)
     assert lake.read(spark, "silver.follows").count() == 1
     removed = vacuum(lake, "silver.follows", retention_hours=0)

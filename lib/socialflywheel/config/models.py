@@ -46,7 +46,9 @@ class SparkConfig(Strict):
 class LakeConfig(Strict):
     """Where the Delta lake lives."""
 
-    root: str | None = Field(None, description="Lake root; a local path or an object-store URI. Default: <work_dir>/lake.")
+    root: str | None = Field(
+        None, description="Lake root; a local path or an object-store URI. Default: <work_dir>/lake."
+    )
     storage_options: dict[str, str] = Field(
         default_factory=dict, description="delta-rs storage options (credentials come from the environment)."
     )
@@ -127,7 +129,11 @@ class FlywheelConfig(Strict):
 
     @property
     def landing_dir(self) -> Path:
-        return Path(self.ingest.landing_dir).expanduser().resolve() if self.ingest.landing_dir else self.work_path / "landing"
+        return (
+            Path(self.ingest.landing_dir).expanduser().resolve()
+            if self.ingest.landing_dir
+            else self.work_path / "landing"
+        )
 
     @property
     def tracking_uri(self) -> str:

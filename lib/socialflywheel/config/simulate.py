@@ -88,5 +88,14 @@ class SimulateConfig(Strict):
     @classmethod
     def _apply_profile(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("profile", "default") in PROFILES:
-            data = {**data, **PROFILES[str(data.get("profile", "default"))]}
+            profile = str(data.get("profile", "default"))
+            for key, value in PROFILES[profile].items():
+                given = data.get(key)
+                if given is not None and str(given) != str(value):
+                    # An explicit size that the profile would silently replace is a mistake: say so.
+                    raise ValueError(
+                        f"simulate.{key}={given!r} conflicts with profile '{profile}' ({key}={value}); "
+                        "set simulate.profile=custom to choose sizes"
+                    )
+            data = {**data, **PROFILES[profile]}
         return data

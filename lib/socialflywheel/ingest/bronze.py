@@ -85,7 +85,6 @@ def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str
         The batch's reconciliation (rows in, new, already present, quarantined by reason).
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
 
     fmt = cfg.ingest.format
     found = discover(cfg.landing_dir, fmt)
@@ -123,18 +122,21 @@ def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str
     return result
 
 
-def _load_batch(spark: SparkSession, lake: Lake, parsed: DataFrame, *, batch_id: str, started: dt.datetime) -> dict[str, Any]:
+def _load_batch(
+    spark: SparkSession, lake: Lake, parsed: DataFrame, *, batch_id: str, started: dt.datetime
+) -> dict[str, Any]:
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
     now = F.lit(started).cast("timestamp")
     ok = parsed.filter(F.col("status").isNull())
-    ranked = ok.withColumn(
-        "_rn", F.row_number().over(Window.partitionBy("event_id").orderBy("source_file", "line_no"))
-    )
+    ranked = ok.withColumn("_rn", F.row_number().over(Window.partitionBy("event_id").orderBy("source_file", "line_no")))
     unique = ranked.filter(F.col("_rn") == 1).drop("_rn")
-    dups = ranked.filter(F.col("_rn") > 1).drop("_rn").withColumn("status", F.lit("duplicate")).withColumn(
-        "detail", F.concat(F.lit("event_id repeated in batch: "), F.col("event_id"))
+    dups = (
+        ranked.filter(F.col("_rn") > 1)
+        .drop("_rn")
+        .withColumn("status", F.lit("duplicate"))
+        .withColumn("detail", F.concat(F.lit("event_id repeated in batch: "), F.col("event_id")))
     )
     rejected = parsed.filter(F.col("status").isNotNull()).unionByName(dups)
     quarantine = rejected.select(
@@ -161,11 +163,17 @@ def _load_batch(spark: SparkSession, lake: Lake, parsed: DataFrame, *, batch_id:
     reconciled = rows_in == rows_new + rows_present + rows_quarantined
     log.info(
         "batch %s: rows in %d = new %d + already present %d + quarantined %d -> %s",
-        batch_id, rows_in, rows_new, rows_present, rows_quarantined, "reconciled" if reconciled else "MISMATCH",
+        batch_id,
+        rows_in,
+        rows_new,
+        rows_present,
+        rows_quarantined,
+        "reconciled" if reconciled else "MISMATCH",
     )
     if not reconciled:
         raise ReconciliationError(
-            f"batch {batch_id}: rows in {rows_in} != new {rows_new} + present {rows_present} + quarantined {rows_quarantined}"
+            f"batch {batch_id}: rows in {rows_in} != new {rows_new} + present {rows_present}"
+            f" + quarantined {rows_quarantined}"
         )
     # Order matters for a kill at any point: every write below is idempotent, and the ledger comes last,
     # so a re-run takes the same files again and adds nothing twice.

@@ -34,10 +34,7 @@ def pseudonymize_events(bronze: DataFrame, key: bytes) -> DataFrame:
 
     pseudo = pseudonymize_udf(key)
     return bronze.select(
-        *[
-            pseudo(F.col(c)).alias(c) if c in ("user_id", "target_user_id") else F.col(c)
-            for c in EVENT_COLUMN_NAMES
-        ],
+        *[pseudo(F.col(c)).alias(c) if c in ("user_id", "target_user_id") else F.col(c) for c in EVENT_COLUMN_NAMES],
         F.col("extras"),
     )
 
@@ -86,7 +83,11 @@ def derive_follows(events: DataFrame) -> DataFrame:
     return (
         acts.withColumn("_rn", F.row_number().over(latest))
         .filter((F.col("_rn") == 1) & (F.col("event_type") == "follow"))
-        .select(F.col("user_id").alias("follower_id"), F.col("target_user_id").alias("followee_id"), F.col("ts").alias("since"))
+        .select(
+            F.col("user_id").alias("follower_id"),
+            F.col("target_user_id").alias("followee_id"),
+            F.col("ts").alias("since"),
+        )
     )
 
 

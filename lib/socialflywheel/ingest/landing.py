@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,7 +114,9 @@ def _schema_names() -> list[str]:
     return [part.strip().split(" ")[0] for part in PARSED_SCHEMA.replace("map<string,string>", "map").split(",")]
 
 
-_EVENT_NAMES = [n for n in _schema_names() if n not in ("status", "detail", "raw", "source_file", "file_sha256", "line_no")]
+_EVENT_NAMES = [
+    n for n in _schema_names() if n not in ("status", "detail", "raw", "source_file", "file_sha256", "line_no")
+]
 
 
 def arrow_schema() -> pa.Schema:
@@ -123,10 +125,25 @@ def arrow_schema() -> pa.Schema:
     s, i64 = pa.string(), pa.int64()
     return pa.schema(
         [
-            ("event_id", s), ("event_type", s), ("user_id", s), ("post_id", s), ("target_user_id", s),
-            ("ts", pa.timestamp("us", tz="UTC")), ("dwell_ms", i64), ("text", s), ("hashtags", pa.list_(s)),
-            ("country", s), ("device", s), ("campaign_id", s), ("extras", pa.map_(s, s)), ("event_date", pa.date32()),
-            ("status", s), ("detail", s), ("raw", pa.binary()), ("source_file", s), ("file_sha256", s),
+            ("event_id", s),
+            ("event_type", s),
+            ("user_id", s),
+            ("post_id", s),
+            ("target_user_id", s),
+            ("ts", pa.timestamp("us", tz="UTC")),
+            ("dwell_ms", i64),
+            ("text", s),
+            ("hashtags", pa.list_(s)),
+            ("country", s),
+            ("device", s),
+            ("campaign_id", s),
+            ("extras", pa.map_(s, s)),
+            ("event_date", pa.date32()),
+            ("status", s),
+            ("detail", s),
+            ("raw", pa.binary()),
+            ("source_file", s),
+            ("file_sha256", s),
             ("line_no", i64),
         ]
     )
@@ -152,7 +169,7 @@ def parse_files(
     by_path = {_path_key(str(f.path)): (f.rel, f.sha256) for f in files}
     schema = arrow_schema()
 
-    def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def parse_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             paths = batch.column("path").to_pylist()
             contents = batch.column("content").to_pylist()

@@ -28,10 +28,30 @@ REASONS = (
 )
 
 CONTRACT_FIELDS = (
-    "event_id", "event_type", "user_id", "post_id", "target_user_id", "ts", "dwell_ms", "text",
-    "hashtags", "country", "device", "campaign_id",
+    "event_id",
+    "event_type",
+    "user_id",
+    "post_id",
+    "target_user_id",
+    "ts",
+    "dwell_ms",
+    "text",
+    "hashtags",
+    "country",
+    "device",
+    "campaign_id",
 )
-STRING_FIELDS = ("event_id", "event_type", "user_id", "post_id", "target_user_id", "text", "country", "device", "campaign_id")
+STRING_FIELDS = (
+    "event_id",
+    "event_type",
+    "user_id",
+    "post_id",
+    "target_user_id",
+    "text",
+    "country",
+    "device",
+    "campaign_id",
+)
 REQUIRED = ("event_id", "event_type", "user_id", "ts")
 REQUIRED_BY_TYPE: Mapping[str, tuple[str, ...]] = {
     "post": ("post_id",),
@@ -139,7 +159,9 @@ def validate(record: Any, limits: Limits, mapping: Mapping[str, str] | None = No
         raise Rejected("wrong_type", "hashtags: expected a list of strings")
     ts = parse_ts(record["ts"])
     if not (limits.min_ts <= ts <= limits.max_ts):
-        raise Rejected("bad_timestamp", f"ts: {record['ts']!r} outside {limits.min_ts:%Y-%m-%d}..{limits.max_ts:%Y-%m-%d}")
+        raise Rejected(
+            "bad_timestamp", f"ts: {record['ts']!r} outside {limits.min_ts:%Y-%m-%d}..{limits.max_ts:%Y-%m-%d}"
+        )
     text = record.get("text")
     if text is not None and len(text.encode("utf-8", "surrogatepass")) > limits.max_text_bytes:
         raise Rejected("oversized_text", f"text: over {limits.max_text_bytes} bytes")

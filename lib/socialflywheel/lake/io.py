@@ -91,10 +91,7 @@ class Lake:
 
         dt = self.delta(name)
         if dt is None:
-            from pyspark.sql.types import _parse_datatype_string  # DDL -> field names only
-
-            names = [f.name for f in _parse_datatype_string(table(name).schema).fields]
-            wanted = list(columns) if columns else names
+            wanted = list(columns) if columns else table(name).column_names
             return pa.table({c: pa.array([], pa.null()) for c in wanted})
         if version is not None:
             dt.load_as_version(version)

@@ -68,4 +68,11 @@ def describe(lake: Lake, name: str) -> dict[str, Any] | None:
     size = sum(actions.column("size_bytes").to_pylist()) if "size_bytes" in cols else 0
     last = table.history(1)[0].get("timestamp")
     when = dt.datetime.fromtimestamp(last / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if last else ""
-    return {"table": name, "rows": rows, "version": table.version(), "bytes": size, "files": actions.num_rows, "last_write": when}
+    return {
+        "table": name,
+        "rows": rows,
+        "version": table.version(),
+        "bytes": size,
+        "files": actions.num_rows,
+        "last_write": when,
+    }

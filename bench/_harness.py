@@ -1,0 +1,88 @@
+"""Shared bits of the benchmark harnesses: child processes, peak memory, a table and a JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
+    env.setdefault("RUST_LOG", "warn")
+    return env
+
+
+def run_child(argv: list[str], timeout: int = 3600) -> dict[str, Any]:
+    """Run a child that prints one JSON line last; add its wall time and the peak RSS of its whole
+    process tree (a JVM or torchrun workers included), sampled every 50 ms."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = psutil.Popen(
+        [sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env()
+    )
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [proc, *proc.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        if time.perf_counter() - t0 > timeout:
+            proc.kill()
+            raise TimeoutError(f"{argv} ran past {timeout}s")
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} failed:\n{err[-3000:]}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result.setdefault("wall_s", wall)
+    result["tree_peak_rss_mib"] = peak / 2**20
+    return result
+
+
+def peak_rss_mib() -> float:
+    """Peak RSS of this process and its waited-for children, in MiB (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+
+
+def emit(name: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> Path:
+    """Print a table and write bench/results/<name>.json."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=name)
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    for c in cols:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(*[f"{r[c]:,.3f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols])
+    Console().print(table)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    payload = {
+        "benchmark": name,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "rows": rows,
+    }
+    payload.update(extra or {})
+    out.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"wrote {out}")
+    return out
