@@ -25,7 +25,13 @@ def uneven(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DatasetMeta]
     """Two shards of one row group each holding 92% and 8% of the rows: one rank gets far fewer."""
     root = tmp_path_factory.mktemp("uneven")
     meta = make_planted_dataset(
-        root, num_users=400, num_items=200, interactions_per_user=20, shards=2, shard_weights=[0.92, 0.08],
-        rows_per_group=100_000, seed=5,
-    )  # fmt: skip
+        root,
+        num_users=400,
+        num_items=200,
+        interactions_per_user=20,
+        shards=2,
+        shard_weights=[0.92, 0.08],
+        rows_per_group=100_000,
+        seed=5,
+    )
     return root, meta

@@ -23,7 +23,13 @@ def test_tuning_uses_validation_and_reads_only_the_training_period(planted: tupl
     )
     assert pop["window_days"] == max(pop_trials, key=lambda r: r["recall@50"])["window_days"]
     matrix = user_item_matrix(train, num_users=meta.num_users, num_items=meta.num_items)
-    als, trials = tune_ials(matrix, split=val, num_items=meta.num_items, item_counts=counts,
-                            grid={"factors": [8, 16], "regularization": [0.1], "alpha": [5.0]}, num_threads=1)  # fmt: skip
+    als, trials = tune_ials(
+        matrix,
+        split=val,
+        num_items=meta.num_items,
+        item_counts=counts,
+        grid={"factors": [8, 16], "regularization": [0.1], "alpha": [5.0]},
+        num_threads=1,
+    )
     assert len(trials) == 2 and als["factors"] == max(trials, key=lambda r: r["recall@50"])["factors"]
     assert max(t["recall@50"] for t in trials) > max(t["recall@50"] for t in pop_trials)  # iALS learns the topics

@@ -20,9 +20,23 @@ pytestmark = pytest.mark.distributed
 def _torchrun(data: Path, out: Path, *args: str, timeout: int = 240) -> dict[str, object]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("RANK", None)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "socialflywheel.recsys.core.train_loop", "--data", str(data), "--out", str(out), "--num-threads", "1",
-           *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "socialflywheel.recsys.core.train_loop",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--num-threads",
+        "1",
+        *args,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -36,9 +50,16 @@ def test_two_processes_match_one_process_at_the_same_global_batch(
     common = ["--epochs", "3", "--batch-size", "256", "--seed", "7", "--patience", "0"]
     two = _torchrun(root, tmp_path / "ddp", *common)
     one = train(
-        shards_dir=root / "train", meta=meta, out_dir=tmp_path / "single", epochs=3, batch_size=256, seed=7,
-        patience=0, num_threads=1, val_fn=make_val_fn(root, meta),
-    )  # fmt: skip
+        shards_dir=root / "train",
+        meta=meta,
+        out_dir=tmp_path / "single",
+        epochs=3,
+        batch_size=256,
+        seed=7,
+        patience=0,
+        num_threads=1,
+        val_fn=make_val_fn(root, meta),
+    )
     assert two["world_size"] == 2 and two["global_steps"] == one.global_steps
     assert abs(float(two["best_metric"]) - one.best_metric) <= 0.01  # type: ignore[arg-type]
 

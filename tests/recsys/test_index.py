@@ -49,9 +49,13 @@ def test_topk_never_contains_a_seen_item(kind: str) -> None:
 def test_index_is_restricted_to_the_corpus_and_round_trips(tmp_path: Path) -> None:
     items, users = _vectors(500, 8, 3), _vectors(20, 8, 4)
     corpus = candidate_corpus(
-        item_counts=np.r_[np.zeros(100), np.ones(400)], created_ts=np.r_[np.full(50, 9 * 86_400), np.zeros(450)],
-        trending=np.r_[np.zeros(99), 5.0, np.zeros(400)], now=10 * 86_400, fresh_days=2, top_trending=1,
-    )  # fmt: skip
+        item_counts=np.r_[np.zeros(100), np.ones(400)],
+        created_ts=np.r_[np.full(50, 9 * 86_400), np.zeros(450)],
+        trending=np.r_[np.zeros(99), 5.0, np.zeros(400)],
+        now=10 * 86_400,
+        fresh_days=2,
+        top_trending=1,
+    )
     assert set(range(50)) <= set(corpus) and 99 in corpus and not set(range(50, 99)) & set(corpus)
     index = build_index(items[corpus], item_ids=corpus, kind="auto")
     assert index.kind == "flat"

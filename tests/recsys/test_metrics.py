@@ -50,9 +50,13 @@ def test_group_rows_maps_users_to_query_rows() -> None:
 def test_popularity_bias_and_gini() -> None:
     counts = np.array([100.0, 1.0, 2.0, 3.0])
     only_popular = ranking_metrics(
-        np.array([[0], [0]]), target_rows=np.array([0]), target_items=np.array([1]), num_items=4,
-        item_counts=counts, ks=(1,),
-    )[0]  # fmt: skip
+        np.array([[0], [0]]),
+        target_rows=np.array([0]),
+        target_items=np.array([1]),
+        num_items=4,
+        item_counts=counts,
+        ks=(1,),
+    )[0]
     assert only_popular["pop_percentile"] == 1.0
     assert only_popular["gini"] == pytest.approx(0.75)
     assert gini(np.ones(4)) == pytest.approx(0.0)

@@ -16,17 +16,27 @@ from socialflywheel.recsys.evaluate import evaluate_all
 
 def _kwargs(root: Path, meta: DatasetMeta) -> dict[str, object]:
     return {
-        "shards_dir": root / "train", "meta": meta, "batch_size": 256, "embedding_dim": 32, "hidden_dim": 64,
-        "num_threads": 1, "val_fn": make_val_fn(root, meta), "seed": 7,
-    }  # fmt: skip
+        "shards_dir": root / "train",
+        "meta": meta,
+        "batch_size": 256,
+        "embedding_dim": 32,
+        "hidden_dim": 64,
+        "num_threads": 1,
+        "val_fn": make_val_fn(root, meta),
+        "seed": 7,
+    }
 
 
 def test_two_tower_beats_most_popular_on_the_test_period(planted: tuple[Path, DatasetMeta], tmp_path: Path) -> None:
     root, meta = planted
     result = train(out_dir=tmp_path / "run", epochs=3, **_kwargs(root, meta))  # type: ignore[arg-type]
     assert result.best_metric == max(h["recall@50"] for h in result.history)
-    ev = evaluate_all(data_root=root, model=result.model_path, ials_grid={"factors": [16], "regularization": [0.1],
-                      "alpha": [1.0, 10.0]}, num_threads=1)  # fmt: skip
+    ev = evaluate_all(
+        data_root=root,
+        model=result.model_path,
+        ials_grid={"factors": [16], "regularization": [0.1], "alpha": [1.0, 10.0]},
+        num_threads=1,
+    )
     two_tower, popular = ev.metric("two_tower"), ev.metric("most_popular")
     assert two_tower >= popular + 0.1, ev.table
     assert ev.metric("two_tower", "ndcg", 10) > ev.metric("most_popular", "ndcg", 10)
@@ -36,8 +46,11 @@ def test_two_tower_beats_most_popular_on_the_test_period(planted: tuple[Path, Da
     model = load_model(result.model_path)
     from socialflywheel.recsys.core.embed import evaluate_two_tower
 
-    val = metric_dict(evaluate_two_tower(model, split=load_split(root / "val", meta),
-                                         items=load_items(root / "items.parquet", meta), meta=meta))  # fmt: skip
+    val = metric_dict(
+        evaluate_two_tower(
+            model, split=load_split(root / "val", meta), items=load_items(root / "items.parquet", meta), meta=meta
+        )
+    )
     assert val["recall@50"] == pytest.approx(result.best_metric, abs=1e-6)
 
 
@@ -45,8 +58,13 @@ def test_killed_mid_epoch_and_resumed_matches_an_uninterrupted_run(
     planted: tuple[Path, DatasetMeta], tmp_path: Path
 ) -> None:
     root, meta = planted
-    kw = {**_kwargs(root, meta), "epochs": 2, "checkpoint_every_steps": 25, "random_negatives": 32,
-          "items_path": root / "items.parquet"}  # fmt: skip
+    kw = {
+        **_kwargs(root, meta),
+        "epochs": 2,
+        "checkpoint_every_steps": 25,
+        "random_negatives": 32,
+        "items_path": root / "items.parquet",
+    }
     whole = train(out_dir=tmp_path / "whole", **kw)  # type: ignore[arg-type]
     steps_per_epoch = whole.global_steps // 2
     with pytest.raises(TrainingInterrupted):

@@ -132,17 +132,20 @@ def fit_ials(
 ) -> Any:
     """Fit ``implicit``'s CPU iALS on a ``users x items`` matrix."""
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
 
-    model = AlternatingLeastSquares(
-        factors=factors,
-        regularization=regularization,
-        alpha=alpha,
-        iterations=iterations,
-        random_state=seed,
-        num_threads=num_threads,
-        calculate_training_loss=False,
-    )
-    model.fit(matrix, show_progress=False)
+    # implicit parallelizes itself and checks BLAS threads when built; nested BLAS threads only contend
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            random_state=seed,
+            num_threads=num_threads,
+            calculate_training_loss=False,
+        )
+        model.fit(matrix, show_progress=False)
     return model
 
 
