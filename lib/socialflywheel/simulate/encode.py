@@ -56,14 +56,28 @@ def event_ids(ev: Events) -> pa.Array:
     )
 
 
+def _arrays(world: World) -> dict[str, pa.Array]:
+    """Arrow copies of the world's text columns, built once per process."""
+    if "text" not in world.cache:
+        c = world.content
+        world.cache.update(
+            text=pa.array(c.text_json, pa.string()),
+            bank=pa.array(c.bank_json, pa.string()),
+            query=pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
+            tags=pa.array(c.tags_json, pa.string()),
+            category=pa.array(np.asarray(CATEGORIES)[c.category]),
+        )
+    return world.cache
+
+
 def text_literals(world: World, ev: Events) -> pa.Array:
     """The text of each event as a JSON string literal (null when the event has no text)."""
-    c = world.content
+    arrays = _arrays(world)
     n = len(ev.ts)
     idx = np.where(ev.text_src > 0, ev.text_idx, 0)
-    post_txt = pa.array(c.text_json, pa.string()).take(pa.array(np.where(ev.text_src == TEXT_POST, idx, 0)))
-    bank_txt = pa.array(c.bank_json, pa.string()).take(pa.array(np.where(ev.text_src == TEXT_BANK, idx, 0)))
-    queries = pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string())
+    post_txt = arrays["text"].take(pa.array(np.where(ev.text_src == TEXT_POST, idx, 0)))
+    bank_txt = arrays["bank"].take(pa.array(np.where(ev.text_src == TEXT_BANK, idx, 0)))
+    queries = arrays["query"]
     query_txt = queries.take(pa.array(np.where(ev.text_src == TEXT_QUERY, idx, 0)))
     out = pc.if_else(pa.array(ev.text_src == TEXT_POST), post_txt, bank_txt)
     out = pc.if_else(pa.array(ev.text_src == TEXT_QUERY), query_txt, out)
@@ -72,7 +86,7 @@ def text_literals(world: World, ev: Events) -> pa.Array:
 
 def json_lines(world: World, ev: Events) -> pa.Array:
     """One JSON object per event, in the contract's field order, as a string array (no newlines)."""
-    c, pop = world.content, world.pop
+    pop = world.pop
     n = len(ev.ts)
     ts = pc.strftime(pa.array(ev.ts.astype("datetime64[ms]")), format="%Y-%m-%dT%H:%M:%SZ")
     etype = pa.array(np.asarray(ETYPES)[ev.etype])
@@ -94,14 +108,14 @@ def json_lines(world: World, ev: Events) -> pa.Array:
         '"',
         _opt(ev.dwell >= 0, ',"dwell_ms":', pc.cast(pa.array(np.maximum(ev.dwell, 0)), pa.string())),
         _opt(ev.text_src > 0, ',"text":', pc.fill_null(text_literals(world, ev), '""')),
-        _opt(is_post, ',"hashtags":', pa.array(c.tags_json, pa.string()).take(pa.array(safe_post))),
+        _opt(is_post, ',"hashtags":', _arrays(world)["tags"].take(pa.array(safe_post))),
         ',"country":"',
         pa.array(COUNTRIES[pop.country[ev.user]]),
         '","device":"',
         pa.array(DEVICES[pop.device[ev.user]]),
         '"',
         _opt(ev.campaign >= 0, ',"campaign_id":"', campaign_ids(np.maximum(ev.campaign, 0)), '"'),
-        _opt(is_post, ',"category":"', pa.array(np.asarray(CATEGORIES)[c.category[safe_post]]), '"'),
+        _opt(is_post, ',"category":"', _arrays(world)["category"].take(pa.array(safe_post)), '"'),
         "}",
     ]
     del n

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from socialflywheel.config.simulate import CORRUPTION_KINDS
+from socialflywheel.config.simulate import CORRUPTION_KINDS, SimulateConfig
 from socialflywheel.simulate.files import TASK_SCHEMA, write_chunk
 from socialflywheel.simulate.truth import truth_tables
 from socialflywheel.simulate.world import World, make_world
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Above this many events per task, more tasks are used than simulate.partitions (memory per task).
-MAX_EVENTS_PER_CHUNK = 4_000_000
+MAX_EVENTS_PER_CHUNK = 1_000_000
 
 
 def n_chunks(events: int, partitions: int) -> int:
@@ -34,12 +35,32 @@ def n_chunks(events: int, partitions: int) -> int:
     return max(partitions, math.ceil(events / MAX_EVENTS_PER_CHUNK))
 
 
-def generate(spark: SparkSession, world: World, landing: Path, formats: list[str], rates: dict[str, float]) -> pa.Table:
+_worlds: dict[str, World] = {}
+_worlds_lock = threading.Lock()
+
+
+def world_for(sim_json: str) -> World:
+    """The planted world of a simulate config, built once per process.
+
+    Tasks receive only the config (a few hundred bytes) and rebuild the world, which is seeded and
+    deterministic: shipping the world itself breaks Spark Connect's 128 MiB plan limit at ~20M events.
+    """
+    with _worlds_lock:
+        if sim_json not in _worlds:
+            _worlds.clear()
+            _worlds[sim_json] = make_world(SimulateConfig.model_validate_json(sim_json))
+        return _worlds[sim_json]
+
+
+def generate(spark: SparkSession, sim: SimulateConfig, landing: Path) -> pa.Table:
     """Run one engine task per chunk (``mapInArrow`` over chunk ids); each writes its own files."""
-    chunks = n_chunks(world.cfg.events, world.cfg.partitions)
-    landing_str = str(landing)
+    chunks = n_chunks(sim.events, sim.partitions)
+    landing_str, sim_json = str(landing), sim.model_dump_json()
+    formats: list[str] = list(sim.formats)
+    rates = sim.corruption.rates()
 
     def task(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+        world = world_for(sim_json)
         for batch in batches:
             for chunk in batch.column("id").to_pylist():
                 yield write_chunk(world, int(chunk), chunks, Path(landing_str), formats, rates)
@@ -69,9 +90,9 @@ def run_simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
     for sub in ("events", "events_parquet"):
         shutil.rmtree(landing / sub, ignore_errors=True)
     landing.mkdir(parents=True, exist_ok=True)
-    world = make_world(sim)
+    world = world_for(sim.model_dump_json())
     planted_s = time.perf_counter() - started
-    rows = generate(spark, world, landing, list(sim.formats), sim.corruption.rates())
+    rows = generate(spark, sim, landing)
     generated_s = time.perf_counter() - started - planted_s
     tables = truth_tables(world, rows)
     for name, data in tables.items():

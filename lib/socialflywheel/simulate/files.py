@@ -30,6 +30,10 @@ TASK_SCHEMA = pa.schema(
 )
 
 
+# Events encoded to JSON per call (whole days, so a day's file is a slice of one block).
+ENCODE_BLOCK = 250_000
+
+
 def _subset(ev: Events, sl: slice) -> Events:
     return Events(**{name: getattr(ev, name)[sl] for name in ev.__dataclass_fields__})
 
@@ -75,6 +79,7 @@ def write_chunk(
     day = (ev.ts - world.period.start_ms) // MS_PER_DAY
     bounds = np.searchsorted(day, np.arange(world.period.days + 1))
     out: list[pa.RecordBatch] = []
+    block: tuple[int, int, pa.Array] = (0, 0, pa.array([], pa.string()))
     files: list[tuple[str, str, str, int, int]] = []
     bad: list[tuple[str, str, str, int, int]] = []
     for d in range(world.period.days):
@@ -84,7 +89,11 @@ def write_chunk(
         part = _subset(ev, sl)
         date = np.datetime_as_string(np.datetime64(world.period.start_ms + d * MS_PER_DAY, "ms"), unit="D")
         rel = f"events/date={date}/part-{chunk:05d}.jsonl"
-        lines = json_lines(world, part)
+        if sl.stop > block[1]:  # encode a run of whole days at once: fewer Arrow calls, bounded memory
+            stop = int(bounds[int(np.searchsorted(bounds, sl.start + ENCODE_BLOCK, side="right")) - 1])
+            stop = max(stop, sl.stop)
+            block = (sl.start, stop, json_lines(world, _subset(ev, slice(sl.start, stop))))
+        lines = block[2].slice(sl.start - block[0], sl.stop - sl.start)
         if any(rates.values()):
             rng = stream(world.cfg.seed, 300, chunk, d)
             merged, recorded = corrupt_lines(lines.cast(pa.binary()).to_pylist(), rates, rng, f"{chunk:05d}-{d:04d}")

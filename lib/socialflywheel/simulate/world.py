@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ class World:
     content: Content
     cascades: Cascades
     sessions_total: float
+    cache: dict[str, Any] = field(default_factory=dict)  # per-process derived arrays (Arrow text columns)
 
 
 def _cascades(cfg: SimulateConfig, pop: Population, graph: FollowGraph, content: Content, period: Period) -> Cascades:
