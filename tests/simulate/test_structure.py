@@ -47,7 +47,12 @@ def test_influencers_are_in_top_percent_of_their_community(default_world: World)
 @pytest.mark.parametrize("share", [0.05, 0.3])
 def test_inter_community_share_follows_config(share: float) -> None:
     cfg = load_config(
-        overrides=["simulate.profile=tiny", "simulate.users=2000", f"simulate.inter_community_edge_share={share}"]
+        overrides=[
+            "simulate.profile=custom",
+            "simulate.users=2000",
+            "simulate.events=20000",
+            f"simulate.inter_community_edge_share={share}",
+        ]
     )
     world = make_world(cfg.simulate)
     g, com = world.graph, world.pop.community
