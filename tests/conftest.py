@@ -53,3 +53,45 @@ def java_or_fail() -> None:
     if os.environ.get("CI"):
         pytest.fail("Java 17 is required by the compat suite (make sysdeps installs it)")
     pytest.skip("no Java: compat suite skipped (set CI=true to make this a failure)")
+
+
+@pytest.fixture(scope="session")
+def tiny_lake(session_dir: Path, spark: object) -> tuple[FlywheelConfig, Lake]:
+    """The tiny simulated platform (corruption on), ingested and conformed once per test session.
+
+    Tests that change bronze or silver copy it first (``copy_lake``); later stages add gold tables.
+    """
+    from socialflywheel.ingest import run_conform, run_ingest
+    from socialflywheel.simulate import run_simulate
+
+    cfg = make_config(session_dir / "tiny", "simulate.profile=tiny", "simulate.corruption.enabled=true")
+    lake = Lake.from_config(cfg)
+    run_simulate(spark, cfg, lake)
+    run_ingest(spark, cfg, lake)
+    run_conform(spark, cfg, lake)
+    return cfg, lake
+
+
+def copy_lake(src: FlywheelConfig, dst: Path) -> tuple[FlywheelConfig, Lake]:
+    """A private copy of a work directory (landing and lake), for tests that write to bronze or silver."""
+    shutil.copytree(src.work_path, dst)
+    cfg = make_config(dst, "simulate.profile=tiny")
+    return cfg, Lake.from_config(cfg)
+
+
+@pytest.fixture(scope="session")
+def default_lake(session_dir: Path, spark: object) -> tuple[FlywheelConfig, Lake]:
+    """The default profile (about 5,000 users, 500k events, 28 days), built once per session.
+
+    Stages that need planted answers at realistic scale (trends, bots, communities, recommenders)
+    test against it; they add their gold tables to it and must not rewrite bronze or silver.
+    """
+    from socialflywheel.ingest import run_conform, run_ingest
+    from socialflywheel.simulate import run_simulate
+
+    cfg = make_config(session_dir / "default", "simulate.profile=default", "simulate.corruption.enabled=true")
+    lake = Lake.from_config(cfg)
+    run_simulate(spark, cfg, lake)
+    run_ingest(spark, cfg, lake)
+    run_conform(spark, cfg, lake)
+    return cfg, lake

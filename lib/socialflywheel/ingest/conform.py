@@ -102,7 +102,11 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
     if not todo:
         log.info("conform: every bronze batch is already in silver")
         return {"batches": 0, "rows_in": 0, "rows_out": 0}
-    bronze = lake.read(spark, "bronze.events").filter(F.col("batch_id").isin(todo))
+    with_rows = [r["batch_id"] for r in batches if r["batch_id"] in set(todo) and r["rows_new"]]
+    if not with_rows:  # replays and all-bad batches add no bronze rows: just mark them conformed
+        _mark_conformed(lake, todo)
+        return {"batches": len(todo), "rows_in": 0, "rows_out": 0}
+    bronze = lake.read(spark, "bronze.events").filter(F.col("batch_id").isin(with_rows))
     conformed = pseudonymize_events(bronze, key)
     staging = f"{cfg.lake_root}/_staging/conform-{todo[-1]}"
     conformed.write.mode("overwrite").parquet(staging)  # the UDF runs once; two writes read the result
@@ -120,19 +124,7 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
     events = lake.read(spark, "silver.events")
     lake.overwrite(derive_users(events), "silver.users")
     lake.overwrite(derive_follows(events), "silver.follows")
-    import pyarrow as pa
-
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    lake.write_arrow(
-        pa.table(
-            {
-                "batch_id": todo,
-                "conformed_at": pa.array([now] * len(todo), pa.timestamp("us")),
-                "rows": pa.array([0] * len(todo), pa.int64()),
-            }
-        ),
-        "silver.conformed_batches",
-    )
+    _mark_conformed(lake, todo)
     after = _rows(lake, "silver.events")
     summary = {
         "batches": len(todo),
@@ -145,6 +137,22 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
     }
     log.info("conform: %d batches, %d bronze rows -> %d new silver events", len(todo), rows_in, after - before)
     return summary
+
+
+def _mark_conformed(lake: Lake, batch_ids: list[str]) -> None:
+    import pyarrow as pa
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    lake.write_arrow(
+        pa.table(
+            {
+                "batch_id": batch_ids,
+                "conformed_at": pa.array([now] * len(batch_ids), pa.timestamp("us")),
+                "rows": pa.array([0] * len(batch_ids), pa.int64()),
+            }
+        ),
+        "silver.conformed_batches",
+    )
 
 
 def _rows(lake: Lake, name: str) -> int:
