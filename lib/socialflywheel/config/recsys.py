@@ -10,23 +10,49 @@ from socialflywheel.config._base import Strict
 
 
 class TrainConfig(Strict):
-    """Two-tower training."""
+    """Two-tower training (``socialflywheel.recsys.core.train_loop.train``)."""
 
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks cuda when visible.")
     nproc: int = Field(1, ge=1, description="DDP processes on this host (torchrun).")
+    launcher: Literal["torchrun", "distributor"] = Field(
+        "torchrun",
+        description="torchrun: processes on this host; distributor: Spark's TorchDistributor on a classic cluster.",
+    )
     epochs: int = Field(8, ge=1, description="Maximum epochs.")
-    batch_size: int = Field(1024, ge=8, description="Global batch size.")
+    batch_size: int = Field(1024, ge=8, description="Global batch size (split evenly over the processes).")
     embedding_dim: int = Field(64, ge=4, description="Output embedding size.")
+    hidden_dim: int = Field(128, ge=4, description="Width of each tower's MLP.")
     lr: float = Field(3e-3, gt=0, description="Adam learning rate.")
     temperature: float = Field(0.05, gt=0, description="Softmax temperature.")
     random_negatives: int = Field(0, ge=0, description="Extra uniformly sampled negatives per batch.")
-    patience: int = Field(2, ge=0, description="Epochs without validation recall gain before stopping.")
+    patience: int = Field(2, ge=0, description="Epochs without validation recall gain before stopping (0: never).")
     seed: int = Field(1, description="Training seed.")
+    amp: Literal["auto", "off", "bf16"] = Field(
+        "auto", description="Mixed precision: auto is bf16 autocast on GPUs that support it and fp32 on CPU."
+    )
+    checkpoint_every_steps: int = Field(200, ge=0, description="Mid-epoch checkpoint period in steps (0: epoch ends).")
+    shuffle_buffer: int = Field(16384, ge=1, description="Training rows shuffled together in each process.")
+    num_threads: int | None = Field(
+        None, ge=1, description="CPU threads per process; null: cores divided by processes."
+    )
+    history_len: int = Field(20, ge=1, description="Recent items kept in each example's user history.")
+    hashtag_len: int = Field(4, ge=1, description="Hashtags kept per item.")
+    shard_rows: int = Field(65536, ge=1024, description="Rows per Parquet row group of the prepared training shards.")
 
 
 class RecommendConfig(Strict):
     """Batch top-K recommendations."""
 
     k: int = Field(50, ge=1, description="Recommendations per user.")
-    index: Literal["auto", "flat", "ivf", "hnsw"] = Field("auto", description="auto: exact below 100k items.")
+    index: Literal["auto", "flat", "ivf", "hnsw"] = Field("auto", description="auto: exact below exact_below items.")
+    exact_below: int = Field(100_000, ge=1, description="Catalogue size up to which auto uses the exact index.")
+    ivf_nlist: int | None = Field(None, ge=1, description="IVF cells; null: 4 * sqrt(items).")
+    ivf_nprobe: int = Field(16, ge=1, description="IVF cells visited per query.")
+    hnsw_m: int = Field(32, ge=4, description="HNSW neighbours per node.")
+    hnsw_ef_search: int = Field(128, ge=8, description="HNSW search breadth.")
     fresh_days: int = Field(2, ge=0, description="Posts this new are admitted to the corpus.")
+    trending_top: int = Field(1000, ge=0, description="Top trending posts admitted to the corpus.")
+    min_item_interactions: int = Field(1, ge=0, description="Training interactions that admit an established post.")
+    fallback_trend_weight: float = Field(
+        0.5, ge=0, le=1, description="Share of trend (vs popularity) in the fallback for users the model has not seen."
+    )

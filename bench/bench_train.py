@@ -1,0 +1,170 @@
+"""Two-tower training throughput (examples/s): 1 and 2 CPU processes, and CUDA when one is visible.
+
+Needs only torch, numpy and pyarrow (rich is used for the table when importable), so it also runs
+on a GPU box without Spark or MLflow::
+
+    python bench/bench_train.py                 # 200k planted examples, 2 epochs, CPU 1 and 2 procs (+ CUDA)
+    python bench/bench_train.py --rows 50000    # smaller
+
+Writes ``bench/results/train.json``. Each configuration runs in its own process (torchrun for two),
+with one thread per process so that two processes on two cores do not oversubscribe them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+sys.path.insert(0, str(REPO / "lib"))
+
+
+def _run(cmd: list[str], threads: int) -> dict[str, Any]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPO / "lib")}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - t0
+    return result
+
+
+def _train_cmd(data: Path, out: Path, *, nproc: int, device: str, args: argparse.Namespace, threads: int) -> list[str]:
+    entry = ["-m", "socialflywheel.recsys.core.train_loop"]
+    launcher = [sys.executable, *entry]
+    if nproc > 1:
+        launcher = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            str(nproc),
+            *entry,
+        ]
+    return [
+        *launcher,
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--epochs",
+        str(args.epochs),
+        "--batch-size",
+        str(args.batch_size),
+        "--embedding-dim",
+        str(args.dim),
+        "--device",
+        device,
+        "--num-threads",
+        str(threads),
+        "--no-val",
+        "--patience",
+        "0",
+        "--checkpoint-every-steps",
+        "0",
+    ]
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    cols = list(rows[0])
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="two-tower training throughput")
+        for c in cols:
+            table.add_column(c, justify="right")
+        for r in rows:
+            table.add_row(*[f"{r[c]:,.1f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+        Console().print(table)
+    except ImportError:
+        print("\t".join(cols))
+        for r in rows:
+            print("\t".join(str(r[c]) for c in cols))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=200_000, help="approximate training examples")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--procs", default="1,2", help="CPU process counts to try")
+    p.add_argument("--no-cuda", action="store_true")
+    p.add_argument("--out", default=str(RESULTS / "train.json"))
+    args = p.parse_args()
+
+    import torch
+
+    from socialflywheel.recsys.core.synthetic import make_planted_dataset
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        users = max(1000, args.rows // 28)  # 40 interactions per user, 70% of them in training
+        meta = make_planted_dataset(
+            data,
+            num_users=users,
+            num_items=max(2000, users // 5),
+            interactions_per_user=40,
+            num_topics=20,
+            num_authors=2000,
+            num_hashtags=1000,
+            user_feature_dim=32,
+            item_feature_dim=64,
+            shards=8,
+            rows_per_group=8192,
+            seed=0,
+        )
+        cores = os.cpu_count() or 1
+        configs = [("cpu", int(n)) for n in args.procs.split(",")]
+        if torch.cuda.is_available() and not args.no_cuda:
+            configs.append(("cuda", 1))
+        for device, nproc in configs:
+            threads = max(1, cores // nproc) if device == "cuda" else 1
+            out = Path(tmp) / f"run-{device}-{nproc}"
+            r = _run(_train_cmd(data, out, nproc=nproc, device=device, args=args, threads=threads), threads)
+            rows.append(
+                {
+                    "device": r["device"].split(":")[0],
+                    "processes": nproc,
+                    "threads_per_proc": threads,
+                    "examples": meta.train_rows,
+                    "epochs": args.epochs,
+                    "global_batch": args.batch_size,
+                    "steps": r["global_steps"],
+                    "examples_per_s": float(r["examples_per_s"]),
+                    "wall_s": float(r["wall_s"]),
+                }
+            )
+    _table(rows)
+    payload = {
+        "benchmark": "train",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "torch": torch.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "command": " ".join(["python", "bench/bench_train.py", *sys.argv[1:]]),
+        "rows": rows,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(payload, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
