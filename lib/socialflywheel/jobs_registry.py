@@ -40,5 +40,10 @@ JOBS: dict[str, JobSpec] = {
             "socialflywheel.ingest:run_conform",
             "bronze -> silver: pseudonymize, deduplicate, users/posts/follows.",
         ),
+        JobSpec(
+            "graph",
+            "socialflywheel.graph.job:run_graph",
+            "Follow and engagement graphs -> centrality, communities, people-you-may-know (cuGraph or NetworKit).",
+        ),
     ]
 }

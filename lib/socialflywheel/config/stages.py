@@ -16,7 +16,10 @@ class IngestConfig(Strict):
     format: Literal["json", "parquet"] = Field("json", description="Landing format read: json lines or parquet.")
     max_files_per_batch: int = Field(10_000, ge=1, description="Files taken in one batch; the rest wait.")
     breaking_share: float = Field(
-        0.5, gt=0, le=1, description="A field missing or mistyped in more than this share of a file's rows fails the batch."
+        0.5,
+        gt=0,
+        le=1,
+        description="A field missing or mistyped in more than this share of a file's rows fails the batch.",
     )
     field_mapping: dict[str, str] = Field(
         default_factory=dict, description="Source field name -> contract field name, for other event dumps."

@@ -64,7 +64,10 @@ class NetworkitBackend(GraphBackend):
     def core_number(self, graph: Graph) -> np.ndarray:
         if graph.num_nodes == 0:
             return np.zeros(0, dtype=np.int64)
-        cd = self._nk.centrality.CoreDecomposition(self.to_networkit(graph, undirected=True))
+        # Keep the graph referenced while the algorithm runs: NetworKit holds only a C++ reference,
+        # and a temporary freed by Python is a use-after-free (a segfault seen on 5k-node graphs).
+        g = self.to_networkit(graph, undirected=True)
+        cd = self._nk.centrality.CoreDecomposition(g)
         cd.run()
         return np.rint(np.asarray(cd.scores())).astype(np.int64)
 
@@ -115,7 +118,8 @@ class NetworkitBackend(GraphBackend):
     def weakly_connected_components(self, graph: Graph) -> np.ndarray:
         if graph.num_nodes == 0:
             return np.zeros(0, dtype=np.int64)
-        cc = self._nk.components.ConnectedComponents(self.to_networkit(graph, undirected=True))
+        g = self.to_networkit(graph, undirected=True)  # referenced until run() returns
+        cc = self._nk.components.ConnectedComponents(g)
         cc.run()
         return canonical_labels(np.asarray(cc.getPartition().getVector()))
 
@@ -126,7 +130,8 @@ class NetworkitBackend(GraphBackend):
         if n == 0:
             return Triangles(np.zeros(0, dtype=np.int64), np.zeros(0))
         degree = np.bincount(sym.src, minlength=n) + np.bincount(sym.dst, minlength=n)
-        lcc = self._nk.centrality.LocalClusteringCoefficient(self.to_networkit(sym), turbo=True)
+        g = self.to_networkit(sym)  # referenced until run() returns
+        lcc = self._nk.centrality.LocalClusteringCoefficient(g, turbo=True)
         lcc.run()
         cc = np.asarray(lcc.scores(), dtype=np.float64)
         tri = np.rint(cc * degree * (degree - 1) / 2.0).astype(np.int64)
