@@ -131,10 +131,10 @@ def assign_ids(*edge_frames: DataFrame) -> DataFrame:
         ids = both if ids is None else ids.union(both)
     if ids is None:
         raise ValueError("assign_ids needs at least one edge frame")
-    # One global ordering: a single-partition sort of the distinct ids, cheap next to the edges.
-    return ids.distinct().select(
-        "user_id", (F.dense_rank().over(Window.orderBy("user_id")) - 1).cast("bigint").alias("node_id")
-    )
+    # One global ordering is the point: a single-partition sort of the distinct ids (one string per
+    # person), cheap next to the edges (the Connect client warns about the unpartitioned window).
+    rank = F.dense_rank().over(Window.orderBy("user_id"))
+    return ids.distinct().select("user_id", (rank - 1).cast("bigint").alias("node_id"))
 
 
 def to_node_edges(edges: DataFrame, ids: DataFrame) -> DataFrame:

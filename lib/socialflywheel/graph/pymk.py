@@ -95,7 +95,9 @@ def people_you_may_know(
         if score == "jaccard":
             union = degree[rows] + degree[cols] - vals
             vals = vals / union
-        parts.append(_top_k(rows, cols, vals, k))
+        # Rounded so that mathematically equal scores tie exactly whatever the summation order, and
+        # ties then break by candidate id the same way on every run, block size and backend.
+        parts.append(_top_k(rows, cols, np.round(vals, 12), k))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return Candidates(empty, empty, np.zeros(0), empty)
