@@ -1,0 +1,101 @@
+"""run_graph end to end on hand-made silver tables written through the Lake API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from socialflywheel.graph import run_graph
+from socialflywheel.lake.catalog import table
+from socialflywheel.lake.io import Lake
+from tests.conftest import make_config
+
+AS_OF = datetime(2026, 10, 28, 12, tzinfo=UTC)
+GROUPS = [[f"u{i}" for i in range(6)], [f"v{i}" for i in range(6)]]
+
+
+def silver(spark: Any, lake: Lake) -> None:
+    """Two dense follow groups joined by one bridge; users engage with their own group's posts."""
+    follows = []
+    for members in GROUPS:
+        for i, a in enumerate(members):
+            for j, b in enumerate(members):
+                if a != b and (i + j) % 4 != 1:  # leave gaps for people-you-may-know
+                    follows.append((a, b, AS_OF - timedelta(days=3 + i)))
+    follows.append(("u0", "v0", AS_OF - timedelta(days=10)))
+    posts = [(f"p_{m[0]}", m[0], AS_OF - timedelta(days=20), "news", [], "", None) for m in GROUPS]
+    events = []
+    for g, members in enumerate(GROUPS):
+        for i, user in enumerate(members[1:]):
+            ts = AS_OF - timedelta(days=i)
+            post = f"p_{members[0]}"
+            events.append((f"e{g}{i}", "like", user, post, None, ts, 0, None, [], "FR", "ios", None, ts.date()))
+    lake.overwrite(spark.createDataFrame(follows, table("silver.follows").schema), "silver.follows")
+    lake.overwrite(spark.createDataFrame(posts, table("silver.posts").schema), "silver.posts")
+    lake.overwrite(spark.createDataFrame(events, table("silver.events").schema), "silver.events")
+
+
+@pytest.fixture
+def graph_run(spark: Any, tmp_path: Path) -> tuple[dict[str, Any], Lake, Any]:
+    cfg = make_config(tmp_path / "work", "graph.backend=networkit", "graph.threads=2", "graph.pymk_k=3")
+    lake = Lake.from_config(cfg)
+    silver(spark, lake)
+    return run_graph(spark, cfg, lake), lake, cfg
+
+
+def test_run_graph_writes_gold_tables_with_catalog_schema(
+    spark: Any, graph_run: tuple[dict[str, Any], Lake, Any]
+) -> None:
+    from pyspark.sql.types import _parse_datatype_string
+
+    summary, lake, _ = graph_run
+    assert summary["backend"] == "networkit" and summary["nodes"] == 12
+    assert summary["communities"] == 2 and summary["modularity"] > 0.3
+    assert set(summary["seconds"]) >= {"build", "pagerank", "core_number", "betweenness", "leiden", "write"}
+    for name in ("gold.graph_centrality", "gold.graph_communities", "gold.people_you_may_know"):
+        assert lake.exists(name)
+        expected = _parse_datatype_string(table(name).schema)
+        got = lake.read(spark, name).schema
+        assert [(f.name, f.dataType) for f in got.fields] == [(f.name, f.dataType) for f in expected.fields]
+    assert summary["rows_out"] == sum(summary["rows_written"].values())
+
+
+def test_run_graph_values(spark: Any, graph_run: tuple[dict[str, Any], Lake, Any]) -> None:
+    _, lake, _ = graph_run
+    cent = lake.read_arrow("gold.graph_centrality").to_pylist()
+    by_user = {r["user_id"]: r for r in cent}
+    assert sum(r["pagerank"] for r in cent) == pytest.approx(1.0)
+    follows = {(r["follower_id"], r["followee_id"]) for r in lake.read_arrow("silver.follows").to_pylist()}
+    for user, row in by_user.items():
+        assert row["out_degree"] == sum(1 for a, _ in follows if a == user)
+        assert row["in_degree"] == sum(1 for _, b in follows if b == user)
+    assert by_user["u1"]["engagement_out"] == pytest.approx(1.0)  # liked u0's post today
+    assert {r["component"] for r in cent} == {0}
+    assert {by_user[u]["community"] for u in GROUPS[0]} != {by_user[v]["community"] for v in GROUPS[1]}
+    assert all(len({by_user[u]["community"] for u in g}) == 1 for g in GROUPS)
+    assert sorted(r["rank_in_community"] for r in cent if r["community"] == 0) == list(range(1, 7))
+    comms = lake.read_arrow("gold.graph_communities").to_pylist()
+    assert sorted(c["size"] for c in comms) == [6, 6] and all(c["algorithm"] == "leiden" for c in comms)
+    for c in comms:
+        members = [r for r in cent if r["community"] == c["community"]]
+        best = max(members, key=lambda r: r["pagerank"])["user_id"]
+        assert c["top_influencers"][0] == best and len(c["top_influencers"]) == 5
+    pymk = lake.read_arrow("gold.people_you_may_know").to_pylist()
+    assert pymk and all((r["user_id"], r["candidate_id"]) not in follows for r in pymk)
+    assert all(r["user_id"] != r["candidate_id"] and 1 <= r["rank"] <= 3 for r in pymk)
+    assert np.all(np.diff([r["score"] for r in pymk if r["user_id"] == "u1"]) <= 0)
+
+
+def test_run_graph_is_idempotent(spark: Any, graph_run: tuple[dict[str, Any], Lake, Any]) -> None:
+    summary, lake, cfg = graph_run
+    before = lake.read_arrow("gold.graph_centrality").sort_by("user_id")
+    again = run_graph(spark, cfg, lake)
+    after = lake.read_arrow("gold.graph_centrality").sort_by("user_id")
+    assert again["nodes"] == summary["nodes"]
+    assert after.drop(["betweenness"]).equals(before.drop(["betweenness"]))
+    assert np.allclose(after.column("betweenness").to_numpy(), before.column("betweenness").to_numpy())
+    assert lake.read_arrow("gold.people_you_may_know").num_rows == summary["rows_written"]["gold.people_you_may_know"]
