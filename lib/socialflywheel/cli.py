@@ -49,7 +49,7 @@ def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
         raise typer.Exit(2) from None
 
 
-def execute_job(name: str, cfg: FlywheelConfig) -> dict[str, Any]:
+def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> dict[str, Any]:
     """Open the session, run one job's library function and record the run in audit.job_runs."""
     from socialflywheel.lake.io import Lake
     from socialflywheel.runs import job_run
@@ -61,7 +61,7 @@ def execute_job(name: str, cfg: FlywheelConfig) -> dict[str, Any]:
     cfg.work_path.mkdir(parents=True, exist_ok=True)
     spark = get_session(cfg)
     with job_run(name, cfg, lake) as ctx:
-        summary = fn(spark, cfg, lake)
+        summary = fn(spark, cfg, lake, **kwargs)
         ctx.rows_in = int(summary.get("rows_in", 0) or 0)
         ctx.rows_out = int(summary.get("rows_out", 0) or 0)
         ctx.summary = summary
@@ -86,13 +86,13 @@ def print_summary(title: str, summary: dict[str, Any]) -> None:
     _console().print(table)
 
 
-def run_and_report(names: list[str], conf: str | None, sets: list[str] | None) -> list[dict[str, Any]]:
+def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: Any) -> list[dict[str, Any]]:
     cfg = resolve_config(conf, sets)
     setup_logging()
     results = []
     for name in names:
         try:
-            summary = execute_job(name, cfg)
+            summary = execute_job(name, cfg, **kwargs)
         except ConfigError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
@@ -120,7 +120,7 @@ def _rename_set(fn: Any) -> Any:
 
 
 for _name in JOBS:
-    if _name != "ingest":
+    if _name not in ("ingest", "erase"):  # these two take options of their own, below
         _register_job(_name)
 
 
@@ -131,6 +131,15 @@ def ingest(
     conform: Annotated[bool, typer.Option(help="Also run the conform job (bronze -> silver).")] = True,
 ) -> None:
     run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, set_)
+
+
+@app.command(help=JOBS["erase"].help)
+def erase(
+    user: Annotated[list[str], typer.Option("--user", help="A raw user id, as the request names it (repeatable).")],
+    conf: ConfOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    run_and_report(["erase"], conf, set_, user_ids=user)
 
 
 @app.command(help="Run the pipeline end to end on the embedded default and print a summary.")
@@ -146,7 +155,7 @@ def demo(conf: ConfOpt = None, set_: SetOpt = None) -> None:
 def tables(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     from rich.table import Table
 
-    from socialflywheel.lake.catalog import CATALOG
+    from socialflywheel.lake.catalog import load_all
     from socialflywheel.lake.io import Lake
     from socialflywheel.lake.maintenance import describe
 
@@ -155,7 +164,7 @@ def tables(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     out = Table(title=f"tables under {lake.root}")
     for col in ("table", "rows", "version", "size", "files", "last write (UTC)"):
         out.add_column(col, justify="right" if col in ("rows", "version", "size", "files") else "left")
-    for name in sorted(CATALOG):
+    for name in sorted(load_all()):
         info = describe(lake, name)
         if info is None:
             out.add_row(name, "-", "-", "-", "-", "not written")

@@ -45,5 +45,15 @@ JOBS: dict[str, JobSpec] = {
             "socialflywheel.graph.job:run_graph",
             "Follow and engagement graphs -> centrality, communities, people-you-may-know (cuGraph or NetworKit).",
         ),
+        JobSpec(
+            "maintain",
+            "socialflywheel.lake.maintain:run_maintain",
+            "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical).",
+        ),
+        JobSpec(
+            "erase",
+            "socialflywheel.privacy.erase:run_erase",
+            "GDPR erasure: remove people (raw ids) and everything derived from them from every table.",
+        ),
     ]
 }

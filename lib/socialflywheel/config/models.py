@@ -12,7 +12,7 @@ from socialflywheel.config._base import Strict
 from socialflywheel.config.graph import GraphConfig
 from socialflywheel.config.recsys import RecommendConfig, TrainConfig
 from socialflywheel.config.simulate import SimulateConfig
-from socialflywheel.config.stages import FeaturesConfig, IngestConfig, ReportConfig
+from socialflywheel.config.stages import FeaturesConfig, IngestConfig, MaintainConfig, ReportConfig
 
 # Dotted paths of fields whose values never leave the process (logs, MLflow, run records).
 SECRET_FIELDS = ("privacy.dev_hmac_key",)
@@ -103,6 +103,7 @@ class FlywheelConfig(Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)  # type: ignore[arg-type]
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)  # type: ignore[arg-type]
     report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
+    maintain: MaintainConfig = Field(default_factory=MaintainConfig)  # type: ignore[arg-type]
 
     _source: str | None = PrivateAttr(None)
 

@@ -41,9 +41,39 @@ class FeaturesConfig(Strict):
     risk_threshold: float = Field(0.5, ge=0, le=1, description="Accounts scoring above are left out downstream.")
     test_days: int = Field(7, ge=1, description="Last days held out as the test period.")
     validation_days: int = Field(3, ge=1, description="Days before the test period used for validation.")
+    # Analytics gold tables (trends, risk, segments).
+    trend_prior: float = Field(
+        1.0, gt=0, description="Pseudo-count added to a tag's baseline variance, so tiny baselines do not burst."
+    )
+    trend_min_count: int = Field(3, ge=1, description="Fewest uses in a bucket for it to count as a burst.")
+    trend_extend_score: float = Field(
+        2.0, gt=0, description="A trend starts/continues in adjacent buckets scoring at least this (hysteresis)."
+    )
+    trend_daily_baseline_days: int = Field(7, ge=2, description="Trailing days for the daily trend baseline.")
+    risk_coordination_minutes: int = Field(
+        10, ge=1, description="Follows of one target within +/- this many minutes count as coordinated."
+    )
+    risk_coordination_min_others: int = Field(
+        5, ge=1, description="Other accounts following the same target in the window to call a follow coordinated."
+    )
+    segment_fit_users: int = Field(
+        200_000, ge=100, description="Most users sampled to fit k-means centres (all users are assigned)."
+    )
 
 
 class ReportConfig(Strict):
     """The HTML report."""
 
     path: str | None = Field(None, description="Output file; default <work_dir>/report/report.html.")
+
+
+class MaintainConfig(Strict):
+    """Compaction, vacuum, log clean-up and retention (``flywheel maintain``)."""
+
+    vacuum_retention_hours: int = Field(
+        168, ge=0, description="Files unreferenced for longer are deleted; 0 makes erasure physical at once."
+    )
+    log_retention_hours: int = Field(
+        720, ge=0, description="Delta log entries older than this are removed after a checkpoint."
+    )
+    compact_min_files: int = Field(16, ge=2, description="Compact a table once it has at least this many files.")

@@ -48,8 +48,9 @@ class Table:
         return self.name.split(".", 1)[1]
 
     @property
-    def column_names(self) -> list[str]:
-        names = []
+    def column_types(self) -> dict[str, str]:
+        """Column name -> Spark DDL type, in schema order."""
+        cols: dict[str, str] = {}
         depth = 0
         token = ""
         for ch in self.schema + ",":
@@ -58,11 +59,16 @@ class Table:
             elif ch == ">":
                 depth -= 1
             if ch == "," and depth == 0:
-                names.append(token.strip().split(" ", 1)[0])
+                name, _, dtype = token.strip().partition(" ")
+                cols[name] = dtype.strip()
                 token = ""
             else:
                 token += ch
-        return names
+        return cols
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.column_types)
 
 
 _TABLES = [
@@ -195,6 +201,23 @@ _TABLES = [
 ]
 
 CATALOG: dict[str, Table] = {t.name: t for t in _TABLES}
+
+
+# Stage modules that declare their own tables at import (gold tables and stage bookkeeping).
+STAGE_TABLE_MODULES = (
+    "socialflywheel.ingest.conform",
+    "socialflywheel.graph.tables",
+    "socialflywheel.privacy.erase",
+)
+
+
+def load_all() -> dict[str, Table]:
+    """Import every stage's table declarations, so the catalog is complete (erase, tables, maintain)."""
+    import importlib
+
+    for module in STAGE_TABLE_MODULES:
+        importlib.import_module(module)
+    return CATALOG
 
 
 def register(table: Table) -> Table:

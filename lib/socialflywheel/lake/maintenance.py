@@ -28,9 +28,7 @@ def compact(lake: Lake, name: str, *, target_size: int | None = None) -> dict[st
 def vacuum(lake: Lake, name: str, *, retention_hours: int = 168, dry_run: bool = False) -> list[str]:
     """Delete files no longer referenced by versions younger than ``retention_hours``."""
     return list(
-        _table(lake, name).vacuum(
-            retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=retention_hours >= 168
-        )
+        _table(lake, name).vacuum(retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False)
     )
 
 

@@ -1,0 +1,74 @@
+"""`flywheel maintain`: retention, compaction, vacuum and log clean-up of every table, through delta-rs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socialflywheel.lake.catalog import CATALOG, Table, load_all
+from socialflywheel.lake.maintenance import cleanup_log, compact, describe, vacuum
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+
+def retention_predicate(table: Table, retention_days: dict[str, int], *, today: dt.date) -> str | None:
+    """The partition predicate of rows past their retention, or None when the table keeps everything."""
+    if table.name == "bronze.quarantine":
+        days, column = retention_days.get("quarantine"), "ingest_date"
+    elif table.name == "bronze.events":
+        days, column = retention_days.get("bronze"), "event_date"
+    elif table.layer == "gold" and "as_of_date" in table.partition_by:
+        days, column = retention_days.get("snapshots"), "as_of_date"
+    else:
+        return None
+    if days is None:
+        return None
+    cutoff = today - dt.timedelta(days=days)
+    return f"{column} < '{cutoff.isoformat()}'"
+
+
+def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+    """Apply retention, compact small files, vacuum and clean the log of every existing table."""
+    today = dt.datetime.now(dt.UTC).date()
+    m = cfg.maintain
+    done: dict[str, dict[str, int]] = {}
+    for name in sorted(load_all()):
+        table = CATALOG[name]
+        delta = lake.delta(name)
+        if delta is None:
+            continue
+        step: dict[str, int] = {}
+        predicate = retention_predicate(table, cfg.privacy.retention_days, today=today)
+        if predicate:
+            metrics = delta.delete(predicate)
+            step["expired_rows"] = int(metrics.get("num_deleted_rows", 0) or 0)
+        info = describe(lake, name) or {}
+        if info.get("files", 0) >= m.compact_min_files:
+            metrics = compact(lake, name)
+            step["files_compacted"] = int(metrics.get("numFilesRemoved", 0) or 0)
+        step["files_vacuumed"] = len(vacuum(lake, name, retention_hours=m.vacuum_retention_hours))
+        cleanup_log(lake, name, log_retention=f"interval {m.log_retention_hours} hours")
+        lake.versions_written[name] = lake.version(name) or 0
+        done[name] = step
+    staging = Path(cfg.lake_root) / "_staging"
+    if "://" not in cfg.lake_root and staging.exists():
+        shutil.rmtree(staging, ignore_errors=True)  # leftovers of killed batches
+    expired = sum(s.get("expired_rows", 0) for s in done.values())
+    vacuumed = sum(s.get("files_vacuumed", 0) for s in done.values())
+    log.info("maintain: %d tables, %d expired rows, %d files vacuumed", len(done), expired, vacuumed)
+    return {
+        "tables": len(done),
+        "expired_rows": expired,
+        "files_compacted": sum(s.get("files_compacted", 0) for s in done.values()),
+        "files_vacuumed": vacuumed,
+        "rows_out": expired,
+    }

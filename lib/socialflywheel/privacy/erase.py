@@ -1,0 +1,202 @@
+"""GDPR erasure: remove people, and everything derived from them, from every table of the lake.
+
+Deletes go through ``MERGE ... USING <table of ids> WHEN MATCHED THEN DELETE``: a
+``DELETE ... WHERE id = 'literal'`` would write the identifier into the Delta log, where it
+survives vacuum. Erasure is logical here; ``flywheel maintain`` past the retention makes it
+physical (vacuum of old files, log clean-up after a checkpoint).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from socialflywheel.lake.catalog import CATALOG, Table, load_all, register
+from socialflywheel.privacy.pseudonymize import pseudonym
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+ERASURES = register(
+    Table(
+        "audit.erasures",
+        "erasure_id string, requested_at timestamp, completed_at timestamp, people bigint, people_found bigint, "
+        "tables array<string>, rows_deleted map<string,bigint>, models_marked bigint",
+        keys=("erasure_id",),
+        doc="One row per erasure request: when, which tables, how many rows. Never an identifier.",
+    )
+)
+RAW_LAYERS = ("bronze", "truth")  # layers that hold raw identifiers; the rest hold pseudonyms
+NEVER_ERASED = ("audit.job_runs", "audit.erasures", "bronze.ingested_files", "bronze.batches")
+
+
+def _ids_view(spark: SparkSession, ids: Sequence[str], name: str) -> str:
+    view = f"erase_{name}_{uuid.uuid4().hex[:10]}"
+    spark.createDataFrame([(i,) for i in ids], "id string").createOrReplaceTempView(view)
+    return view
+
+
+def _merge_delete(spark: SparkSession, lake: Lake, table: str, on: str, view: str) -> int:
+    """Delete rows matching the id view; return how many went (0 means no commit at all)."""
+    path = lake.path(table)
+    matched = spark.sql(f"SELECT count(*) AS n FROM delta.`{path}` t JOIN {view} s ON {on}").collect()[0]["n"]
+    if matched:
+        spark.sql(f"MERGE INTO delta.`{path}` t USING {view} s ON {on} WHEN MATCHED THEN DELETE").collect()
+        lake.versions_written[table] = lake.version(table) or 0
+    return int(matched)
+
+
+def _erase_quarantine(spark: SparkSession, lake: Lake, raw: Sequence[str]) -> int:
+    """Rejected lines are raw bytes (maybe not UTF-8): find the JSON-quoted ids in them, delete by key."""
+    from pyspark.sql import functions as F
+
+    from socialflywheel.privacy._udfs import contains_any_udf
+
+    contains = contains_any_udf([f'"{u}"'.encode() for u in raw])
+    keys = lake.read(spark, "bronze.quarantine").where(contains(F.col("raw"))).select("file_sha256", "line_no")
+    view = f"erase_q_{uuid.uuid4().hex[:10]}"
+    keys.createOrReplaceTempView(view)
+    n = _merge_delete(spark, lake, "bronze.quarantine", "t.file_sha256 = s.file_sha256 AND t.line_no = s.line_no", view)
+    spark.catalog.dropTempView(view)
+    return n
+
+
+def authored_posts(spark: SparkSession, lake: Lake, pseudonyms: Sequence[str]) -> list[str]:
+    """Post ids whose author is one of the people (their posts go, with everything derived from them)."""
+    from pyspark.sql import functions as F
+
+    if not lake.exists("silver.posts"):
+        return []
+    rows = lake.read(spark, "silver.posts").where(F.col("author_id").isin(list(pseudonyms))).select("post_id").collect()
+    return sorted({r["post_id"] for r in rows})
+
+
+def erasure_plan(table: Table) -> list[tuple[str, str]]:
+    """(column, id space) pairs to match for one table: raw or pseudonymized people, or their posts."""
+    if table.name in NEVER_ERASED:
+        return []
+    space = "raw" if table.layer in RAW_LAYERS else "pseudo"
+    plan = [(col, space) for col in table.pii_columns]
+    if "post_id" in table.column_names:
+        plan.append(("post_id", "post"))
+    return plan
+
+
+def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids: Sequence[str]) -> dict[str, Any]:
+    """Erase people named by raw ids (as a data-protection request names them).
+
+    Returns:
+        Counts per table and the number of people found; no identifiers.
+    """
+    import pyarrow as pa
+
+    raw = sorted({u.strip() for u in user_ids if u and u.strip()})
+    if not raw:
+        raise ValueError("erase needs at least one --user id")
+    requested = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    key = cfg.privacy.hmac_key()
+    pseudo = [pseudonym(u, key) for u in raw]
+    posts = authored_posts(spark, lake, pseudo)
+    views = {
+        "raw": _ids_view(spark, raw, "raw"),
+        "pseudo": _ids_view(spark, pseudo, "pseudo"),
+        "post": _ids_view(spark, posts or ["\x00no-post"], "post"),
+    }
+    found = _people_found(spark, lake, views)
+    deleted: dict[str, int] = {}
+    for name in sorted(load_all()):
+        table = CATALOG[name]
+        if not lake.exists(name):
+            continue
+        for column, space in erasure_plan(table):
+            is_array = table.column_types[column].startswith("array")
+            on = f"array_contains(t.`{column}`, s.id)" if is_array else f"t.`{column}` = s.id"
+            n = _merge_delete(spark, lake, name, on, views[space])
+            if n:
+                deleted[name] = deleted.get(name, 0) + n
+    if lake.exists("bronze.quarantine"):
+        n = _erase_quarantine(spark, lake, raw)
+        if n:
+            deleted["bronze.quarantine"] = deleted.get("bronze.quarantine", 0) + n
+    for view in views.values():
+        spark.catalog.dropTempView(view)
+    marked = mark_models(cfg, touched="gold.training_examples" in deleted, erasure_tables=sorted(deleted))
+    erasure_id = uuid.uuid4().hex
+    lake.write_arrow(
+        pa.table(
+            {
+                "erasure_id": [erasure_id],
+                "requested_at": pa.array([requested], pa.timestamp("us")),
+                "completed_at": pa.array([dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")),
+                "people": pa.array([len(raw)], pa.int64()),
+                "people_found": pa.array([found], pa.int64()),
+                "tables": pa.array([sorted(deleted)], pa.list_(pa.string())),
+                "rows_deleted": pa.array([sorted(deleted.items())], pa.map_(pa.string(), pa.int64())),
+                "models_marked": pa.array([marked], pa.int64()),
+            }
+        ),
+        "audit.erasures",
+    )
+    if found < len(raw):
+        log.warning(
+            "erase: %d of %d people have no events in the lake (reported, not an error)", len(raw) - found, len(raw)
+        )
+    log.info(
+        "erase %s: %d rows deleted across %d tables; %d model versions marked",
+        erasure_id,
+        sum(deleted.values()),
+        len(deleted),
+        marked,
+    )
+    return {
+        "erasure_id": erasure_id,
+        "people": len(raw),
+        "people_found": found,
+        "people_unknown": len(raw) - found,
+        "tables": len(deleted),
+        "rows_deleted": dict(sorted(deleted.items())),
+        "rows_out": sum(deleted.values()),
+        "models_marked": marked,
+        "note": "physical removal completes when `flywheel maintain` runs past the retention",
+    }
+
+
+def _people_found(spark: SparkSession, lake: Lake, views: dict[str, str]) -> int:
+    """How many of the requested people appear in events (as actor or target), before deleting."""
+    for name, view in (("bronze.events", views["raw"]), ("silver.events", views["pseudo"])):
+        if lake.exists(name):
+            path = lake.path(name)
+            query = (
+                f"SELECT count(DISTINCT s.id) AS n FROM {view} s WHERE s.id IN "
+                f"(SELECT user_id FROM delta.`{path}` UNION SELECT target_user_id FROM delta.`{path}`)"
+            )
+            return int(spark.sql(query).collect()[0]["n"])
+    return 0
+
+
+def mark_models(cfg: FlywheelConfig, *, touched: bool, erasure_tables: list[str]) -> int:
+    """Tag registered model versions trained on data that held an erased person."""
+    if not touched:
+        return 0
+    try:
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        mlflow.set_tracking_uri(cfg.tracking_uri)
+        client = MlflowClient()
+        versions = client.search_model_versions(f"name='{cfg.mlflow.registered_model}'")
+    except Exception as exc:  # no registry yet, or none reachable: nothing was trained on the data
+        log.info("erase: no registered models to mark (%s)", type(exc).__name__)
+        return 0
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for version in versions:
+        client.set_model_version_tag(version.name, version.version, "trained_on_erased_data", stamp)
+    return len(versions)
