@@ -1,0 +1,369 @@
+"""gold.training_examples + silver.posts -> the prepared-shard contract of :mod:`~socialflywheel.recsys.core.data`.
+
+The Delta table is streamed file by file in record batches (never one whole-table DataFrame):
+
+1. ids, times, labels and splits of every row become compact NumPy arrays (dense vocabularies of
+   users, posts, categories, authors and hashtags are sorted strings, so ids are deterministic);
+2. positives (``label = 1``) are sorted by user and time, so a row's history is the user's earlier
+   positive posts, strictly before its ``ts`` (ties excluded), the last ``history_len`` of them;
+3. a second pass writes the train positives with their own user and item features into shuffled
+   shards with several row groups, and keeps each user's and post's latest features before the
+   validation start, the test start and the end (the as-of points of the queries and catalogues).
+
+Validation and test targets are the positives inside the split whose (user, post) pair the user had
+not already interacted with before the split starts (those are filtered from every ranking, so they
+could never be recommended); ``seen`` lists every pair before the split start, positive or not.
+Besides the contract's files the prepared root holds ``users.parquet`` (user_idx -> user_id) and
+``serving/{queries,items}.parquet``: every user's and post's inputs as of the end of the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from socialflywheel.recsys._arrow import (
+    LatestRows,
+    dense_lists,
+    encode,
+    iter_batches,
+    list_array,
+    matrix_column,
+    seconds,
+    table_files,
+    vocabulary,
+    windows,
+)
+from socialflywheel.recsys.catalogue import catalogue, items_table
+from socialflywheel.recsys.core.data import DatasetMeta
+from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
+
+if TYPE_CHECKING:
+    from socialflywheel.lake.io import Lake
+
+SPLITS = ("train", "val", "test")
+_TS_SHIFT = 1 << 32
+END_OF_TIME = np.iinfo(np.int64).max
+
+
+class SplitLeakError(ValueError):
+    """The source's splits overlap in time (a train row at or after the validation start, ...)."""
+
+
+def _interactions(files: list[str], *, batch_rows: int) -> dict[str, Any]:
+    """Pass 1: ids (batch-local dictionary codes remapped to sorted vocabularies), ts, label, split, weight."""
+    cols = ["user_id", "post_id", "ts", "label", "split", "weight"]
+    users, posts, parts = [], [], []
+    for sb in iter_batches(files, cols, batch_rows=batch_rows):
+        b = sb.batch
+        u = pc.dictionary_encode(b.column("user_id"))
+        p = pc.dictionary_encode(b.column("post_id"))
+        users.append(u.dictionary)
+        posts.append(p.dictionary)
+        split = encode(b.column("split"), pa.array(SPLITS))
+        parts.append(
+            {
+                "u_codes": np.asarray(pc.fill_null(u.indices, -1).to_numpy(zero_copy_only=False), np.int64),
+                "p_codes": np.asarray(pc.fill_null(p.indices, -1).to_numpy(zero_copy_only=False), np.int64),
+                "ts": seconds(b.column("ts")),
+                "label": np.asarray(pc.fill_null(b.column("label"), 0).to_numpy(zero_copy_only=False), np.int8),
+                "split": split.astype(np.int8),
+                "weight": np.asarray(pc.fill_null(b.column("weight"), 1.0).to_numpy(zero_copy_only=False), np.float32),
+            }
+        )
+    return {"users": users, "posts": posts, "parts": parts}
+
+
+def _remap(parts: list[dict[str, Any]], dicts: list[pa.Array], vocab: pa.Array, key: str) -> np.ndarray:
+    out = []
+    for part, d in zip(parts, dicts, strict=True):
+        local = encode(d, vocab)
+        codes = part[key]
+        out.append(np.where(codes >= 0, local[np.maximum(codes, 0)] if len(local) else -1, -1))
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def _feature_dims(files: list[str]) -> tuple[int, int]:
+    for sb in iter_batches(files, ["user_features", "item_features"], batch_rows=4096):
+        dims = []
+        for name in ("user_features", "item_features"):
+            lengths = pc.list_value_length(sb.batch.column(name))
+            dims.append(int(pc.max(lengths).as_py() or 0))
+        if dims[0] or dims[1]:
+            return dims[0], dims[1]
+    return 0, 0
+
+
+class _Positives:
+    """Positives sorted by (user, ts, item): the point-in-time history index."""
+
+    def __init__(self, users: np.ndarray, items: np.ndarray, ts: np.ndarray, num_users: int) -> None:
+        order = np.lexsort((items, ts, users))
+        self.users, self.items, self.ts = users[order], items[order], ts[order]
+        self.t0 = int(ts.min()) if len(ts) else 0
+        self.keys = self.users * _TS_SHIFT + (self.ts - self.t0)
+        self.user_start = np.searchsorted(self.users, np.arange(num_users))
+
+    def history(self, users: np.ndarray, ts: np.ndarray, length: int) -> pa.Array:
+        """Each (user, ts)'s last ``length`` positive items strictly before ``ts``, oldest first."""
+        cut = np.clip(ts - self.t0, -1, _TS_SHIFT - 1)
+        ends = np.searchsorted(self.keys, users * _TS_SHIFT + cut, side="left")
+        starts = np.maximum(self.user_start[users], ends - length)
+        return windows(self.items, starts, ends)
+
+
+def _split_bounds(ts: np.ndarray, split: np.ndarray) -> tuple[int, int, int]:
+    """Validation start, test start and end; raises :class:`SplitLeakError` when splits overlap in time."""
+    spans = {}
+    for code, name in enumerate(SPLITS):
+        sel = ts[split == code]
+        if not len(sel):
+            raise ValueError(f"{TRAINING_EXAMPLES_NAME} has no '{name}' rows")
+        spans[name] = (int(sel.min()), int(sel.max()))
+    if not spans["train"][1] < spans["val"][0] <= spans["val"][1] < spans["test"][0]:
+        raise SplitLeakError(f"splits overlap in time (min, max seconds): {spans}")
+    return spans["val"][0], spans["test"][0], spans["test"][1]
+
+
+def _pairs(users: np.ndarray, items: np.ndarray, num_items: int) -> np.ndarray:
+    return users * num_items + items
+
+
+def _write_split(
+    root: Path,
+    name: str,
+    *,
+    lo: int,
+    hi: int,
+    data: dict[str, np.ndarray],
+    pos: _Positives,
+    latest: LatestRows,
+    num_items: int,
+    history_len: int,
+) -> dict[str, int]:
+    u, i, t, lab = data["users"], data["items"], data["ts"], data["label"]
+    before = t < lo
+    seen = np.unique(_pairs(u[before], i[before], num_items))
+    inside = (t >= lo) & (t < hi) & (lab == 1)
+    codes = _pairs(u[inside], i[inside], num_items)
+    order = np.lexsort((t[inside], codes))
+    codes_sorted, ts_sorted = codes[order], t[inside][order]
+    first = np.r_[True, codes_sorted[1:] != codes_sorted[:-1]]
+    codes_sorted, ts_sorted = codes_sorted[first], ts_sorted[first]
+    new = ~np.isin(codes_sorted, seen)
+    tgt, tgt_ts = codes_sorted[new], ts_sorted[new]
+    d = root / name
+    d.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        pa.table({"user_idx": tgt // num_items, "item_idx": tgt % num_items, "ts": tgt_ts}), d / "targets.parquet"
+    )
+    pq.write_table(pa.table({"user_idx": seen // num_items, "item_idx": seen % num_items}), d / "seen.parquet")
+    q_users = np.unique(tgt // num_items)
+    _write_queries(d / "queries.parquet", q_users, at=lo, pos=pos, latest=latest, history_len=history_len)
+    return {f"{name}_positives": int(inside.sum()), f"{name}_targets": len(tgt), f"{name}_seen_pairs": len(seen)}
+
+
+def _write_queries(
+    path: Path, users: np.ndarray, *, at: int, pos: _Positives, latest: LatestRows, history_len: int
+) -> None:
+    history = pos.history(users, np.full(len(users), at, dtype=np.int64), history_len)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        pa.table({"user_idx": users, "user_features": matrix_column(latest.values[users]), "user_history": history}),
+        path,
+    )
+
+
+def prepare_shards(
+    lake: Lake,
+    out_dir: str | Path,
+    *,
+    history_len: int = 20,
+    hashtag_len: int = 4,
+    rows_per_group: int = 65536,
+    batch_rows: int = 65536,
+    seed: int = 0,
+) -> DatasetMeta:
+    """Write the prepared dataset of ``gold.training_examples`` under ``out_dir`` and return its meta.
+
+    Args:
+        lake: The lake (``gold.training_examples`` and ``silver.posts`` are read; versions recorded).
+        out_dir: Output root (created; files in it are overwritten).
+        history_len: Recent positive items kept per history.
+        hashtag_len: Hashtags kept per item (recorded in the meta).
+        rows_per_group: Parquet row-group size of the training shards.
+        batch_rows: Rows per record batch read from the source.
+        seed: Seeds the shuffle of rows inside each shard.
+
+    Returns:
+        The :class:`DatasetMeta` saved as ``meta.json``; ``extra`` holds the split starts, the Delta
+        versions read and the row counts that reconcile with the source.
+    """
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    files, version = table_files(lake, TRAINING_EXAMPLES_NAME)
+    raw = _interactions(files, batch_rows=batch_rows)
+    parts = raw["parts"]
+    user_vocab = vocabulary(raw["users"])
+    cat = catalogue(lake, vocabulary(raw["posts"]))
+    num_users, num_items = len(user_vocab), len(cat["post_ids"])
+    data = {
+        "users": _remap(parts, raw["users"], user_vocab, "u_codes"),
+        "items": _remap(parts, raw["posts"], cat["post_ids"], "p_codes"),
+        **{k: np.concatenate([p[k] for p in parts]) for k in ("ts", "label", "split", "weight")},
+    }
+    valid = (data["users"] >= 0) & (data["items"] >= 0) & (data["split"] >= 0)
+    val_start, test_start, end = _split_bounds(data["ts"][valid], data["split"][valid])
+    positive = valid & (data["label"] == 1)
+    pos = _Positives(data["users"][positive], data["items"][positive], data["ts"][positive], num_users)
+    train_mask = positive & (data["split"] == 0)
+    item_counts = np.bincount(data["items"][train_mask], minlength=num_items)
+    ufd, ifd = _feature_dims(files)
+    user_latest = {c: LatestRows(size=num_users, dim=ufd, cutoff=c) for c in (val_start, test_start, END_OF_TIME)}
+    item_latest = {c: LatestRows(size=num_items, dim=ifd, cutoff=c) for c in (val_start, END_OF_TIME)}
+    rng = np.random.default_rng([seed, 17])
+    (root / "train").mkdir(exist_ok=True)
+    for old in (root / "train").glob("*.parquet"):
+        old.unlink()
+    offset, written = 0, 0
+    shard_parts: list[pa.Table] = []
+    last_file = 0
+    for sb in iter_batches(files, ["user_features", "item_features"], batch_rows=batch_rows):
+        if sb.file_no != last_file and shard_parts:
+            written += _flush_shard(root, last_file, shard_parts, rng, rows_per_group)
+            shard_parts = []
+        last_file = sb.file_no
+        n = sb.batch.num_rows
+        rows = slice(offset, offset + n)
+        offset += n
+        u, i, t = data["users"][rows], data["items"][rows], data["ts"][rows]
+        uf = dense_lists(sb.batch.column("user_features"), ufd)
+        itf = dense_lists(sb.batch.column("item_features"), ifd)
+        for lat in user_latest.values():
+            lat.update(u, t, uf)
+        for lat in item_latest.values():
+            lat.update(i, t, itf)
+        sel = np.flatnonzero(train_mask[rows])
+        if len(sel):
+            shard_parts.append(
+                _examples(
+                    u[sel],
+                    i[sel],
+                    t[sel],
+                    data["weight"][rows][sel],
+                    uf[sel],
+                    itf[sel],
+                    cat=cat,
+                    pos=pos,
+                    history_len=history_len,
+                )
+            )
+    if shard_parts:
+        written += _flush_shard(root, last_file, shard_parts, rng, rows_per_group)
+    pq.write_table(items_table(cat, item_latest[val_start].values), root / "items.parquet")
+    counts: dict[str, int] = {"read": len(data["ts"]), "invalid": int((~valid).sum()), "train_examples": written}
+    for name, lo, hi in (("val", val_start, test_start), ("test", test_start, END_OF_TIME)):
+        counts.update(
+            _write_split(
+                root,
+                name,
+                lo=lo,
+                hi=hi,
+                data={k: v[valid] for k, v in data.items()},
+                pos=pos,
+                latest=user_latest[lo],
+                num_items=num_items,
+                history_len=history_len,
+            )
+        )
+    counts["train_positives"] = int(train_mask.sum())
+    counts["negatives"] = int((valid & (data["label"] != 1)).sum())
+    _write_queries(
+        root / "serving" / "queries.parquet",
+        np.arange(num_users, dtype=np.int64),
+        at=END_OF_TIME - 1,
+        pos=pos,
+        latest=user_latest[END_OF_TIME],
+        history_len=history_len,
+    )
+    pq.write_table(items_table(cat, item_latest[END_OF_TIME].values), root / "serving" / "items.parquet")
+    user_pos = np.bincount(pos.users, minlength=num_users)
+    pq.write_table(
+        pa.table(
+            {
+                "user_idx": np.arange(num_users, dtype=np.int64),
+                "user_id": user_vocab,
+                "positives": user_pos.astype(np.int64),
+            }
+        ),
+        root / "users.parquet",
+    )
+    meta = DatasetMeta(
+        num_users=num_users,
+        num_items=num_items,
+        num_categories=len(cat["categories"]),
+        num_authors=len(cat["authors"]),
+        num_hashtags=max(1, len(cat["hashtags"])),
+        user_feature_dim=ufd,
+        item_feature_dim=ifd,
+        history_len=history_len,
+        hashtag_len=hashtag_len,
+        item_counts=item_counts.astype(int).tolist(),
+        train_rows=written,
+        extra={
+            "source": TRAINING_EXAMPLES_NAME,
+            "val_start_ts": val_start,
+            "test_start_ts": test_start,
+            "end_ts": end,
+            "delta_versions": dict(lake.versions_read),
+            "source_version": version,
+            "source_files": len(files),
+            "rows": counts,
+            "categories": cat["categories"].to_pylist(),
+        },
+    )
+    meta.save(root / "meta.json")
+    return meta
+
+
+def _examples(
+    u: np.ndarray,
+    i: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    uf: np.ndarray,
+    itf: np.ndarray,
+    *,
+    cat: dict[str, Any],
+    pos: _Positives,
+    history_len: int,
+) -> pa.Table:
+    tags = [cat["tags"][k] for k in i]
+    return pa.table(
+        {
+            "user_idx": pa.array(u),
+            "item_idx": pa.array(i),
+            "weight": pa.array(w.astype(np.float32)),
+            "ts": pa.array(t),
+            "user_features": matrix_column(uf),
+            "user_history": pos.history(u, t, history_len),
+            "item_category": pa.array(cat["category"][i]),
+            "item_author_idx": pa.array(cat["author"][i]),
+            "item_hashtags": list_array(
+                np.concatenate(tags) if tags else np.zeros(0, np.int32), np.array([len(x) for x in tags]), pa.int32()
+            ),
+            "item_features": matrix_column(itf),
+        }
+    )
+
+
+def _flush_shard(root: Path, file_no: int, parts: list[pa.Table], rng: np.random.Generator, rows_per_group: int) -> int:
+    table = pa.concat_tables(parts)
+    table = table.take(pa.array(rng.permutation(table.num_rows)))
+    pq.write_table(table, root / "train" / f"part-{file_no:05d}.parquet", row_group_size=rows_per_group)
+    return int(table.num_rows)
