@@ -43,12 +43,13 @@ class FeaturesConfig(Strict):
     validation_days: int = Field(3, ge=1, description="Days before the test period used for validation.")
     # Analytics gold tables (trends, risk, segments).
     trend_prior: float = Field(
-        1.0, gt=0, description="Pseudo-count added to a tag's baseline variance, so tiny baselines do not burst."
+        2.0, gt=0, description="Pseudo-count added to a tag's baseline variance, so tiny baselines do not burst."
     )
     trend_min_count: int = Field(3, ge=1, description="Fewest uses in a bucket for it to count as a burst.")
     trend_extend_score: float = Field(
         2.0, gt=0, description="A trend starts/continues in adjacent buckets scoring at least this (hysteresis)."
     )
+    trend_max_gap: int = Field(3, ge=0, description="Quiet buckets a trend may bridge (a burst dimming overnight).")
     trend_daily_baseline_days: int = Field(7, ge=2, description="Trailing days for the daily trend baseline.")
     risk_coordination_minutes: int = Field(
         10, ge=1, description="Follows of one target within +/- this many minutes count as coordinated."
