@@ -41,6 +41,18 @@ class FeaturesConfig(Strict):
     risk_threshold: float = Field(0.5, ge=0, le=1, description="Accounts scoring above are left out downstream.")
     test_days: int = Field(7, ge=1, description="Last days held out as the test period.")
     validation_days: int = Field(3, ge=1, description="Days before the test period used for validation.")
+    # User, item and training-example tables (part B).
+    session_gap_minutes: int = Field(30, ge=1, description="Inactivity (minutes) after which a new session starts.")
+    label_dwell_ms: int = Field(
+        20_000, ge=0, description="A view dwelt on at least this long (ms) is a positive example, like an engagement."
+    )
+    velocity_hours: list[int] = Field(
+        default_factory=lambda: [1, 6, 24],
+        description="Item engagement velocity: engagements within h hours of posting.",
+    )
+    percentile_accuracy: int = Field(
+        10_000, ge=10, description="percentile_approx accuracy for dwell percentiles (rank error ~1/accuracy)."
+    )
     # Analytics gold tables (trends, risk, segments).
     trend_prior: float = Field(
         2.0, gt=0, description="Pseudo-count added to a tag's baseline variance, so tiny baselines do not burst."

@@ -1,0 +1,224 @@
+"""gold.item_features: a daily point-in-time snapshot of every post (as_of_date partitions).
+
+A row at ``as_of_date = D`` exists for posts created before ``D + 1 day`` and uses only events of days
+``<= D``. Share events carry no parent in the event contract, so cascade depth is approximated by
+``reshares``: shares by someone who, at that moment, followed a person who had shared the post before.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from socialflywheel.features.windows import (
+    ENGAGEMENT_TYPES,
+    cutoff_ts,
+    date_grid,
+    follow_counts,
+    follow_intervals,
+    micros,
+    safe_ratio,
+    with_end_date,
+)
+from socialflywheel.lake.catalog import Table, register
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+ITEM_FEATURES = register(
+    Table(
+        "gold.item_features",
+        "post_id string, author_id string, category string, created_at timestamp, impressions bigint, likes bigint, "
+        "shares bigint, comments bigint, clicks bigint, engagements bigint, engagement_rate double, "
+        "engagement_velocity map<string,bigint>, distinct_sharers bigint, reshares bigint, age_hours double, "
+        "author_followers bigint, author_posts bigint, last_event_ts timestamp, as_of_date date",
+        partition_by=("as_of_date",),
+        keys=("post_id", "as_of_date"),
+        doc="Per post and as-of date (events of days <= as_of_date only): impressions (views), engagement counts "
+        "and rate (likes+shares+comments+clicks over views), engagements within h hours of posting (key '<h>h'), "
+        "distinct sharers and reshares (a share by a follower of an earlier sharer), age in hours at the end of "
+        "as_of_date, the author's followers (follow/unfollow events) and posts so far.",
+        pii_columns=("author_id",),
+    )
+)
+
+_COUNTS = {"view": "impressions", "like": "likes", "share": "shares", "comment": "comments", "click": "clicks"}
+
+
+def item_features(
+    events: DataFrame,
+    posts: DataFrame,
+    *,
+    velocity_hours: list[int],
+    since: str | None = None,
+) -> DataFrame:
+    """Daily post snapshots from silver events and posts (pure: no reads, no writes).
+
+    Args:
+        events: silver.events (snapshots run to its last event date).
+        posts: silver.posts (author, creation time, category).
+        velocity_hours: engagements counted within these many hours of ``created_at``.
+        since: ISO date; only snapshots with ``as_of_date >= since`` are returned.
+
+    Returns:
+        The gold.item_features columns.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    hours = sorted({int(h) for h in velocity_hours})
+    meta = posts.select("post_id", "author_id", "category", "created_at")
+    on_posts = events.where(F.col("post_id").isNotNull() & F.col("event_type").isin(*_COUNTS)).join(
+        meta.select("post_id", "created_at"), "post_id"
+    )
+    # Events before the post's creation cannot be real; they are left out rather than moved.
+    on_posts = on_posts.where(F.col("ts") >= F.col("created_at"))
+    engaged = F.col("event_type").isin(*ENGAGEMENT_TYPES)
+    age = micros("ts") - micros("created_at")
+    daily = on_posts.groupBy("post_id", "event_date").agg(
+        *[F.sum((F.col("event_type") == t).cast("bigint")).alias(f"d_{t}") for t in _COUNTS],
+        *[F.sum((engaged & (age < F.lit(h * 3_600_000_000))).cast("bigint")).alias(f"d_v{h}") for h in hours],
+        F.max("ts").alias("day_last_ts"),
+    )
+    sharers = (
+        on_posts.where(F.col("event_type") == "share")
+        .groupBy("post_id", "user_id")
+        .agg(F.min("event_date").alias("event_date"))
+        .groupBy("post_id", "event_date")
+        .agg(F.count(F.lit(1)).cast("bigint").alias("d_sharers"))
+    )
+    reshares = _reshares(on_posts.where(F.col("event_type") == "share"), events)
+    starts = with_end_date(meta.select("post_id", F.to_date("created_at").alias("_start")), events)
+    grid = date_grid(starts, key="post_id", start_col="_start")
+    day_cols = [f"d_{t}" for t in _COUNTS] + [f"d_v{h}" for h in hours] + ["d_sharers", "d_reshares"]
+    base = (
+        grid.join(daily.withColumnRenamed("event_date", "as_of_date"), ["post_id", "as_of_date"], "left")
+        .join(sharers.withColumnRenamed("event_date", "as_of_date"), ["post_id", "as_of_date"], "left")
+        .join(reshares.withColumnRenamed("event_date", "as_of_date"), ["post_id", "as_of_date"], "left")
+        .fillna(0, subset=day_cols)
+    )
+    running = Window.partitionBy("post_id").orderBy("as_of_date").rowsBetween(Window.unboundedPreceding, 0)
+    cum = base.select(
+        "post_id",
+        "as_of_date",
+        *[F.sum(c).over(running).cast("bigint").alias(c) for c in day_cols],
+        F.max("day_last_ts").over(running).alias("last_event_ts"),
+    )
+    if since is not None:
+        cum = cum.where(F.col("as_of_date") >= F.lit(date.fromisoformat(since)))
+    engagements = sum((F.col(f"d_{t}") for t in ENGAGEMENT_TYPES), F.lit(0).cast("bigint"))
+    authors = follow_counts(events).select(
+        F.col("user_id").alias("author_id"), "as_of_date", F.col("followers").alias("author_followers")
+    )
+    author_posts = _author_posts(meta)
+    out = cum.join(meta, "post_id").select(
+        "post_id",
+        "author_id",
+        "category",
+        "created_at",
+        *[F.col(f"d_{t}").alias(name) for t, name in _COUNTS.items()],
+        engagements.alias("engagements"),
+        safe_ratio(engagements, F.col("d_view")).alias("engagement_rate"),
+        F.create_map(*[x for h in hours for x in (F.lit(f"{h}h"), F.col(f"d_v{h}"))]).alias("engagement_velocity"),
+        F.col("d_sharers").alias("distinct_sharers"),
+        F.col("d_reshares").alias("reshares"),
+        ((micros(cutoff_ts("as_of_date")) - micros("created_at")) / F.lit(3_600_000_000.0)).alias("age_hours"),
+        "last_event_ts",
+        "as_of_date",
+    )
+    pairs = out.select("author_id", "as_of_date").distinct()
+    so_far = (
+        pairs.join(author_posts, "author_id")
+        .where(F.col("_posted_on") <= F.col("as_of_date"))
+        .groupBy("author_id", "as_of_date")
+        .agg(F.sum("_posted").cast("bigint").alias("author_posts"))
+    )
+    return (
+        out.join(authors, ["author_id", "as_of_date"], "left")
+        .join(so_far, ["author_id", "as_of_date"], "left")
+        .fillna(0, subset=["author_followers", "author_posts"])
+        .select(*ITEM_FEATURES.column_names)
+    )
+
+
+def _author_posts(meta: DataFrame) -> DataFrame:
+    """Posts per author and creation date: ``author_id, _posted_on, _posted``."""
+    from pyspark.sql import functions as F
+
+    return meta.groupBy("author_id", F.to_date("created_at").alias("_posted_on")).agg(
+        F.count(F.lit(1)).alias("_posted")
+    )
+
+
+def _reshares(shares: DataFrame, events: DataFrame) -> DataFrame:
+    """Per post and day, shares made by someone who then followed an earlier sharer of the same post."""
+    from pyspark.sql import functions as F
+
+    child = shares.select("event_id", "post_id", "user_id", "ts", "event_date")
+    parent = shares.select("post_id", F.col("user_id").alias("parent_id"), F.col("ts").alias("parent_ts"))
+    follows = follow_intervals(events)
+    through = (
+        child.join(parent, "post_id")
+        .where((F.col("parent_ts") < F.col("ts")) & (F.col("parent_id") != F.col("user_id")))
+        .join(
+            follows,
+            (F.col("follower_id") == F.col("user_id")) & (F.col("followee_id") == F.col("parent_id")),
+        )
+        .where((F.col("start_ts") < F.col("ts")) & (F.col("end_ts").isNull() | (F.col("ts") <= F.col("end_ts"))))
+    )
+    return (
+        through.select("event_id", "post_id", "event_date")
+        .distinct()
+        .groupBy("post_id", "event_date")
+        .agg(F.count(F.lit(1)).cast("bigint").alias("d_reshares"))
+    )
+
+
+def item_feature_names(*, velocity_hours: list[int]) -> list[str]:
+    """Names of the positions of the ``item_features`` vector in gold.training_examples."""
+    names = ["log1p_impressions", "log1p_engagements", "engagement_rate"]
+    names += [f"log1p_engagements_{h}h" for h in sorted({int(h) for h in velocity_hours})]
+    names += ["log1p_distinct_sharers", "log1p_reshares", "log1p_age_hours"]
+    return [*names, "log1p_author_followers", "log1p_author_posts"]
+
+
+def item_feature_vector(*, velocity_hours: list[int]) -> Column:
+    """The ``array<double>`` of :func:`item_feature_names` over gold.item_features columns (nulls as 0)."""
+    from pyspark.sql import functions as F
+
+    def log1p(c: Column) -> Column:
+        return F.log1p(F.greatest(F.coalesce(c.cast("double"), F.lit(0.0)), F.lit(0.0)))
+
+    parts = [log1p(F.col("impressions")), log1p(F.col("engagements"))]
+    parts += [F.coalesce(F.col("engagement_rate"), F.lit(0.0))]
+    parts += [log1p(F.col("engagement_velocity")[f"{h}h"]) for h in sorted({int(h) for h in velocity_hours})]
+    parts += [
+        log1p(F.col(c)) for c in ("distinct_sharers", "reshares", "age_hours", "author_followers", "author_posts")
+    ]
+    return F.array(*parts)
+
+
+def build_item_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, since: str | None = None) -> int:
+    """Read silver events and posts, write gold.item_features (every snapshot, or ``as_of_date >= since``).
+
+    Args:
+        spark: the session.
+        cfg: the configuration (section ``features``).
+        lake: the lake read from and written to.
+        since: ISO date of the first snapshot to rewrite; None rewrites the table.
+
+    Returns:
+        The number of snapshot rows written.
+    """
+    from socialflywheel.features.job import write_partitions
+
+    df = item_features(
+        lake.read(spark, "silver.events"),
+        lake.read(spark, "silver.posts"),
+        velocity_hours=cfg.features.velocity_hours,
+        since=since,
+    )
+    return write_partitions(spark, lake, df, ITEM_FEATURES.name, column="as_of_date", since=since)

@@ -1,0 +1,242 @@
+"""The features job: decide full or incremental from silver.events changes, build every gold feature table.
+
+Incremental rule: the previous run's row in gold.features_watermark holds the silver.events version it
+read. The event dates whose files were added or removed since that version (read from the Delta log
+through delta-rs) give ``start`` = the earliest changed date; user and item snapshots are rewritten
+for ``as_of_date >= start`` (a snapshot at D depends on days <= D only) and training examples for
+``event_date >= min(start - 1, first validation date before and after)`` (labels look up to the
+session gap into the next day; the split moves with the last date). A new vocabulary, a changed
+``features`` config or a missing table makes the run full.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
+from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples
+from socialflywheel.features.user_features import USER_FEATURES, build_user_features, user_feature_names
+from socialflywheel.lake.catalog import Table, register
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+WATERMARK = register(
+    Table(
+        "gold.features_watermark",
+        "run_id string, run_at timestamp, mode string, silver_events_version bigint, max_event_date date, "
+        "rebuilt_from date, config_hash string, categories array<string>, user_feature_names array<string>, "
+        "item_feature_names array<string>",
+        keys=("run_id",),
+        doc="One row per features run: the silver.events version it read (the next run's baseline), the first "
+        "date it rebuilt, the category vocabulary and the names of the training-example vector positions.",
+    )
+)
+
+# Part A modules (another engineer's); their build_* functions are called when present.
+PART_A_MODULES = ("trends", "sentiment", "campaigns", "segments", "risk")
+OUTPUTS = (USER_FEATURES.name, ITEM_FEATURES.name, TRAINING_EXAMPLES.name)
+
+
+def write_partitions(
+    spark: SparkSession, lake: Lake, df: DataFrame, name: str, *, column: str, since: str | None
+) -> int:
+    """Overwrite a table, or only its partitions with ``column >= since``; return the rows now there."""
+    from pyspark.sql import functions as F
+
+    if since is None or not lake.exists(name):
+        lake.overwrite(df, name)
+        return int(lake.read(spark, name).count())
+    lake.overwrite(df, name, replace_where=f"{column} >= '{since}'")
+    return int(lake.read(spark, name).where(F.col(column) >= F.lit(dt.date.fromisoformat(since))).count())
+
+
+def category_vocabulary(lake: Lake) -> list[str]:
+    """The sorted distinct post categories of silver.posts (positions of ``category_affinity``)."""
+    cats = lake.read_arrow("silver.posts", columns=["category"]).column("category").to_pylist()
+    return sorted({c for c in cats if c is not None})
+
+
+def features_config_hash(cfg: FlywheelConfig) -> str:
+    """A hash of the ``features`` section: a change forces a full rebuild."""
+    return hashlib.sha256(cfg.features.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _event_dates(lake: Lake, version: int | None = None) -> dict[str, dt.date]:
+    """File path -> event_date partition of silver.events at a version (current when None)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    table = DeltaTable(lake.path("silver.events"), version=version, storage_options=lake.storage_options)
+    actions = pa.table(table.get_add_actions(flatten=True))
+    dates = actions.column("partition.event_date").to_pylist()
+    return {
+        p: d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
+        for p, d in zip(actions.column("path").to_pylist(), dates, strict=True)
+    }
+
+
+def changed_event_dates(lake: Lake, *, since_version: int) -> set[dt.date] | None:
+    """Event dates whose silver.events files were added or removed after ``since_version``.
+
+    Returns:
+        The changed dates (empty when nothing changed), or None when that version cannot be read
+        any more (log cleaned up): the caller then rebuilds everything.
+    """
+    if lake.version("silver.events") == since_version:
+        return set()
+    try:
+        before = _event_dates(lake, since_version)
+    except Exception:  # a vacuumed or cleaned-up log: fall back to a full run
+        log.warning("features: silver.events version %s is gone; full rebuild", since_version)
+        return None
+    now = _event_dates(lake)
+    changed = set(before) ^ set(now)
+    return {before.get(p) or now[p] for p in changed}
+
+
+def last_watermark(lake: Lake) -> dict[str, Any] | None:
+    """The newest gold.features_watermark row, or None before the first run."""
+    if not lake.exists(WATERMARK.name):
+        return None
+    rows = lake.read_arrow(WATERMARK.name).to_pylist()
+    return max(rows, key=lambda r: r["run_at"]) if rows else None
+
+
+def plan_run(cfg: FlywheelConfig, lake: Lake, *, categories: list[str]) -> dict[str, Any]:
+    """Decide the mode (full, incremental or noop) and the first dates to rebuild.
+
+    Returns:
+        ``mode``, ``features_since`` and ``examples_since`` (ISO dates or None), ``max_event_date``.
+    """
+    max_date = max(_event_dates(lake).values())
+    prev = last_watermark(lake)
+    full = {"mode": "full", "features_since": None, "examples_since": None, "max_event_date": max_date}
+    if (
+        prev is None
+        or prev["config_hash"] != features_config_hash(cfg)
+        or list(prev["categories"] or []) != categories
+        or not all(lake.exists(name) for name in OUTPUTS)
+    ):
+        return full
+    changed = changed_event_dates(lake, since_version=int(prev["silver_events_version"]))
+    if changed is None:
+        return full
+    if not changed:
+        return {"mode": "noop", "features_since": None, "examples_since": None, "max_event_date": max_date}
+    start = min(changed)
+    holdout = dt.timedelta(days=cfg.features.test_days + cfg.features.validation_days - 1)
+    examples_start = min(start - dt.timedelta(days=1), prev["max_event_date"] - holdout, max_date - holdout)
+    return {
+        "mode": "incremental",
+        "features_since": start.isoformat(),
+        "examples_since": examples_start.isoformat(),
+        "max_event_date": max_date,
+    }
+
+
+def _run_part_a(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+    """Call every ``build_*`` function of the part A modules that exist (imported lazily)."""
+    results: dict[str, Any] = {}
+    for short in PART_A_MODULES:
+        name = f"socialflywheel.features.{short}"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        for attr in sorted(dir(module)):
+            fn = getattr(module, attr)
+            if attr.startswith("build_") and callable(fn) and getattr(fn, "__module__", None) == name:
+                log.info("features: %s.%s", short, attr)
+                results[f"{short}.{attr}"] = fn(spark, cfg, lake)
+    return results
+
+
+def _rows(result: Any) -> int:
+    if isinstance(result, int):
+        return result
+    if isinstance(result, dict):
+        return int(result.get("rows_out", result.get("rows", 0)) or 0)
+    return 0
+
+
+def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+    """Build gold.user_features, item_features, part A's tables and training_examples, fully or incrementally.
+
+    Args:
+        spark: the session.
+        cfg: the configuration (section ``features``).
+        lake: the lake with silver tables; gold tables are written to it.
+
+    Returns:
+        A summary: mode, first rebuilt dates, rows per table, ``rows_in`` (silver events) and
+        ``rows_out`` (rows written in the rebuilt partitions), seconds.
+    """
+    import pyarrow as pa
+
+    from socialflywheel.lake.maintenance import describe
+
+    started = time.perf_counter()
+    info = describe(lake, "silver.events")
+    if info is None or not info["rows"]:
+        return {"mode": "noop", "rows_in": 0, "rows_out": 0, "reason": "silver.events is empty"}
+    version = int(info["version"])
+    cats = category_vocabulary(lake)
+    plan = plan_run(cfg, lake, categories=cats)
+    summary: dict[str, Any] = {"mode": plan["mode"], "rows_in": int(info["rows"]), "rows_out": 0, "categories": cats}
+    summary |= {k: plan[k] for k in ("features_since", "examples_since")}
+    if plan["mode"] == "noop":
+        log.info("features: nothing new in silver.events since version %s", version)
+        return summary
+    fc = cfg.features
+    since = plan["features_since"]
+    tables = {
+        USER_FEATURES.name: build_user_features(spark, cfg, lake, categories=cats, since=since),
+        ITEM_FEATURES.name: build_item_features(spark, cfg, lake, since=since),
+    }
+    part_a = _run_part_a(spark, cfg, lake)
+    tables[TRAINING_EXAMPLES.name] = build_training_examples(
+        spark, cfg, lake, categories=cats, since=plan["examples_since"]
+    )
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rebuilt = dt.date.fromisoformat(since) if since else None
+    lake.write_arrow(
+        pa.table(
+            {
+                "run_id": [uuid.uuid4().hex],
+                "run_at": pa.array([now], pa.timestamp("us")),
+                "mode": [plan["mode"]],
+                "silver_events_version": pa.array([version], pa.int64()),
+                "max_event_date": pa.array([plan["max_event_date"]], pa.date32()),
+                "rebuilt_from": pa.array([rebuilt], pa.date32()),
+                "config_hash": [features_config_hash(cfg)],
+                "categories": pa.array([cats], pa.list_(pa.string())),
+                "user_feature_names": pa.array(
+                    [user_feature_names(windows_days=fc.windows_days, categories=cats)], pa.list_(pa.string())
+                ),
+                "item_feature_names": pa.array(
+                    [item_feature_names(velocity_hours=fc.velocity_hours)], pa.list_(pa.string())
+                ),
+            }
+        ),
+        WATERMARK.name,
+    )
+    summary["tables"] = tables
+    summary["part_a"] = {k: _rows(v) for k, v in part_a.items()}
+    summary["rows_out"] = sum(tables.values()) + sum(summary["part_a"].values())
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    log.info("features: %s run, %s", plan["mode"], tables)
+    return summary

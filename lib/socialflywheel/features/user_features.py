@@ -1,0 +1,244 @@
+"""gold.user_features: a daily point-in-time snapshot of every person's behaviour (as_of_date partitions).
+
+A row at ``as_of_date = D`` uses only events of days ``<= D`` (``ts < D + 1 day``). Windowed
+features live in maps keyed by the window (``"7d"``) or by event type and window (``"view_7d"``), so
+the schema does not depend on ``features.windows_days``; the longest window is used for dwell,
+category affinity and ad CTR. ``category_affinity`` is aligned with the sorted category vocabulary
+recorded in gold.features_watermark (``categories``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from socialflywheel.features.windows import (
+    ENGAGEMENT_TYPES,
+    date_grid,
+    follow_counts,
+    safe_ratio,
+    sessionize,
+    with_end_date,
+)
+from socialflywheel.lake.catalog import EVENT_TYPES, Table, register
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+USER_FEATURES = register(
+    Table(
+        "gold.user_features",
+        "user_id string, event_counts map<string,bigint>, engagement_rate map<string,double>, "
+        "active_days map<string,bigint>, sessions map<string,bigint>, dwell_mean double, dwell_p50 double, "
+        "dwell_p90 double, days_since_last_event int, last_event_ts timestamp, followers bigint, followees bigint, "
+        "category_affinity array<double>, ad_ctr double, as_of_date date",
+        partition_by=("as_of_date",),
+        keys=("user_id", "as_of_date"),
+        doc="Per person and as-of date (events of days <= as_of_date only): event counts per type and window "
+        "(key '<type>_<w>d'), engagement rate (likes+shares+comments+clicks over views), active days and "
+        "sessions (30-min gap) per window (key '<w>d'); over the longest window: dwell mean/p50/p90 of views "
+        "(percentile_approx), share of engagements per category (vocabulary sorted, in "
+        "gold.features_watermark.categories) and ad CTR; recency, follower and followee counts from "
+        "follow/unfollow events up to as_of_date.",
+        pii_columns=("user_id",),
+    )
+)
+
+
+def user_features(
+    events: DataFrame,
+    posts: DataFrame,
+    *,
+    windows_days: list[int],
+    categories: list[str],
+    session_gap_minutes: int = 30,
+    percentile_accuracy: int = 10_000,
+    since: str | None = None,
+) -> DataFrame:
+    """Daily user snapshots from silver events and posts (pure: no reads, no writes).
+
+    Args:
+        events: silver.events (any subset of days; snapshots run to its last event date).
+        posts: silver.posts (post_id -> category, for the affinity vector).
+        windows_days: window lengths in days (the longest also serves dwell, affinity and CTR).
+        categories: the category vocabulary, sorted; positions of ``category_affinity``.
+        session_gap_minutes: inactivity that starts a new session.
+        percentile_accuracy: ``percentile_approx`` accuracy (rank error about 1/accuracy).
+        since: ISO date; only snapshots with ``as_of_date >= since`` are returned (incremental runs).
+
+    Returns:
+        The gold.user_features columns.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    wins = sorted({int(w) for w in windows_days})
+    longest = wins[-1]
+    cats = list(categories)
+    tagged = sessionize(events, gap_minutes=session_gap_minutes).join(
+        posts.select("post_id", F.col("category").alias("_category")), "post_id", "left"
+    )
+    engaged = F.col("event_type").isin(*ENGAGEMENT_TYPES)
+    aggs: list[Column] = [F.sum((F.col("event_type") == t).cast("bigint")).alias(f"n_{t}") for t in EVENT_TYPES]
+    aggs += [F.sum((engaged & (F.col("_category") == c)).cast("bigint")).alias(f"c_{i}") for i, c in enumerate(cats)]
+    aggs += [F.sum("session_start").cast("bigint").alias("n_sessions"), F.max("ts").alias("day_last_ts")]
+    daily = tagged.groupBy("user_id", "event_date").agg(*aggs)
+
+    follows = follow_counts(events)
+    starts = with_end_date(daily.groupBy("user_id").agg(F.min("event_date").alias("_start")), events)
+    grid = date_grid(starts, key="user_id", start_col="_start")
+    day_cols = [f"n_{t}" for t in EVENT_TYPES] + [f"c_{i}" for i in range(len(cats))] + ["n_sessions"]
+    base = (
+        grid.join(daily.withColumnRenamed("event_date", "as_of_date"), ["user_id", "as_of_date"], "left")
+        .withColumn("_active", F.col("day_last_ts").isNotNull().cast("bigint"))
+        .fillna(0, subset=day_cols)
+    )
+    by_user = Window.partitionBy("user_id").orderBy("as_of_date")
+
+    def over(col: str, w: int) -> Column:
+        return F.sum(col).over(by_user.rowsBetween(-(w - 1), 0))
+
+    wide = base.select(
+        "user_id",
+        "as_of_date",
+        *[over(f"n_{t}", w).alias(f"n_{t}_{w}") for t in EVENT_TYPES for w in wins],
+        *[over("_active", w).alias(f"active_{w}") for w in wins],
+        *[over("n_sessions", w).alias(f"sessions_{w}") for w in wins],
+        *[over(f"c_{i}", longest).alias(f"c_{i}_{longest}") for i in range(len(cats))],
+        F.max("day_last_ts").over(by_user.rowsBetween(Window.unboundedPreceding, 0)).alias("last_event_ts"),
+    )
+    if since is not None:
+        wide = wide.where(F.col("as_of_date") >= F.lit(date.fromisoformat(since)))
+
+    def n(t: str, w: int) -> Column:
+        return F.col(f"n_{t}_{w}")
+
+    def engaged_in(w: int) -> Column:
+        return sum((n(t, w) for t in ENGAGEMENT_TYPES), F.lit(0).cast("bigint"))
+
+    cat_total = sum((F.col(f"c_{i}_{longest}") for i in range(len(cats))), F.lit(0).cast("bigint"))
+    out = wide.select(
+        "user_id",
+        "as_of_date",
+        F.create_map(
+            *[x for t in EVENT_TYPES for w in wins for x in (F.lit(f"{t}_{w}d"), n(t, w).cast("bigint"))]
+        ).alias("event_counts"),
+        F.create_map(*[x for w in wins for x in (F.lit(f"{w}d"), safe_ratio(engaged_in(w), n("view", w)))]).alias(
+            "engagement_rate"
+        ),
+        F.create_map(*[x for w in wins for x in (F.lit(f"{w}d"), F.col(f"active_{w}").cast("bigint"))]).alias(
+            "active_days"
+        ),
+        F.create_map(*[x for w in wins for x in (F.lit(f"{w}d"), F.col(f"sessions_{w}").cast("bigint"))]).alias(
+            "sessions"
+        ),
+        F.datediff(F.col("as_of_date"), F.to_date("last_event_ts")).alias("days_since_last_event"),
+        "last_event_ts",
+        F.array(*[safe_ratio(F.col(f"c_{i}_{longest}"), cat_total) for i in range(len(cats))]).alias(
+            "category_affinity"
+        ),
+        safe_ratio(n("ad_click", longest), n("ad_impression", longest)).alias("ad_ctr"),
+    )
+    dwell = _dwell_stats(events, window=longest, accuracy=percentile_accuracy, since=since)
+    return (
+        out.join(dwell, ["user_id", "as_of_date"], "left")
+        .join(follows, ["user_id", "as_of_date"], "left")
+        .fillna(0, subset=["followers", "followees"])
+        .select(*USER_FEATURES.column_names)
+    )
+
+
+def _dwell_stats(events: DataFrame, *, window: int, accuracy: int, since: str | None) -> DataFrame:
+    """Mean, p50 and p90 of view dwell over the ``window`` days ending at each as-of date."""
+    from pyspark.sql import functions as F
+
+    views = events.where((F.col("event_type") == "view") & F.col("dwell_ms").isNotNull())
+    if since is not None:
+        first = date.fromisoformat(since)
+        views = views.where(F.col("event_date") >= F.date_sub(F.lit(first), window - 1))
+    spread = (
+        with_end_date(views.select("user_id", "event_date", "dwell_ms"), events)
+        .select(
+            "user_id",
+            "event_date",
+            "_end",
+            F.col("dwell_ms").cast("double").alias("dwell"),
+            F.explode(F.sequence(F.lit(0), F.lit(window - 1))).alias("_offset"),
+        )
+        .withColumn("as_of_date", F.date_add("event_date", F.col("_offset").cast("int")))
+        .where(F.col("as_of_date") <= F.col("_end"))
+    )
+    if since is not None:
+        spread = spread.where(F.col("as_of_date") >= F.lit(date.fromisoformat(since)))
+    return spread.groupBy("user_id", "as_of_date").agg(
+        F.avg("dwell").alias("dwell_mean"),
+        F.percentile_approx("dwell", 0.5, accuracy).cast("double").alias("dwell_p50"),
+        F.percentile_approx("dwell", 0.9, accuracy).cast("double").alias("dwell_p90"),
+    )
+
+
+def user_feature_names(*, windows_days: list[int], categories: list[str]) -> list[str]:
+    """Names of the positions of the ``user_features`` vector in gold.training_examples."""
+    wins = sorted({int(w) for w in windows_days})
+    names = [f"log1p_{t}_{w}d" for t in EVENT_TYPES for w in wins]
+    names += [f"engagement_rate_{w}d" for w in wins] + [f"active_days_{w}d" for w in wins]
+    names += [f"log1p_sessions_{w}d" for w in wins]
+    names += ["log1p_dwell_mean", "log1p_dwell_p50", "log1p_dwell_p90", "days_since_last_event"]
+    names += ["log1p_followers", "log1p_followees", "ad_ctr"]
+    return names + [f"affinity_{c}" for c in categories]
+
+
+def user_feature_vector(*, windows_days: list[int], categories: list[str]) -> Column:
+    """The ``array<double>`` of :func:`user_feature_names` over gold.user_features columns (nulls as 0)."""
+    from pyspark.sql import functions as F
+
+    wins = sorted({int(w) for w in windows_days})
+
+    def log1p(c: Column) -> Column:
+        return F.log1p(F.coalesce(c.cast("double"), F.lit(0.0)))
+
+    def num(c: Column) -> Column:
+        return F.coalesce(c.cast("double"), F.lit(0.0))
+
+    parts = [log1p(F.col("event_counts")[f"{t}_{w}d"]) for t in EVENT_TYPES for w in wins]
+    parts += [num(F.col("engagement_rate")[f"{w}d"]) for w in wins]
+    parts += [num(F.col("active_days")[f"{w}d"]) for w in wins]
+    parts += [log1p(F.col("sessions")[f"{w}d"]) for w in wins]
+    parts += [log1p(F.col(c)) for c in ("dwell_mean", "dwell_p50", "dwell_p90")]
+    parts += [num(F.col("days_since_last_event")), log1p(F.col("followers")), log1p(F.col("followees"))]
+    parts += [num(F.col("ad_ctr"))]
+    parts += [num(F.col("category_affinity")[i]) for i in range(len(categories))]
+    return F.array(*parts)
+
+
+def build_user_features(
+    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, categories: list[str], since: str | None = None
+) -> int:
+    """Read silver events and posts, write gold.user_features (every snapshot, or ``as_of_date >= since``).
+
+    Args:
+        spark: the session.
+        cfg: the configuration (section ``features``).
+        lake: the lake read from and written to.
+        categories: the sorted category vocabulary.
+        since: ISO date of the first snapshot to rewrite; None rewrites the table.
+
+    Returns:
+        The number of snapshot rows written.
+    """
+    from socialflywheel.features.job import write_partitions
+
+    fc = cfg.features
+    df = user_features(
+        lake.read(spark, "silver.events"),
+        lake.read(spark, "silver.posts"),
+        windows_days=fc.windows_days,
+        categories=categories,
+        session_gap_minutes=fc.session_gap_minutes,
+        percentile_accuracy=fc.percentile_accuracy,
+        since=since,
+    )
+    return write_partitions(spark, lake, df, USER_FEATURES.name, column="as_of_date", since=since)
