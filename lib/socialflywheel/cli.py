@@ -96,7 +96,7 @@ def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, *
         except ConfigError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
-        except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        except (ValueError, OSError, RuntimeError) as exc:
             typer.echo(f"{name} failed: {exc}", err=True)
             raise typer.Exit(1) from None
         print_summary(name, summary)

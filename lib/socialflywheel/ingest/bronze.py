@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from socialflywheel.faults import kill_point
 from socialflywheel.ingest.landing import LandingFile, discover, limits_from, parse_files
 from socialflywheel.lake.catalog import table
 
@@ -102,6 +103,7 @@ def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str
         parse_files(spark, new_files, fmt=fmt, limits=limits_from(cfg), mapping=cfg.ingest.field_mapping).write.mode(
             "overwrite"
         ).parquet(staging)
+        kill_point("ingest.after_staging")
         parsed = spark.read.parquet(staging)
         stats = (
             parsed.groupBy("source_file", "status", F.substring_index(F.col("detail"), ":", 1).alias("detail"))
@@ -179,9 +181,11 @@ def _load_batch(
     # so a re-run takes the same files again and adds nothing twice.
     if rows_quarantined:
         lake.merge(spark, quarantine, "bronze.quarantine")
+        kill_point("ingest.after_quarantine")
     if rows_new:
         events = unique.withColumn("batch_id", F.lit(batch_id)).withColumn("ingested_at", now)
         lake.merge(spark, events.select(*table("bronze.events").column_names), "bronze.events")
+        kill_point("ingest.after_bronze_merge")
     return {
         "rows_in": rows_in,
         "rows_new": rows_new,
@@ -217,7 +221,6 @@ def _record(
             "status": ["changed" if f.rel in changed else "taken" for f in files],
         }
     )
-    lake.write_arrow(ledger, "bronze.ingested_files")
     batch = pa.table(
         {
             "batch_id": [batch_id],
@@ -235,7 +238,11 @@ def _record(
             ),
         }
     )
+    # The batch record goes first: a kill before the ledger makes the re-run take the files again (every
+    # row then counts as already present), while conform still finds this batch's new rows.
     lake.write_arrow(batch, "bronze.batches")
+    kill_point("ingest.after_batch_record")
+    lake.write_arrow(ledger, "bronze.ingested_files")
 
 
 def landing_root(cfg: FlywheelConfig) -> Path:

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from socialflywheel.faults import kill_point
 from socialflywheel.lake.catalog import EVENT_SCHEMA, Table, register, table
 from socialflywheel.privacy.pseudonymize import pseudonymize_udf
 
@@ -92,20 +93,21 @@ def derive_follows(events: DataFrame) -> DataFrame:
 
 
 def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
-    """Conform every reconciled bronze batch not yet in silver; rebuild users and follows."""
+    """Conform every batch of rows in bronze.events not yet in silver; rebuild users and follows.
+
+    The work list comes from the batch ids present in bronze.events itself (not from the batch
+    records), so rows of a batch killed after its bronze write but before its record are not orphaned.
+    """
     from pyspark.sql import functions as F
 
     key = cfg.privacy.hmac_key()
-    batches = lake.read_arrow("bronze.batches", columns=["batch_id", "rows_new"]).to_pylist()
     done = {r["batch_id"] for r in lake.read_arrow("silver.conformed_batches", columns=["batch_id"]).to_pylist()}
-    todo = sorted(r["batch_id"] for r in batches if r["batch_id"] not in done)
+    present = set(lake.read_arrow("bronze.events", columns=["batch_id"]).column("batch_id").unique().to_pylist())
+    todo = sorted(present - done)
     if not todo:
         log.info("conform: every bronze batch is already in silver")
         return {"batches": 0, "rows_in": 0, "rows_out": 0}
-    with_rows = [r["batch_id"] for r in batches if r["batch_id"] in set(todo) and r["rows_new"]]
-    if not with_rows:  # replays and all-bad batches add no bronze rows: just mark them conformed
-        _mark_conformed(lake, todo)
-        return {"batches": len(todo), "rows_in": 0, "rows_out": 0}
+    with_rows = todo
     bronze = lake.read(spark, "bronze.events").filter(F.col("batch_id").isin(with_rows))
     conformed = pseudonymize_events(bronze, key)
     staging = f"{cfg.lake_root}/_staging/conform-{todo[-1]}"
@@ -114,7 +116,9 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
         staged = spark.read.parquet(staging)
         rows_in = staged.count()
         before = _rows(lake, "silver.events")
+        kill_point("conform.after_staging")
         lake.merge(spark, staged.select(*table("silver.events").column_names), "silver.events")
+        kill_point("conform.after_events_merge")
         lake.merge(spark, derive_posts(staged), "silver.posts")
     finally:
         if "://" not in staging:
@@ -123,7 +127,9 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
             shutil.rmtree(staging, ignore_errors=True)
     events = lake.read(spark, "silver.events")
     lake.overwrite(derive_users(events), "silver.users")
+    kill_point("conform.after_users")
     lake.overwrite(derive_follows(events), "silver.follows")
+    kill_point("conform.before_mark")
     _mark_conformed(lake, todo)
     after = _rows(lake, "silver.events")
     summary = {

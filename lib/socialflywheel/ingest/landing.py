@@ -31,6 +31,10 @@ PARSED_SCHEMA = (
 )
 
 
+class UnreadableLandingFile(OSError):
+    """A landing file that exists by name but cannot be read."""
+
+
 @dataclass(frozen=True)
 class LandingFile:
     """A landing file with the fingerprint the ledger keeps."""
@@ -57,10 +61,15 @@ def discover(landing_dir: Path, fmt: str) -> list[LandingFile]:
         return []
     files = []
     for path in sorted(root.rglob(pattern)):
-        if path.is_file():
-            files.append(
-                LandingFile(str(path.relative_to(landing_dir)), path.resolve(), path.stat().st_size, sha256_file(path))
-            )
+        if path.is_dir():
+            continue
+        rel = str(path.relative_to(landing_dir))
+        try:  # a dangling link, a vanished or unreadable file fails the batch before anything is written
+            files.append(LandingFile(rel, path.resolve(), path.stat().st_size, sha256_file(path)))
+        except OSError as exc:
+            raise UnreadableLandingFile(
+                f"landing file {rel} cannot be read ({exc.strerror or exc}); the batch was not started, nothing written"
+            ) from None
     return files
 
 

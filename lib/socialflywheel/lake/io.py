@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from socialflywheel.lake.catalog import Table, table
@@ -17,6 +19,33 @@ if TYPE_CHECKING:
     from socialflywheel.config import FlywheelConfig
 
 log = logging.getLogger(__name__)
+
+
+COMMIT_CONFLICT_MARKERS = ("Failed to commit transaction", "ConcurrentAppend", "ConcurrentWrite", "conflict")
+
+
+class CommitConflictError(RuntimeError):
+    """A write lost its commit race more often than the retry budget allows."""
+
+
+def with_commit_retry(write: Callable[[], object], *, table: str, attempts: int = 6, base_delay: float = 0.2) -> None:
+    """Run a write; when another writer won the commit race, wait (with jitter) and try again.
+
+    Every write of the lake is idempotent (MERGE on keys, overwrites of whole partitions, appends of
+    run records), so repeating one whose commit failed cannot add anything twice.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            write()
+            return
+        except Exception as exc:
+            if not any(m in str(exc) for m in COMMIT_CONFLICT_MARKERS):
+                raise
+            if attempt == attempts:
+                raise CommitConflictError(f"{table}: commit conflict persisted after {attempts} attempts") from exc
+            delay = base_delay * 2 ** (attempt - 1) * (0.5 + random.random())
+            log.warning("%s: commit conflict (attempt %d/%d), retrying in %.2fs", table, attempt, attempts, delay)
+            time.sleep(delay)
 
 
 class Lake:
@@ -118,7 +147,7 @@ class Lake:
 
     def append(self, df: DataFrame, name: str) -> None:
         t = table(name)
-        self._writer(df, t, "append").save(self.path(name))
+        with_commit_retry(lambda: self._writer(df, t, "append").save(self.path(name)), table=name)
         self._note_write(name)
 
     def overwrite(self, df: DataFrame, name: str, *, replace_where: str | None = None) -> None:
@@ -127,7 +156,7 @@ class Lake:
         writer = self._writer(df, t, "overwrite")
         if replace_where and self.exists(name):
             writer = writer.option("replaceWhere", replace_where)
-        writer.save(self.path(name))
+        with_commit_retry(lambda: writer.save(self.path(name)), table=name)
         self._note_write(name)
 
     def merge(
@@ -162,7 +191,8 @@ class Lake:
             clauses.append("WHEN NOT MATCHED THEN INSERT *")
         if not clauses:
             return
-        spark.sql(f"MERGE INTO delta.`{self.path(name)}` t USING {view} s ON {cond} {' '.join(clauses)}").collect()
+        sql = f"MERGE INTO delta.`{self.path(name)}` t USING {view} s ON {cond} {' '.join(clauses)}"
+        with_commit_retry(lambda: spark.sql(sql).collect(), table=name)
         spark.catalog.dropTempView(view)
         self._note_write(name)
 
@@ -171,11 +201,14 @@ class Lake:
         from deltalake import write_deltalake
 
         t = table(name)
-        write_deltalake(
-            self.path(name),
-            data.select(t.column_names),
-            mode=mode,
-            partition_by=list(t.partition_by) or None,
-            storage_options=self.storage_options,
+        with_commit_retry(
+            lambda: write_deltalake(
+                self.path(name),
+                data.select(t.column_names),
+                mode=mode,
+                partition_by=list(t.partition_by) or None,
+                storage_options=self.storage_options,
+            ),
+            table=name,
         )
         self._note_write(name)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.lake.catalog import CATALOG, Table, load_all, register
+from socialflywheel.lake.io import with_commit_retry
 from socialflywheel.privacy.pseudonymize import pseudonym
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ def _merge_delete(spark: SparkSession, lake: Lake, table: str, on: str, view: st
     path = lake.path(table)
     matched = spark.sql(f"SELECT count(*) AS n FROM delta.`{path}` t JOIN {view} s ON {on}").collect()[0]["n"]
     if matched:
-        spark.sql(f"MERGE INTO delta.`{path}` t USING {view} s ON {on} WHEN MATCHED THEN DELETE").collect()
+        sql = f"MERGE INTO delta.`{path}` t USING {view} s ON {on} WHEN MATCHED THEN DELETE"
+        with_commit_retry(lambda: spark.sql(sql).collect(), table=table)
         lake.versions_written[table] = lake.version(table) or 0
     return int(matched)
 
