@@ -20,7 +20,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
-from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples
+from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples, risky_accounts
 from socialflywheel.features.user_features import USER_FEATURES, build_user_features, user_feature_names
 from socialflywheel.lake.catalog import Table, register
 
@@ -37,10 +37,11 @@ WATERMARK = register(
         "gold.features_watermark",
         "run_id string, run_at timestamp, mode string, silver_events_version bigint, max_event_date date, "
         "rebuilt_from date, config_hash string, categories array<string>, user_feature_names array<string>, "
-        "item_feature_names array<string>",
+        "item_feature_names array<string>, risky_hash string",
         keys=("run_id",),
         doc="One row per features run: the silver.events version it read (the next run's baseline), the first "
-        "date it rebuilt, the category vocabulary and the names of the training-example vector positions.",
+        "date it rebuilt, the category vocabulary, the names of the training-example vector positions and a hash "
+        "of the excluded risky accounts (a change rewrites every training example).",
     )
 )
 
@@ -146,6 +147,15 @@ def plan_run(cfg: FlywheelConfig, lake: Lake, *, categories: list[str]) -> dict[
     }
 
 
+def risky_hash(spark: SparkSession, lake: Lake) -> str:
+    """A hash of the sorted ids training examples leave out ("" when gold.account_risk is absent)."""
+    risky = risky_accounts(spark, lake)
+    if risky is None:
+        return ""
+    ids = sorted(r["user_id"] for r in risky.distinct().collect())
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+
+
 def _run_part_a(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
     """Call every ``build_*`` function of the part A modules that exist (imported lazily)."""
     results: dict[str, Any] = {}
@@ -208,6 +218,11 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
         ITEM_FEATURES.name: build_item_features(spark, cfg, lake, since=since),
     }
     part_a = _run_part_a(spark, cfg, lake)
+    risky = risky_hash(spark, lake)
+    prev = last_watermark(lake)
+    if plan["mode"] == "incremental" and prev is not None and prev.get("risky_hash") != risky:
+        log.info("features: the risky accounts changed; every training example is rewritten")
+        plan["examples_since"] = summary["examples_since"] = None
     tables[TRAINING_EXAMPLES.name] = build_training_examples(
         spark, cfg, lake, categories=cats, since=plan["examples_since"]
     )
@@ -230,6 +245,7 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
                 "item_feature_names": pa.array(
                     [item_feature_names(velocity_hours=fc.velocity_hours)], pa.list_(pa.string())
                 ),
+                "risky_hash": [risky],
             }
         ),
         WATERMARK.name,
