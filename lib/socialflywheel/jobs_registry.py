@@ -41,6 +41,12 @@ JOBS: dict[str, JobSpec] = {
             "bronze -> silver: pseudonymize, deduplicate, users/posts/follows.",
         ),
         JobSpec(
+            "features",
+            "socialflywheel.features.job:run_features",
+            "silver -> gold features: user/item snapshots, trends, sentiment, campaigns, segments, risk, "
+            "point-in-time training examples (incremental by day).",
+        ),
+        JobSpec(
             "graph",
             "socialflywheel.graph.job:run_graph",
             "Follow and engagement graphs -> centrality, communities, people-you-may-know (cuGraph or NetworKit).",

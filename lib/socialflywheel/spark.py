@@ -32,7 +32,7 @@ def _start_sail(cfg: FlywheelConfig) -> str:
             )
         host, port = _sail_server.listening_address
         return f"sc://{host}:{port}"
-    os.environ.setdefault("RUST_LOG", "warn")  # Sail logs every session at INFO otherwise
+    os.environ.setdefault("RUST_LOG", "error")  # Sail logs sessions at INFO and unsupported hints at WARN
     if cfg.spark.sail_workers:
         os.environ.setdefault("SAIL_EXECUTION__DEFAULT_PARALLELISM", str(cfg.spark.sail_workers))
     from pysail.spark import SparkConnectServer

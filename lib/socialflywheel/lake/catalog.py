@@ -206,7 +206,17 @@ CATALOG: dict[str, Table] = {t.name: t for t in _TABLES}
 # Stage modules that declare their own tables at import (gold tables and stage bookkeeping).
 STAGE_TABLE_MODULES = (
     "socialflywheel.ingest.conform",
+    "socialflywheel.features.job",
+    "socialflywheel.features.user_features",
+    "socialflywheel.features.item_features",
+    "socialflywheel.features.training_examples",
+    "socialflywheel.features.trends",
+    "socialflywheel.features.sentiment",
+    "socialflywheel.features.campaigns",
+    "socialflywheel.features.segments",
+    "socialflywheel.features.risk",
     "socialflywheel.graph.tables",
+    "socialflywheel.recsys.tables",
     "socialflywheel.privacy.erase",
 )
 
