@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-
 from tests.features.test_user_features import day, write_hand_lake
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import make_config
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.catalog import EVENT_SCHEMA, table
 from socialflywheel.lake.io import Lake
-from tests.conftest import make_config
 
 D = dt.date(2026, 10, 1)  # day 1 of the hand-written lake
 
@@ -165,7 +165,7 @@ def test_category_affinity_and_ad_ctr(snapshots: dict) -> None:
 def test_since_returns_only_later_snapshots(spark: Any, tmp_path: Path) -> None:
     from socialflywheel.features.user_features import user_features
 
-    cfg, lake = write_hand_lake(spark, tmp_path / "w")
+    _, lake = write_hand_lake(spark, tmp_path / "w")
     events, posts = lake.read(spark, "silver.events"), lake.read(spark, "silver.posts")
     full = user_features(events, posts, windows_days=[1, 7, 28], categories=["food", "tech"]).toArrow()
     part = user_features(events, posts, windows_days=[1, 7, 28], categories=["food", "tech"], since="2026-10-08")
