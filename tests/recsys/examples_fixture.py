@@ -1,16 +1,17 @@
-"""A stand-in gold.training_examples built from a simulated lake's silver tables (for the recsys tests).
+"""gold.training_examples for the recsys tests: the features job on a private copy of a simulated lake.
 
-It has exactly the contract's columns; swap :func:`write_training_examples` for the features job
-once that lands. Rows: every view/like/share/comment/click event; ``label`` 1 for engagements
-(like, share, comment, click), 0 for views; user features as of the previous day (log counts of the
-user's events and engagements before the event's day); item features as of the previous day (log
-engagements of the post, age in days); splits by time (last ``test_days`` test, the
+:func:`recsys_lake` runs the real features job (``socialflywheel.features.job.run_features``).
+:func:`build_examples` is a Spark-free stand-in with the same columns, built from silver alone, for
+tests that need a table with chosen properties. Its rows: every view/like/share/comment/click
+event; ``label`` 1 for engagements (like, share, comment, click), 0 for views; user and item
+features as of the previous day (log counts); splits by time (last ``test_days`` test, the
 ``validation_days`` before them val).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -40,7 +41,8 @@ def _before_day(keys: np.ndarray, ts: np.ndarray, day_start: np.ndarray, weights
 
 def build_examples(lake: Lake, *, test_days: int = 3, validation_days: int = 2) -> pa.Table:
     """The training-examples table (Arrow) of a lake with silver.events and silver.posts."""
-    ev = lake.read_arrow("silver.events", columns=["event_type", "user_id", "post_id", "ts", "device"])
+    cols = ["event_id", "event_type", "user_id", "post_id", "ts", "device", "dwell_ms"]
+    ev = lake.read_arrow("silver.events", columns=cols)
     ev = ev.filter(pc.is_in(ev.column("event_type"), pa.array(["view", *ENGAGED])))
     ev = ev.filter(pc.and_(pc.is_valid(ev.column("user_id")), pc.is_valid(ev.column("post_id"))))
     posts = lake.read_arrow("silver.posts", columns=["post_id", "author_id", "category", "hashtags", "created_at"])
@@ -69,8 +71,11 @@ def build_examples(lake: Lake, *, test_days: int = 3, validation_days: int = 2) 
     feats_u = np.stack([np.log1p(u_events), np.log1p(u_pos)], axis=1)
     feats_i = np.stack([np.log1p(i_pos), age / 30.0], axis=1)
     ts_col = pa.array(ts * 1_000_000, pa.timestamp("us", tz="UTC"))
+    as_of = pa.array((ts // DAY - 1).astype(np.int32), pa.date32())
+    day_ts = pa.array((day_start - 1) * 1_000_000, pa.timestamp("us", tz="UTC"))
     return pa.table(
         {
+            "event_id": ev.column("event_id"),
             "user_id": ev.column("user_id"),
             "post_id": ev.column("post_id"),
             "author_id": ev.column("author_id"),
@@ -83,8 +88,13 @@ def build_examples(lake: Lake, *, test_days: int = 3, validation_days: int = 2) 
             "device": ev.column("device"),
             "hour": pa.array(((ts % DAY) // 3600).astype(np.int32)),
             "dow": pa.array((((ts // DAY) + 3) % 7).astype(np.int32)),
+            "dwell_ms": ev.column("dwell_ms"),
+            "post_age_hours": pa.array((ts - created) / 3600.0),
+            "features_as_of_date": as_of,
             "user_features": pa.array(feats_u.tolist(), pa.list_(pa.float64())),
             "item_features": pa.array(feats_i.tolist(), pa.list_(pa.float64())),
+            "user_features_ts": day_ts,
+            "item_features_ts": day_ts,
             "event_date": pa.array((ts // DAY).astype(np.int32), pa.date32()),
         }
     )
@@ -97,11 +107,13 @@ def write_training_examples(lake: Lake, **kwargs: int) -> pa.Table:
     return data
 
 
-def recsys_lake(base: Path, source: FlywheelConfig, **kwargs: int) -> tuple[FlywheelConfig, Lake]:
-    """A private copy of ``source``'s lake with gold.training_examples, built once per test process."""
+def recsys_lake(base: Path, source: FlywheelConfig, spark: Any) -> tuple[FlywheelConfig, Lake]:
+    """A private copy of ``source``'s lake with the features job's gold tables, built once per test process."""
+    from socialflywheel.features.job import run_features
+
     key = f"{base}:{source.work_path}"
     if key not in _CACHE:
         cfg, lake = copy_lake(source, base)
-        write_training_examples(lake, **kwargs)
+        run_features(spark, cfg, lake)
         _CACHE[key] = (cfg, Lake.from_config(cfg))
     return _CACHE[key]

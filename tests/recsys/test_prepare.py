@@ -20,9 +20,9 @@ from tests.recsys.examples_fixture import recsys_lake
 
 @pytest.fixture(scope="module")
 def prepared(
-    tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake]
+    tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: object
 ) -> tuple[Path, DatasetMeta, pa.Table, Lake]:
-    cfg, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0])
+    cfg, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
     source = lake.read_arrow(TRAINING_EXAMPLES_NAME)
     root = tmp_path_factory.mktemp("prepared")
     fresh = Lake.from_config(cfg)

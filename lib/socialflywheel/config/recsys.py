@@ -38,6 +38,15 @@ class TrainConfig(Strict):
     history_len: int = Field(20, ge=1, description="Recent items kept in each example's user history.")
     hashtag_len: int = Field(4, ge=1, description="Hashtags kept per item.")
     shard_rows: int = Field(65536, ge=1024, description="Rows per Parquet row group of the prepared training shards.")
+    ials_factors: list[int] = Field(
+        default_factory=lambda: [32, 64], min_length=1, description="iALS baseline grid: latent factors (tuned on val)."
+    )
+    ials_regularization: list[float] = Field(
+        default_factory=lambda: [0.01, 0.1], min_length=1, description="iALS baseline grid: L2 regularization."
+    )
+    ials_alpha: list[float] = Field(
+        default_factory=lambda: [1.0, 10.0], min_length=1, description="iALS baseline grid: confidence scale."
+    )
 
 
 class RecommendConfig(Strict):

@@ -1,49 +1,15 @@
 """The tables the recommender jobs read and write, declared in the catalog when the package is imported.
 
-``gold.training_examples`` belongs to the features stage; it is declared here only when that stage
-has not declared it (so the trainer can read it while the features job is absent), with the same
-schema string the features stage uses.
+``gold.training_examples`` (the trainer's input) is declared by the features stage and imported here.
 """
 
 from __future__ import annotations
 
-import importlib
+from socialflywheel.features.training_examples import TRAINING_EXAMPLES
+from socialflywheel.lake.catalog import Table, register
 
-from socialflywheel.lake.catalog import CATALOG, Table, register
-
-TRAINING_EXAMPLES_NAME = "gold.training_examples"
-TRAINING_EXAMPLES_SCHEMA = (
-    "user_id string, post_id string, author_id string, category string, hashtags array<string>, ts timestamp, "
-    "label int, weight double, split string, device string, hour int, dow int, user_features array<double>, "
-    "item_features array<double>, event_date date"
-)
-FEATURES_MODULE = "socialflywheel.features.training_examples"
+TRAINING_EXAMPLES_NAME = TRAINING_EXAMPLES.name
 HASHTAG_TRENDS_NAME = "gold.hashtag_trends"
-
-
-def _training_examples() -> Table:
-    """The features stage's declaration when it exists, else the same contract declared here."""
-    try:
-        importlib.import_module(FEATURES_MODULE)
-    except ImportError:
-        pass
-    existing = CATALOG.get(TRAINING_EXAMPLES_NAME)
-    if existing is not None:
-        return existing
-    return register(
-        Table(
-            TRAINING_EXAMPLES_NAME,
-            TRAINING_EXAMPLES_SCHEMA,
-            partition_by=("event_date",),
-            keys=("user_id", "post_id", "ts"),
-            doc="Point-in-time training examples: label 1 = engaged, split train/val/test by time, "
-            "user features as of the previous day.",
-            pii_columns=("user_id", "author_id"),
-        )
-    )
-
-
-TRAINING_EXAMPLES = _training_examples()
 
 RECOMMENDATIONS = register(
     Table(

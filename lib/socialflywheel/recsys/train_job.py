@@ -1,0 +1,257 @@
+"""``flywheel train``: prepare shards, train the two-tower model, evaluate it against baselines, register it.
+
+Everything happens inside one MLflow run (:func:`socialflywheel.tracking.tracked_run`): the config,
+the commit, the Delta versions read, the dataset's sizes and split starts, per-epoch training and
+validation metrics, the evaluation table (two-tower vs most-popular vs iALS, tuned on val, scored on
+test, K = 10/50/100) as CSV/JSON, a recall@K bar chart, and the registered pyfunc model. With
+``train.nproc > 1`` the loop runs under ``torchrun`` in a child process started by exec (never a fork
+of this process, which holds the Sail session); ``train.launcher: distributor`` uses Spark's
+TorchDistributor on classic clusters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socialflywheel.recsys.core.data import DatasetMeta
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.recsys.evaluate import Evaluation
+
+log = logging.getLogger(__name__)
+
+PROMOTE_METRIC = ("two_tower", "recall", 50)
+
+
+def _threads(cfg: FlywheelConfig) -> int:
+    return cfg.train.num_threads or max(1, (os.cpu_count() or 1) // cfg.train.nproc)
+
+
+def _train_kwargs(cfg: FlywheelConfig, data: Path, out: Path) -> dict[str, Any]:
+    tc = cfg.train
+    return {
+        "shards_dir": str(data / "train"),
+        "meta": str(data / "meta.json"),
+        "out_dir": str(out),
+        "epochs": tc.epochs,
+        "batch_size": tc.batch_size,
+        "lr": tc.lr,
+        "embedding_dim": tc.embedding_dim,
+        "hidden_dim": tc.hidden_dim,
+        "temperature": tc.temperature,
+        "random_negatives": tc.random_negatives,
+        "items_path": str(data / "items.parquet"),
+        "patience": tc.patience,
+        "seed": tc.seed,
+        "device": tc.device,
+        "amp": tc.amp,
+        "checkpoint_every_steps": tc.checkpoint_every_steps,
+        "shuffle_buffer": tc.shuffle_buffer,
+        "num_threads": _threads(cfg),
+    }
+
+
+def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any) -> dict[str, Any]:
+    """Run the training loop in this process, under torchrun, or under TorchDistributor."""
+    from socialflywheel.recsys.core.embed import make_val_fn
+    from socialflywheel.recsys.core.train_loop import train
+
+    kwargs = _train_kwargs(cfg, data, out)
+
+    def log_epoch(epoch: int, record: dict[str, float]) -> None:
+        metrics = {f"epoch.{k.replace('@', '_at_')}": float(v) for k, v in record.items() if k != "epoch"}
+        mlflow.log_metrics(metrics, step=epoch)
+
+    if cfg.train.launcher == "distributor":
+        from socialflywheel.recsys.distributor import train_with_distributor
+
+        result = train_with_distributor(
+            num_processes=cfg.train.nproc, use_gpu=cfg.train.device == "cuda", train_kwargs=kwargs
+        )
+    elif cfg.train.nproc > 1:
+        result = _torchrun(cfg, kwargs, out)
+    else:
+        meta = DatasetMeta.load(data)
+        result = asdict(train(**kwargs, val_fn=make_val_fn(data, meta), log_fn=log_epoch))
+        return result
+    for record in result.get("history", []):
+        log_epoch(int(record["epoch"]), record)
+    return result
+
+
+def _torchrun(cfg: FlywheelConfig, kwargs: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Start ``torchrun --nproc_per_node N`` on :func:`worker_main` and read rank 0's result."""
+    out.mkdir(parents=True, exist_ok=True)
+    spec, result_path = out / "worker.json", out / "result.json"
+    spec.write_text(json.dumps({"kwargs": kwargs, "result": str(result_path)}))
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={cfg.train.nproc}",
+        "-m", "socialflywheel.recsys.train_job", "--worker", str(spec),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": str(kwargs["num_threads"])}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"torchrun failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return dict(json.loads(result_path.read_text()))
+
+
+def worker_main(argv: list[str] | None = None) -> None:
+    """Entry of each torchrun process: train with validation on rank 0; rank 0 writes the result JSON."""
+    from socialflywheel.recsys.core.embed import make_val_fn
+    from socialflywheel.recsys.core.train_loop import train
+
+    parser = argparse.ArgumentParser(description="two-tower training worker (started by torchrun)")
+    parser.add_argument("--worker", required=True, help="JSON file with the train kwargs and the result path")
+    spec = json.loads(Path(parser.parse_args(argv).worker).read_text())
+    kwargs = spec["kwargs"]
+    rank = int(os.environ.get("RANK", "0"))
+    data = Path(kwargs["meta"]).parent
+    val_fn = make_val_fn(data, DatasetMeta.load(data)) if rank == 0 else None
+    result = train(**kwargs, val_fn=val_fn)
+    if rank == 0:
+        Path(spec["result"]).write_text(json.dumps(asdict(result)))
+
+
+def _log_evaluation(mlflow: Any, evaluation: Evaluation, run_dir: Path) -> None:
+    """Metrics per (split, model, K), the table as CSV and JSON, the tuned baselines and a recall@K chart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = evaluation.table
+    metrics = {}
+    for row in table.to_dict("records"):
+        for name in ("recall", "ndcg", "coverage", "pop_percentile", "gini"):
+            metrics[f"{row['split']}.{row['model']}.{name}_at_{int(row['k'])}"] = float(row[name])
+    mlflow.log_metrics(metrics)
+    out = run_dir / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "evaluation.csv", index=False)
+    (out / "evaluation.json").write_text(table.to_json(orient="records", indent=1))
+    (out / "baselines.json").write_text(json.dumps({"tuned": evaluation.tuned, "trials": evaluation.trials}, indent=1))
+    test = table[table.split == "test"]
+    models = list(dict.fromkeys(test.model))
+    ks = sorted(set(test.k))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / max(len(models), 1)
+    for i, model in enumerate(models):
+        vals = [float(test[(test.model == model) & (test.k == k)].recall.iloc[0]) for k in ks]
+        ax.bar([j + i * width for j in range(len(ks))], vals, width=width, label=model)
+    ax.set_xticks([j + width * (len(models) - 1) / 2 for j in range(len(ks))], [f"Recall@{k}" for k in ks])
+    ax.set_ylabel("recall (test)")
+    ax.set_title("Two-tower vs baselines on the time-based test split")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "recall_at_k.png", dpi=100)
+    plt.close(fig)
+    mlflow.log_artifacts(str(out), artifact_path="evaluation")
+
+
+def run_train(
+    spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake, *, run_name: str | None = None
+) -> dict[str, Any]:
+    """Prepare, train, evaluate and register the two-tower model in one MLflow run.
+
+    Args:
+        spark: The session (unused: the trainer reads Delta through delta-rs; kept for the job signature).
+        cfg: Resolved configuration (``train``, ``mlflow``).
+        lake: The lake holding gold.training_examples and silver.posts.
+        run_name: MLflow run name (default ``train-<UTC time>``).
+
+    Returns:
+        A summary: MLflow run id, model name and version, whether it got the serving alias, the test
+        metric table, the tuned baselines, training facts, rows in (training examples) and out (1 model).
+    """
+    from socialflywheel.recsys.evaluate import evaluate_all
+    from socialflywheel.recsys.prepare import prepare_shards
+    from socialflywheel.recsys.registry import log_and_register, promote_if_better
+    from socialflywheel.tracking import tracked_run
+
+    del spark
+    tc = cfg.train
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    run_dir = cfg.work_path / "recsys" / f"{stamp}-{uuid.uuid4().hex[:6]}"
+    data = run_dir / "data"
+    meta = prepare_shards(
+        lake, data, history_len=tc.history_len, hashtag_len=tc.hashtag_len, rows_per_group=tc.shard_rows, seed=tc.seed
+    )
+    with tracked_run(cfg, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
+        import mlflow
+
+        mlflow.log_params(
+            {
+                "data.num_users": meta.num_users,
+                "data.num_items": meta.num_items,
+                "data.train_rows": meta.train_rows,
+                "data.val_start_ts": meta.extra["val_start_ts"],
+                "data.test_start_ts": meta.extra["test_start_ts"],
+                "data.user_feature_dim": meta.user_feature_dim,
+                "data.item_feature_dim": meta.item_feature_dim,
+            }
+        )
+        mlflow.log_dict(meta.extra, "data/meta_extra.json")
+        result = _train(cfg, data, run_dir / "model", mlflow)
+        mlflow.log_metrics(
+            {"train.examples_per_s": float(result["examples_per_s"]), "train.best_epoch": result["best_epoch"]}
+        )
+        grid: dict[str, Sequence[float]] = {
+            "factors": tc.ials_factors,
+            "regularization": tc.ials_regularization,
+            "alpha": tc.ials_alpha,
+        }
+        evaluation = evaluate_all(
+            data_root=data, model=result["model_path"], ials_grid=grid, seed=tc.seed, num_threads=_threads(cfg)
+        )
+        _log_evaluation(mlflow, evaluation, run_dir)
+        score = evaluation.metric(*PROMOTE_METRIC[:2], k=PROMOTE_METRIC[2])
+        best_baseline = max(evaluation.metric(m, "recall", 50) for m in ("most_popular", "ials"))
+        mlflow.log_metrics({"holdout_recall_at_50": score, "holdout_gain_over_best_baseline": score - best_baseline})
+        name, version = log_and_register(cfg, run_dir=run_dir, score=score)
+        reg = promote_if_better(cfg, version=version)
+        mlflow.set_tags({"model_version": version, "promoted": str(reg.promoted)})
+        run_id = run.info.run_id
+    test = evaluation.table[evaluation.table.split == "test"].drop(columns=["split"])
+    log.info("train: run %s, %s v%s, promoted=%s\n%s", run_id, name, version, reg.promoted, test.to_string(index=False))
+    return {
+        "run_id": run_id,
+        "mlflow_run_id": run_id,
+        "model_name": name,
+        "model_version": version,
+        "promoted": reg.promoted,
+        "serving_alias": cfg.mlflow.serving_alias,
+        "holdout_recall_at_50": score,
+        "best_baseline_recall_at_50": best_baseline,
+        "champion_version": reg.champion_version,
+        "champion_recall_at_50": reg.champion_score,
+        "same_holdout_as_champion": reg.same_holdout,
+        "metrics": test.to_dict("records"),
+        "tuned_baselines": evaluation.tuned,
+        "train": {
+            k: result[k]
+            for k in ("best_epoch", "epochs_run", "stopped_early", "examples_per_s", "world_size", "device")
+        },
+        "data_root": str(data),
+        "delta_versions_read": dict(lake.versions_read),
+        "rows_in": meta.train_rows,
+        "rows_out": 1,
+    }
+
+
+if __name__ == "__main__":
+    worker_main()

@@ -1,0 +1,109 @@
+"""run_train end to end on the tiny simulation: an MLflow run with params, metrics, artifacts and the
+Delta versions, a registered model, and the serving alias only for a version that beats its holder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from socialflywheel.config import FlywheelConfig
+from socialflywheel.lake.io import Lake
+from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
+from tests.conftest import make_config
+from tests.recsys.examples_fixture import recsys_lake
+
+torch.set_num_threads(1)
+
+SMALL = (
+    "train.device=cpu",
+    "train.num_threads=1",
+    "train.batch_size=256",
+    "train.embedding_dim=16",
+    "train.hidden_dim=32",
+    "train.shuffle_buffer=2048",
+    "train.shard_rows=1024",
+    "train.checkpoint_every_steps=0",
+    "train.history_len=10",
+    "train.patience=0",
+    "train.ials_factors=[16]",
+    "train.ials_regularization=[0.1]",
+    "train.ials_alpha=[10.0]",
+)
+WEAK = ("train.epochs=1", "train.lr=1e-7")
+GOOD = ("train.epochs=6", "train.lr=0.01")
+
+
+def small_config(work: Path, lake: Lake, *extra: str) -> FlywheelConfig:
+    """A private work dir (MLflow store, run folders) over the shared recsys lake."""
+    return make_config(work, f"lake.root={lake.root}", *SMALL, *extra)
+
+
+@pytest.fixture(scope="module")
+def runs(
+    tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: object
+) -> dict[str, Any]:
+    from socialflywheel.recsys.train_job import run_train
+
+    _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
+    work = tmp_path_factory.mktemp("train_job")
+    out: dict[str, Any] = {"work": work}
+    for name, extra in (("weak", WEAK), ("good", GOOD), ("weak_again", WEAK)):
+        cfg = small_config(work, lake, *extra)
+        out[name] = run_train(None, cfg, Lake.from_config(cfg), run_name=name)
+    out["cfg"] = small_config(work, lake)
+    return out
+
+
+def test_run_logs_params_metrics_artifacts_and_versions(runs: dict[str, Any]) -> None:
+    import mlflow
+
+    cfg = runs["cfg"]
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    good = runs["good"]
+    run = mlflow.get_run(good["run_id"])
+    params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+    assert params["cfg.train.lr"] == "0.01" and int(params["data.train_rows"]) == good["rows_in"] > 500
+    assert params[f"delta_version.{TRAINING_EXAMPLES_NAME}"] == "0" and "delta_version.silver.posts" in params
+    assert tags["job"] == "train" and tags["git_commit"] and tags["model_version"] == good["model_version"]
+    for model in ("two_tower", "most_popular", "ials"):
+        for k in (10, 50, 100):
+            assert 0.0 <= metrics[f"test.{model}.recall_at_{k}"] <= 1.0
+            assert f"test.{model}.ndcg_at_{k}" in metrics and f"test.{model}.coverage_at_{k}" in metrics
+    history = mlflow.MlflowClient().get_metric_history(good["run_id"], "epoch.train_loss")
+    assert [m.step for m in history] == list(range(6))
+    assert len(mlflow.MlflowClient().get_metric_history(good["run_id"], "epoch.recall_at_50")) == 6
+    files = {f.path for f in mlflow.MlflowClient().list_artifacts(good["run_id"], "evaluation")}
+    assert {"evaluation/evaluation.csv", "evaluation/evaluation.json", "evaluation/recall_at_k.png"} <= files
+    assert len(good["metrics"]) == 9 and good["rows_out"] == 1
+    assert metrics["holdout_recall_at_50"] == pytest.approx(good["holdout_recall_at_50"])
+
+
+def test_serving_alias_moves_only_to_a_better_version(runs: dict[str, Any]) -> None:
+    import mlflow
+
+    cfg = runs["cfg"]
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    weak, good, again = runs["weak"], runs["good"], runs["weak_again"]
+    assert [weak["model_version"], good["model_version"], again["model_version"]] == ["1", "2", "3"]
+    assert good["holdout_recall_at_50"] > weak["holdout_recall_at_50"] + 0.02
+    assert weak["promoted"] and good["promoted"] and not again["promoted"]
+    assert good["champion_version"] == "1" and again["champion_version"] == "2"
+    assert again["same_holdout_as_champion"]
+    holder = mlflow.MlflowClient().get_model_version_by_alias(cfg.mlflow.registered_model, cfg.mlflow.serving_alias)
+    assert str(holder.version) == "2"
+
+
+def test_registered_pyfunc_recommends_for_known_users(runs: dict[str, Any]) -> None:
+    import mlflow
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    cfg = runs["cfg"]
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    model = mlflow.pyfunc.load_model(f"models:/{cfg.mlflow.registered_model}@{cfg.mlflow.serving_alias}")
+    users = pq.read_table(Path(runs["good"]["data_root"]) / "users.parquet").column("user_id").to_pylist()
+    out = model.predict(pd.DataFrame({"user_id": [users[0], users[1], "nobody"]}), params={"k": 5})
+    assert sorted(set(out.user_id)) == sorted(users[:2]) and list(out["rank"][:5]) == [1, 2, 3, 4, 5]
