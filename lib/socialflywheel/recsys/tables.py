@@ -16,6 +16,7 @@ RECOMMENDATIONS = register(
         "gold.recommendations",
         "user_id string, post_id string, rank int, score double, source string, model_version string, "
         "generated_at timestamp",
+        partition_by=("model_version",),
         keys=("model_version", "user_id", "rank"),
         doc="Top-K posts per user from the serving two-tower model (source 'model') or, for people the "
         "model has not seen, trending and popular posts in their categories (source 'fallback'); items "
