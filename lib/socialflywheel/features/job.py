@@ -6,7 +6,8 @@ through delta-rs) give ``start`` = the earliest changed date; user and item snap
 for ``as_of_date >= start`` (a snapshot at D depends on days <= D only) and training examples for
 ``event_date >= min(start - 1, first validation date before and after)`` (labels look up to the
 session gap into the next day; the split moves with the last date). A new vocabulary, a changed
-``features`` config or a missing table makes the run full.
+``features`` config or a missing table makes the run full; a changed set of risky accounts
+(gold.account_risk, rebuilt by part A every run) rewrites every training example.
 """
 
 from __future__ import annotations
