@@ -7,7 +7,7 @@ over days, followers roughly matching followees), never fitted to labels. Compon
 * ``coordination``: share of an account's follows made while at least ``min_others`` other accounts
   followed the same target within +/- ``window_minutes`` and far above that target's usual rate;
 * ``follow_burst``: share of its follows made in its busiest hour;
-* ``median_dwell_ms``: bots skim (sub-second views);
+* ``dwell_geomean_ms`` (geometric mean of view dwell): bots skim (sub-second views);
 * ``like_rate``: likes per view;
 * ``followee_follower_ratio``: accounts followed per follower gained.
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 ACCOUNT_RISK = register(
     Table(
         "gold.account_risk",
-        "user_id string, events bigint, views bigint, follows bigint, followers bigint, median_dwell_ms double, "
+        "user_id string, events bigint, views bigint, follows bigint, followers bigint, dwell_geomean_ms double, "
         "like_rate double, follow_burst double, coordination double, followee_follower_ratio double, "
         "score double, is_risky boolean",
         keys=("user_id",),
@@ -44,7 +44,7 @@ ACCOUNT_RISK = register(
 COMPONENTS: tuple[tuple[str, float, float, float, str, int], ...] = (
     ("coordination", 0.1, 0.5, 3.0, "follows", 5),
     ("follow_burst", 0.2, 0.6, 1.5, "follows", 10),
-    ("median_dwell_ms", 3000.0, 1500.0, 2.0, "views", 5),
+    ("dwell_geomean_ms", 3000.0, 1500.0, 2.0, "views", 5),
     ("like_rate", 0.2, 0.4, 1.5, "views", 5),
     ("followee_follower_ratio", 5.0, 20.0, 1.5, "follows", 10),
 )
@@ -128,9 +128,10 @@ def account_risk(
         F.count(F.lit(1)).alias("events"),
         F.sum((F.col("event_type") == "view").cast("long")).alias("views"),
         F.sum((F.col("event_type") == "like").cast("long")).alias("likes"),
-        F.percentile_approx(F.when(F.col("event_type") == "view", F.col("dwell_ms")), 0.5, 1000)
-        .cast("double")
-        .alias("median_dwell_ms"),
+        # Geometric mean, not percentile_approx: exact and the same on every engine (CPU, GPU, Sail).
+        F.exp(F.avg(F.when(F.col("event_type") == "view", F.log1p(F.col("dwell_ms").cast("double"))))).alias(
+            "dwell_geomean_ms"
+        ),
     )
     followers = follows.groupBy(F.col("followee_id").alias("user_id")).agg(F.count(F.lit(1)).alias("followers"))
     followees = follows.groupBy(F.col("follower_id").alias("user_id")).agg(F.count(F.lit(1)).alias("followees"))
@@ -156,7 +157,7 @@ def account_risk(
         F.col("views").cast("long"),
         F.col("follows").cast("long"),
         F.col("followers").cast("long"),
-        "median_dwell_ms",
+        "dwell_geomean_ms",
         "like_rate",
         "follow_burst",
         "coordination",
