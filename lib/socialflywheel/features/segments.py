@@ -227,6 +227,28 @@ def _declared(name: str) -> bool:
     return name in CATALOG
 
 
+def _latest_user_features(
+    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, categories: list[str]
+) -> DataFrame | None:
+    """Part B's gold.user_features at each user's latest as-of date, one column per vector position.
+
+    None when the table (or its module) is not there yet, so segments never wait on it.
+    """
+    if not (_declared("gold.user_features") and lake.exists("gold.user_features")):
+        return None
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    from socialflywheel.features import user_features as part_b
+
+    wins = cfg.features.windows_days
+    names = part_b.user_feature_names(windows_days=wins, categories=categories)
+    latest = Window.partitionBy("user_id").orderBy(F.col("as_of_date").desc())
+    snap = lake.read(spark, "gold.user_features").withColumn("_rn", F.row_number().over(latest)).filter("_rn = 1")
+    vec = snap.select("user_id", part_b.user_feature_vector(windows_days=wins, categories=categories).alias("_v"))
+    return vec.select("user_id", *[F.col("_v")[i].alias(n) for i, n in enumerate(names)])
+
+
 def build_segments(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
     """Fit segments, write gold.user_segments and gold.segments (both overwritten).
 
@@ -235,10 +257,9 @@ def build_segments(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
     """
     events = lake.read(spark, "silver.events")
     posts = lake.read(spark, "silver.posts")
-    if _declared("gold.user_features") and lake.exists("gold.user_features"):
-        features, source = lake.read(spark, "gold.user_features"), "gold.user_features"
-    else:
-        categories = sorted(r[0] for r in posts.select("category").distinct().collect() if r[0] is not None)
+    categories = sorted(r[0] for r in posts.select("category").distinct().collect() if r[0] is not None)
+    features, source = _latest_user_features(spark, cfg, lake, categories=categories), "gold.user_features"
+    if features is None:
         features, source = behaviour_features(events, posts, categories=categories), "behaviour"
     columns = feature_columns(features)
     features = features.select("user_id", *[features[c].cast("double").alias(c) for c in columns]).fillna(0.0)
