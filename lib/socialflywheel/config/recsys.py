@@ -38,6 +38,11 @@ class TrainConfig(Strict):
     history_len: int = Field(20, ge=1, description="Recent items kept in each example's user history.")
     hashtag_len: int = Field(4, ge=1, description="Hashtags kept per item.")
     shard_rows: int = Field(65536, ge=1024, description="Rows per Parquet row group of the prepared training shards.")
+    split_by: Literal["time", "user_time"] = Field(
+        "time",
+        description="time: gold.training_examples splits are global periods (checked); user_time: each user's rows "
+        "are time-ordered train/val/test (the per-user split of rating data sets).",
+    )
     ials_factors: list[int] = Field(
         default_factory=lambda: [32, 64], min_length=1, description="iALS baseline grid: latent factors (tuned on val)."
     )

@@ -120,16 +120,19 @@ def windows(items: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array
 
 
 class LatestRows:
-    """Per-id latest feature vector among rows strictly before a cutoff, updated batch by batch."""
+    """Per-id latest feature vector among rows strictly before a cutoff (one, or one per id), updated batch by batch."""
 
-    def __init__(self, *, size: int, dim: int, cutoff: int) -> None:
+    def __init__(self, *, size: int, dim: int, cutoff: int | np.ndarray) -> None:
         self.cutoff = cutoff
         self.ts = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
         self.values = np.zeros((size, dim), dtype=np.float32)
 
     def update(self, ids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
         """Offer rows ``(id, ts, vector)``; an id keeps the vector of its latest row before the cutoff."""
-        keep = (ts < self.cutoff) & (ids >= 0)
+        ids = np.asarray(ids)
+        known = ids >= 0
+        cut = self.cutoff[np.maximum(ids, 0)] if isinstance(self.cutoff, np.ndarray) else self.cutoff
+        keep = (ts < cut) & known
         if not keep.any():
             return
         ids, ts, values = ids[keep], ts[keep], values[keep]

@@ -20,7 +20,7 @@ Besides the contract's files the prepared root holds ``users.parquet`` (user_idx
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -37,22 +37,23 @@ from socialflywheel.recsys._arrow import (
     seconds,
     table_files,
     vocabulary,
-    windows,
 )
 from socialflywheel.recsys.catalogue import catalogue, items_table
 from socialflywheel.recsys.core.data import DatasetMeta
+from socialflywheel.recsys.splits import (
+    END_OF_TIME,
+    SPLITS,
+    Positives,
+    SplitLeakError,
+    split_bounds,
+    user_split_bounds,
+)
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
 
 if TYPE_CHECKING:
     from socialflywheel.lake.io import Lake
 
-SPLITS = ("train", "val", "test")
-_TS_SHIFT = 1 << 32
-END_OF_TIME = np.iinfo(np.int64).max
-
-
-class SplitLeakError(ValueError):
-    """The source's splits overlap in time (a train row at or after the validation start, ...)."""
+__all__ = ["SplitLeakError", "prepare_shards"]
 
 
 def _interactions(files: list[str], *, batch_rows: int) -> dict[str, Any]:
@@ -99,37 +100,6 @@ def _feature_dims(files: list[str]) -> tuple[int, int]:
     return 0, 0
 
 
-class _Positives:
-    """Positives sorted by (user, ts, item): the point-in-time history index."""
-
-    def __init__(self, users: np.ndarray, items: np.ndarray, ts: np.ndarray, num_users: int) -> None:
-        order = np.lexsort((items, ts, users))
-        self.users, self.items, self.ts = users[order], items[order], ts[order]
-        self.t0 = int(ts.min()) if len(ts) else 0
-        self.keys = self.users * _TS_SHIFT + (self.ts - self.t0)
-        self.user_start = np.searchsorted(self.users, np.arange(num_users))
-
-    def history(self, users: np.ndarray, ts: np.ndarray, length: int) -> pa.Array:
-        """Each (user, ts)'s last ``length`` positive items strictly before ``ts``, oldest first."""
-        cut = np.clip(ts - self.t0, -1, _TS_SHIFT - 1)
-        ends = np.searchsorted(self.keys, users * _TS_SHIFT + cut, side="left")
-        starts = np.maximum(self.user_start[users], ends - length)
-        return windows(self.items, starts, ends)
-
-
-def _split_bounds(ts: np.ndarray, split: np.ndarray) -> tuple[int, int, int]:
-    """Validation start, test start and end; raises :class:`SplitLeakError` when splits overlap in time."""
-    spans = {}
-    for code, name in enumerate(SPLITS):
-        sel = ts[split == code]
-        if not len(sel):
-            raise ValueError(f"{TRAINING_EXAMPLES_NAME} has no '{name}' rows")
-        spans[name] = (int(sel.min()), int(sel.max()))
-    if not spans["train"][1] < spans["val"][0] <= spans["val"][1] < spans["test"][0]:
-        raise SplitLeakError(f"splits overlap in time (min, max seconds): {spans}")
-    return spans["val"][0], spans["test"][0], spans["test"][1]
-
-
 def _pairs(users: np.ndarray, items: np.ndarray, num_items: int) -> np.ndarray:
     return users * num_items + items
 
@@ -138,18 +108,18 @@ def _write_split(
     root: Path,
     name: str,
     *,
-    lo: int,
-    hi: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
     data: dict[str, np.ndarray],
-    pos: _Positives,
+    pos: Positives,
     latest: LatestRows,
     num_items: int,
     history_len: int,
 ) -> dict[str, int]:
     u, i, t, lab = data["users"], data["items"], data["ts"], data["label"]
-    before = t < lo
+    before = t < lo[u]
     seen = np.unique(_pairs(u[before], i[before], num_items))
-    inside = (t >= lo) & (t < hi) & (lab == 1)
+    inside = (t >= lo[u]) & (t < hi[u]) & (lab == 1)
     codes = _pairs(u[inside], i[inside], num_items)
     order = np.lexsort((t[inside], codes))
     codes_sorted, ts_sorted = codes[order], t[inside][order]
@@ -164,14 +134,14 @@ def _write_split(
     )
     pq.write_table(pa.table({"user_idx": seen // num_items, "item_idx": seen % num_items}), d / "seen.parquet")
     q_users = np.unique(tgt // num_items)
-    _write_queries(d / "queries.parquet", q_users, at=lo, pos=pos, latest=latest, history_len=history_len)
+    _write_queries(d / "queries.parquet", q_users, at=lo[q_users], pos=pos, latest=latest, history_len=history_len)
     return {f"{name}_positives": int(inside.sum()), f"{name}_targets": len(tgt), f"{name}_seen_pairs": len(seen)}
 
 
 def _write_queries(
-    path: Path, users: np.ndarray, *, at: int, pos: _Positives, latest: LatestRows, history_len: int
+    path: Path, users: np.ndarray, *, at: np.ndarray, pos: Positives, latest: LatestRows, history_len: int
 ) -> None:
-    history = pos.history(users, np.full(len(users), at, dtype=np.int64), history_len)
+    history = pos.history(users, at, history_len)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(
         pa.table({"user_idx": users, "user_features": matrix_column(latest.values[users]), "user_history": history}),
@@ -188,6 +158,7 @@ def prepare_shards(
     rows_per_group: int = 65536,
     batch_rows: int = 65536,
     seed: int = 0,
+    split_by: Literal["time", "user_time"] = "time",
 ) -> DatasetMeta:
     """Write the prepared dataset of ``gold.training_examples`` under ``out_dir`` and return its meta.
 
@@ -199,6 +170,10 @@ def prepare_shards(
         rows_per_group: Parquet row-group size of the training shards.
         batch_rows: Rows per record batch read from the source.
         seed: Seeds the shuffle of rows inside each shard.
+        split_by: ``time``: the source's splits are global time periods (train before val before
+            test, checked); ``user_time``: each user's own rows are time-ordered train, val, test
+            (checked per user; the queries, seen items and targets are per user as of their own
+            split starts), as in the per-user 80/20 evaluation of rating data sets.
 
     Returns:
         The :class:`DatasetMeta` saved as ``meta.json``; ``extra`` holds the split starts, the Delta
@@ -218,14 +193,29 @@ def prepare_shards(
         **{k: np.concatenate([p[k] for p in parts]) for k in ("ts", "label", "split", "weight")},
     }
     valid = (data["users"] >= 0) & (data["items"] >= 0) & (data["split"] >= 0)
-    val_start, test_start, end = _split_bounds(data["ts"][valid], data["split"][valid])
+    if split_by == "time":
+        val_start, test_start, end = split_bounds(data["ts"][valid], data["split"][valid])
+        user_val = np.full(num_users, val_start, dtype=np.int64)
+        user_test = np.full(num_users, test_start, dtype=np.int64)
+    else:
+        v = valid
+        user_val, user_test, end = user_split_bounds(data["users"][v], data["ts"][v], data["split"][v], num_users)
+        # Baselines' popularity is taken "before the split start": with per-user splits, all of train.
+        val_start = test_start = end + 1
+    user_end = np.full(num_users, END_OF_TIME, dtype=np.int64)
     positive = valid & (data["label"] == 1)
-    pos = _Positives(data["users"][positive], data["items"][positive], data["ts"][positive], num_users)
+    pos = Positives(data["users"][positive], data["items"][positive], data["ts"][positive], num_users)
     train_mask = positive & (data["split"] == 0)
     item_counts = np.bincount(data["items"][train_mask], minlength=num_items)
     ufd, ifd = _feature_dims(files)
-    user_latest = {c: LatestRows(size=num_users, dim=ufd, cutoff=c) for c in (val_start, test_start, END_OF_TIME)}
-    item_latest = {c: LatestRows(size=num_items, dim=ifd, cutoff=c) for c in (val_start, END_OF_TIME)}
+    user_latest = {
+        name: LatestRows(size=num_users, dim=ufd, cutoff=c)
+        for name, c in (("val", user_val), ("test", user_test), ("end", user_end))
+    }
+    item_latest = {
+        name: LatestRows(size=num_items, dim=ifd, cutoff=c)
+        for name, c in (("val", int(user_val.min(initial=END_OF_TIME))), ("end", END_OF_TIME))
+    }
     rng = np.random.default_rng([seed, 17])
     (root / "train").mkdir(exist_ok=True)
     for old in (root / "train").glob("*.parquet"):
@@ -265,9 +255,9 @@ def prepare_shards(
             )
     if shard_parts:
         written += _flush_shard(root, last_file, shard_parts, rng, rows_per_group)
-    pq.write_table(items_table(cat, item_latest[val_start].values), root / "items.parquet")
+    pq.write_table(items_table(cat, item_latest["val"].values), root / "items.parquet")
     counts: dict[str, int] = {"read": len(data["ts"]), "invalid": int((~valid).sum()), "train_examples": written}
-    for name, lo, hi in (("val", val_start, test_start), ("test", test_start, END_OF_TIME)):
+    for name, lo, hi in (("val", user_val, user_test), ("test", user_test, user_end)):
         counts.update(
             _write_split(
                 root,
@@ -276,7 +266,7 @@ def prepare_shards(
                 hi=hi,
                 data={k: v[valid] for k, v in data.items()},
                 pos=pos,
-                latest=user_latest[lo],
+                latest=user_latest[name],
                 num_items=num_items,
                 history_len=history_len,
             )
@@ -286,12 +276,12 @@ def prepare_shards(
     _write_queries(
         root / "serving" / "queries.parquet",
         np.arange(num_users, dtype=np.int64),
-        at=END_OF_TIME - 1,
+        at=user_end - 1,
         pos=pos,
-        latest=user_latest[END_OF_TIME],
+        latest=user_latest["end"],
         history_len=history_len,
     )
-    pq.write_table(items_table(cat, item_latest[END_OF_TIME].values), root / "serving" / "items.parquet")
+    pq.write_table(items_table(cat, item_latest["end"].values), root / "serving" / "items.parquet")
     user_pos = np.bincount(pos.users, minlength=num_users)
     pq.write_table(
         pa.table(
@@ -317,6 +307,7 @@ def prepare_shards(
         train_rows=written,
         extra={
             "source": TRAINING_EXAMPLES_NAME,
+            "split_by": split_by,
             "val_start_ts": val_start,
             "test_start_ts": test_start,
             "end_ts": end,
@@ -340,7 +331,7 @@ def _examples(
     itf: np.ndarray,
     *,
     cat: dict[str, Any],
-    pos: _Positives,
+    pos: Positives,
     history_len: int,
 ) -> pa.Table:
     tags = [cat["tags"][k] for k in i]

@@ -189,7 +189,8 @@ def run_train(
     run_dir = cfg.work_path / "recsys" / f"{stamp}-{uuid.uuid4().hex[:6]}"
     data = run_dir / "data"
     meta = prepare_shards(
-        lake, data, history_len=tc.history_len, hashtag_len=tc.hashtag_len, rows_per_group=tc.shard_rows, seed=tc.seed
+        lake, data, history_len=tc.history_len, hashtag_len=tc.hashtag_len, rows_per_group=tc.shard_rows, seed=tc.seed,
+        split_by=tc.split_by,
     )
     with tracked_run(cfg, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
         import mlflow
