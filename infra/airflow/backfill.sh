@@ -25,8 +25,15 @@ if [[ "$MODE" == "--scheduler" ]]; then
     --max-active-runs 1 --reprocess-behavior failed
 fi
 
-plan="$("$AIRFLOW" backfill create --dag-id "$DAG_ID" --from-date "$FROM" --to-date "$TO" --dry-run 2>/dev/null)"
-mapfile -t dates < <(grep -oE '^\| [0-9]{4}-[0-9]{2}-[0-9]{2}' <<<"$plan" | cut -c3-)
+plan_dates() {
+  "$AIRFLOW" backfill create --dag-id "$DAG_ID" --from-date "$FROM" --to-date "$TO" --dry-run 2>/dev/null \
+    | grep -oE '^\| [0-9]{4}-[0-9]{2}-[0-9]{2}' | cut -c3- || true
+}
+mapfile -t dates < <(plan_dates)
+if [[ ${#dates[@]} -eq 0 ]]; then  # a fresh metadata DB has not serialized the DAG yet
+  "$AIRFLOW" dags reserialize >/dev/null 2>&1 || true
+  mapfile -t dates < <(plan_dates)
+fi
 if [[ ${#dates[@]} -eq 0 ]]; then
   echo "backfill: no runs of $DAG_ID between $FROM and $TO (is the DAG parsed? see airflow dags list-import-errors)" >&2
   exit 1

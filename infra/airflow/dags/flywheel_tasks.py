@@ -227,6 +227,12 @@ def erase_task(args: Any) -> Any:
     if runner() == "cli":
         return cli_task("erase", "erase", extra_args="{{ ti.xcom_pull(task_ids='user_args', key='shell') }}")
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+    from airflow.sdk import task
+
+    @task(task_id="spark_argv", retries=0)
+    def spark_argv(erase: dict[str, Any]) -> list[list[str]]:
+        """The one argv list to map over (Airflow maps only over a task's return value)."""
+        return list(erase["spark_argv"])
 
     return SparkSubmitOperator.partial(
         task_id="erase",
@@ -235,4 +241,4 @@ def erase_task(args: Any) -> Any:
         py_files=templated("FLYWHEEL_WHEEL"),
         properties_file=templated("FLYWHEEL_SPARK_PROPERTIES"),
         name="flywheel-erase-{{ ds_nodash }}",
-    ).expand(application_args=args["spark_argv"])
+    ).expand(application_args=spark_argv(args))
