@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint typecheck unit sysdeps wheel bench clean
+.PHONY: install demo test lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,8 +27,8 @@ demo: install
 	$(BIN)/flywheel demo
 
 lint: install
-	$(BIN)/ruff check lib jobs tests bench
-	$(BIN)/ruff format --check lib jobs tests bench || true
+	$(BIN)/ruff check lib jobs tests bench infra
+	$(BIN)/ruff format --check lib jobs tests bench infra
 
 typecheck: install
 	$(BIN)/mypy
@@ -37,6 +37,13 @@ unit: install sysdeps
 	$(BIN)/pytest -q
 
 test: install sysdeps lint typecheck unit
+
+# Airflow lives in its own virtual environment (.venv-airflow); the airflow tests create it when missing.
+airflow-venv:
+	scripts/airflow_venv.sh
+
+test-airflow: install airflow-venv
+	$(BIN)/pytest -q -m airflow tests/infra
 
 wheel: install
 	$(BIN)/pip wheel --no-deps -w dist .

@@ -44,7 +44,9 @@ def test_bad_yaml_file(tmp_path: Path) -> None:
 
 
 def test_overrides_are_typed() -> None:
-    cfg = load_config(overrides=["simulate.profile=custom", "simulate.users=123", "graph.backend=networkit", "spark.conf={'a': 'b'}"])
+    cfg = load_config(
+        overrides=["simulate.profile=custom", "simulate.users=123", "graph.backend=networkit", "spark.conf={'a': 'b'}"]
+    )
     assert cfg.simulate.users == 123 and cfg.graph.backend == "networkit" and cfg.spark.conf == {"a": "b"}
 
 

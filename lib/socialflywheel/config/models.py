@@ -92,6 +92,9 @@ class FlywheelConfig(Strict):
 
     work_dir: str = Field("work", description="Folder for everything the embedded default writes.")
     seed: int = Field(7, description="Seed for every randomized step unless a stage sets its own.")
+    run_date: str | None = Field(
+        None, description="Logical date of a scheduled run (YYYY-MM-DD), passed by the Airflow DAGs; informational."
+    )
     spark: SparkConfig = Field(default_factory=SparkConfig)  # type: ignore[arg-type]
     lake: LakeConfig = Field(default_factory=LakeConfig)  # type: ignore[arg-type]
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)  # type: ignore[arg-type]

@@ -47,7 +47,8 @@ WATERMARK = register(
 )
 
 # Part A modules (another engineer's); their build_* functions are called when present.
-PART_A_MODULES = ("trends", "sentiment", "campaigns", "segments", "risk")
+# risk first: trends, campaign reach and training examples leave out the accounts it flags.
+PART_A_MODULES = ("risk", "trends", "sentiment", "campaigns", "segments")
 OUTPUTS = (USER_FEATURES.name, ITEM_FEATURES.name, TRAINING_EXAMPLES.name)
 
 
