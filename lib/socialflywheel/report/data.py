@@ -1,0 +1,205 @@
+"""The report's figures as small pandas frames: pure aggregations of gold tables, k-suppression applied again.
+
+Every function takes already-read frames (the job reads them through ``Lake.read_arrow``) and
+``k = privacy.min_group_users``; a row that describes fewer than ``k`` distinct people is dropped
+before anything is aggregated or drawn, even though the gold jobs suppress too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """Rows kept and how many were hidden for having fewer than k distinct people."""
+
+    rows: pd.DataFrame
+    hidden: int
+
+
+def suppress(df: pd.DataFrame, column: str, k: int) -> Suppressed:
+    """Drop rows whose distinct-user count ``column`` is below ``k`` (nulls count as below).
+
+    Args:
+        df: A gold aggregate.
+        column: Its distinct-user count column.
+        k: The smallest publishable group.
+
+    Returns:
+        The rows kept and the number hidden.
+    """
+    if df.empty:
+        return Suppressed(df.copy(), 0)
+    keep = df[column].fillna(0).astype(np.int64) >= k
+    return Suppressed(df[keep].reset_index(drop=True), int((~keep).sum()))
+
+
+def campaign_summary(perf: pd.DataFrame, k: int) -> Suppressed:
+    """Per campaign over its published days: impressions, clicks, CTR, peak daily reach, mean frequency.
+
+    Args:
+        perf: gold.campaign_performance rows.
+        k: Days reaching fewer than ``k`` people are dropped before summing.
+
+    Returns:
+        One row per campaign (``campaign_id, days, impressions, clicks, ctr, peak_daily_reach,
+        mean_frequency``), sorted by impressions, and the number of campaign-days hidden.
+    """
+    kept = suppress(perf, "reach", k)
+    rows = kept.rows
+    if rows.empty:
+        cols = ["campaign_id", "days", "impressions", "clicks", "ctr", "peak_daily_reach", "mean_frequency"]
+        return Suppressed(pd.DataFrame(columns=cols), kept.hidden)
+    out = rows.groupby("campaign_id", as_index=False).agg(
+        days=("day", "nunique"),
+        impressions=("impressions", "sum"),
+        clicks=("clicks", "sum"),
+        peak_daily_reach=("reach", "max"),
+        mean_frequency=("frequency", "mean"),
+    )
+    out["ctr"] = out["clicks"] / out["impressions"].where(out["impressions"] > 0)
+    out = out.sort_values(["impressions", "campaign_id"], ascending=[False, True], kind="stable")
+    return Suppressed(out.reset_index(drop=True), kept.hidden)
+
+
+def sentiment_by_category(aggregates: pd.DataFrame, k: int) -> Suppressed:
+    """Positive/neutral/negative shares and item-weighted mean compound per post category.
+
+    Args:
+        aggregates: gold.sentiment_aggregates rows (all group types; categories are kept).
+        k: Category-days with fewer than ``k`` distinct users are dropped before summing.
+
+    Returns:
+        One row per category (``category, days, items, positive, neutral, negative, positive_share,
+        negative_share, mean_compound``), most items first, and the number of category-days hidden.
+    """
+    cat = aggregates[aggregates["group_type"] == "category"]
+    kept = suppress(cat, "users", k)
+    rows = kept.rows.copy()
+    if rows.empty:
+        cols = ["category", "days", "items", "positive", "neutral", "negative", "positive_share", "negative_share"]
+        return Suppressed(pd.DataFrame(columns=[*cols, "mean_compound"]), kept.hidden)
+    rows["weighted"] = rows["mean_compound"] * rows["items"]
+    out = rows.groupby("group_key", as_index=False).agg(
+        days=("day", "nunique"),
+        items=("items", "sum"),
+        positive=("positive", "sum"),
+        neutral=("neutral", "sum"),
+        negative=("negative", "sum"),
+        weighted=("weighted", "sum"),
+    )
+    out = out.rename(columns={"group_key": "category"})
+    out["positive_share"] = out["positive"] / out["items"]
+    out["negative_share"] = out["negative"] / out["items"]
+    out["mean_compound"] = out["weighted"] / out["items"]
+    out = out.drop(columns="weighted").sort_values(["items", "category"], ascending=[False, True], kind="stable")
+    return Suppressed(out.reset_index(drop=True), kept.hidden)
+
+
+def trend_view(trends: pd.DataFrame, scores: pd.DataFrame, k: int, *, top: int = 8) -> tuple[Suppressed, pd.DataFrame]:
+    """The strongest detected trends and their score series, buckets with fewer than k users hidden.
+
+    Args:
+        trends: gold.hashtag_trends rows.
+        scores: gold.hashtag_trend_scores rows (``granularity, hashtag, bucket_start, uses, users, score``).
+        k: A trend whose peak bucket had fewer than ``k`` users is hidden; so is any series bucket.
+        top: Most trends listed (by strength).
+
+    Returns:
+        The trends kept (with ``peak_users``) and the number hidden; and the series points kept
+        (``granularity, hashtag, bucket_start, uses, users, score``) for those trends.
+    """
+    if trends.empty:
+        return Suppressed(trends.assign(peak_users=pd.Series(dtype=np.int64)), 0), scores.iloc[0:0]
+    peaks = scores.rename(columns={"bucket_start": "peak_ts", "users": "peak_users"})[
+        ["granularity", "hashtag", "peak_ts", "peak_users"]
+    ]
+    joined = trends.merge(peaks, on=["granularity", "hashtag", "peak_ts"], how="left")
+    kept = suppress(joined, "peak_users", k)
+    shown = kept.rows.sort_values(["strength", "hashtag"], ascending=[False, True], kind="stable").head(top)
+    keys = shown[["granularity", "hashtag"]].drop_duplicates()
+    series = scores.merge(keys, on=["granularity", "hashtag"])
+    series = suppress(series, "users", k).rows.sort_values(["granularity", "hashtag", "bucket_start"])
+    return Suppressed(shown.reset_index(drop=True), kept.hidden), series.reset_index(drop=True)
+
+
+def community_view(communities: pd.DataFrame, k: int) -> Suppressed:
+    """Communities of at least ``k`` members, largest first (``size`` counts distinct people).
+
+    Args:
+        communities: gold.graph_communities rows.
+        k: The smallest community shown.
+
+    Returns:
+        The communities kept and how many smaller ones were hidden.
+    """
+    kept = suppress(communities, "size", k)
+    rows = kept.rows.sort_values(["size", "community"], ascending=[False, True], kind="stable")
+    return Suppressed(rows.reset_index(drop=True), kept.hidden)
+
+
+def top_influencers(centrality: pd.DataFrame, communities_shown: pd.Series, *, n: int = 10) -> pd.DataFrame:
+    """The ``n`` highest-PageRank people (pseudonymous ids) whose community is shown.
+
+    Args:
+        centrality: gold.graph_centrality rows.
+        communities_shown: Community ids that passed k-suppression (people of hidden ones are left out).
+        n: How many to list.
+
+    Returns:
+        ``user_id, pagerank, in_degree, core_number, community, rank_in_community``, PageRank order.
+    """
+    cols = ["user_id", "pagerank", "in_degree", "core_number", "community", "rank_in_community"]
+    rows = centrality[centrality["community"].isin(set(communities_shown))]
+    rows = rows.sort_values(["pagerank", "user_id"], ascending=[False, True], kind="stable")
+    return rows[cols].head(n).reset_index(drop=True)
+
+
+def segment_profiles(segments: pd.DataFrame, k: int, *, features: int = 6) -> tuple[Suppressed, pd.DataFrame]:
+    """Segments of at least ``k`` users and the features that most tell them apart.
+
+    Args:
+        segments: gold.segments rows (``features`` is a list of (name, mean) pairs or a dict).
+        k: The smallest segment shown.
+        features: How many features to profile (largest spread of segment means, relative to their scale).
+
+    Returns:
+        The segments kept (``segment, users, top_categories``) with the number hidden, and a
+        segment x feature frame of the mean values of the chosen features.
+    """
+    kept = suppress(segments, "users", k)
+    rows = kept.rows.sort_values(["users", "segment"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    means = pd.DataFrame(
+        [dict(f) if not isinstance(f, dict) else f for f in rows["features"]], index=rows["segment"]
+    ).astype(float)
+    if means.empty:
+        return Suppressed(rows, kept.hidden), means
+    spread = (means.max() - means.min()) / (means.abs().max() + 1e-9)
+    chosen = spread.sort_values(ascending=False, kind="stable").head(features).index
+    return Suppressed(rows, kept.hidden), means[list(chosen)]
+
+
+def fairness_view(fairness: pd.DataFrame, k: int) -> tuple[pd.DataFrame, int]:
+    """The latest measured model version's fairness rows, small groups hidden.
+
+    A group is hidden when it is made of fewer than ``k`` creators, or when between 1 and ``k - 1``
+    people received its posts (a group nobody received says nothing about any recipient, and its
+    zero exposure is the finding a fairness report exists to show).
+
+    Args:
+        fairness: gold.recommendation_fairness rows (any number of versions).
+        k: The smallest publishable group.
+
+    Returns:
+        The rows of the most recently generated version that pass, and how many were hidden.
+    """
+    if fairness.empty:
+        return fairness, 0
+    latest = fairness.sort_values(["generated_at", "model_version"], kind="stable")["model_version"].iloc[-1]
+    rows = fairness[fairness["model_version"] == latest]
+    small = (rows["creators"] < k) | ((rows["users"] > 0) & (rows["users"] < k))
+    return rows[~small].reset_index(drop=True), int(small.sum())

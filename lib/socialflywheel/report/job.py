@@ -1,0 +1,193 @@
+"""``flywheel report``: gold tables and the latest MLflow training run -> one self-contained HTML file.
+
+Tables are read through delta-rs (``Lake.read_arrow``, only the columns and rows a section needs),
+so no Spark is needed; the training run's evaluation table comes from its MLflow artifacts
+(``evaluation/evaluation.csv``) or, failing that, from its ``test.<model>.<metric>_at_<K>`` metrics.
+A section whose inputs do not exist yet says so plainly instead of failing the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from socialflywheel.report import sections
+from socialflywheel.report.html import page
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+_METRIC = re.compile(r"^test\.(?P<model>[^.]+)\.(?P<name>[a-z_]+)_at_(?P<k>\d+)$")
+
+
+def report_path(cfg: FlywheelConfig) -> Path:
+    """Where the report goes: ``report.path`` or ``<work_dir>/report/report.html``.
+
+    Args:
+        cfg: Resolved configuration.
+
+    Returns:
+        The output file.
+    """
+    return Path(cfg.report.path).expanduser().resolve() if cfg.report.path else cfg.work_path / "report" / "report.html"
+
+
+class _Reader:
+    """Reads tables when they exist (None otherwise) and counts the rows read."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.rows = 0
+
+    def __call__(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame | None:
+        if not self.lake.exists(name):
+            return None
+        arrow = self.lake.read_arrow(name, columns=columns, filters=filters)
+        self.rows += arrow.num_rows
+        return arrow.to_pandas()
+
+
+def _evaluation_from_metrics(metrics: dict[str, float]) -> pd.DataFrame:
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for key, value in metrics.items():
+        m = _METRIC.match(key)
+        if m:
+            row = rows.setdefault((m["model"], int(m["k"])), {"split": "test", "model": m["model"], "k": int(m["k"])})
+            row[m["name"]] = value
+    return pd.DataFrame(list(rows.values()))
+
+
+def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
+    """The most recent finished ``train`` run of the configured experiment and its evaluation table.
+
+    Args:
+        cfg: Resolved configuration (``mlflow``).
+
+    Returns:
+        ``(run facts, evaluation table)``, or ``(None, None)`` when no such run exists (a SQLite
+        store that does not exist yet is not created).
+    """
+    uri = cfg.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return None, None
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(cfg.mlflow.experiment)
+    if exp is None:
+        return None, None
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string="tags.job = 'train' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None, None
+    run = runs[0]
+    info = {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "start_time": dt.datetime.fromtimestamp(run.info.start_time / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "model_version": run.data.tags.get("model_version"),
+    }
+    evaluation: pd.DataFrame | None = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = client.download_artifacts(run.info.run_id, "evaluation/evaluation.csv", tmp)
+            evaluation = pd.read_csv(path)
+    except Exception as exc:  # an artifact store that lost the file still has the metrics
+        log.info("report: no evaluation.csv for run %s (%s); using its metrics", run.info.run_id, exc)
+    if evaluation is None or evaluation.empty:
+        evaluation = _evaluation_from_metrics(dict(run.data.metrics))
+    return info, evaluation
+
+
+def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+    """Write the HTML report (trends, sentiment, campaigns, graph, segments, model metrics, fairness).
+
+    Args:
+        spark: Unused (the report reads through delta-rs); kept for the job signature.
+        cfg: Resolved configuration (``report.path``, ``privacy.min_group_users``, ``mlflow``).
+        lake: The lake.
+
+    Returns:
+        A summary: the file written, its size, each section's state (``ok``, ``empty`` or
+        ``missing``), the MLflow training run shown, rows in (rows read) and out (1 file).
+    """
+    from socialflywheel.lake.catalog import load_all
+
+    del spark
+    load_all()
+    import socialflywheel.recsys.fairness  # noqa: F401  (declares gold.recommendation_fairness)
+
+    k = cfg.privacy.min_group_users
+    read = _Reader(lake)
+    trends = read("gold.hashtag_trends")
+    scores = None
+    if trends is not None:
+        tags = sorted(set(trends["hashtag"]))
+        scores = read(
+            "gold.hashtag_trend_scores",
+            columns=["granularity", "hashtag", "bucket_start", "uses", "users", "score"],
+            filters=[("hashtag", "in", tags)] if tags else None,
+        )
+    fair = read("gold.recommendation_fairness")
+    recs = None
+    if fair is not None and not fair.empty:
+        version = str(fair.sort_values(["generated_at", "model_version"], kind="stable")["model_version"].iloc[-1])
+        recs = read(
+            "gold.recommendations",
+            columns=["model_version", "user_id", "source"],
+            filters=[("model_version", "=", version)],
+        )
+    run, evaluation = latest_train_run(cfg)
+    parts = {
+        "trending-hashtags": sections.trends(trends, scores, k),
+        "sentiment": sections.sentiment(read("gold.sentiment_aggregates"), k),
+        "campaigns": sections.campaigns(read("gold.campaign_performance"), k),
+        "communities": sections.communities(
+            read("gold.graph_communities"),
+            read(
+                "gold.graph_centrality",
+                columns=["user_id", "pagerank", "in_degree", "core_number", "community", "rank_in_community"],
+            ),
+            k,
+        ),
+        "segments": sections.segments(read("gold.segments"), k),
+        "model-metrics": sections.model_metrics(evaluation, run),
+        "fairness": sections.fairness(fair, recs, k),
+    }
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    versions = ", ".join(f"{n} v{v}" for n, v in sorted(lake.versions_read.items()))
+    html = page(
+        "Social Flywheel report",
+        f"Generated {now}; groups of fewer than {k} people are never shown. Tables read: {versions or 'none'}.",
+        [(sid, sections.SECTIONS[sid], parts[sid]) for sid in sections.SECTIONS],
+    )
+    out = report_path(cfg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    states = {sid: re.search(r'data-state="(\w+)"', h).group(1) for sid, h in parts.items()}  # type: ignore[union-attr]
+    log.info("report: %s (%d bytes) %s", out, len(html.encode()), states)
+    return {
+        "path": str(out),
+        "bytes": len(html.encode()),
+        "sections": states,
+        "mlflow_train_run_id": run["run_id"] if run else None,
+        "rows_in": read.rows,
+        "rows_out": 1,
+    }

@@ -1,0 +1,218 @@
+"""The report on the tiny lake after features and graph (then train, recommend and fairness when present),
+checked in the HTML and in headless Chromium: every section visible, every image decoded, nothing
+fetched from the network, and figures equal to the gold tables and the MLflow run they came from."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from socialflywheel.config import FlywheelConfig
+from socialflywheel.lake.io import Lake
+from socialflywheel.report.sections import SECTIONS
+from tests.conftest import copy_lake, make_config
+
+CHROMIUM = "/usr/bin/chromium"
+TRAIN_SMALL = (
+    "train.device=cpu",
+    "train.num_threads=1",
+    "train.batch_size=256",
+    "train.embedding_dim=16",
+    "train.hidden_dim=32",
+    "train.shuffle_buffer=2048",
+    "train.shard_rows=1024",
+    "train.checkpoint_every_steps=0",
+    "train.history_len=10",
+    "train.epochs=2",
+    "train.lr=0.01",
+    "train.patience=0",
+    "train.ials_factors=[16]",
+    "train.ials_regularization=[0.1]",
+    "train.ials_alpha=[10.0]",
+    "recommend.k=20",
+)
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _job(module: str, name: str) -> Any:
+    """A stage's job function when that stage exists yet, else None."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    return getattr(mod, name, None)
+
+
+@pytest.fixture(scope="module")
+def built(
+    tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: Any
+) -> dict[str, Any]:
+    from socialflywheel.features.job import run_features
+    from socialflywheel.graph.job import run_graph
+    from socialflywheel.report import run_report
+
+    root = tmp_path_factory.mktemp("report")
+    cfg, lake = copy_lake(tiny_lake[0], root / "work")
+    run_features(spark, cfg, lake)
+    run_graph(spark, cfg, Lake.from_config(cfg))
+    # Before any model: a work dir with no MLflow store over the same lake.
+    early_cfg = make_config(root / "early", f"lake.root={lake.root}")
+    early = run_report(spark, early_cfg, Lake.from_config(early_cfg))
+    cfg = make_config(cfg.work_path, "simulate.profile=tiny", *TRAIN_SMALL)
+    out: dict[str, Any] = {"cfg": cfg, "early": early, "trained": None, "fairness": None}
+    train = _job("socialflywheel.recsys.train_job", "run_train")
+    recommend = _job("socialflywheel.recsys.recommend_job", "run_recommend")
+    fairness = _job("socialflywheel.recsys.fairness", "build_fairness")
+    if train is not None:
+        out["trained"] = train(spark, cfg, Lake.from_config(cfg))
+        if recommend is not None:
+            recommend(spark, cfg, Lake.from_config(cfg))
+            if fairness is not None:
+                out["fairness"] = fairness(spark, cfg, Lake.from_config(cfg))
+    out["report"] = run_report(spark, cfg, Lake.from_config(cfg))
+    out["html"] = Path(out["report"]["path"]).read_text(encoding="utf-8")
+    return out
+
+
+def _metrics(html: str) -> dict[str, tuple[str, str]]:
+    """data-metric -> (data-value, displayed text) of every tagged element."""
+    pattern = r'data-metric="([^"]+)" data-value="([^"]*)">([^<]*)<'
+    return {m: (v, t) for m, v, t in re.findall(pattern, html)}
+
+
+def _gold(cfg: FlywheelConfig, name: str) -> pd.DataFrame:
+    return Lake.from_config(cfg).read_arrow(name).to_pandas()
+
+
+def test_report_is_self_contained_with_every_section(built: dict[str, Any]) -> None:
+    html = built["html"]
+    for sid in SECTIONS:
+        assert f'<section id="{sid}"' in html
+    assert "http://" not in html and "https://" not in html
+    srcs = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert srcs and all(s.startswith(("data:image/png;base64,", "#")) for s in srcs)
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    states = built["report"]["sections"]
+    for sid in ("trending-hashtags", "sentiment", "campaigns", "communities", "segments"):
+        assert states[sid] == "ok", sid
+    if built["fairness"] is not None:
+        assert states["model-metrics"] == "ok" and states["fairness"] == "ok"
+
+
+def test_report_before_any_model_says_so(built: dict[str, Any]) -> None:
+    early = built["early"]
+    assert early["sections"]["model-metrics"] == "missing" and early["sections"]["fairness"] == "missing"
+    assert early["sections"]["communities"] == "ok" and early["mlflow_train_run_id"] is None
+    text = Path(early["path"]).read_text(encoding="utf-8")
+    assert "No training run has been recorded in MLflow yet" in text
+    assert "Recommendation fairness is not available yet" in text
+
+
+def test_figures_equal_gold_tables_and_small_groups_are_hidden(built: dict[str, Any]) -> None:
+    cfg: FlywheelConfig = built["cfg"]
+    k = cfg.privacy.min_group_users
+    shown = _metrics(built["html"])
+    perf = _gold(cfg, "gold.campaign_performance")
+    published = perf[perf.reach >= k].groupby("campaign_id")[["clicks", "impressions"]].sum()
+    assert len(published) >= 2
+    for campaign, row in published.iterrows():
+        value, text = shown[f"campaign:{campaign}:ctr"]
+        assert float(value) == pytest.approx(row.clicks / row.impressions)
+        assert text == f"{100 * row.clicks / row.impressions:.2f}%"
+        assert int(shown[f"campaign:{campaign}:impressions"][0]) == row.impressions
+    comms = _gold(cfg, "gold.graph_communities")
+    assert int(shown["community:largest:size"][0]) == int(comms["size"].max())
+    sizes = {m: int(v) for m, (v, _) in shown.items() if re.fullmatch(r"community:\d+:size", m)}
+    assert sorted(sizes.values(), reverse=True) == sorted(comms[comms["size"] >= k]["size"], reverse=True)
+    assert min(sizes.values()) >= k
+    segs = _gold(cfg, "gold.segments")
+    seg_users = [int(v) for m, (v, _) in shown.items() if re.fullmatch(r"segment:\d+:users", m)]
+    assert sorted(seg_users) == sorted(segs[segs.users >= k].users)
+    if built["trained"] is not None:
+        import mlflow
+
+        run = mlflow.MlflowClient(tracking_uri=cfg.tracking_uri).get_run(built["trained"]["run_id"])
+        for model in ("two_tower", "most_popular", "ials"):
+            value, _ = shown[f"model:{model}:recall_at_50"]
+            assert float(value) == pytest.approx(run.data.metrics[f"test.{model}.recall_at_50"])
+    if built["fairness"] is not None:
+        fair = _gold(cfg, "gold.recommendation_fairness")
+        assert float(shown["fairness:gini_exposure"][0]) == pytest.approx(fair.gini_exposure.iloc[0])
+        assert float(shown["fairness:catalogue_coverage"][0]) == pytest.approx(fair.catalogue_coverage.iloc[0])
+        top = fair[(fair.dimension == "creator_tier") & (fair.group_key == "top")].iloc[0]
+        if top.creators >= k and not 0 < top.users < k:
+            metric = "fairness:creator_tier:top:exposure_share"
+            assert float(shown[metric][0]) == pytest.approx(top.exposure_share)
+
+
+def _browser_or_skip() -> Any:
+    """Playwright's sync API when Debian's Chromium is installed; under CI a missing browser fails."""
+    missing = []
+    if not (Path(CHROMIUM).exists() and shutil.which(CHROMIUM)):
+        missing.append(f"{CHROMIUM} (scripts/install_chromium.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("the playwright package (dev extra)")
+        sync_playwright = None
+    if missing:
+        msg = "headless browser test needs " + " and ".join(missing)
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg)
+        pytest.skip(msg + " (set CI=true to make this a failure)")
+    return sync_playwright
+
+
+@pytest.mark.browser
+def test_report_in_headless_chromium(built: dict[str, Any], tmp_path: Path) -> None:
+    sync_playwright = _browser_or_skip()
+    path = Path(built["report"]["path"])
+    requests: list[str] = []
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh user-data-dir
+            executable_path=CHROMIUM,
+            headless=True,
+            args=LAUNCH_ARGS,
+            viewport={"width": 1200, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(path.as_uri(), wait_until="load")
+            for sid, title in SECTIONS.items():
+                sec = page.locator(f"section#{sid}")
+                assert sec.count() == 1 and sec.is_visible(), sid
+                assert sec.locator("h2").inner_text().strip() == title
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+            )
+            ok_sections = [s for s, state in built["report"]["sections"].items() if state == "ok"]
+            assert len(images) >= len(ok_sections)
+            assert all(done and w > 0 and h > 0 for done, w, h in images), images
+            largest = page.locator('[data-metric="community:largest:size"]').inner_text()
+            comms = _gold(built["cfg"], "gold.graph_communities")
+            assert int(largest) == int(comms["size"].max())
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            context.close()
+    assert requests, "the page itself should have been requested"
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
