@@ -20,7 +20,7 @@ from socialflywheel.ingest import run_conform, run_ingest
 from socialflywheel.ingest.landing import UnreadableLandingFile
 from socialflywheel.lake.catalog import load_all
 from socialflywheel.lake.io import Lake
-from tests.conftest import make_config
+from tests.conftest import copy_lake, make_config
 
 FLYWHEEL = str(Path(sys.executable).parent / "flywheel")
 KILL_POINTS = [
@@ -96,6 +96,41 @@ def test_sigkill_at_random_moment(after: float, tiny_lake: Any, spark: Any, tmp_
     run_conform(spark, cfg, lake)
     assert_lake_sound(spark, lake)
     assert_same_as_reference(lake, tiny_lake[1])
+
+
+FEATURE_KILLS = ["features.after_snapshots", "features.after_part_a", "features.before_watermark"]
+FEATURE_TABLES = ("gold.user_features", "gold.item_features", "gold.training_examples", "gold.account_risk")
+
+
+@pytest.fixture(scope="module")
+def features_reference(tiny_lake: Any, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The tiny lake with features built once, uninterrupted."""
+    from socialflywheel.features.job import run_features
+
+    cfg, lake = copy_lake(tiny_lake[0], tmp_path_factory.mktemp("features-ref") / "w")
+    run_features(spark, cfg, lake)
+    return lake
+
+
+@pytest.mark.parametrize("point", FEATURE_KILLS)
+def test_sigkill_during_features(
+    point: str, tiny_lake: Any, features_reference: Lake, spark: Any, tmp_path: Path
+) -> None:
+    from socialflywheel.features.job import run_features
+
+    cfg, lake = copy_lake(tiny_lake[0], tmp_path / "w")
+    argv = [FLYWHEEL, "features", "--set", f"work_dir={cfg.work_path}", "--set", "simulate.profile=tiny"]
+    out = subprocess.run(argv, env=child_env(FLYWHEEL_KILL_AT=point), capture_output=True, timeout=600)
+    assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
+    assert_lake_sound(spark, lake)
+    run_features(spark, cfg, lake)
+    for name in FEATURE_TABLES:
+        got, want = lake.read_arrow(name), features_reference.read_arrow(name)
+        assert got.num_rows == want.num_rows, name
+        keys = [c for c in ("event_id", "user_id", "post_id", "as_of_date") if c in got.column_names]
+        rows = sorted(zip(*(got.column(k).to_pylist() for k in keys), strict=True))
+        assert rows == sorted(zip(*(want.column(k).to_pylist() for k in keys), strict=True)), name
+        assert len(rows) == len(set(rows)), f"{name} has duplicates"
 
 
 def test_unreadable_landing_file_fails_batch_cleanly(tiny_lake: Any, spark: Any, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
 from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples, risky_accounts
 from socialflywheel.features.user_features import USER_FEATURES, build_user_features, user_feature_names
+from socialflywheel.faults import kill_point
 from socialflywheel.lake.catalog import Table, register
 
 if TYPE_CHECKING:
@@ -219,7 +220,9 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
         USER_FEATURES.name: build_user_features(spark, cfg, lake, categories=cats, since=since),
         ITEM_FEATURES.name: build_item_features(spark, cfg, lake, since=since),
     }
+    kill_point("features.after_snapshots")
     part_a = _run_part_a(spark, cfg, lake)
+    kill_point("features.after_part_a")
     risky = risky_hash(spark, lake)
     prev = last_watermark(lake)
     if plan["mode"] == "incremental" and prev is not None and prev.get("risky_hash") != risky:
@@ -228,6 +231,7 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
     tables[TRAINING_EXAMPLES.name] = build_training_examples(
         spark, cfg, lake, categories=cats, since=plan["examples_since"]
     )
+    kill_point("features.before_watermark")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rebuilt = dt.date.fromisoformat(since) if since else None
     lake.write_arrow(
