@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import emit, run_child
 
 REPO = Path(__file__).resolve().parents[1]
+_SERVERS: list[Any] = []  # a Sail server stops when collected: keep it for the child's life
 
 
 def _session(engine: str) -> Any:
@@ -38,6 +39,7 @@ def _session(engine: str) -> Any:
 
         server = SparkConnectServer(ip="127.0.0.1", port=0)
         server.start(background=True)
+        _SERVERS.append(server)
         url = "sc://{}:{}".format(*server.listening_address)
         return SparkSession.builder.remote(url).config("spark.sql.session.timeZone", "UTC").getOrCreate()
     return (
