@@ -79,3 +79,20 @@ def test_pymk_beats_most_followed_on_held_out_follows(planted: tuple[Graph, np.n
     )
     assert result.held_out == int(held.sum())
     assert result.beats_baseline, result
+
+
+def test_evaluate_holdout_uses_the_held_out_follows() -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from socialflywheel.graph.build import GraphInputs
+    from socialflywheel.graph.evaluate import evaluate_holdout
+
+    # 0->1, 0->2, 1->3, 2->3 kept; 0->3 (a friend of friends) held out.
+    follows = Graph.from_edges(np.array([0, 0, 1, 2]), np.array([1, 2, 3, 3]), num_nodes=4)
+    holdout = Graph.from_edges(np.array([0]), np.array([3]), num_nodes=4)
+    empty = Graph.from_edges(np.zeros(0), np.zeros(0), num_nodes=4)
+    inputs = GraphInputs(pa.array(list("abcd")), follows, empty, holdout, datetime(2026, 1, 1, tzinfo=UTC))
+    result = evaluate_holdout(inputs, people_you_may_know(follows, k=1), k=1)
+    assert result.recall == 1.0 and result.held_out == 1

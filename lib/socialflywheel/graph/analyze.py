@@ -208,4 +208,3 @@ def pymk_table(inputs: GraphInputs, res: GraphResults, *, score_kind: str) -> pa
         "as_of": [inputs.as_of] * m,
     }
     return _arrow(cols, PEOPLE_YOU_MAY_KNOW.schema)
-

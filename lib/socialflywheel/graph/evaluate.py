@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from socialflywheel.graph.pymk import Candidates
+from socialflywheel.graph.build import GraphInputs
+from socialflywheel.graph.pymk import Candidates, most_followed
 
 
 def community_nmi(labels: Sequence[int] | np.ndarray, planted: Sequence[int] | np.ndarray) -> float:
@@ -90,3 +91,9 @@ def evaluate_pymk(
         baseline_recall=recall_at_k(baseline, held_src, held_dst, k=k),
         held_out=len(held_src),
     )
+
+
+def evaluate_holdout(inputs: GraphInputs, candidates: Candidates, *, k: int = 20) -> PymkEvaluation:
+    """Recall@k on the follows :func:`~socialflywheel.graph.build.build_graph_inputs` held out
+    (``graph.holdout_days``), against the most-followed baseline over the same training graph."""
+    return evaluate_pymk(candidates, most_followed(inputs.follows, k=k), inputs.holdout.src, inputs.holdout.dst, k=k)

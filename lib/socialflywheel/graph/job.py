@@ -93,7 +93,11 @@ def run_graph(
     build_s = time.perf_counter() - start
     log.info(
         "graph: %d nodes, %d follow edges, %d engagement edges, %d held out (%.1f s)",
-        inputs.num_nodes, inputs.follows.num_edges, inputs.engagement.num_edges, inputs.holdout.num_edges, build_s,
+        inputs.num_nodes,
+        inputs.follows.num_edges,
+        inputs.engagement.num_edges,
+        inputs.holdout.num_edges,
+        build_s,
     )
     backend = select_backend(
         gcfg.backend, threads=gcfg.threads, leiden_iterations=gcfg.leiden_iterations, dask_client=_dask_client(cfg)

@@ -44,9 +44,7 @@ class NetworkitBackend(GraphBackend):
     def to_networkit(self, graph: Graph, *, undirected: bool = False) -> Any:
         """Build a NetworKit graph; ``undirected`` symmetrizes first (weights summed)."""
         g = graph.symmetrized() if undirected else graph
-        return self._nk.GraphFromCoo(
-            (g.weights, (g.src, g.dst)), n=g.num_nodes, weighted=True, directed=g.directed
-        )
+        return self._nk.GraphFromCoo((g.weights, (g.src, g.dst)), n=g.num_nodes, weighted=True, directed=g.directed)
 
     def pagerank(self, graph: Graph, *, damping: float = 0.85, tol: float = 1e-10, max_iter: int = 1000) -> np.ndarray:
         """Weighted PageRank; sinks distributed so that the result matches NetworkX's definition."""
