@@ -50,12 +50,12 @@ def test_risky_accounts_read_from_gold_account_risk(
     spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = Lake.from_config(make_config(tmp_path / "work"))
-    assert risky_accounts(spark, lake, threshold=0.5) is None  # no table declared: nobody excluded
-    monkeypatch.setitem(
-        CATALOG, "gold.account_risk", Table("gold.account_risk", "user_id string, risk_score double")
-    )
-    assert risky_accounts(spark, lake, threshold=0.5) is None  # declared but not written yet
-    rows = [("a", 0.9), ("b", 0.2), ("c", 0.51)]
-    lake.overwrite(spark.createDataFrame(rows, "user_id string, risk_score double"), "gold.account_risk")
-    risky = risky_accounts(spark, lake, threshold=0.5)
-    assert risky is not None and sorted(r["user_id"] for r in risky.collect()) == ["a", "c"]
+    schema = "user_id string, score double, is_risky boolean"
+    monkeypatch.setitem(CATALOG, "gold.account_risk", Table("gold.account_risk", schema))
+    assert risky_accounts(spark, lake) is None  # declared but not written yet: nobody excluded
+    rows = [("a", 0.9, True), ("b", 0.2, False), ("c", 0.51, False)]
+    lake.overwrite(spark.createDataFrame(rows, schema), "gold.account_risk")
+    by_flag = risky_accounts(spark, lake)
+    assert by_flag is not None and sorted(r["user_id"] for r in by_flag.collect()) == ["a"]
+    by_score = risky_accounts(spark, lake, threshold=0.5)
+    assert by_score is not None and sorted(r["user_id"] for r in by_score.collect()) == ["a", "c"]

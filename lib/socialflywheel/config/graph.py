@@ -49,6 +49,8 @@ class GraphConfig(Strict):
     pymk_k: int = Field(20, ge=1, description="People-you-may-know candidates per user.")
     pymk_score: Literal["adamic_adar", "jaccard"] = Field("adamic_adar", description="Candidate ranking.")
     holdout_days: int = Field(0, ge=0, description="Follows of the last N days left out of the graph (evaluation).")
-    risk_threshold: float = Field(
-        0.5, description="Accounts in gold.account_risk scoring above this are left out (when that table exists)."
+    risk_threshold: float | None = Field(
+        None,
+        description="Accounts of gold.account_risk (when it exists) left out of every graph: null takes its "
+        "is_risky flag (features.risk_threshold); a number leaves out those whose score exceeds it.",
     )

@@ -24,22 +24,26 @@ log = logging.getLogger(__name__)
 RISK_TABLE = "gold.account_risk"
 
 
-def risky_accounts(spark: SparkSession, lake: Lake, *, threshold: float) -> DataFrame | None:
-    """User ids scoring above ``threshold`` in gold.account_risk, or None when that table is absent.
+def risky_accounts(spark: SparkSession, lake: Lake, *, threshold: float | None = None) -> DataFrame | None:
+    """User ids gold.account_risk marks risky, or None when that table is absent.
 
-    The table is owned by another stage: ``risk_score`` (compared with the threshold) is used when
-    present, else a boolean ``is_risky``.
+    Args:
+        spark: the session.
+        lake: the lake holding gold.account_risk (written by the features stage).
+        threshold: None takes the table's ``is_risky`` flag; a number compares its ``score``
+            (or ``risk_score``) column with it instead.
     """
     from pyspark.sql import functions as F
 
     if RISK_TABLE not in CATALOG or not lake.exists(RISK_TABLE):
         return None
     risk = lake.read(spark, RISK_TABLE)
-    if "risk_score" in risk.columns:
-        return risk.where(F.col("risk_score") > F.lit(threshold)).select("user_id")
+    score = next((c for c in ("score", "risk_score") if c in risk.columns), None)
+    if threshold is not None and score is not None:
+        return risk.where(F.col(score) > F.lit(threshold)).select("user_id")
     if "is_risky" in risk.columns:
         return risk.where(F.col("is_risky")).select("user_id")
-    log.warning("%s has neither risk_score nor is_risky: no account excluded", RISK_TABLE)
+    log.warning("%s has no is_risky or score column: no account excluded", RISK_TABLE)
     return None
 
 
