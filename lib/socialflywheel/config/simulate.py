@@ -72,6 +72,12 @@ class SimulateConfig(Strict):
     influencers_per_community: int = Field(3, ge=0, description="Planted influencers per community.")
     bot_share: float = Field(0.01, ge=0, le=0.5, description="Share of users that are bots.")
     unfollow_share: float = Field(0.06, ge=0, le=0.5, description="Share of follow edges later unfollowed.")
+    triadic_share: float = Field(
+        0.35,
+        ge=0,
+        le=0.9,
+        description="Share of a user's later follows that close a triangle (a followee's followee), as real graphs grow.",
+    )
     trends: int = Field(6, ge=0, description="Planted hashtag bursts.")
     campaigns: int = Field(5, ge=0, description="Ad campaigns.")
     post_share: float = Field(0.03, gt=0, le=0.5, description="Share of events that are posts.")

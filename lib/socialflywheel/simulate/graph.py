@@ -38,8 +38,33 @@ def _sample_in(rng: np.random.Generator, members: np.ndarray, weight: np.ndarray
     return members[np.minimum(np.searchsorted(cum, rng.random(k) * cum[-1], side="right"), len(members) - 1)]
 
 
-def _organic_edges(cfg: SimulateConfig, pop: Population, rng: np.random.Generator, mean_out: float) -> np.ndarray:
-    """Human follows: blocks by community, targets by fitness x (in-degree + 1), in rounds."""
+def _close_triangles(src: np.ndarray, have: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """For each ``src``, a followee's followee (uniform at each hop); ``src`` itself where there is none."""
+    if not len(have) or not len(src):
+        return src.copy()
+    f_src, f_dst = have // n, have % n  # ``have`` is sorted, so this is a CSR by source
+    offsets = np.searchsorted(f_src, np.arange(n + 1))
+    out = src.astype(np.int64).copy()
+    mid = src.astype(np.int64).copy()
+    for hop in range(2):
+        at = mid if hop else src
+        deg = offsets[at + 1] - offsets[at]
+        ok = deg > 0
+        pick = offsets[at[ok]] + (rng.random(int(ok.sum())) * deg[ok]).astype(np.int64)
+        nxt = at.astype(np.int64).copy()
+        nxt[ok] = f_dst[pick]
+        if hop:
+            out = np.where(ok, nxt, src)
+        else:
+            mid = np.where(ok, nxt, src)
+    return out
+
+
+def _organic_edges(
+    cfg: SimulateConfig, pop: Population, rng: np.random.Generator, mean_out: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Human follows in growth rounds: blocks by community, targets by fitness x (in-degree + 1), and from
+    the second round on a share closing triangles. Returns the edge keys and the round each was made in."""
     n, c = pop.n, cfg.communities
     humans = np.flatnonzero(~pop.is_bot)
     out_deg = np.maximum(1, np.round(rng.lognormal(np.log(mean_out) - 0.32, 0.8, size=len(humans)))).astype(np.int64)
@@ -56,6 +81,7 @@ def _organic_edges(cfg: SimulateConfig, pop: Population, rng: np.random.Generato
     indeg = np.zeros(n, dtype=np.int64)
     target = int(out_deg.sum())
     have = np.zeros(0, dtype=np.int64)
+    made_in = np.zeros(0, dtype=np.int64)
     for r in range(4 * _PA_ROUNDS):
         if len(have) >= target:
             break
@@ -70,13 +96,18 @@ def _organic_edges(cfg: SimulateConfig, pop: Population, rng: np.random.Generato
             sel = np.flatnonzero(tcom == k)
             if len(sel) and len(members_of[k]):
                 dst[sel] = _sample_in(rng, members_of[k], weight, len(sel))
+        if r and cfg.triadic_share > 0:
+            closing = rng.random(len(src)) < cfg.triadic_share
+            dst[closing] = _close_triangles(src[closing], have, n, rng)
         key = src[src != dst] * n + dst[src != dst]
         new = np.setdiff1d(np.unique(key), have, assume_unique=True)
-        have = np.union1d(have, new)
+        have, pos = np.unique(np.concatenate([have, new]), return_index=True)
+        made_in = np.concatenate([made_in, np.full(len(new), r, dtype=np.int64)])[pos]
         indeg += np.bincount(new % n, minlength=n)
     if len(have) > target:
-        have = np.sort(rng.choice(have, size=target, replace=False))
-    return have
+        keep = np.sort(rng.choice(len(have), size=target, replace=False))
+        have, made_in = have[keep], made_in[keep]
+    return have, made_in
 
 
 def _bot_rings(
@@ -121,12 +152,15 @@ def make_follow_graph(cfg: SimulateConfig, pop: Population, period: Period, n_fo
     humans = max(int((~pop.is_bot).sum()), 1)
     budget = max(n_follow_events / (1.0 + cfg.unfollow_share) - len(bot_key), humans)
     mean_out = float(np.clip(budget / humans, 1.5, 60.0))
-    org_key = _organic_edges(cfg, pop, rng, mean_out)
-    org_key = org_key[~np.isin(org_key, bot_key)]
+    org_key, org_round = _organic_edges(cfg, pop, rng, mean_out)
+    not_bot = ~np.isin(org_key, bot_key)
+    org_key, org_round = org_key[not_bot], org_round[not_bot]
     src = np.concatenate([org_key // n, bot_key // n]).astype(np.int32)
     dst = np.concatenate([org_key % n, bot_key % n]).astype(np.int32)
     by_bot = np.concatenate([np.zeros(len(org_key), bool), np.ones(len(bot_key), bool)])
-    followed = np.concatenate([period.sample(rng, len(org_key)), bot_ts]).astype(np.int64)
+    # The graph grows over the period: edges of later rounds (triangle closures among them) come later.
+    org_ts = np.sort(period.sample(rng, len(org_key)))[np.argsort(np.lexsort((rng.random(len(org_key)), org_round)))]
+    followed = np.concatenate([org_ts, bot_ts]).astype(np.int64)
     unfollowed = np.full(len(src), _NO_UNFOLLOW, dtype=np.int64)
     churn = ~by_bot & (rng.random(len(src)) < cfg.unfollow_share)
     later = followed[churn] + rng.exponential(3.0 * MS_PER_DAY, size=int(churn.sum())).astype(np.int64) + 60_000
