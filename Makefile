@@ -22,6 +22,7 @@ sysdeps:
 	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 (compat suite)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
 	  || echo "could not install Java 17: the compat suite will fail under CI=true"; }
+	@bash scripts/install_chromium.sh || echo "could not install Chromium: the browser test fails under CI=true"
 
 demo: install
 	$(BIN)/flywheel demo

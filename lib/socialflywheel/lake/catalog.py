@@ -217,6 +217,7 @@ STAGE_TABLE_MODULES = (
     "socialflywheel.features.risk",
     "socialflywheel.graph.tables",
     "socialflywheel.recsys.tables",
+    "socialflywheel.recsys.fairness",
     "socialflywheel.privacy.erase",
 )
 
