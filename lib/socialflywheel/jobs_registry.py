@@ -52,6 +52,11 @@ JOBS: dict[str, JobSpec] = {
             "Follow and engagement graphs -> centrality, communities, people-you-may-know (cuGraph or NetworKit).",
         ),
         JobSpec(
+            "report",
+            "socialflywheel.report:run_report",
+            "Gold tables, the latest train run and recommendation fairness -> one self-contained HTML report.",
+        ),
+        JobSpec(
             "maintain",
             "socialflywheel.lake.maintain:run_maintain",
             "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical).",
