@@ -107,6 +107,8 @@ def public_dict(cfg: FlywheelConfig) -> dict[str, Any]:
         section, key = dotted.split(".")
         if key in data.get(section, {}):
             data[section][key] = "***" if data[section][key] else None
+    # Object-store options may carry credentials: keep the keys, never the values.
+    data["lake"]["storage_options"] = {k: "***" for k in data["lake"].get("storage_options", {})}
     return data
 
 
