@@ -52,6 +52,17 @@ JOBS: dict[str, JobSpec] = {
             "Follow and engagement graphs -> centrality, communities, people-you-may-know (cuGraph or NetworKit).",
         ),
         JobSpec(
+            "train",
+            "socialflywheel.recsys.train_job:run_train",
+            "Two-tower retrieval (PyTorch DDP) beside most-popular and iALS; MLflow run, registry, serving alias.",
+        ),
+        JobSpec(
+            "recommend",
+            "socialflywheel.recsys.recommend_job:run_recommend",
+            "Serving model -> faiss index -> top-K per user (seen filtered, fallback for new users) -> "
+            "gold.recommendations, with exposure fairness.",
+        ),
+        JobSpec(
             "report",
             "socialflywheel.report:run_report",
             "Gold tables, the latest train run and recommendation fairness -> one self-contained HTML report.",
