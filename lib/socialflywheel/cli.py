@@ -69,13 +69,29 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> dict[str, Any]
     return summary
 
 
+def _print_records(title: str, records: list[dict[str, Any]]) -> None:
+    """A list of rows (e.g. a metric table) as its own table."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=True)
+    columns = list(dict.fromkeys(k for r in records for k in r))
+    for col in columns:
+        table.add_column(col, justify="right")
+    for r in records:
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in (r.get(c, "") for c in columns)])
+    _console().print(table)
+
+
 def print_summary(title: str, summary: dict[str, Any]) -> None:
     from rich.table import Table
 
+    tables = {k: v for k, v in summary.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)}
     table = Table(title=title, show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in summary.items():
+        if key in tables:
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, float):
@@ -84,6 +100,8 @@ def print_summary(title: str, summary: dict[str, Any]) -> None:
             value = f"{value:,}"
         table.add_row(str(key), str(value))
     _console().print(table)
+    for key, records in tables.items():
+        _print_records(f"{title}: {key}", records)
 
 
 def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: Any) -> list[dict[str, Any]]:
