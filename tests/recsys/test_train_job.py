@@ -107,3 +107,46 @@ def test_registered_pyfunc_recommends_for_known_users(runs: dict[str, Any]) -> N
     users = pq.read_table(Path(runs["good"]["data_root"]) / "users.parquet").column("user_id").to_pylist()
     out = model.predict(pd.DataFrame({"user_id": [users[0], users[1], "nobody"]}), params={"k": 5})
     assert sorted(set(out.user_id)) == sorted(users[:2]) and list(out["rank"][:5]) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-11-22 (bench/results/recsys_quality.json): two-tower test Recall@50 0.019/0.027/0.024 "
+    "vs most-popular (1-day window, refit on train+val) 0.077 on the default simulation; the target is not met yet",
+)
+def test_two_tower_beats_the_best_baseline_on_the_default_simulation(
+    tmp_path_factory: pytest.TempPathFactory, default_lake: tuple[FlywheelConfig, Lake], spark: object
+) -> None:
+    """Averaged over 3 seeds, holdout Recall@50 of the two-tower model >= best tuned baseline + 0.02."""
+    from socialflywheel.recsys.train_job import run_train
+
+    _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_default", default_lake[0], spark)
+    work = tmp_path_factory.mktemp("quality")
+    gains = []
+    for seed in (1, 2, 3):
+        cfg = make_config(
+            work, f"lake.root={lake.root}", "train.device=cpu", "train.num_threads=1",
+            "train.checkpoint_every_steps=0", f"train.seed={seed}",
+        )  # fmt: skip
+        summary = run_train(None, cfg, Lake.from_config(cfg), run_name=f"quality-{seed}")
+        gains.append(summary["holdout_recall_at_50"] - summary["best_baseline_recall_at_50"])
+    assert sum(gains) / len(gains) >= 0.02, gains
+
+
+@pytest.mark.distributed
+def test_two_processes_under_torchrun(
+    tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: object
+) -> None:
+    """nproc=2 trains in a torchrun child (exec'd, not forked); per-epoch metrics still reach MLflow."""
+    import mlflow
+
+    from socialflywheel.recsys.train_job import run_train
+
+    _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
+    cfg = small_config(tmp_path_factory.mktemp("torchrun"), lake, "train.nproc=2", "train.epochs=2")
+    summary = run_train(None, cfg, Lake.from_config(cfg))
+    assert summary["train"]["world_size"] == 2 and summary["promoted"]
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    history = mlflow.MlflowClient().get_metric_history(summary["run_id"], "epoch.recall_at_50")
+    assert [m.step for m in history] == [0, 1]

@@ -13,8 +13,10 @@ The Delta table is streamed file by file in record batches (never one whole-tabl
 Validation and test targets are the positives inside the split whose (user, post) pair the user had
 not already interacted with before the split starts (those are filtered from every ranking, so they
 could never be recommended); ``seen`` lists every pair before the split start, positive or not.
-Besides the contract's files the prepared root holds ``users.parquet`` (user_idx -> user_id) and
-``serving/{queries,items}.parquet``: every user's and post's inputs as of the end of the data.
+Item features in ``items.parquet`` are each post's latest before the validation start (what
+validation may see); ``test/items.parquet`` holds them as of the test start, for scoring the test
+split. Besides the contract's files the prepared root holds ``users.parquet`` (user_idx -> user_id)
+and ``serving/{queries,items}.parquet``: every user's and post's inputs as of the end of the data.
 """
 
 from __future__ import annotations
@@ -214,7 +216,11 @@ def prepare_shards(
     }
     item_latest = {
         name: LatestRows(size=num_items, dim=ifd, cutoff=c)
-        for name, c in (("val", int(user_val.min(initial=END_OF_TIME))), ("end", END_OF_TIME))
+        for name, c in (
+            ("val", int(user_val.min(initial=END_OF_TIME))),
+            ("test", int(user_test.min(initial=END_OF_TIME))),
+            ("end", END_OF_TIME),
+        )
     }
     rng = np.random.default_rng([seed, 17])
     (root / "train").mkdir(exist_ok=True)
@@ -256,6 +262,8 @@ def prepare_shards(
     if shard_parts:
         written += _flush_shard(root, last_file, shard_parts, rng, rows_per_group)
     pq.write_table(items_table(cat, item_latest["val"].values), root / "items.parquet")
+    (root / "test").mkdir(exist_ok=True)
+    pq.write_table(items_table(cat, item_latest["test"].values), root / "test" / "items.parquet")
     counts: dict[str, int] = {"read": len(data["ts"]), "invalid": int((~valid).sum()), "train_examples": written}
     for name, lo, hi in (("val", user_val, user_test), ("test", user_test, user_end)):
         counts.update(

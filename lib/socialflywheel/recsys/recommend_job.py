@@ -170,13 +170,15 @@ def run_recommend(
     known = np.asarray(vocab.column("positives").to_numpy()) > 0
     model_rows = np.flatnonzero(known)  # rows of the model's vocabulary with a history
     model_global = encode(pc.take(vocab.column("user_id"), pa.array(model_rows)), all_users)
+    # People no longer in silver (erased since training) get nothing.
+    model_rows, model_global = model_rows[model_global >= 0], model_global[model_global >= 0]
     queries = user_arrays(pq.read_table(files["queries"]), meta)
     user_vec = embed(model, {key: v[model_rows] for key, v in queries.items()}, tower="user")
     s_rows, s_items = _seen_for(sig["seen"], model_global, n)
     top, scores = search_topk(index, user_vec, k=rc.k, seen_rows=s_rows, seen_items=s_items)
     post_ids = items_table.column("post_id").combine_chunks()
     parts = [_rows(pc.take(vocab.column("user_id"), pa.array(model_rows)), top, scores, post_ids, "model")]
-    fb_global = np.setdiff1d(np.arange(len(all_users)), model_global[model_global >= 0])
+    fb_global = np.setdiff1d(np.arange(len(all_users)), model_global)
     in_corpus = np.zeros(n, dtype=bool)
     in_corpus[corpus] = True
     fb_top = np.full((len(fb_global), rc.k), -1, dtype=np.int64)

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -127,6 +128,23 @@ def worker_main(argv: list[str] | None = None) -> None:
         Path(spec["result"]).write_text(json.dumps(asdict(result)))
 
 
+def test_view(data: Path) -> Path:
+    """A prepared root for scoring the test split: the same files, with the catalogue as of the test start.
+
+    ``evaluate_all`` reads ``items.parquet`` for the two-tower model; the main one holds item
+    features as of the validation start, which would score the test split on stale features.
+    """
+    view = data / "eval_test"
+    view.mkdir(exist_ok=True)
+    shutil.copyfile(data / "meta.json", view / "meta.json")
+    for name, target in (("train", "train"), ("val", "val"), ("test", "test"), ("items.parquet", "test/items.parquet")):
+        link = view / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(data / target)
+    return view
+
+
 def _log_evaluation(mlflow: Any, evaluation: Evaluation, run_dir: Path) -> None:
     """Metrics per (split, model, K), the table as CSV and JSON, the tuned baselines and a recall@K chart."""
     import matplotlib
@@ -189,7 +207,12 @@ def run_train(
     run_dir = cfg.work_path / "recsys" / f"{stamp}-{uuid.uuid4().hex[:6]}"
     data = run_dir / "data"
     meta = prepare_shards(
-        lake, data, history_len=tc.history_len, hashtag_len=tc.hashtag_len, rows_per_group=tc.shard_rows, seed=tc.seed,
+        lake,
+        data,
+        history_len=tc.history_len,
+        hashtag_len=tc.hashtag_len,
+        rows_per_group=tc.shard_rows,
+        seed=tc.seed,
         split_by=tc.split_by,
     )
     with tracked_run(cfg, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
@@ -217,7 +240,12 @@ def run_train(
             "alpha": tc.ials_alpha,
         }
         evaluation = evaluate_all(
-            data_root=data, model=result["model_path"], ials_grid=grid, seed=tc.seed, num_threads=_threads(cfg)
+            data_root=test_view(data),
+            model=result["model_path"],
+            splits=("test",),
+            ials_grid=grid,
+            seed=tc.seed,
+            num_threads=_threads(cfg),
         )
         _log_evaluation(mlflow, evaluation, run_dir)
         score = evaluation.metric(*PROMOTE_METRIC[:2], k=PROMOTE_METRIC[2])

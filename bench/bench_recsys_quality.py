@@ -1,0 +1,146 @@
+"""Recommender quality table: two-tower vs most-popular vs iALS (tuned on val), test Recall/NDCG/coverage @10/50/100.
+
+Two data sets go through the same ``run_train`` (prepare -> train -> evaluate, MLflow in the work dir):
+
+* ``default``: the default simulation (5,000 users, 500k events, 28 days) through ingest, conform and
+  the features job's gold.training_examples, split by time (last ``features.test_days`` test);
+* ``movielens``: MovieLens 100K (from the recbole wheel) through the lake adapter, per-user
+  time-ordered 80/20 split.
+
+Each runs with several training seeds; the table holds the mean (and spread) of every metric.
+
+    python bench/bench_recsys_quality.py                          # both data sets, seeds 1 2 3
+    python bench/bench_recsys_quality.py --datasets movielens --seeds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._harness import emit
+
+TRAIN = ("train.device=cpu", "train.num_threads=1", "train.checkpoint_every_steps=0")
+MOVIELENS = ("train.split_by=user_time", "train.batch_size=512", "train.epochs=10", "train.patience=3")
+
+
+def build_default_lake(work: Path) -> Path:
+    """Simulate, ingest, conform and build features for the default profile; returns the lake root."""
+    from socialflywheel.config import load_config
+    from socialflywheel.features.job import run_features
+    from socialflywheel.ingest import run_conform, run_ingest
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.simulate import run_simulate
+    from socialflywheel.spark import get_session, stop_session
+
+    cfg = load_config(None, [f"work_dir={work}", "simulate.profile=default"])
+    lake = Lake.from_config(cfg)
+    if not lake.exists("gold.training_examples"):
+        spark = get_session(cfg)
+        try:
+            for step in (run_simulate, run_ingest, run_conform, run_features):
+                t0 = time.perf_counter()
+                step(spark, cfg, lake)
+                print(f"{step.__name__}: {time.perf_counter() - t0:.1f}s", flush=True)
+        finally:
+            stop_session()
+    return Path(cfg.lake_root)
+
+
+def build_movielens_lake(work: Path) -> Path:
+    """MovieLens 100K written as gold.training_examples and silver.posts; returns the lake root."""
+    from socialflywheel.config import load_config
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.recsys.ratings import write_movielens_lake
+
+    cfg = load_config(None, [f"work_dir={work}"])
+    write_movielens_lake(Lake.from_config(cfg))
+    return Path(cfg.lake_root)
+
+
+def quality_runs(lake_root: Path, work: Path, *, seeds: list[int], overrides: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``run_train`` once per seed (private MLflow store); returns each run's summary."""
+    import torch
+
+    from socialflywheel.config import load_config
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.recsys.train_job import run_train
+
+    torch.set_num_threads(1)
+    out = []
+    for seed in seeds:
+        cfg = load_config(
+            None, [f"work_dir={work}", f"lake.root={lake_root}", *TRAIN, *overrides, f"train.seed={seed}"]
+        )
+        t0 = time.perf_counter()
+        summary = run_train(None, cfg, Lake.from_config(cfg), run_name=f"quality-seed{seed}")
+        summary["seconds"] = round(time.perf_counter() - t0, 1)
+        out.append(summary)
+        tt, base = summary["holdout_recall_at_50"], summary["best_baseline_recall_at_50"]
+        print(f"seed {seed}: two-tower R@50 {tt:.4f}, best baseline {base:.4f} ({summary['seconds']}s)", flush=True)
+    return out
+
+
+def table_rows(dataset: str, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean (and standard deviation of recall) per model and K over the seeds."""
+    rows = []
+    keys = [(r["model"], int(r["k"])) for r in runs[0]["metrics"]]
+    for model, k in keys:
+        per = [next(r for r in run["metrics"] if r["model"] == model and int(r["k"]) == k) for run in runs]
+        recalls = [p["recall"] for p in per]
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "k": k,
+                "recall": statistics.fmean(recalls),
+                "recall_sd": statistics.pstdev(recalls),
+                "ndcg": statistics.fmean(p["ndcg"] for p in per),
+                "coverage": statistics.fmean(p["coverage"] for p in per),
+                "pop_percentile": statistics.fmean(p["pop_percentile"] for p in per),
+                "users": int(per[0]["users"]),
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the requested data sets and write bench/results/recsys_quality.json."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", nargs="+", default=["default", "movielens"], choices=["default", "movielens"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--work", type=Path, default=None, help="work folder (kept; default: a temporary one)")
+    a = p.parse_args(argv)
+    work = a.work or Path(tempfile.mkdtemp(prefix="recsys-quality-"))
+    rows: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {"seeds": a.seeds, "datasets": {}}
+    for dataset in a.datasets:
+        if dataset == "default":
+            lake_root, overrides = build_default_lake(work / "default"), ()
+        else:
+            lake_root, overrides = build_movielens_lake(work / "movielens"), MOVIELENS
+        runs = quality_runs(lake_root, work / f"{dataset}-runs", seeds=a.seeds, overrides=overrides)
+        rows += table_rows(dataset, runs)
+        gains = [r["holdout_recall_at_50"] - r["best_baseline_recall_at_50"] for r in runs]
+        extra["datasets"][dataset] = {
+            "train_examples": runs[0]["rows_in"],
+            "two_tower_recall_at_50": [r["holdout_recall_at_50"] for r in runs],
+            "best_baseline_recall_at_50": [r["best_baseline_recall_at_50"] for r in runs],
+            "mean_gain_recall_at_50": statistics.fmean(gains),
+            "tuned_baselines": [r["tuned_baselines"] for r in runs],
+            "train": [r["train"] for r in runs],
+            "seconds_per_run": [r["seconds"] for r in runs],
+            "overrides": [*TRAIN, *overrides],
+        }
+    emit("recsys_quality", rows, extra)
+
+
+if __name__ == "__main__":
+    main()
