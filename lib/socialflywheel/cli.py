@@ -160,6 +160,43 @@ def erase(
     run_and_report(["erase"], conf, set_, user_ids=user)
 
 
+@app.command(help="Load a real public format into the landing folder (then run `flywheel ingest`).")
+def adapt(
+    kind: Annotated[
+        str, typer.Argument(help="snap (edge list -> follows) or ratings (MovieLens-style -> interactions).")
+    ],
+    path: Annotated[str, typer.Argument(help="The edge list, or the ratings file (u.data, ratings.csv, *.inter).")],
+    movies: Annotated[str | None, typer.Option(help="Movie list for categories (u.item, movies.csv, *.item).")] = None,
+    name: Annotated[str | None, typer.Option(help="Source name (default: the file's stem).")] = None,
+    conf: ConfOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    from socialflywheel.ingest.adapters import adapt_ratings, adapt_snap
+
+    cfg = resolve_config(conf, set_)
+    src = Path(path)
+    if not src.exists():
+        typer.echo(f"adapt: no such file: {src}", err=True)
+        raise typer.Exit(2)
+    label = name or src.stem.replace(".", "-")
+    if kind == "snap":
+        at = dt.datetime.fromisoformat((cfg.run_date or "2026-01-01") + "T00:00:00+00:00")
+        result = adapt_snap(src, cfg.landing_dir, name=label, followed_at=at)
+    elif kind == "ratings":
+        result = adapt_ratings(src, cfg.landing_dir, name=label, movies=Path(movies) if movies else None)
+        typer.echo(
+            "note: ratings older than ingest.min_ts are quarantined; for MovieLens 100K (1997-98) use "
+            "--set ingest.min_ts=1990-01-01T00:00:00Z with ingest"
+        )
+    else:
+        typer.echo(f"adapt: unknown kind {kind!r}; allowed: snap, ratings", err=True)
+        raise typer.Exit(2)
+    print_summary("adapt", {"file": str(result.path), "events": result.events})
+
+
 @app.command(help="Run the pipeline end to end on the embedded default and print a summary.")
 def demo(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     from socialflywheel.demo import run_demo

@@ -7,12 +7,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import copy_lake
+
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.ingest import run_conform, run_ingest
 from socialflywheel.ingest.parse import split_lines
 from socialflywheel.lake.io import Lake
 from socialflywheel.privacy.pseudonymize import pseudonym
-from tests.conftest import copy_lake
 
 Tiny = tuple[FlywheelConfig, Lake]
 

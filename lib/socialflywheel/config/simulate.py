@@ -76,7 +76,7 @@ class SimulateConfig(Strict):
         0.35,
         ge=0,
         le=0.9,
-        description="Share of a user's later follows that close a triangle (a followee's followee), as real graphs grow.",
+        description="Share of a user's later follows closing a triangle (a followee's followee), as graphs grow.",
     )
     trends: int = Field(6, ge=0, description="Planted hashtag bursts.")
     campaigns: int = Field(5, ge=0, description="Ad campaigns.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from socialflywheel.config._base import Strict
 
@@ -28,6 +29,14 @@ class IngestConfig(Strict):
     max_line_bytes: int = Field(65536, ge=64, description="Longest accepted raw line, in bytes.")
     min_ts: str = Field("2015-01-01T00:00:00Z", description="Earliest plausible event time.")
     max_future_hours: int = Field(24, ge=0, description="Latest plausible event time, hours after ingest.")
+
+    @field_validator("min_ts", mode="before")
+    @classmethod
+    def _timestamp_text(cls, value: object) -> object:
+        """YAML reads an unquoted timestamp as a datetime; keep it as ISO-8601 text."""
+        if isinstance(value, dt.datetime | dt.date):
+            return value.isoformat()
+        return value
 
 
 class FeaturesConfig(Strict):
