@@ -133,6 +133,39 @@ def test_sigkill_during_features(
         assert len(rows) == len(set(rows)), f"{name} has duplicates"
 
 
+RECOMMEND_KILLS = ["recommend.before_write", "recommend.after_write"]
+
+
+@pytest.fixture(scope="module")
+def trained_lake(features_reference: Lake, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> FlywheelConfig:
+    """The features reference lake with a small model trained and registered."""
+    from socialflywheel.recsys.train_job import run_train
+
+    root = Path(features_reference.root).parent
+    cfg = make_config(root, "simulate.profile=tiny", "train.epochs=1")
+    run_train(spark, cfg, Lake.from_config(cfg))
+    return cfg
+
+
+@pytest.mark.parametrize("point", RECOMMEND_KILLS)
+def test_sigkill_during_recommend(point: str, trained_lake: FlywheelConfig, spark: Any, tmp_path: Path) -> None:
+    from socialflywheel.recsys.recommend_job import run_recommend
+
+    cfg, lake = copy_lake(trained_lake, tmp_path / "w")
+    argv = [FLYWHEEL, "recommend", "--set", f"work_dir={cfg.work_path}", "--set", "simulate.profile=tiny"]
+    out = subprocess.run(argv, env=child_env(FLYWHEEL_KILL_AT=point), capture_output=True, timeout=600)
+    assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
+    assert_lake_sound(spark, lake)
+    run_recommend(spark, cfg, lake)
+    recs = lake.read_arrow("gold.recommendations").to_pylist()
+    pairs = [(r["model_version"], r["user_id"], r["post_id"]) for r in recs]
+    assert recs and len(pairs) == len(set(pairs))  # the re-run replaced the slice, nothing twice
+    ranks: dict[tuple[str, str], list[int]] = {}
+    for r in recs:
+        ranks.setdefault((r["model_version"], r["user_id"]), []).append(r["rank"])
+    assert all(sorted(v) == list(range(1, len(v) + 1)) for v in ranks.values())
+
+
 def test_unreadable_landing_file_fails_batch_cleanly(tiny_lake: Any, spark: Any, tmp_path: Path) -> None:
     cfg = fresh_work(tiny_lake[0], tmp_path / "w")
     day = sorted((cfg.landing_dir / "events").iterdir())[0]

@@ -30,7 +30,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     if not any(isinstance(h, RichHandler) for h in root.handlers):
         handler = RichHandler(show_path=False, rich_tracebacks=False, console=_console(stderr=True))
         logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]", handlers=[handler])
-    for noisy in ("py4j", "alembic", "mlflow", "urllib3", "matplotlib", "numba", "git"):
+    for noisy in ("py4j", "alembic", "mlflow", "urllib3", "matplotlib", "numba", "git", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

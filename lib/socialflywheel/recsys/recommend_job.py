@@ -23,7 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from socialflywheel.faults import kill_point
 from socialflywheel.recsys._arrow import encode, seconds, vocabulary
+from socialflywheel.recsys.fairness import build_fairness, log_fairness_to_mlflow
 from socialflywheel.recsys.tables import HASHTAG_TRENDS_NAME, RECOMMENDATIONS
 
 if TYPE_CHECKING:
@@ -204,10 +206,12 @@ def run_recommend(
     generated = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     recs = recs.append_column("model_version", pa.array([version] * recs.num_rows, pa.string()))
     recs = recs.append_column("generated_at", pa.array([generated] * recs.num_rows, pa.timestamp("us")))
+    kill_point("recommend.before_write")
     lake.overwrite(
         spark.createDataFrame(recs.select(RECOMMENDATIONS.column_names)), RECOMMENDATIONS.name,
         replace_where=f"model_version = '{version}'",
     )  # fmt: skip
+    kill_point("recommend.after_write")
     save_index(home / "index", index, item_vec[corpus])
     np.save(home / "index" / "user_embeddings.npy", user_vec)
     exposure = np.bincount(encode(recs.column("post_id"), post_ids), minlength=n)
@@ -226,6 +230,10 @@ def run_recommend(
 
         mlflow.log_params({"model_version": version, "index_kind": index.kind, "k": rc.k})
         mlflow.log_metrics(metrics)
+        # Exposure by creator tier and popularity decile, Gini and coverage: kept in
+        # gold.recommendation_fairness for the report and logged with this run.
+        fairness = build_fairness(spark, cfg, lake, model_version=version)
+        log_fairness_to_mlflow(fairness)
         run_id = run.info.run_id
     return {
         "model_version": version,
