@@ -160,3 +160,18 @@ def test_conform_pseudonymizes_and_derives(spark: Any, work: FlywheelConfig, lak
     posts = lake.read_arrow("silver.posts").to_pylist()
     assert posts[0]["category"] == "sports" and posts[0]["author_id"] == pseudonym("u1", key)
     assert run_conform(spark, work, lake)["batches"] == 0  # incremental: nothing left to do
+
+
+def test_large_landing_is_taken_in_bounded_batches(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
+    for day in range(1, 5):
+        write_landing(
+            work,
+            f"date=2026-10-0{day}/part-00000.jsonl",
+            [json.dumps(event(day * 100 + i)).encode() for i in range(30)],
+        )
+    sizes = sorted(p.stat().st_size for p in (work.landing_dir / "events").rglob("*.jsonl"))
+    work.ingest.max_batch_bytes = sizes[0] + sizes[1]  # two files per batch
+    out = run_ingest(spark, work, lake)
+    assert out["batches"] == 2 and out["files"] == 4 and out["rows_new"] == 120 and out["reconciled"]
+    batches = lake.read_arrow("bronze.batches").to_pylist()
+    assert len(batches) == 2 and all(b["reconciled"] and b["files"] == 2 for b in batches)

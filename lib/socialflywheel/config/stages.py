@@ -15,7 +15,10 @@ class IngestConfig(Strict):
 
     landing_dir: str | None = Field(None, description="Landing folder; default <work_dir>/landing.")
     format: Literal["json", "parquet"] = Field("json", description="Landing format read: json lines or parquet.")
-    max_files_per_batch: int = Field(10_000, ge=1, description="Files taken in one batch; the rest wait.")
+    max_files_per_batch: int = Field(10_000, ge=1, description="Most files taken in one batch.")
+    max_batch_bytes: int = Field(
+        128 * 2**20, ge=1, description="Most landing bytes in one batch; a run takes several batches to stay in memory."
+    )
     breaking_share: float = Field(
         0.5,
         gt=0,

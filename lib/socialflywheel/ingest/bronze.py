@@ -79,21 +79,60 @@ def _drop_staging(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def split_batches(files: list[LandingFile], *, max_files: int, max_bytes: int) -> list[list[LandingFile]]:
+    """Consecutive groups of files, each at most ``max_files`` files and ``max_bytes`` (one file may exceed it)."""
+    groups: list[list[LandingFile]] = []
+    current: list[LandingFile] = []
+    size = 0
+    for f in files:
+        if current and (len(current) >= max_files or size + f.size > max_bytes):
+            groups.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += f.size
+    if current:
+        groups.append(current)
+    return groups
+
+
 def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
     """Take new landing files into bronze.events; rejected rows go to bronze.quarantine.
 
+    New files are taken in batches of at most ``ingest.max_batch_bytes`` (memory stays bounded at any
+    size); each batch is reconciled and recorded on its own.
+
     Returns:
-        The batch's reconciliation (rows in, new, already present, quarantined by reason).
+        The reconciliation summed over the batches (rows in, new, already present, quarantined by reason).
     """
+    found = discover(cfg.landing_dir, cfg.ingest.format)
+    new_files, changed = pending_files(lake, found)
+    total: dict[str, Any] = {"batch_id": None, "batches": 0, "files": 0, "changed_files": 0}
+    total |= {"rows_in": 0, "rows_new": 0, "rows_present": 0, "rows_quarantined": 0, "rows_out": 0}
+    if not new_files:
+        log.info("no new landing files under %s (%d already taken)", cfg.landing_dir, len(found))
+        return total
+    by_reason: Counter[str] = Counter()
+    groups = split_batches(new_files, max_files=cfg.ingest.max_files_per_batch, max_bytes=cfg.ingest.max_batch_bytes)
+    for group in groups:
+        names = {f.rel for f in group}
+        result = ingest_batch(spark, cfg, lake, group, [c for c in changed if c in names])
+        for key in ("files", "changed_files", "rows_in", "rows_new", "rows_present", "rows_quarantined", "rows_out"):
+            total[key] += result[key]
+        by_reason.update(result["quarantined_by_reason"])
+        total["batch_id"] = result["batch_id"]
+        total["batches"] += 1
+    total["quarantined_by_reason"] = dict(sorted(by_reason.items()))
+    total["reconciled"] = total["rows_in"] == total["rows_new"] + total["rows_present"] + total["rows_quarantined"]
+    return total
+
+
+def ingest_batch(
+    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, new_files: list[LandingFile], changed: list[str]
+) -> dict[str, Any]:
+    """Parse, validate, reconcile and load one batch of landing files."""
     from pyspark.sql import functions as F
 
     fmt = cfg.ingest.format
-    found = discover(cfg.landing_dir, fmt)
-    new_files, changed = pending_files(lake, found)
-    new_files = new_files[: cfg.ingest.max_files_per_batch]
-    if not new_files:
-        log.info("no new landing files under %s (%d already taken)", cfg.landing_dir, len(found))
-        return {"batch_id": None, "files": 0, "rows_in": 0, "rows_new": 0, "rows_present": 0, "rows_quarantined": 0}
     started = _utcnow()
     batch_id = batch_id_for(new_files, started)
     log.info("batch %s: %d landing files (%d changed since taken)", batch_id, len(new_files), len(changed))

@@ -98,11 +98,17 @@ def _records(content: bytes, fmt: str) -> Iterator[tuple[int, bytes, Any]]:
 
 
 def parse_content(
-    content: bytes, *, rel: str, sha: str, fmt: str, limits: Limits, mapping: dict[str, str]
-) -> dict[str, list[Any]]:
-    """Parse one file into columns of PARSED_SCHEMA (good rows have status None)."""
+    content: bytes, *, rel: str, sha: str, fmt: str, limits: Limits, mapping: dict[str, str], chunk: int = 20_000
+) -> Iterator[dict[str, list[Any]]]:
+    """Parse one file into column chunks of PARSED_SCHEMA (good rows have status None).
+
+    Chunks of ``chunk`` rows keep the Python objects of a large file from piling up in memory.
+    """
     cols: dict[str, list[Any]] = {name.split(" ")[0]: [] for name in _schema_names()}
     for number, raw, record in _records(content, fmt):
+        if len(cols["line_no"]) >= chunk:
+            yield cols
+            cols = {name: [] for name in cols}
         try:
             event = parse_line(raw, limits, mapping) if record is None else validate(record, limits, mapping)
             status, detail = None, None
@@ -116,7 +122,8 @@ def parse_content(
         cols["source_file"].append(rel)
         cols["file_sha256"].append(sha)
         cols["line_no"].append(number)
-    return cols
+    if cols["line_no"]:
+        yield cols
 
 
 def _schema_names() -> list[str]:
@@ -184,8 +191,8 @@ def parse_files(
             contents = batch.column("content").to_pylist()
             for uri, content in zip(paths, contents, strict=True):
                 rel, sha = by_path[_path_key(uri)]
-                cols = parse_content(content, rel=rel, sha=sha, fmt=fmt, limits=limits, mapping=mapping)
-                yield pa.RecordBatch.from_pydict(cols, schema=schema)
+                for cols in parse_content(content, rel=rel, sha=sha, fmt=fmt, limits=limits, mapping=mapping):
+                    yield pa.RecordBatch.from_pydict(cols, schema=schema)
 
     raw = spark.read.format("binaryFile").load([f.path.as_uri() for f in files])
     parsed = raw.select("path", "content").mapInArrow(parse_batches, PARSED_SCHEMA)
