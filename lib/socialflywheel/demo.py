@@ -28,5 +28,14 @@ def run_demo(cfg: FlywheelConfig) -> dict[str, dict[str, Any]]:
         print_summary(name, results[name])
     console.rule("[bold]demo finished")
     console.print(f"stages run: {', '.join(results)} in {time.perf_counter() - t0:.1f}s; lake at {cfg.lake_root}")
-    console.print("see `flywheel tables` and `flywheel runs`")
+    ingest = results.get("ingest", {})
+    if ingest.get("rows_in"):
+        console.print(
+            f"reconciliation: rows in {ingest['rows_in']:,} = new {ingest['rows_new']:,} + already present "
+            f"{ingest['rows_present']:,} + quarantined {ingest['rows_quarantined']:,} "
+            f"({'holds' if ingest.get('reconciled') else 'DOES NOT HOLD'})"
+        )
+    if "report" in results:
+        console.print(f"report: {results['report'].get('path')}")
+    console.print(f"see `flywheel tables`, `flywheel runs`, and `mlflow ui --backend-store-uri {cfg.tracking_uri}`")
     return results
