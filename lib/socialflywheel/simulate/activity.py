@@ -6,24 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from socialflywheel.lake.catalog import EVENT_TYPES
 from socialflywheel.simulate.content import SENTIMENT_P
 from socialflywheel.simulate.text import CATEGORIES, SEARCH_WORDS
 from socialflywheel.simulate.timeline import MS_PER_DAY, stream
 from socialflywheel.simulate.world import VIEWS_PER_SESSION, World
 
-ETYPES = (
-    "post",
-    "view",
-    "like",
-    "share",
-    "comment",
-    "follow",
-    "unfollow",
-    "click",
-    "search",
-    "ad_impression",
-    "ad_click",
-)
+ETYPES = EVENT_TYPES  # the contract's event types; a code is an index into this tuple
 T = {name: i for i, name in enumerate(ETYPES)}
 # Text sources: none, the post's own text, a bank sentence (comments), a search query.
 TEXT_NONE, TEXT_POST, TEXT_BANK, TEXT_QUERY = 0, 1, 2, 3
