@@ -131,6 +131,7 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
     for view in views.values():
         spark.catalog.dropTempView(view)
     marked = mark_models(cfg, touched="gold.training_examples" in deleted, erasure_tables=sorted(deleted))
+    caches = drop_training_caches(cfg) if found else 0
     erasure_id = uuid.uuid4().hex
     lake.write_arrow(
         pa.table(
@@ -167,6 +168,7 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
         "rows_deleted": dict(sorted(deleted.items())),
         "rows_out": sum(deleted.values()),
         "models_marked": marked,
+        "training_caches_dropped": caches,
         "note": "physical removal completes when `flywheel maintain` runs past the retention",
     }
 
@@ -182,6 +184,19 @@ def _people_found(spark: SparkSession, lake: Lake, views: dict[str, str]) -> int
             )
             return int(spark.sql(query).collect()[0]["n"])
     return 0
+
+
+def drop_training_caches(cfg: FlywheelConfig) -> int:
+    """Delete prepared training shards under the work directory: derived copies of training examples that
+    hold pseudonyms. They are rebuilt by the next ``flywheel train``; models stay, tagged by mark_models."""
+    import shutil
+
+    root = cfg.work_path / "recsys"
+    dropped = 0
+    for data in sorted(root.glob("*/data")) if root.exists() else []:
+        shutil.rmtree(data, ignore_errors=True)
+        dropped += 1
+    return dropped
 
 
 def mark_models(cfg: FlywheelConfig, *, touched: bool, erasure_tables: list[str]) -> int:
