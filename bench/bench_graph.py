@@ -242,15 +242,26 @@ def table(rows: list[dict[str, Any]], floor: dict[str, Any]) -> None:
     for col in ("library", "algorithm", "nodes", "edges", "build s", "algo s", "s / M edges", "peak MB", "note"):
         t.add_column(col)
     for r in rows:
-        note = r["status"] if r["status"] != "ok" else ", ".join(
-            f"{k}={r[k]:.4f}" if isinstance(r[k], float) else f"{k}={r[k]}"
-            for k in ("iterations", "modularity") if k in r
+        note = (
+            r["status"]
+            if r["status"] != "ok"
+            else ", ".join(
+                f"{k}={r[k]:.4f}" if isinstance(r[k], float) else f"{k}={r[k]}"
+                for k in ("iterations", "modularity")
+                if k in r
+            )
         )
         ok = r["status"] == "ok"
         t.add_row(
-            r["library"], r["algorithm"], f"{r['nodes']:,}", f"{r['edges']:,}",
-            f"{r['build_s']:.2f}" if ok else "-", f"{r['seconds']:.2f}" if ok else "-",
-            f"{r['seconds_per_million_edges']:.3f}" if ok else "-", f"{r['peak_rss_mb']:.0f}" if ok else "-", note,
+            r["library"],
+            r["algorithm"],
+            f"{r['nodes']:,}",
+            f"{r['edges']:,}",
+            f"{r['build_s']:.2f}" if ok else "-",
+            f"{r['seconds']:.2f}" if ok else "-",
+            f"{r['seconds_per_million_edges']:.3f}" if ok else "-",
+            f"{r['peak_rss_mb']:.0f}" if ok else "-",
+            note,
         )
     console = Console(width=170)
     console.print(t)
@@ -301,8 +312,17 @@ def main() -> None:
                 print(json.dumps(rows[-1]), flush=True)
         bw = copy_bandwidth()
         spmv = scipy_spmv_iteration(np.load(big_path), args.nodes)
-    pr = next((r for r in rows if r["library"] == "networkit" and r["algorithm"] == "pagerank" and r["status"] == "ok"
-               and r["nodes"] == args.nodes), None)
+    pr = next(
+        (
+            r
+            for r in rows
+            if r["library"] == "networkit"
+            and r["algorithm"] == "pagerank"
+            and r["status"] == "ok"
+            and r["nodes"] == args.nodes
+        ),
+        None,
+    )
     per_iter = pr["seconds"] / pr["iterations"] if pr and pr.get("iterations") else None
     floor = pagerank_floor(args.nodes, m_big, bw["all_threads_gb_s"], per_iter)
     floor["copy_bandwidth"] = bw
@@ -311,11 +331,21 @@ def main() -> None:
     result = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "machine": {"cpus": THREADS, "omp_wait_policy": CHILD_ENV["OMP_WAIT_POLICY"],
-                    "platform": platform.platform(), "python": platform.python_version(),
-                    "load_avg_at_start": load_start, "load_avg_at_end": os.getloadavg()},
-        "graph": {"nodes": args.nodes, "edges": m_big, "generator_seconds": gen_s, "small_nodes": args.small_nodes,
-                  "small_edges": len(small)},
+        "machine": {
+            "cpus": THREADS,
+            "omp_wait_policy": CHILD_ENV["OMP_WAIT_POLICY"],
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_avg_at_start": load_start,
+            "load_avg_at_end": os.getloadavg(),
+        },
+        "graph": {
+            "nodes": args.nodes,
+            "edges": m_big,
+            "generator_seconds": gen_s,
+            "small_nodes": args.small_nodes,
+            "small_edges": len(small),
+        },
         "notes": [
             "igraph Louvain (community_multilevel) is not rerun on the big graph: 481 s measured before "
             "(ARCHITECTURE.md); igraph has no source-sampled betweenness.",

@@ -1,7 +1,7 @@
 """Job `recommend`: top-K recommendations per user from the serving model through a faiss index -> gold.recommendations.
 
-    python jobs/recommend.py --conf conf/local.yaml
-    spark-submit --py-files dist/socialflywheel-0.1.0-py3-none-any.whl jobs/recommend.py --conf conf/cluster-gpu.yaml
+python jobs/recommend.py --conf conf/local.yaml
+spark-submit --py-files dist/socialflywheel-0.1.0-py3-none-any.whl jobs/recommend.py --conf conf/cluster-gpu.yaml
 """
 
 from socialflywheel.cli import job_main

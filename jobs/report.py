@@ -1,6 +1,6 @@
 """Job `report`: gold tables, the latest train run and recommendation fairness -> one self-contained HTML report.
 
-    python jobs/report.py --conf conf/local.yaml
+python jobs/report.py --conf conf/local.yaml
 """
 
 from socialflywheel.cli import job_main

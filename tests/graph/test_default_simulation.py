@@ -50,7 +50,7 @@ def test_planted_influencers_top_percent_by_pagerank(graph_on_default: dict[str,
 
 
 def test_people_you_may_know_beats_most_followed_on_last_week(default_lake: Default, spark: Any) -> None:
-    cfg, lake = default_lake
+    _, lake = default_lake
     inputs = build_graph_inputs(
         lake.read(spark, "silver.follows"),
         lake.read(spark, "silver.events"),

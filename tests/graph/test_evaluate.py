@@ -33,9 +33,7 @@ def planted() -> tuple[Graph, np.ndarray, np.ndarray]:
             fans = members[rng.random(len(members)) < 0.5]
             extra_s.append(fans)
             extra_d.append(np.full(len(fans), star))
-    graph = Graph.from_edges(
-        np.concatenate([src, *extra_s]), np.concatenate([dst, *extra_d]), num_nodes=len(block)
-    )
+    graph = Graph.from_edges(np.concatenate([src, *extra_s]), np.concatenate([dst, *extra_d]), num_nodes=len(block))
     return graph, block, influencer
 
 
