@@ -25,6 +25,18 @@ class TrainConfig(Strict):
     lr: float = Field(3e-3, gt=0, description="Adam learning rate.")
     temperature: float = Field(0.05, gt=0, description="Softmax temperature.")
     random_negatives: int = Field(0, ge=0, description="Extra uniformly sampled negatives per batch.")
+    id_dropout: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Share of examples trained without the item id embedding; > 0 also drops it for items unseen "
+        "in training (fresh posts), so they are ranked from category, author, hashtags and features.",
+    )
+    time_prior: bool = Field(
+        True,
+        description="Add a learned logit from each candidate's age and recent positives as of the query time "
+        "(time-split data sets whose catalogue has creation times).",
+    )
     patience: int = Field(2, ge=0, description="Epochs without validation recall gain before stopping (0: never).")
     seed: int = Field(1, description="Training seed.")
     amp: Literal["auto", "off", "bf16"] = Field(

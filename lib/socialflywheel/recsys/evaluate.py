@@ -30,7 +30,7 @@ from socialflywheel.recsys.baselines import (
     user_item_matrix,
 )
 from socialflywheel.recsys.core.data import DatasetMeta
-from socialflywheel.recsys.core.embed import evaluate_two_tower, load_items, load_split
+from socialflywheel.recsys.core.embed import AsOf, evaluate_two_tower, load_items, load_split
 from socialflywheel.recsys.core.metrics import DEFAULT_KS
 from socialflywheel.recsys.core.model import TwoTower, load_model
 
@@ -99,11 +99,16 @@ def evaluate_all(
         split = val if name == "val" else load_split(root / name, meta)
         history: Interactions = train
         start = val_start
+        extra = None
         if name != "val":  # refit baselines on everything before this split (train + val period)
             vt = pq.read_table(root / "val" / "targets.parquet")
             vts = vt.column("ts").to_numpy() if "ts" in vt.column_names else np.full(vt.num_rows, val_start)
             history = train.concat(vt.column("user_idx").to_numpy(), vt.column("item_idx").to_numpy(), vts)
             start = test_start
+            extra = (np.asarray(vt.column("item_idx").to_numpy(), np.int64), np.asarray(vts, np.int64))
+        as_of = None
+        if meta.extra.get("split_by", "time") == "time":
+            as_of = AsOf.build(root, meta, at=start, extra=extra)
         pop = popularity(history, num_items=n, now=start, window_days=pop_params["window_days"])
         rows += _rows(
             "most_popular",
@@ -121,7 +126,9 @@ def evaluate_all(
             name,
             score_table(ials_scores(als, split.users), split=split, num_items=n, item_counts=counts, ks=ks),
         )
-        rows += _rows("two_tower", name, evaluate_two_tower(net, split=split, items=items, meta=meta, ks=ks))
+        rows += _rows(
+            "two_tower", name, evaluate_two_tower(net, split=split, items=items, meta=meta, ks=ks, as_of=as_of)
+        )
     return Evaluation(
         table=pd.DataFrame(rows),
         tuned={"most_popular": pop_params, "ials": als_params},

@@ -64,6 +64,8 @@ def _train_kwargs(cfg: FlywheelConfig, data: Path, out: Path) -> dict[str, Any]:
         "checkpoint_every_steps": tc.checkpoint_every_steps,
         "shuffle_buffer": tc.shuffle_buffer,
         "num_threads": _threads(cfg),
+        "time_prior": tc.time_prior,
+        "id_dropout": tc.id_dropout,
     }
 
 

@@ -229,6 +229,8 @@ def example_arrays(table: pa.Table, meta: DatasetMeta) -> Batch:
         out["weight"] = np.asarray(table.column("weight").to_numpy(), dtype=np.float32)
     else:
         out["weight"] = np.ones(table.num_rows, dtype=np.float32)
+    if "ts" in table.column_names:
+        out["ts"] = np.asarray(table.column("ts").to_numpy(), dtype=np.int64)
     return out
 
 

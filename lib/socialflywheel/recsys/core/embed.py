@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
+from socialflywheel.recsys.core.clock import ItemClock, created_times, train_positives
 from socialflywheel.recsys.core.data import Batch, DatasetMeta, item_arrays, read_pairs, to_tensors, user_arrays
 from socialflywheel.recsys.core.metrics import DEFAULT_KS, group_rows, metric_dict, ranking_metrics, topk_excluding
 from socialflywheel.recsys.core.model import TwoTower
@@ -82,6 +83,45 @@ def embed(
     return np.concatenate(parts) if parts else np.zeros((0, model.config["embedding_dim"]), np.float32)
 
 
+@dataclass
+class AsOf:
+    """What is known about the catalogue at a split's start: creation times and positives before it."""
+
+    at: int
+    clock: ItemClock | None
+
+    @classmethod
+    def build(
+        cls, root: str | Path, meta: DatasetMeta, *, at: int, extra: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> AsOf:
+        """Creation times from ``items.parquet`` and positives from ``train/`` (plus ``extra`` (items, ts))."""
+        created = created_times(Path(root) / "items.parquet", meta.num_items)
+        if created is None:
+            return cls(at=at, clock=None)
+        items, ts = train_positives(Path(root) / "train")
+        if extra is not None:
+            items, ts = np.concatenate([items, extra[0]]), np.concatenate([ts, extra[1]])
+        keep = ts < at
+        return cls(at=at, clock=ItemClock(created, items[keep], ts[keep]))
+
+    @torch.no_grad()
+    def bias(self, model: TwoTower) -> np.ndarray | None:
+        """Per-item score offset: ``temperature * prior`` as of ``at``; ``-inf`` for items not created yet."""
+        if self.clock is None:
+            return None
+        ids = torch.arange(len(self.clock.created))
+        feats, alive = self.clock.features(ids, torch.tensor([self.at]))
+        out = np.zeros(len(ids), dtype=np.float32)
+        if model.time_prior is not None:
+            was_training = model.training
+            model.eval()
+            dev = next(model.parameters()).device
+            out = (model.prior(feats.to(dev)).float().cpu().numpy()[0] * model.temperature).astype(np.float32)
+            model.train(was_training)
+        out[~alive.numpy()[0]] = -np.inf
+        return out
+
+
 def evaluate_two_tower(
     model: TwoTower,
     *,
@@ -90,12 +130,20 @@ def evaluate_two_tower(
     meta: DatasetMeta,
     device: torch.device | str | None = None,
     ks: Sequence[int] = DEFAULT_KS,
+    as_of: AsOf | None = None,
 ) -> list[dict[str, float]]:
-    """Exact top-K by dot product over the whole catalogue, seen items excluded, scored on ``split``."""
+    """Exact top-K by dot product over the catalogue, seen items excluded, scored on ``split``.
+
+    With ``as_of``, items created after the split's start are left out (they did not exist when the
+    list was made) and the model's time prior, as of the split's start, is added to every score.
+    """
     item_vec = embed(model, items, tower="item", device=device)
     user_vec = embed(model, split.queries, tower="user", device=device)
+    bias = as_of.bias(model) if as_of is not None else None
+    if bias is None:
+        bias = np.zeros(len(item_vec), dtype=np.float32)
     topk = topk_excluding(
-        lambda rows: user_vec[rows] @ item_vec.T,
+        lambda rows: user_vec[rows] @ item_vec.T + bias[None, :],
         num_rows=len(user_vec),
         k=max(ks),
         seen_rows=split.seen_rows,
@@ -117,8 +165,11 @@ def make_val_fn(
     """A validation callback for :func:`train`: flat metrics (``recall@50`` ...) on ``<root>/<split>``."""
     data = load_split(Path(root) / split, meta)
     items = load_items(Path(root) / "items.parquet", meta)
+    as_of = None
+    if meta.extra.get("split_by", "time") == "time" and f"{split}_start_ts" in meta.extra:
+        as_of = AsOf.build(root, meta, at=int(meta.extra[f"{split}_start_ts"]))  # type: ignore[call-overload]
 
     def val_fn(model: TwoTower) -> dict[str, float]:
-        return metric_dict(evaluate_two_tower(model, split=data, items=items, meta=meta, device=device))
+        return metric_dict(evaluate_two_tower(model, split=data, items=items, meta=meta, device=device, as_of=as_of))
 
     return val_fn

@@ -45,9 +45,11 @@ class TwoTower(nn.Module):
         embedding_dim: int = 64,
         hidden_dim: int = 128,
         max_id_buckets: int = 1 << 20,
+        time_features: int = 0,
+        temperature: float = 0.05,
     ) -> None:
         super().__init__()
-        self.config: dict[str, int] = {
+        self.config: dict[str, Any] = {
             "num_users": num_users,
             "num_items": num_items,
             "num_categories": num_categories,
@@ -58,7 +60,18 @@ class TwoTower(nn.Module):
             "embedding_dim": embedding_dim,
             "hidden_dim": hidden_dim,
             "max_id_buckets": max_id_buckets,
+            "time_features": time_features,
+            "temperature": temperature,
         }
+        self.temperature = temperature
+        self.id_dropout = 0.0
+        # Items whose id row was trained (set by the trainer); others use the content inputs alone.
+        self.register_buffer("id_known", torch.ones(max(1, min(num_items, max_id_buckets)) + 1, dtype=torch.bool))
+        self.time_prior: nn.Sequential | None = None
+        if time_features > 0:  # a logit added to the dot product from the item's features at the query time
+            self.time_prior = _mlp(time_features, 32, 1)
+            nn.init.zeros_(self.time_prior[2].weight)
+            nn.init.zeros_(self.time_prior[2].bias)
         d = embedding_dim
         self.user_buckets = max(1, min(num_users, max_id_buckets))
         self.item_buckets = max(1, min(num_items, max_id_buckets))
@@ -88,32 +101,47 @@ class TwoTower(nn.Module):
 
     def item_embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """L2-normalized item vectors from the ``item_*`` columns."""
-        iid = self.item_id(batch["item_idx"] % self.item_buckets + 1)
+        rows = batch["item_idx"] % self.item_buckets + 1
+        keep = self.id_known[rows]
+        if self.training and self.id_dropout > 0:
+            keep = keep & (torch.rand(rows.shape, device=rows.device) >= self.id_dropout)
+        iid = self.item_id(torch.where(keep, rows, torch.zeros_like(rows)))
         cat = self.category(batch["item_category"].clamp(min=0) % self.category.num_embeddings)
         author = self.author(batch["item_author_idx"] % self.author_buckets)
         tags = _bag_mean(self.hashtag, batch["item_hashtags"], self.hashtag_buckets)
         dense = self.item_dense(batch["item_features"].to(iid.dtype))
         return F.normalize(self.item_mlp(torch.cat([iid, cat, author, tags, dense], dim=1)), dim=-1)
 
+    def prior(self, time_feats: torch.Tensor) -> torch.Tensor:
+        """The time prior's logit ``[..., ]`` for ``[..., time_features]`` (zeros without a prior)."""
+        if self.time_prior is None:
+            return torch.zeros(time_feats.shape[:-1], device=time_feats.device)
+        return self.time_prior(time_feats).squeeze(-1)
+
     def forward(
-        self, batch: dict[str, torch.Tensor], negatives: dict[str, torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Both towers on one batch, plus the item tower on extra negatives, in one call (for DDP).
+        self,
+        batch: dict[str, torch.Tensor],
+        negatives: dict[str, torch.Tensor] | None = None,
+        time_feats: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Both towers on one batch, the item tower on extra negatives and the time prior, in one call (for DDP).
 
         Args:
             batch: Example tensors (user and item columns).
             negatives: Optional item-column tensors of sampled negative items.
+            time_feats: Optional ``[B, N, time_features]`` candidate features as of each row's time.
 
         Returns:
-            ``(user_vectors, item_vectors, negative_vectors or None)``.
+            ``(user_vectors, item_vectors, negative_vectors or None, prior logits [B, N] or None)``.
         """
         users = self.user_embed(batch)
+        prior = self.prior(time_feats) if time_feats is not None else None
         if negatives is None:
-            return users, self.item_embed(batch), None
+            return users, self.item_embed(batch), None, prior
         n = batch["item_idx"].shape[0]
         both = {k: torch.cat([batch[k], negatives[k]]) for k in negatives}
         items = self.item_embed(both)
-        return users, items[:n], items[n:]
+        return users, items[:n], items[n:], prior
 
 
 def sampled_softmax_loss(
@@ -127,6 +155,8 @@ def sampled_softmax_loss(
     weights: torch.Tensor | None = None,
     neg_vec: torch.Tensor | None = None,
     neg_ids: torch.Tensor | None = None,
+    extra_logits: torch.Tensor | None = None,
+    neg_extra_logits: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """In-batch sampled softmax with logQ correction and optional uniform extra negatives.
 
@@ -147,6 +177,9 @@ def sampled_softmax_loss(
         weights: Optional ``[B]`` example weights.
         neg_vec: Optional ``[R, d]`` uniformly sampled negative item vectors.
         neg_ids: ``[R]`` item_idx of ``neg_vec``.
+        extra_logits: Optional ``[B, N]`` logits added to the in-batch ones (the time prior; ``-inf``
+            where a candidate did not exist yet at the row's time).
+        neg_extra_logits: The same ``[B, R]`` for the uniform negatives.
 
     Returns:
         The weighted mean cross-entropy (a scalar, float32).
@@ -157,11 +190,15 @@ def sampled_softmax_loss(
     pos_ids = item_ids[labels]
     n = v.shape[0]
     logits = u @ v.T / temperature - (log_q[item_ids] + torch.log(torch.tensor(float(n), device=u.device)))[None, :]
+    if extra_logits is not None:
+        logits = logits + extra_logits
     hit = (item_ids[None, :] == pos_ids[:, None]) & (torch.arange(n, device=u.device)[None, :] != labels[:, None])
     logits = logits.masked_fill(hit, float("-inf"))
     if neg_vec is not None and neg_ids is not None and neg_vec.shape[0] > 0:
         expected = torch.log(torch.tensor(neg_vec.shape[0] / log_q.shape[0], device=u.device))
         neg_logits = u @ neg_vec.float().T / temperature - expected
+        if neg_extra_logits is not None:
+            neg_logits = neg_logits + neg_extra_logits
         neg_logits = neg_logits.masked_fill(neg_ids[None, :] == pos_ids[:, None], float("-inf"))
         logits = torch.cat([logits, neg_logits], dim=1)
     loss = F.cross_entropy(logits, labels, reduction="none")

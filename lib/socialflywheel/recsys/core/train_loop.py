@@ -31,6 +31,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from socialflywheel.recsys.core.checkpoint import load_checkpoint, save_checkpoint
+from socialflywheel.recsys.core.clock import NUM_TIME_FEATURES, ItemClock, created_times, train_positives
 from socialflywheel.recsys.core.data import DatasetMeta, ShardStream, item_arrays, to_tensors
 from socialflywheel.recsys.core.distributed import (
     DistEnv,
@@ -117,6 +118,8 @@ def train(
     log_fn: LogFn | None = None,
     num_threads: int | None = None,
     stop_after_steps: int | None = None,
+    time_prior: bool = False,
+    id_dropout: float = 0.0,
 ) -> TrainResult:
     """Train a :class:`TwoTower` on prepared shards; one call per process (torchrun sets the env).
 
@@ -146,6 +149,11 @@ def train(
             On a shared or small host, ``cores // processes`` avoids oversubscription, which costs
             far more than it gains for a model this size.
         stop_after_steps: Test hook: raise :class:`TrainingInterrupted` after this many global steps.
+        time_prior: Learn a logit from each candidate's age and recent positives as of the example's
+            time (:mod:`.clock`; needs ``items_path`` with ``item_created_ts``); candidates created after
+            an example's time are left out of its softmax.
+        id_dropout: Share of training examples whose item id embedding is dropped, so the item tower
+            learns to rank from content alone; items never seen in training always drop it (> 0 only).
 
     Returns:
         A :class:`TrainResult` (identical on every rank).
@@ -177,6 +185,11 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         seed=seed,
         shuffle_buffer=kw["shuffle_buffer"],
     )
+    clock = None
+    if kw["time_prior"] and kw["items_path"] is not None:
+        created = created_times(kw["items_path"], meta.num_items)
+        if created is not None:
+            clock = ItemClock(created, *train_positives(kw["shards_dir"]))
     model = TwoTower(
         num_users=meta.num_users,
         num_items=meta.num_items,
@@ -187,7 +200,13 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         item_feature_dim=meta.item_feature_dim,
         embedding_dim=kw["embedding_dim"],
         hidden_dim=kw["hidden_dim"],
+        time_features=NUM_TIME_FEATURES if clock is not None else 0,
+        temperature=kw["temperature"],
     ).to(env.device)
+    if kw["id_dropout"] > 0 and len(meta.item_counts) == meta.num_items:
+        counts = torch.as_tensor(meta.item_counts)
+        model.id_known[1:] = (counts > 0).to(model.id_known.device)[: model.item_buckets]
+        model.id_dropout = float(kw["id_dropout"])
     opt = torch.optim.Adam(model.parameters(), lr=kw["lr"])
     items = None
     if kw["random_negatives"] > 0:
@@ -230,18 +249,30 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
             t = to_tensors(batch, env.device)
             neg_np = _negatives(items, kw["random_negatives"], seed, epoch, state["step"])
             neg = to_tensors(neg_np, env.device) if neg_np is not None else None
+            all_ids = gather_plain(t["item_idx"])
+            tf = alive = None
+            if clock is not None:
+                cands = all_ids if neg is None else torch.cat([all_ids, neg["item_idx"]])
+                tf, alive = clock.features(cands, t["ts"])
+                alive[torch.arange(per_rank), torch.arange(per_rank) + env.rank * per_rank] = True
             with _autocast(env.device, kw["amp"]):
-                users, pos, neg_vec = net(t, neg)
+                users, pos, neg_vec, prior = net(t, neg, tf)
+            extra = neg_extra = None
+            if prior is not None and alive is not None:
+                extra = prior.float().masked_fill(~alive, float("-inf"))
+                extra, neg_extra = extra[:, : len(all_ids)], extra[:, len(all_ids) :]
             loss = sampled_softmax_loss(
                 users,
                 gather_with_grad(pos),
-                gather_plain(t["item_idx"]),
+                all_ids,
                 log_q=log_q,
                 temperature=kw["temperature"],
                 label_offset=env.rank * per_rank,
                 weights=t["weight"],
                 neg_vec=neg_vec,
                 neg_ids=neg["item_idx"] if neg is not None else None,
+                extra_logits=extra,
+                neg_extra_logits=neg_extra,
             )
             opt.zero_grad(set_to_none=True)
             loss.backward()
