@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._harness import emit
 
 TRAIN = ("train.device=cpu", "train.num_threads=1", "train.checkpoint_every_steps=0")
-MOVIELENS = ("train.split_by=user_time", "train.batch_size=512", "train.epochs=10", "train.patience=3")
+MOVIELENS = (
+    "train.split_by=user_time", "train.batch_size=512", "train.epochs=10", "train.patience=3", "train.id_dropout=0",
+)  # fmt: skip
 
 
 def build_default_lake(work: Path) -> Path:

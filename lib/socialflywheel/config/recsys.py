@@ -26,7 +26,7 @@ class TrainConfig(Strict):
     temperature: float = Field(0.05, gt=0, description="Softmax temperature.")
     random_negatives: int = Field(0, ge=0, description="Extra uniformly sampled negatives per batch.")
     id_dropout: float = Field(
-        0.0,
+        0.9,
         ge=0.0,
         lt=1.0,
         description="Share of examples trained without the item id embedding; > 0 also drops it for items unseen "

@@ -66,12 +66,14 @@ class TwoTower(nn.Module):
         self.temperature = temperature
         self.id_dropout = 0.0
         # Items whose id row was trained (set by the trainer); others use the content inputs alone.
+        self.id_known: torch.Tensor
         self.register_buffer("id_known", torch.ones(max(1, min(num_items, max_id_buckets)) + 1, dtype=torch.bool))
         self.time_prior: nn.Sequential | None = None
         if time_features > 0:  # a logit added to the dot product from the item's features at the query time
-            self.time_prior = _mlp(time_features, 32, 1)
-            nn.init.zeros_(self.time_prior[2].weight)
-            nn.init.zeros_(self.time_prior[2].bias)
+            last = nn.Linear(32, 1)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.time_prior = nn.Sequential(nn.Linear(time_features, 32), nn.GELU(), last)
         d = embedding_dim
         self.user_buckets = max(1, min(num_users, max_id_buckets))
         self.item_buckets = max(1, min(num_items, max_id_buckets))
@@ -91,6 +93,12 @@ class TwoTower(nn.Module):
             if emb.padding_idx is not None:
                 with torch.no_grad():
                     emb.weight[emb.padding_idx].zero_()
+
+    def set_known_items(self, known: torch.Tensor, *, dropout: float) -> None:
+        """Mark the items whose id row gets trained (``[num_items]`` bool) and the id dropout rate."""
+        with torch.no_grad():
+            self.id_known[1:] = known.to(self.id_known.device)[: self.item_buckets]
+        self.id_dropout = float(dropout)
 
     def user_embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """L2-normalized user vectors from ``user_idx, user_features, user_history``."""

@@ -186,7 +186,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         shuffle_buffer=kw["shuffle_buffer"],
     )
     clock = None
-    if kw["time_prior"] and kw["items_path"] is not None:
+    if kw["time_prior"] and kw["items_path"] is not None and meta.extra.get("split_by", "time") == "time":
         created = created_times(kw["items_path"], meta.num_items)
         if created is not None:
             clock = ItemClock(created, *train_positives(kw["shards_dir"]))
@@ -204,9 +204,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         temperature=kw["temperature"],
     ).to(env.device)
     if kw["id_dropout"] > 0 and len(meta.item_counts) == meta.num_items:
-        counts = torch.as_tensor(meta.item_counts)
-        model.id_known[1:] = (counts > 0).to(model.id_known.device)[: model.item_buckets]
-        model.id_dropout = float(kw["id_dropout"])
+        model.set_known_items(torch.as_tensor(meta.item_counts) > 0, dropout=kw["id_dropout"])
     opt = torch.optim.Adam(model.parameters(), lr=kw["lr"])
     items = None
     if kw["random_negatives"] > 0:
