@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from socialflywheel.recsys.core.data import DatasetMeta
-from socialflywheel.recsys.core.embed import load_items, load_split, make_val_fn
-from socialflywheel.recsys.core.metrics import metric_dict
+from socialflywheel.recsys.core.embed import make_val_fn
 from socialflywheel.recsys.core.model import load_model
 from socialflywheel.recsys.core.train_loop import TrainingInterrupted, train
 from socialflywheel.recsys.evaluate import evaluate_all
@@ -44,13 +43,9 @@ def test_two_tower_beats_most_popular_on_the_test_period(planted: tuple[Path, Da
     assert set(ev.table.model) == {"two_tower", "most_popular", "ials"} and set(ev.table.k) == {10, 50, 100}
     # model.pt is the best epoch's weights, and it reproduces the validation recall it was chosen on
     model = load_model(result.model_path)
-    from socialflywheel.recsys.core.embed import evaluate_two_tower
+    from socialflywheel.recsys.core.embed import make_val_fn
 
-    val = metric_dict(
-        evaluate_two_tower(
-            model, split=load_split(root / "val", meta), items=load_items(root / "items.parquet", meta), meta=meta
-        )
-    )
+    val = make_val_fn(root, meta)(model)  # the same protocol (corpus as of the validation start) as in training
     assert val["recall@50"] == pytest.approx(result.best_metric, abs=1e-6)
 
 
