@@ -44,7 +44,12 @@ def test_secrets_never_leave_the_process(tmp_path: Path) -> None:
     failed = subprocess.run([FLYWHEEL, "ingest", *base], env=env, capture_output=True, timeout=600)
     assert failed.returncode != 0
     outputs += [failed.stdout, failed.stderr]
-    cfg_err = subprocess.run([FLYWHEEL, "conform", "--set", "privacy.hmac_key_env=3.5x"], env=env, capture_output=True)
+    cfg_err = subprocess.run(
+        [FLYWHEEL, "conform", "--set", f"work_dir={work}", "--set", "privacy.min_group_users=few"],
+        env=env,
+        capture_output=True,
+    )
+    assert cfg_err.returncode == 2
     outputs += [cfg_err.stdout, cfg_err.stderr]
     assert any(b"INFO" in o or b"succeeded" in o for o in outputs)  # there were logs to search
     leaks: list[str] = []
