@@ -18,6 +18,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
     env.setdefault("RUST_LOG", "warn")
+    # Classic Spark's Python workers must run this interpreter (the venv's), not `python3` from PATH.
+    env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = sys.executable
     return env
 
 

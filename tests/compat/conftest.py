@@ -43,6 +43,8 @@ def classic_env() -> dict[str, str]:
         if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE", "SPARK_LOCAL_REMOTE")
     }
     env["PYTHONPATH"] = str(REPO)
+    # Classic Spark's Python workers start `python3` from PATH unless told: use this interpreter (the venv's).
+    env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = sys.executable
     return env
 
 

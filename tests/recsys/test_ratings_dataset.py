@@ -81,7 +81,8 @@ def test_two_tower_beats_popularity_on_movielens(movielens: tuple[FlywheelConfig
 
     cfg, _ = movielens
     cfg = make_config(
-        cfg.work_path, "train.split_by=user_time", "train.device=cpu", "train.num_threads=1", "train.epochs=10",
+        cfg.work_path, "train.split_by=user_time", "train.id_dropout=0", "train.device=cpu", "train.num_threads=1",
+        "train.epochs=10",
         "train.batch_size=512", "train.checkpoint_every_steps=0", "train.shard_rows=8192", "train.patience=3",
     )  # fmt: skip
     summary = run_train(None, cfg, Lake.from_config(cfg))
