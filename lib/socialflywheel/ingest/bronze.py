@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import shutil
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,8 @@ def _utcnow() -> dt.datetime:
 
 def batch_id_for(files: list[LandingFile], started: dt.datetime) -> str:
     digest = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()[:10]
-    return f"b{started:%Y%m%dT%H%M%S}-{digest}"
+    # A random part too: a re-run of the same files within the same second (after a kill) is a new batch.
+    return f"b{started:%Y%m%dT%H%M%S}-{digest}-{uuid.uuid4().hex[:6]}"
 
 
 def pending_files(lake: Lake, files: list[LandingFile]) -> tuple[list[LandingFile], list[str]]:
