@@ -13,6 +13,7 @@ from socialflywheel.recsys.index import (
     candidate_corpus,
     fallback_scores,
     fallback_topk,
+    fold_prior,
     load_index,
     save_index,
     search_topk,
@@ -44,6 +45,31 @@ def test_topk_never_contains_a_seen_item(kind: str) -> None:
             lambda r: exact[r], num_rows=300, k=50, seen_rows=rows[order], seen_items=seen_items[order]
         )
         assert np.array_equal(ids, ref)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_folded_prior_ranks_as_dot_product_plus_prior(kind: str) -> None:
+    items, users = _vectors(3000, 16, 3), _vectors(200, 16, 4)
+    # a prior as strong as the dot product: it reorders the lists, so ignoring it would fail the check
+    prior = np.random.default_rng(5).normal(scale=0.5, size=3000).astype(np.float32)
+    u, v = fold_prior(users, items, prior)
+    assert u.shape == (200, 17) and v.shape == (3000, 17)
+    ids, scores = search_topk(build_index(v, kind=kind), u, k=20)
+    expected = np.argsort(-(users @ items.T + prior[None, :]), axis=1, kind="stable")[:, :20]
+    without = np.argsort(-(users @ items.T), axis=1, kind="stable")[:, :20]
+    agree = np.mean([len(set(ids[r]) & set(expected[r])) / 20 for r in range(200)])
+    agree_without = np.mean([len(set(ids[r]) & set(without[r])) / 20 for r in range(200)])
+    assert agree == 1.0 if kind == "flat" else agree >= 0.95
+    assert agree_without < 0.5
+    np.testing.assert_allclose(scores[:, 0], (users @ items.T + prior).max(axis=1), rtol=1e-5, atol=1e-5)
+
+
+def test_fold_prior_refuses_a_prior_that_is_not_one_finite_offset_per_item() -> None:
+    users, items = _vectors(3, 4, 0), _vectors(5, 4, 1)
+    with pytest.raises(ValueError, match="one finite offset per item"):
+        fold_prior(users, items, np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="one finite offset per item"):
+        fold_prior(users, items, np.array([0, 0, -np.inf, 0, 0], np.float32))
 
 
 def test_index_is_restricted_to_the_corpus_and_round_trips(tmp_path: Path) -> None:

@@ -85,3 +85,84 @@ def test_index_and_embeddings_saved_with_the_version(recommended: dict[str, Any]
         p.name for p in saved.iterdir()
     }
     assert recommended["first"]["index"] == "flat"
+
+
+def test_model_lists_rank_by_dot_product_plus_the_time_prior_as_of_now(recommended: dict[str, Any]) -> None:
+    """Serving ranks as evaluated: the saved index's last dimension is the time prior, recomputed here
+    from gold.training_examples with a plain-Python oracle of the prior's features."""
+    import numpy as np
+
+    from socialflywheel.recsys.core.clock import WINDOWS_H
+    from socialflywheel.recsys.core.model import load_model
+    from socialflywheel.recsys.registry import download_serving_files
+
+    cfg, lake, first = recommended["cfg"], recommended["lake"], recommended["first"]
+    saved = Path(first["saved"])
+    files = download_serving_files(cfg, first["model_version"], saved / "oracle")
+    model = load_model(files["model"])
+    assert model.time_prior is not None
+    items = pq.read_table(files["items"])
+    corpus = np.load(saved / "index" / "item_ids.npy")
+    item_vec = np.load(saved / "index" / "item_embeddings.npy")
+    user_vec = np.load(saved / "index" / "user_embeddings.npy")
+    assert (user_vec[:, -1] == 1.0).all()
+
+    ts_of = {r["post_id"]: [] for r in items.select(["post_id"]).to_pylist()}
+    examples = lake.read_arrow("gold.training_examples", columns=["post_id", "ts", "label"]).to_pylist()
+    for r in examples:
+        if r["label"] == 1 and r["post_id"] in ts_of:
+            ts_of[r["post_id"]].append(int(r["ts"].timestamp()))
+    events = lake.read_arrow("silver.events", columns=["ts"]).column("ts").to_pylist()
+    at = int(max(events).timestamp()) + 1
+    t0 = min(t for ts in ts_of.values() for t in ts)
+    now_bucket = (at - t0) // 3600
+    post_ids = items.column("post_id").to_pylist()
+    created = items.column("item_created_ts").to_pylist()
+    feats = []
+    for j in corpus:
+        buckets = [(t - t0) // 3600 for t in ts_of[post_ids[j]] if t < at]
+        before = sum(b < now_bucket for b in buckets)
+        row = [np.log1p(max(at - created[j], 0) / 3600.0) / 4.0, np.log1p(before) / 4.0]
+        row += [np.log1p(sum(now_bucket - w <= b < now_bucket for b in buckets)) / 4.0 for w in WINDOWS_H]
+        feats.append(row)
+    with torch.no_grad():
+        oracle = model.prior(torch.tensor(feats, dtype=torch.float32)).numpy() * model.temperature
+    np.testing.assert_allclose(item_vec[:, -1], oracle, rtol=1e-4, atol=1e-5)
+    assert np.ptp(oracle) > 0.05 * np.ptp(item_vec[:, :-1] @ user_vec[0, :-1]), "the prior should matter"
+
+    # Every model list is the exact top-K of u.v + prior over the corpus minus the user's seen posts.
+    recs = recommended["recs"]
+    model_recs = pc.filter(recs, pc.equal(recs.column("source"), "model")).to_pylist()
+    by_user: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
+    for r in model_recs:
+        by_user[r["user_id"]].append((r["rank"], r["post_id"], r["score"]))
+    position = {post_ids[j]: i for i, j in enumerate(corpus)}
+    for rows in by_user.values():
+        rows.sort()
+        scores = [s for _, _, s in rows]
+        assert scores == sorted(scores, reverse=True)
+    vocab = pq.read_table(files["users"])
+    known = [
+        u
+        for u, n in zip(vocab.column("user_id").to_pylist(), vocab.column("positives").to_pylist(), strict=True)
+        if n > 0
+    ]
+    live = [u for u in known if u in by_user]
+    assert len(live) == len(user_vec)
+    full = user_vec @ item_vec.T
+    events_up = lake.read_arrow("silver.events", columns=["user_id", "post_id"]).to_pylist()
+    posts = lake.read_arrow("silver.posts", columns=["post_id", "author_id"]).to_pylist()
+    seen: dict[str, set[str]] = defaultdict(set)
+    for r in events_up:
+        seen[r["user_id"]].add(r["post_id"])
+    for r in posts:
+        seen[r["author_id"]].add(r["post_id"])
+    for row, user in enumerate(live):
+        listed = [p for _, p, _ in by_user[user]]
+        cand = [(full[row, i], p) for p, i in position.items() if p not in seen[user]]
+        cand.sort(key=lambda x: -x[0])
+        kth = cand[len(listed) - 1][0]
+        assert all(full[row, position[p]] >= kth - 1e-5 for p in listed)
+        np.testing.assert_allclose(
+            [s for _, _, s in by_user[user]], [full[row, position[p]] for p in listed], rtol=1e-5, atol=1e-5
+        )

@@ -48,7 +48,7 @@ def build_index(
     ef_search: int = 128,
     seed: int = 0,
 ) -> ItemIndex:
-    """Index L2-normalized item vectors for maximum inner product search.
+    """Index item vectors for maximum inner product search (tower outputs, optionally with a folded prior).
 
     Args:
         item_vec: ``[n, d]`` item embeddings.
@@ -83,6 +83,30 @@ def build_index(
         raise ValueError(f"unknown index kind {kind!r}")
     index.add(vec)
     return ItemIndex(index=index, item_ids=ids, kind=chosen)
+
+
+def fold_prior(user_vec: np.ndarray, item_vec: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fold a per-item score offset into the vectors: ``[u, 1] . [v, b] = u . v + b``.
+
+    The two-tower scores a candidate by ``u . v`` plus its time prior as of the query time (one number per
+    item at serving time); as one more dimension it rides inside any inner-product index, so faiss ranks
+    exactly as the evaluation does. Items whose offset is not finite (``-inf``: not created yet) must be
+    left out of the index by the caller.
+
+    Args:
+        user_vec: ``[U, d]`` user embeddings.
+        item_vec: ``[n, d]`` item embeddings.
+        bias: ``[n]`` finite per-item offsets.
+
+    Returns:
+        ``(user_vec [U, d + 1], item_vec [n, d + 1])``, float32.
+    """
+    b = np.asarray(bias, dtype=np.float32)
+    if b.shape != (len(item_vec),) or not np.all(np.isfinite(b)):
+        raise ValueError("bias must hold one finite offset per item")
+    users = np.hstack([np.asarray(user_vec, np.float32), np.ones((len(user_vec), 1), np.float32)])
+    items = np.hstack([np.asarray(item_vec, np.float32), b[:, None]])
+    return users, items
 
 
 def search_topk(

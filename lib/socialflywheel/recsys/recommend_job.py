@@ -7,7 +7,10 @@ posts (created within ``recommend.fresh_days`` of the newest event) and the top 
 (engagements over the last day plus the strength of active hashtag trends from gold.hashtag_trends
 when that table exists). Every post a user interacted with in silver.events, and the user's own
 posts, are removed from their list. People of silver.users that the model has no history for get the
-fallback: trending and popular posts in the categories they engaged with. The slice of
+fallback: trending and popular posts in the categories they engaged with. Model lists rank exactly as
+the evaluation does: the time prior (each post's age and recent positives as of just after the
+newest event) is folded into the vectors as one more dimension (user ``1``, item ``temperature *
+prior``), so the inner-product index scores ``u . v + prior``. The slice of
 gold.recommendations for the model version is replaced; embeddings and the index are saved under
 ``<work_dir>/models/<version>/``; simple exposure metrics go to an MLflow run.
 """
@@ -96,6 +99,27 @@ def _signals(lake: Lake, items: pa.Table, item_counts: np.ndarray, *, fresh_days
     return {"users": all_users, "seen": seen, "now": now, "trending": trending, "popular": popular, "pref": pref}
 
 
+def _serving_prior(lake: Lake, model: Any, meta: Any, items_path: Any, post_ids: pa.Array, *, at: int) -> np.ndarray:
+    """The two-tower's time prior per catalogue item as of ``at`` (``temperature * prior``; ``-inf``: not created).
+
+    Point in time, as in training and evaluation: each item's age and its positives (label 1 in
+    gold.training_examples, the trainer's own definition) strictly before ``at``'s hour. Zeros when the
+    model has no prior or the catalogue has no creation times.
+    """
+    from socialflywheel.recsys.core.clock import ItemClock, created_times
+    from socialflywheel.recsys.core.embed import AsOf
+    from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
+
+    created = created_times(items_path, meta.num_items)
+    if created is None or model.time_prior is None:
+        return np.zeros(meta.num_items, dtype=np.float32)
+    ex = lake.read_arrow(TRAINING_EXAMPLES_NAME, columns=["post_id", "ts", "label"], filters=[("label", "=", 1)])
+    items, ts = encode(ex.column("post_id"), post_ids), seconds(ex.column("ts"))
+    keep = (items >= 0) & (ts < at)
+    bias = AsOf(at=at, clock=ItemClock(created, items[keep], ts[keep])).bias(model)
+    return np.zeros(meta.num_items, dtype=np.float32) if bias is None else bias
+
+
 def _seen_for(seen: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Seen pairs of the given global user rows, as (position in ``rows``, item), sorted by position."""
     users, items = seen // n, seen % n
@@ -143,7 +167,14 @@ def run_recommend(
     from socialflywheel.recsys.core.embed import embed, load_items
     from socialflywheel.recsys.core.metrics import gini
     from socialflywheel.recsys.core.model import load_model
-    from socialflywheel.recsys.index import build_index, candidate_corpus, fallback_scores, save_index, search_topk
+    from socialflywheel.recsys.index import (
+        build_index,
+        candidate_corpus,
+        fallback_scores,
+        fold_prior,
+        save_index,
+        search_topk,
+    )
     from socialflywheel.recsys.registry import download_serving_files, serving_version
     from socialflywheel.tracking import setup, tracked_run
 
@@ -162,11 +193,10 @@ def run_recommend(
         trending=sig["trending"], now=sig["now"], fresh_days=rc.fresh_days, min_count=rc.min_item_interactions,
         top_trending=rc.trending_top,
     )  # fmt: skip
-    item_vec = embed(model, load_items(files["items"], meta), tower="item")
-    index = build_index(
-        item_vec[corpus], item_ids=corpus, kind=rc.index, exact_below=rc.exact_below, nlist=rc.ivf_nlist,
-        nprobe=rc.ivf_nprobe, hnsw_m=rc.hnsw_m, ef_search=rc.hnsw_ef_search, seed=cfg.seed,
-    )  # fmt: skip
+    post_ids = items_table.column("post_id").combine_chunks()
+    # Serving ranks as evaluated: tower dot product plus the time prior as of just after the newest event.
+    prior = _serving_prior(lake, model, meta, files["items"], post_ids, at=sig["now"] + 1)
+    corpus = corpus[np.isfinite(prior[corpus])]
     vocab = pq.read_table(files["users"])
     all_users: pa.Array = sig["users"]
     known = np.asarray(vocab.column("positives").to_numpy()) > 0
@@ -175,10 +205,17 @@ def run_recommend(
     # People no longer in silver (erased since training) get nothing.
     model_rows, model_global = model_rows[model_global >= 0], model_global[model_global >= 0]
     queries = user_arrays(pq.read_table(files["queries"]), meta)
-    user_vec = embed(model, {key: v[model_rows] for key, v in queries.items()}, tower="user")
+    user_vec, item_vec = fold_prior(
+        embed(model, {key: v[model_rows] for key, v in queries.items()}, tower="user"),
+        embed(model, load_items(files["items"], meta), tower="item"),
+        np.where(np.isfinite(prior), prior, 0.0),
+    )
+    index = build_index(
+        item_vec[corpus], item_ids=corpus, kind=rc.index, exact_below=rc.exact_below, nlist=rc.ivf_nlist,
+        nprobe=rc.ivf_nprobe, hnsw_m=rc.hnsw_m, ef_search=rc.hnsw_ef_search, seed=cfg.seed,
+    )  # fmt: skip
     s_rows, s_items = _seen_for(sig["seen"], model_global, n)
     top, scores = search_topk(index, user_vec, k=rc.k, seen_rows=s_rows, seen_items=s_items)
-    post_ids = items_table.column("post_id").combine_chunks()
     parts = [_rows(pc.take(vocab.column("user_id"), pa.array(model_rows)), top, scores, post_ids, "model")]
     fb_global = np.setdiff1d(np.arange(len(all_users)), model_global)
     in_corpus = np.zeros(n, dtype=bool)
@@ -214,6 +251,7 @@ def run_recommend(
     kill_point("recommend.after_write")
     save_index(home / "index", index, item_vec[corpus])
     np.save(home / "index" / "user_embeddings.npy", user_vec)
+    np.save(home / "index" / "item_prior.npy", prior)  # the last dimension of the item vectors, as of ``now + 1``
     exposure = np.bincount(encode(recs.column("post_id"), post_ids), minlength=n)
     metrics = {
         "users": float(len(all_users)),
