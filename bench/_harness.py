@@ -6,8 +6,8 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,11 @@ def run_child(argv: list[str], timeout: int = 3600) -> dict[str, Any]:
     import psutil
 
     t0 = time.perf_counter()
-    proc = psutil.Popen(
-        [sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env()
-    )
+    # The child's stderr goes to a file, never a pipe: a long run's log lines would fill a pipe nobody
+    # reads until the end and block the child.
+    errlog = tempfile.NamedTemporaryFile(mode="w+", prefix="bench-child-", suffix=".log", delete=False)
+    outlog = tempfile.TemporaryFile(mode="w+")
+    proc = psutil.Popen([sys.executable, *argv], stdout=outlog, stderr=errlog, text=True, env=clean_env())
     peak = 0
     while proc.poll() is None:
         try:
@@ -43,10 +45,17 @@ def run_child(argv: list[str], timeout: int = 3600) -> dict[str, Any]:
             proc.kill()
             raise TimeoutError(f"{argv} ran past {timeout}s")
         time.sleep(0.05)
-    out, err = proc.communicate()
+    proc.wait()
     wall = time.perf_counter() - t0
+    outlog.seek(0)
+    out = outlog.read()
+    outlog.close()
+    errlog.seek(0)
+    err = errlog.read()
+    errlog.close()
+    os.unlink(errlog.name)
     if proc.returncode != 0:
-        raise RuntimeError(f"{argv} failed:\n{err[-3000:]}")
+        raise RuntimeError(f"{argv} failed with exit code {proc.returncode}:\n{err[-3000:]}")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     result.setdefault("wall_s", wall)
     result["tree_peak_rss_mib"] = peak / 2**20

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 _SERVERS: list[Any] = []  # a Sail server stops when collected: keep it for the child's life
 
 
-def _session(engine: str) -> Any:
+def _session(engine: str, shuffle_partitions: int = 8) -> Any:
     from pyspark.sql import SparkSession
 
     if engine == "sail":
@@ -46,7 +46,7 @@ def _session(engine: str) -> Any:
         SparkSession.builder.master("local[2]")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "12g")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
@@ -118,12 +118,18 @@ def _steps(spark: Any, work: str) -> dict[str, Any]:
     return steps
 
 
-def run_engine(engine: str, work: str) -> None:
+def classic_partitions(events: int) -> int:
+    """Classic Spark's shuffle partitions for a size: 8 at 1M events, growing with the data so that no
+    task's shuffle block outgrows the driver heap (Sail sizes its own partitions)."""
+    return max(8, 2 * events // 1_000_000)
+
+
+def run_engine(engine: str, work: str, shuffle_partitions: int) -> None:
     """Child: run every transform on one engine, Parquet out; then the steps that read earlier outputs."""
     from socialflywheel.features import segments, sentiment
 
     t0 = time.perf_counter()
-    spark = _session(engine)
+    spark = _session(engine, shuffle_partitions)
     start_s = time.perf_counter() - t0
     out = f"{work}/out-{engine}"
     timings: dict[str, float] = {}
@@ -131,6 +137,7 @@ def run_engine(engine: str, work: str) -> None:
         t = time.perf_counter()
         make().write.mode("overwrite").parquet(f"{out}/{name}")
         timings[name] = time.perf_counter() - t
+        print(f"[{engine}] {name}: {timings[name]:.1f} s", file=sys.stderr, flush=True)
     t = time.perf_counter()
     posts = spark.read.parquet(f"{work}/posts.parquet")
     scored = spark.read.parquet(f"{out}/post_sentiment")
@@ -150,16 +157,17 @@ def run_engine(engine: str, work: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 20_000_000])
-    parser.add_argument("--engine-timeout", type=int, default=900)
+    parser.add_argument("--engine-timeout", type=int, default=5400)
     parser.add_argument("--child", choices=["prepare", "sail", "classic"])
     parser.add_argument("--events", type=int)
     parser.add_argument("--work")
+    parser.add_argument("--shuffle-partitions", type=int, default=8)
     args = parser.parse_args()
     if args.child == "prepare":
         prepare(args.events, args.work)
         return
     if args.child:
-        run_engine(args.child, args.work)
+        run_engine(args.child, args.work, args.shuffle_partitions)
         return
     rows: list[dict[str, Any]] = []
     notes: dict[str, Any] = {"engine_timeout_s": args.engine_timeout, "unfinished": []}
@@ -170,11 +178,20 @@ def main() -> None:
             result: dict[str, dict[str, Any]] = {}
             for engine in ("sail", "classic"):
                 try:
+                    parts = classic_partitions(prep["events"])
+                    print(f"{size:,} events: {engine} ...", file=sys.stderr, flush=True)
                     result[engine] = run_child(
-                        [__file__, "--child", engine, "--work", work], timeout=args.engine_timeout
+                        [__file__, "--child", engine, "--work", work, "--shuffle-partitions", str(parts)],
+                        timeout=args.engine_timeout,
                     )
                 except TimeoutError:
                     notes["unfinished"].append({"events": size, "engine": engine, "timeout_s": args.engine_timeout})
+                    continue
+                except RuntimeError as exc:  # e.g. killed by the kernel's OOM killer: recorded, not fatal
+                    lines = str(exc).splitlines()
+                    tail = [lines[0].rsplit("]", 1)[-1].strip(), *lines[-2:]]
+                    notes["unfinished"].append({"events": size, "engine": engine, "error": tail})
+                    print(f"{size:,} events: {engine} failed: {tail}", file=sys.stderr, flush=True)
                     continue
                 r = result[engine]
                 rows.append(
@@ -184,6 +201,7 @@ def main() -> None:
                         "wall_s": r["wall_s"],
                         "transforms_s": r["transforms_s"],
                         "peak_rss_mib": r["tree_peak_rss_mib"],
+                        "classic_shuffle_partitions": parts if engine == "classic" else None,
                         "steps": r["steps"],
                     }
                 )

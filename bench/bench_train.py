@@ -39,7 +39,18 @@ def _run(cmd: list[str], threads: int) -> dict[str, Any]:
     return result
 
 
-def _train_cmd(data: Path, out: Path, *, nproc: int, device: str, args: argparse.Namespace, threads: int) -> list[str]:
+VARIANTS = {
+    # the towers alone (in-batch softmax + logQ)
+    "towers": [],
+    # the product default (train.time_prior=true, train.id_dropout=0.9): every (example, candidate) pair
+    # also gets the candidate's age and recent positives as of the example's time
+    "towers+time_prior": ["--time-prior", "--id-dropout", "0.9"],
+}
+
+
+def _train_cmd(
+    data: Path, out: Path, *, nproc: int, device: str, args: argparse.Namespace, threads: int, variant: str
+) -> list[str]:
     entry = ["-m", "socialflywheel.recsys.core.train_loop"]
     launcher = [sys.executable, *entry]
     if nproc > 1:
@@ -73,6 +84,7 @@ def _train_cmd(data: Path, out: Path, *, nproc: int, device: str, args: argparse
         "0",
         "--checkpoint-every-steps",
         "0",
+        *VARIANTS[variant],
     ]
 
 
@@ -102,6 +114,7 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--procs", default="1,2", help="CPU process counts to try")
     p.add_argument("--no-cuda", action="store_true")
+    p.add_argument("--variants", default=",".join(VARIANTS), help=f"model variants to time: {', '.join(VARIANTS)}")
     p.add_argument("--out", default=str(RESULTS / "train.json"))
     args = p.parse_args()
 
@@ -131,23 +144,27 @@ def main() -> None:
         configs = [("cpu", int(n)) for n in args.procs.split(",")]
         if torch.cuda.is_available() and not args.no_cuda:
             configs.append(("cuda", 1))
-        for device, nproc in configs:
-            threads = max(1, cores // nproc) if device == "cuda" else 1
-            out = Path(tmp) / f"run-{device}-{nproc}"
-            r = _run(_train_cmd(data, out, nproc=nproc, device=device, args=args, threads=threads), threads)
-            rows.append(
-                {
-                    "device": r["device"].split(":")[0],
-                    "processes": nproc,
-                    "threads_per_proc": threads,
-                    "examples": meta.train_rows,
-                    "epochs": args.epochs,
-                    "global_batch": args.batch_size,
-                    "steps": r["global_steps"],
-                    "examples_per_s": float(r["examples_per_s"]),
-                    "wall_s": float(r["wall_s"]),
-                }
-            )
+        for variant in args.variants.split(","):
+            for device, nproc in configs:
+                threads = max(1, cores // nproc) if device == "cuda" else 1
+                out = Path(tmp) / f"run-{variant}-{device}-{nproc}"
+                cmd = _train_cmd(data, out, nproc=nproc, device=device, args=args, threads=threads, variant=variant)
+                print(f"{variant} on {device} x{nproc} ...", file=sys.stderr, flush=True)
+                r = _run(cmd, threads)
+                rows.append(
+                    {
+                        "model": variant,
+                        "device": r["device"].split(":")[0],
+                        "processes": nproc,
+                        "threads_per_proc": threads,
+                        "examples": meta.train_rows,
+                        "epochs": args.epochs,
+                        "global_batch": args.batch_size,
+                        "steps": r["global_steps"],
+                        "examples_per_s": float(r["examples_per_s"]),
+                        "wall_s": float(r["wall_s"]),
+                    }
+                )
     _table(rows)
     payload = {
         "benchmark": "train",

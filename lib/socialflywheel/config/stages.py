@@ -62,9 +62,6 @@ class FeaturesConfig(Strict):
         default_factory=lambda: [1, 6, 24],
         description="Item engagement velocity: engagements within h hours of posting.",
     )
-    percentile_accuracy: int = Field(
-        10_000, ge=10, description="percentile_approx accuracy for dwell percentiles (rank error ~1/accuracy)."
-    )
     # Analytics gold tables (trends, risk, segments).
     trend_prior: float = Field(
         2.0, gt=0, description="Pseudo-count added to a tag's baseline variance, so tiny baselines do not burst."

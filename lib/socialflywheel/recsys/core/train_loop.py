@@ -361,6 +361,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint-every-steps", type=int, default=200)
     p.add_argument("--num-threads", type=int, default=None, help="CPU threads per process")
     p.add_argument("--no-val", action="store_true", help="skip validation (throughput runs)")
+    p.add_argument(
+        "--time-prior", action="store_true", help="learn the time prior (time-split data with creation times)"
+    )
+    p.add_argument("--id-dropout", type=float, default=0.0, help="share of examples trained without the item id")
     a = p.parse_args(argv)
     root = Path(a.data)
     meta = DatasetMeta.load(root)
@@ -387,6 +391,8 @@ def main(argv: list[str] | None = None) -> None:
         checkpoint_every_steps=a.checkpoint_every_steps,
         val_fn=val_fn,
         num_threads=a.num_threads,
+        time_prior=a.time_prior,
+        id_dropout=a.id_dropout,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(asdict(result)))
