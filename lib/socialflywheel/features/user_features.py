@@ -188,7 +188,7 @@ def _dwell_stats(events: DataFrame, *, window: int, since: str | None) -> DataFr
     )
     if since is not None:
         rolled = rolled.where(F.col("as_of_date") >= F.lit(date.fromisoformat(since)))
-    values = F.array_sort(F.flatten(F.col("_days")))
+    values = F.sort_array(F.flatten(F.col("_days")))  # SortArray: on the GPU in every RAPIDS release
 
     def order_statistic(p: float) -> Column:
         rank = F.greatest(F.lit(1), F.ceil(F.col("_n") * F.lit(p)).cast("int"))
