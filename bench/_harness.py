@@ -23,39 +23,57 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+class ChildFailed(RuntimeError):
+    """A benchmark child exited non-zero (``returncode`` -9: killed, e.g. by the OOM killer)."""
+
+    def __init__(self, argv: list[str], returncode: int, stderr: str) -> None:
+        super().__init__(f"{argv} failed with exit code {returncode}:\n{stderr[-3000:]}")
+        self.returncode = returncode
+        self.stderr_tail = stderr.strip().splitlines()[-2:]
+
+
+def _kill_tree(proc: Any) -> None:
+    import psutil
+
+    try:
+        kids = proc.children(recursive=True)
+    except psutil.Error:
+        kids = []
+    for p in [*kids, proc]:  # a JVM grandchild outlives its Python parent otherwise
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
 def run_child(argv: list[str], timeout: int = 3600) -> dict[str, Any]:
     """Run a child that prints one JSON line last; add its wall time and the peak RSS of its whole
     process tree (a JVM or torchrun workers included), sampled every 50 ms."""
     import psutil
 
     t0 = time.perf_counter()
-    # The child's stderr goes to a file, never a pipe: a long run's log lines would fill a pipe nobody
+    # The child's output goes to files, never pipes: a long run's log lines would fill a pipe nobody
     # reads until the end and block the child.
-    errlog = tempfile.NamedTemporaryFile(mode="w+", prefix="bench-child-", suffix=".log", delete=False)
-    outlog = tempfile.TemporaryFile(mode="w+")
-    proc = psutil.Popen([sys.executable, *argv], stdout=outlog, stderr=errlog, text=True, env=clean_env())
-    peak = 0
-    while proc.poll() is None:
-        try:
-            tree = [proc, *proc.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        if time.perf_counter() - t0 > timeout:
-            proc.kill()
-            raise TimeoutError(f"{argv} ran past {timeout}s")
-        time.sleep(0.05)
-    proc.wait()
-    wall = time.perf_counter() - t0
-    outlog.seek(0)
-    out = outlog.read()
-    outlog.close()
-    errlog.seek(0)
-    err = errlog.read()
-    errlog.close()
-    os.unlink(errlog.name)
+    with tempfile.TemporaryFile(mode="w+") as outlog, tempfile.TemporaryFile(mode="w+") as errlog:
+        proc = psutil.Popen([sys.executable, *argv], stdout=outlog, stderr=errlog, text=True, env=clean_env())
+        peak = 0
+        while proc.poll() is None:
+            try:
+                tree = [proc, *proc.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            if time.perf_counter() - t0 > timeout:
+                _kill_tree(proc)
+                proc.wait()
+                raise TimeoutError(f"{argv} ran past {timeout}s")
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        outlog.seek(0)
+        errlog.seek(0)
+        out, err = outlog.read(), errlog.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"{argv} failed with exit code {proc.returncode}:\n{err[-3000:]}")
+        raise ChildFailed(argv, proc.returncode, err)
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     result.setdefault("wall_s", wall)
     result["tree_peak_rss_mib"] = peak / 2**20

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import emit, run_child
+from _harness import ChildFailed, emit, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 _SERVERS: list[Any] = []  # a Sail server stops when collected: keep it for the child's life
@@ -176,9 +176,9 @@ def main() -> None:
         try:
             prep = run_child([__file__, "--child", "prepare", "--events", str(size), "--work", work], timeout=3600)
             result: dict[str, dict[str, Any]] = {}
+            parts = classic_partitions(prep["events"])
             for engine in ("sail", "classic"):
                 try:
-                    parts = classic_partitions(prep["events"])
                     print(f"{size:,} events: {engine} ...", file=sys.stderr, flush=True)
                     result[engine] = run_child(
                         [__file__, "--child", engine, "--work", work, "--shuffle-partitions", str(parts)],
@@ -187,11 +187,10 @@ def main() -> None:
                 except TimeoutError:
                     notes["unfinished"].append({"events": size, "engine": engine, "timeout_s": args.engine_timeout})
                     continue
-                except RuntimeError as exc:  # e.g. killed by the kernel's OOM killer: recorded, not fatal
-                    lines = str(exc).splitlines()
-                    tail = [lines[0].rsplit("]", 1)[-1].strip(), *lines[-2:]]
-                    notes["unfinished"].append({"events": size, "engine": engine, "error": tail})
-                    print(f"{size:,} events: {engine} failed: {tail}", file=sys.stderr, flush=True)
+                except ChildFailed as exc:  # e.g. killed by the kernel's OOM killer (-9): recorded, not fatal
+                    failure = {"events": size, "engine": engine, "exit_code": exc.returncode, "stderr": exc.stderr_tail}
+                    notes["unfinished"].append(failure)
+                    print(f"{size:,} events: {engine} failed: {failure}", file=sys.stderr, flush=True)
                     continue
                 r = result[engine]
                 rows.append(

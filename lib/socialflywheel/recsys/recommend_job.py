@@ -117,7 +117,8 @@ def _serving_prior(lake: Lake, model: Any, meta: Any, items_path: Any, post_ids:
     items, ts = encode(ex.column("post_id"), post_ids), seconds(ex.column("ts"))
     keep = (items >= 0) & (ts < at)
     bias = AsOf(at=at, clock=ItemClock(created, items[keep], ts[keep])).bias(model)
-    return np.zeros(meta.num_items, dtype=np.float32) if bias is None else bias
+    assert bias is not None  # a clock was given
+    return bias
 
 
 def _seen_for(seen: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -205,13 +206,13 @@ def run_recommend(
     # People no longer in silver (erased since training) get nothing.
     model_rows, model_global = model_rows[model_global >= 0], model_global[model_global >= 0]
     queries = user_arrays(pq.read_table(files["queries"]), meta)
-    user_vec, item_vec = fold_prior(
+    user_vec, corpus_vec = fold_prior(
         embed(model, {key: v[model_rows] for key, v in queries.items()}, tower="user"),
-        embed(model, load_items(files["items"], meta), tower="item"),
-        np.where(np.isfinite(prior), prior, 0.0),
+        embed(model, load_items(files["items"], meta), tower="item")[corpus],
+        prior[corpus],
     )
     index = build_index(
-        item_vec[corpus], item_ids=corpus, kind=rc.index, exact_below=rc.exact_below, nlist=rc.ivf_nlist,
+        corpus_vec, item_ids=corpus, kind=rc.index, exact_below=rc.exact_below, nlist=rc.ivf_nlist,
         nprobe=rc.ivf_nprobe, hnsw_m=rc.hnsw_m, ef_search=rc.hnsw_ef_search, seed=cfg.seed,
     )  # fmt: skip
     s_rows, s_items = _seen_for(sig["seen"], model_global, n)
@@ -249,7 +250,7 @@ def run_recommend(
         replace_where=f"model_version = '{version}'",
     )  # fmt: skip
     kill_point("recommend.after_write")
-    save_index(home / "index", index, item_vec[corpus])
+    save_index(home / "index", index, corpus_vec)
     np.save(home / "index" / "user_embeddings.npy", user_vec)
     np.save(home / "index" / "item_prior.npy", prior)  # the last dimension of the item vectors, as of ``now + 1``
     exposure = np.bincount(encode(recs.column("post_id"), post_ids), minlength=n)
