@@ -43,7 +43,8 @@ VARIANTS = {
     # the towers alone (in-batch softmax + logQ)
     "towers": [],
     # the product default (train.time_prior=true, train.id_dropout=0.9): every (example, candidate) pair
-    # also gets the candidate's age and recent positives as of the example's time
+    # also gets the candidate's age and recent positives as of the example's hour (the prior's MLP runs once
+    # per distinct hour of the batch; the shards are time blocks as prepare writes them)
     "towers+time_prior": ["--time-prior", "--id-dropout", "0.9"],
 }
 
@@ -136,8 +137,9 @@ def main() -> None:
             num_hashtags=1000,
             user_feature_dim=32,
             item_feature_dim=64,
-            shards=8,
+            shards=max(8, round(args.rows * 0.7 / 4096)),  # the product's layout: time blocks of ~4096 rows
             rows_per_group=8192,
+            time_blocks=True,
             seed=0,
         )
         cores = os.cpu_count() or 1

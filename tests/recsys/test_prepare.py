@@ -26,7 +26,7 @@ def prepared(
     source = lake.read_arrow(TRAINING_EXAMPLES_NAME)
     root = tmp_path_factory.mktemp("prepared")
     fresh = Lake.from_config(cfg)
-    meta = prepare_shards(fresh, root, history_len=5, rows_per_group=1024, batch_rows=2000, seed=1)
+    meta = prepare_shards(fresh, root, history_len=5, rows_per_group=256, batch_rows=2000, seed=1)
     return root, meta, source, fresh
 
 
@@ -107,3 +107,112 @@ def test_overlapping_splits_are_refused(tmp_path: Path, prepared: tuple[Path, Da
     bad_lake.write_arrow(posts, "silver.posts", mode="overwrite")
     with pytest.raises(SplitLeakError):
         prepare_shards(bad_lake, tmp_path / "out")
+
+
+def _train_shards(root: Path) -> list[pa.Table]:
+    return [pq.read_table(p) for p in sorted((root / "train").glob("*.parquet"))]
+
+
+def test_shards_depend_on_rows_and_seed_not_on_file_layout(
+    tmp_path: Path, prepared: tuple[Path, DatasetMeta, pa.Table, Lake]
+) -> None:
+    """The same rows in another file layout and order give identical shards; another seed reshuffles them."""
+    root, meta, source, lake = prepared
+    from tests.conftest import make_config
+
+    other = Lake.from_config(make_config(tmp_path / "relaid"))
+    reversed_rows = source.take(pa.array(np.arange(source.num_rows)[::-1]))
+    half = source.num_rows // 2
+    other.write_arrow(reversed_rows.slice(0, half), TRAINING_EXAMPLES_NAME, mode="overwrite")
+    other.write_arrow(reversed_rows.slice(half), TRAINING_EXAMPLES_NAME, mode="append")
+    other.write_arrow(lake.read_arrow("silver.posts"), "silver.posts", mode="overwrite")
+    again = prepare_shards(other, tmp_path / "again", history_len=5, rows_per_group=256, batch_rows=777, seed=1)
+    assert again.extra["source_files"] != meta.extra["source_files"]
+    mine, theirs = _train_shards(root), _train_shards(tmp_path / "again")
+    assert len(mine) == len(theirs) >= 3
+    for a, b in zip(mine, theirs, strict=True):
+        assert a.equals(b)
+    prepare_shards(other, tmp_path / "seed2", history_len=5, rows_per_group=256, batch_rows=777, seed=2)
+    seed2 = _train_shards(tmp_path / "seed2")
+    assert [t.num_rows for t in seed2] == [t.num_rows for t in mine]
+    assert not all(a.equals(b) for a, b in zip(mine, seed2, strict=True))
+    for a, b in zip(mine, seed2, strict=True):  # same block, same rows, another order
+        key = [("ts", "ascending"), ("user_idx", "ascending"), ("item_idx", "ascending")]
+        assert (
+            a.sort_by(key)
+            .select(["ts", "user_idx", "item_idx"])
+            .equals(b.sort_by(key).select(["ts", "user_idx", "item_idx"]))
+        )
+
+
+def test_time_blocks_follow_time_and_are_shuffled_inside(prepared: tuple[Path, DatasetMeta, pa.Table, Lake]) -> None:
+    root, meta, _, _ = prepared
+    shards = _train_shards(root)
+    sizes = [t.num_rows for t in shards]
+    assert sum(sizes) == meta.train_rows and max(sizes) - min(sizes) <= 1
+    assert all(pq.ParquetFile(p).metadata.num_row_groups == 1 for p in (root / "train").glob("*.parquet"))
+    spans = [(int(pc.min(t.column("ts")).as_py()), int(pc.max(t.column("ts")).as_py())) for t in shards]
+    assert all(spans[k][1] <= spans[k + 1][0] for k in range(len(spans) - 1))
+    for t in shards:
+        ts = t.column("ts").to_numpy()
+        assert (np.diff(ts) < 0).sum() > len(ts) // 4  # not in time order inside the block
+
+
+def test_random_order_is_one_global_shuffle(tmp_path: Path, prepared: tuple[Path, DatasetMeta, pa.Table, Lake]) -> None:
+    _, meta, _, lake = prepared
+    prepare_shards(lake, tmp_path, history_len=5, rows_per_group=256, seed=1, shard_order="random")
+    shards = _train_shards(tmp_path)
+    assert sum(t.num_rows for t in shards) == meta.train_rows
+    lo, hi = int(meta.extra["val_start_ts"]), 0  # type: ignore[call-overload]
+    for t in shards:  # every block spans (nearly) the whole train period
+        ts = t.column("ts").to_numpy()
+        lo, hi = min(lo, int(ts.min())), max(hi, int(ts.max()))
+    span = hi - lo
+    for t in shards:
+        ts = t.column("ts").to_numpy()
+        assert ts.max() - ts.min() > 0.8 * span
+
+
+def test_refit_set_is_train_and_val_positives(prepared: tuple[Path, DatasetMeta, pa.Table, Lake]) -> None:
+    """refit/ holds every train and validation positive (nothing from test) with counts that cover both."""
+    root, meta, source, _ = prepared
+    label = source.column("label").to_numpy()
+    split = np.asarray(source.column("split").to_pylist())
+    expected = int(((label == 1) & np.isin(split, ["train", "val"])).sum())
+    refit = DatasetMeta.load(root / "refit")
+    rows = pq.read_table(root / "refit" / "train")
+    assert refit.train_rows == rows.num_rows == expected > meta.train_rows
+    assert sum(refit.item_counts) == expected
+    assert np.bincount(rows.column("item_idx").to_numpy(), minlength=meta.num_items).tolist() == refit.item_counts
+    ts = rows.column("ts").to_numpy()
+    assert ts.max() < int(meta.extra["test_start_ts"]) <= ts.max() + 10 * 86400  # type: ignore[call-overload]
+    assert (ts >= int(meta.extra["val_start_ts"])).sum() == expected - meta.train_rows  # type: ignore[call-overload]
+    train = pq.read_table(root / "train")
+    key = ["ts", "user_idx", "item_idx", "weight"]
+    early = rows.filter(pc.less(rows.column("ts"), int(meta.extra["val_start_ts"])))  # type: ignore[call-overload]
+    order = [(k, "ascending") for k in key]
+    assert early.select(key).sort_by(order).equals(train.select(key).sort_by(order))
+
+
+def test_block_spill_with_fewer_open_files_than_blocks(tmp_path: Path) -> None:
+    """Blocks sharing a spill file still come out one file each, every row once, in key order."""
+    from socialflywheel.recsys.prepare import _BlockSpill
+
+    rng = np.random.default_rng(0)
+    n, blocks = 5000, 9
+    block = rng.integers(0, blocks, n)
+    key = rng.permutation(n)
+    spill = _BlockSpill(tmp_path / "train", blocks=blocks, max_open=2)
+    for lo in range(0, n, 700):  # batches in arbitrary order
+        sl = slice(lo, lo + 700)
+        spill.add(pa.table({"row": np.arange(n)[sl]}), block[sl], key[sl])
+    assert len(spill.writers) == 2 and spill.finish() == n
+    assert not (tmp_path / "train" / "_spill").exists()
+    parts = sorted((tmp_path / "train").glob("part-*.parquet"))
+    assert [p.name for p in parts] == [f"part-{b:05d}.parquet" for b in range(blocks)]
+    seen = []
+    for b, p in enumerate(parts):
+        rows = pq.read_table(p).column("row").to_numpy()
+        assert (block[rows] == b).all() and (np.diff(key[rows]) > 0).all()
+        seen.extend(rows.tolist())
+    assert sorted(seen) == list(range(n))

@@ -122,7 +122,8 @@ def test_model_lists_rank_by_dot_product_plus_the_time_prior_as_of_now(recommend
     for j in corpus:
         buckets = [(t - t0) // 3600 for t in ts_of[post_ids[j]] if t < at]
         before = sum(b < now_bucket for b in buckets)
-        row = [np.log1p(max(at - created[j], 0) / 3600.0) / 4.0, np.log1p(before) / 4.0]
+        age_s = t0 + now_bucket * 3600 - created[j]  # age at the start of the query's hour
+        row = [np.log1p(max(age_s, 0) / 3600.0) / 4.0, np.log1p(before) / 4.0]
         row += [np.log1p(sum(now_bucket - w <= b < now_bucket for b in buckets)) / 4.0 for w in WINDOWS_H]
         feats.append(row)
     with torch.no_grad():

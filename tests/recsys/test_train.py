@@ -79,3 +79,24 @@ def test_early_stopping_stops_after_patience_epochs_without_gain(
     kw = {**_kwargs(root, meta), "val_fn": lambda model: {"recall@50": next(flat)}}
     result = train(out_dir=tmp_path / "es", epochs=5, patience=2, **kw)  # type: ignore[arg-type]
     assert result.epochs_run == 3 and result.stopped_early and result.best_epoch == 0
+
+
+def test_warm_start_continues_from_the_given_model(planted: tuple[Path, DatasetMeta], tmp_path: Path) -> None:
+    """init_model starts from trained weights: at a negligible lr the model is the one it started from."""
+    import torch
+
+    root, meta = planted
+    first = train(out_dir=tmp_path / "first", epochs=2, **_kwargs(root, meta))  # type: ignore[arg-type]
+    cold = train(out_dir=tmp_path / "cold", epochs=1, lr=1e-9, **_kwargs(root, meta))  # type: ignore[arg-type]
+    warm = train(out_dir=tmp_path / "warm", epochs=1, lr=1e-9, init_model=first.model_path, **_kwargs(root, meta))  # type: ignore[arg-type]
+    assert cold.best_metric < first.best_metric - 0.05
+    assert warm.best_metric == pytest.approx(first.best_metric, abs=0.005)
+    a, b = load_model(first.model_path).state_dict(), load_model(warm.model_path).state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
+    with pytest.raises(ValueError, match="does not match"):
+        train(
+            out_dir=tmp_path / "bad",
+            epochs=1,
+            init_model=first.model_path,
+            **{**_kwargs(root, meta), "embedding_dim": 16},
+        )  # type: ignore[arg-type]

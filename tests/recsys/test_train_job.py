@@ -24,7 +24,7 @@ SMALL = (
     "train.embedding_dim=16",
     "train.hidden_dim=32",
     "train.shuffle_buffer=2048",
-    "train.shard_rows=1024",
+    "train.shard_rows=256",
     "train.checkpoint_every_steps=0",
     "train.history_len=10",
     "train.patience=0",
@@ -79,6 +79,32 @@ def test_run_logs_params_metrics_artifacts_and_versions(runs: dict[str, Any]) ->
     assert {"evaluation/evaluation.csv", "evaluation/evaluation.json", "evaluation/recall_at_k.png"} <= files
     assert len(good["metrics"]) == 9 and good["rows_out"] == 1
     assert metrics["holdout_recall_at_50"] == pytest.approx(good["holdout_recall_at_50"])
+    assert [m.step for m in mlflow.MlflowClient().get_metric_history(good["run_id"], "refit.train_loss")] == [0]
+    assert good["train"]["refit_rows"] > good["rows_in"]
+
+
+def test_registered_model_is_the_refit_of_the_selected_one(runs: dict[str, Any]) -> None:
+    """The evaluated and registered weights are the selected model trained on (and refit to) train + val."""
+    import mlflow
+    import torch
+
+    from socialflywheel.recsys.registry import download_serving_files
+
+    cfg, good = runs["cfg"], runs["good"]
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    run_dir = Path(good["data_root"]).parent
+    files = download_serving_files(cfg, good["model_version"], runs["work"] / "download")
+
+    def weights(path: Path) -> dict[str, torch.Tensor]:
+        return dict(torch.load(str(path), weights_only=True)["state_dict"])
+
+    served, refit, selected = (
+        weights(p) for p in (files["model"], run_dir / "refit" / "model.pt", run_dir / "model" / "model.pt")
+    )
+    assert all(torch.equal(served[k], refit[k]) for k in served)
+    assert not all(torch.equal(refit[k], selected[k]) for k in refit)  # the refit epoch changed the weights
+    known = refit["id_known"][1:].sum().item()
+    assert known > selected["id_known"][1:].sum().item()  # items first seen in the validation period
 
 
 def test_serving_alias_moves_only_to_a_better_version(runs: dict[str, Any]) -> None:
@@ -110,15 +136,13 @@ def test_registered_pyfunc_recommends_for_known_users(runs: dict[str, Any]) -> N
 
 
 @pytest.mark.slow
-# Measured (bench/results/recsys_quality.json): two-tower 0.0933 +- 0.004 vs most-popular 0.0687, iALS 0.0171.
-# The issue's floor is a mean gain >= 0.02. It is NOT met reliably: the same code and seeds gave a mean gain
-# of 0.0246 in one fresh-clone run and 0.0198 (0.0250, 0.0205, 0.0138) in the next. Suspected, not confirmed:
-# the training order follows the row order Sail writes gold.training_examples in. This gate asserts what held in
-# every run seen (a clear win, >= 0.01); the 0.02 floor stays open on the issue until training is deterministic.
+# Measured on one default lake (python bench/bench_recsys_quality.py): two-tower R@50 0.1033 / 0.1071 / 0.1000 for
+# seeds 1-3 against most-popular 0.0687 (iALS lower): mean gain 0.035. Training is deterministic (prepare's shards
+# depend on the rows and the seed only), so the margin over the issue's 0.02 floor is not eaten by run-to-run noise.
 def test_two_tower_beats_the_best_baseline_on_the_default_simulation(
     tmp_path_factory: pytest.TempPathFactory, default_lake: tuple[FlywheelConfig, Lake], spark: object
 ) -> None:
-    """Averaged over 3 seeds, holdout Recall@50 of the two-tower model >= best tuned baseline + 0.01."""
+    """Averaged over 3 seeds, holdout Recall@50 of two-tower >= best tuned baseline + 0.02 (the issue's floor)."""
     from socialflywheel.recsys.train_job import run_train
 
     _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_default", default_lake[0], spark)
@@ -131,7 +155,7 @@ def test_two_tower_beats_the_best_baseline_on_the_default_simulation(
         )  # fmt: skip
         summary = run_train(None, cfg, Lake.from_config(cfg), run_name=f"quality-{seed}")
         gains.append(summary["holdout_recall_at_50"] - summary["best_baseline_recall_at_50"])
-    assert sum(gains) / len(gains) >= 0.01, gains
+    assert min(gains) > 0 and sum(gains) / len(gains) >= 0.02, gains
 
 
 @pytest.mark.distributed

@@ -37,6 +37,12 @@ class TrainConfig(Strict):
         description="Add a learned logit from each candidate's age and recent positives as of the query time "
         "(time-split data sets whose catalogue has creation times).",
     )
+    refit_epochs: int = Field(
+        1,
+        ge=0,
+        description="After selection on validation, epochs of warm-started training over train + val positives "
+        "before the test evaluation and registration (the baselines are refit on train + val too; 0: no refit).",
+    )
     patience: int = Field(2, ge=0, description="Epochs without validation recall gain before stopping (0: never).")
     seed: int = Field(1, description="Training seed.")
     amp: Literal["auto", "off", "bf16"] = Field(
@@ -49,7 +55,17 @@ class TrainConfig(Strict):
     )
     history_len: int = Field(20, ge=1, description="Recent items kept in each example's user history.")
     hashtag_len: int = Field(4, ge=1, description="Hashtags kept per item.")
-    shard_rows: int = Field(65536, ge=1024, description="Rows per Parquet row group of the prepared training shards.")
+    shard_rows: int = Field(
+        4096,
+        ge=128,
+        description="Rows per time block of the prepared training data (one shard file, shuffled inside by the seed).",
+    )
+    shard_order: Literal["auto", "time", "random"] = Field(
+        "auto",
+        description="time: training blocks are consecutive in time (in-batch negatives are contemporaries); "
+        "random: one global shuffle; auto: time for time splits, random for per-user splits. Either way the "
+        "shards are a function of the rows and the seed only.",
+    )
     split_by: Literal["time", "user_time"] = Field(
         "time",
         description="time: gold.training_examples splits are global periods (checked); user_time: each user's rows "

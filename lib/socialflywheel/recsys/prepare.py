@@ -6,21 +6,36 @@ The Delta table is streamed file by file in record batches (never one whole-tabl
    users, posts, categories, authors and hashtags are sorted strings, so ids are deterministic);
 2. positives (``label = 1``) are sorted by user and time, so a row's history is the user's earlier
    positive posts, strictly before its ``ts`` (ties excluded), the last ``history_len`` of them;
-3. a second pass writes the train positives with their own user and item features into shuffled
-   shards with several row groups, and keeps each user's and post's latest features before the
-   validation start, the test start and the end (the as-of points of the queries and catalogues).
+3. a second pass writes the train positives with their own user and item features into shards, and
+   keeps each user's and post's latest features before the validation start, the test start and the
+   end (the as-of points of the queries and catalogues).
+
+The shards do not depend on how the source is laid out in files (Sail may write the same rows into
+a different number of files, in another order, from one run to the next): the train rows are put in
+a canonical order (time, then user, post, weight) and cut into blocks of about ``rows_per_group``
+rows: consecutive time blocks, each shuffled by the seed (``shard_order="time"``), or blocks of one
+global seeded shuffle (``"random"``), written through spill files with one block in memory at a
+time. One block is one shard file of one row group, so the same lake and seed always give the same
+training data, byte for byte, and training repeats exactly. Time blocks keep batches close in time,
+so in-batch negatives are posts that competed for attention at the same time, which is what a
+ranking at a point in time has to separate (and the time prior runs once per distinct hour).
 
 Validation and test targets are the positives inside the split whose (user, post) pair the user had
 not already interacted with before the split starts (those are filtered from every ranking, so they
 could never be recommended); ``seen`` lists every pair before the split start, positive or not.
 Item features in ``items.parquet`` are each post's latest before the validation start (what
 validation may see); ``test/items.parquet`` holds them as of the test start, for scoring the test
-split. Besides the contract's files the prepared root holds ``users.parquet`` (user_idx -> user_id)
-and ``serving/{queries,items}.parquet``: every user's and post's inputs as of the end of the data.
+split. Besides the contract's files the prepared root holds ``users.parquet`` (user_idx -> user_id),
+``serving/{queries,items}.parquet`` (every user's and post's inputs as of the end of the data) and
+``refit/``: the train and validation positives as one more training set (``refit/train`` shards and
+``refit/meta.json``, whose item counts cover both), for refitting the selected model on everything
+before the test period, as the baselines are refit.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,7 +70,9 @@ from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
 if TYPE_CHECKING:
     from socialflywheel.lake.io import Lake
 
-__all__ = ["SplitLeakError", "prepare_shards"]
+__all__ = ["ShardOrder", "SplitLeakError", "prepare_shards"]
+
+ShardOrder = Literal["time", "random"]
 
 
 def _interactions(files: list[str], *, batch_rows: int) -> dict[str, Any]:
@@ -161,6 +178,7 @@ def prepare_shards(
     batch_rows: int = 65536,
     seed: int = 0,
     split_by: Literal["time", "user_time"] = "time",
+    shard_order: ShardOrder = "time",
 ) -> DatasetMeta:
     """Write the prepared dataset of ``gold.training_examples`` under ``out_dir`` and return its meta.
 
@@ -222,18 +240,17 @@ def prepare_shards(
             ("end", END_OF_TIME),
         )
     }
-    rng = np.random.default_rng([seed, 17])
-    (root / "train").mkdir(exist_ok=True)
-    for old in (root / "train").glob("*.parquet"):
-        old.unlink()
-    offset, written = 0, 0
-    shard_parts: list[pa.Table] = []
-    last_file = 0
+    refit_mask = positive & (data["split"] <= 1)
+    plans = {
+        name: _shard_plan(data, np.flatnonzero(mask), block_rows=rows_per_group, seed=seed, order=shard_order)
+        for name, mask in (("train", train_mask), ("refit", refit_mask))
+    }
+    spills = {
+        "train": _BlockSpill(root / "train", blocks=int(plans["train"][0].max(initial=-1)) + 1),
+        "refit": _BlockSpill(root / "refit" / "train", blocks=int(plans["refit"][0].max(initial=-1)) + 1),
+    }
+    offset = 0
     for sb in iter_batches(files, ["user_features", "item_features"], batch_rows=batch_rows):
-        if sb.file_no != last_file and shard_parts:
-            written += _flush_shard(root, last_file, shard_parts, rng, rows_per_group)
-            shard_parts = []
-        last_file = sb.file_no
         n = sb.batch.num_rows
         rows = slice(offset, offset + n)
         offset += n
@@ -244,23 +261,25 @@ def prepare_shards(
             lat.update(u, t, uf)
         for lat in item_latest.values():
             lat.update(i, t, itf)
-        sel = np.flatnonzero(train_mask[rows])
+        sel = np.flatnonzero(refit_mask[rows])
         if len(sel):
-            shard_parts.append(
-                _examples(
-                    u[sel],
-                    i[sel],
-                    t[sel],
-                    data["weight"][rows][sel],
-                    uf[sel],
-                    itf[sel],
-                    cat=cat,
-                    pos=pos,
-                    history_len=history_len,
-                )
+            table = _examples(
+                u[sel],
+                i[sel],
+                t[sel],
+                data["weight"][rows][sel],
+                uf[sel],
+                itf[sel],
+                cat=cat,
+                pos=pos,
+                history_len=history_len,
             )
-    if shard_parts:
-        written += _flush_shard(root, last_file, shard_parts, rng, rows_per_group)
+            for name, spill in spills.items():
+                block, key = (a[rows][sel] for a in plans[name])
+                mine = block >= 0
+                spill.add(table.filter(pa.array(mine)), block[mine], key[mine])
+    written = spills["train"].finish()
+    refit_written = spills["refit"].finish()
     pq.write_table(items_table(cat, item_latest["val"].values), root / "items.parquet")
     (root / "test").mkdir(exist_ok=True)
     pq.write_table(items_table(cat, item_latest["test"].values), root / "test" / "items.parquet")
@@ -316,6 +335,8 @@ def prepare_shards(
         extra={
             "source": TRAINING_EXAMPLES_NAME,
             "split_by": split_by,
+            "shard_order": shard_order,
+            "shard_rows": rows_per_group,
             "val_start_ts": val_start,
             "test_start_ts": test_start,
             "end_ts": end,
@@ -327,6 +348,11 @@ def prepare_shards(
         },
     )
     meta.save(root / "meta.json")
+    refit_counts = np.bincount(data["items"][refit_mask], minlength=num_items)
+    refit_extra = {**meta.extra, "refit_of": "train + val positives", "train_examples": refit_written}
+    dataclasses.replace(
+        meta, item_counts=refit_counts.astype(int).tolist(), train_rows=refit_written, extra=refit_extra
+    ).save(root / "refit" / "meta.json")
     return meta
 
 
@@ -361,8 +387,84 @@ def _examples(
     )
 
 
-def _flush_shard(root: Path, file_no: int, parts: list[pa.Table], rng: np.random.Generator, rows_per_group: int) -> int:
-    table = pa.concat_tables(parts)
-    table = table.take(pa.array(rng.permutation(table.num_rows)))
-    pq.write_table(table, root / "train" / f"part-{file_no:05d}.parquet", row_group_size=rows_per_group)
-    return int(table.num_rows)
+def _shard_plan(
+    data: dict[str, np.ndarray], rows: np.ndarray, *, block_rows: int, seed: int, order: ShardOrder
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each train row's block and its seeded sort key inside the block (-1 for other rows).
+
+    ``rows`` (indices into ``data``) are ordered canonically by (ts, user, item, weight), which
+    depends only on the rows, not on the files they were read from; rows equal in all four are
+    identical in every prepared column, so their relative order does not matter. A seeded
+    permutation of the canonical order is every row's key. ``time``: the canonical order is cut
+    into ``max(1, round(n / block_rows))`` near-equal consecutive blocks, each shuffled by the key;
+    ``random``: the key order itself is cut into blocks (a global shuffle).
+    """
+    size = len(data["ts"])
+    block = np.full(size, -1, dtype=np.int64)
+    key = np.full(size, -1, dtype=np.int64)
+    n = len(rows)
+    if n == 0:
+        return block, key
+    canon = rows[np.lexsort((data["weight"][rows], data["items"][rows], data["users"][rows], data["ts"][rows]))]
+    blocks = max(1, round(n / block_rows))
+    perm = np.random.default_rng([seed, 17]).permutation(n)
+    key[canon] = perm
+    block[canon] = (np.arange(n, dtype=np.int64) if order == "time" else perm) * blocks // n
+    return block, key
+
+
+class _BlockSpill:
+    """External shuffle of training rows into block files: pieces are spilled to at most
+    ``max_open`` files (consecutive blocks share one), then each spill file alone is read back and
+    its blocks are ordered by their keys and written as ``part-<block>.parquet``."""
+
+    _KEY, _BLOCK = "__key", "__block"
+
+    def __init__(self, out: Path, *, blocks: int, max_open: int = 128) -> None:
+        self.out = out
+        self.spill = out / "_spill"
+        self.per_file = max(1, -(-blocks // max_open))
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("*.parquet"):
+            old.unlink()
+        if self.spill.exists():
+            for old in self.spill.glob("*"):
+                old.unlink()
+        self.spill.mkdir(exist_ok=True)
+        self.writers: dict[int, pq.ParquetWriter] = {}
+
+    def add(self, table: pa.Table, block: np.ndarray, key: np.ndarray) -> None:
+        """Append rows (with their block and key) to their blocks' spill files."""
+        if not len(block):
+            return
+        table = table.append_column(self._KEY, pa.array(key, pa.int64()))
+        table = table.append_column(self._BLOCK, pa.array(block, pa.int64()))
+        file_of = block // self.per_file
+        order = np.argsort(file_of, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, file_of[order][1:] != file_of[order][:-1], True])
+        for lo, hi in itertools.pairwise(bounds):
+            f = int(file_of[order[lo]])
+            piece = table.take(pa.array(order[lo:hi]))
+            writer = self.writers.get(f)
+            if writer is None:
+                writer = self.writers[f] = pq.ParquetWriter(self.spill / f"{f:05d}.parquet", piece.schema)
+            writer.write_table(piece.cast(writer.schema))
+
+    def finish(self) -> int:
+        """Write every block as one shuffled shard (one row group) and remove the spill; rows written."""
+        written = 0
+        for f, writer in sorted(self.writers.items()):
+            writer.close()
+            path = self.spill / f"{f:05d}.parquet"
+            table = pq.read_table(path).sort_by([(self._BLOCK, "ascending"), (self._KEY, "ascending")])
+            blocks = table.column(self._BLOCK).to_numpy()
+            table = table.drop_columns([self._KEY, self._BLOCK])
+            bounds = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1], True])
+            for lo, hi in itertools.pairwise(bounds):
+                part = table.slice(int(lo), int(hi - lo))
+                name = self.out / f"part-{int(blocks[lo]):05d}.parquet"
+                pq.write_table(part, name, row_group_size=max(1, part.num_rows))
+                written += part.num_rows
+            path.unlink()
+        self.spill.rmdir()
+        return written

@@ -104,8 +104,14 @@ class Registration:
     same_holdout: bool
 
 
-def log_and_register(cfg: FlywheelConfig, *, run_dir: str | Path, score: float) -> tuple[str, str]:
-    """Log the pyfunc model into the active run and register it; returns ``(model name, version)``."""
+def log_and_register(
+    cfg: FlywheelConfig, *, run_dir: str | Path, score: float, model_path: str | Path | None = None
+) -> tuple[str, str]:
+    """Log the pyfunc model into the active run and register it; returns ``(model name, version)``.
+
+    ``model_path`` is the evaluated ``model.pt`` (default: the run's ``model/model.pt``; the refit's
+    when the selected model was refit on train + val).
+    """
     from mlflow.models import infer_signature
 
     root = Path(run_dir)
@@ -114,7 +120,10 @@ def log_and_register(cfg: FlywheelConfig, *, run_dir: str | Path, score: float) 
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=TwoTowerRetrieval(),
-        artifacts={key: str(root / rel) for key, rel in SERVING_FILES.items()},
+        artifacts={
+            key: str(model_path if key == "model" and model_path is not None else root / rel)
+            for key, rel in SERVING_FILES.items()
+        },
         signature=infer_signature(sample_in, sample_out, params={"k": 10}),
         registered_model_name=cfg.mlflow.registered_model,
         pip_requirements=PIP_REQUIREMENTS,

@@ -69,15 +69,34 @@ def _train_kwargs(cfg: FlywheelConfig, data: Path, out: Path) -> dict[str, Any]:
     }
 
 
-def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any) -> dict[str, Any]:
-    """Run the training loop in this process, under torchrun, or under TorchDistributor."""
+def _refit_kwargs(cfg: FlywheelConfig, data: Path, out: Path, selected: str) -> dict[str, Any]:
+    """The refit: the selected model, warm-started, trained ``refit_epochs`` more over train + val."""
+    return {
+        **_train_kwargs(cfg, data, out),
+        "shards_dir": str(data / "refit" / "train"),
+        "meta": str(data / "refit" / "meta.json"),
+        "items_path": str(data / "test" / "items.parquet"),
+        "epochs": cfg.train.refit_epochs,
+        "patience": 0,
+        "init_model": selected,
+    }
+
+
+def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any, *, refit_from: str | None = None) -> dict[str, Any]:
+    """Run the training loop in this process, under torchrun, or under TorchDistributor.
+
+    With ``refit_from`` (the model selected on validation) it runs the refit instead: no validation,
+    per-epoch training loss logged as ``refit.train_loss``.
+    """
     from socialflywheel.recsys.core.embed import make_val_fn
     from socialflywheel.recsys.core.train_loop import train
 
-    kwargs = _train_kwargs(cfg, data, out)
+    validate = refit_from is None
+    kwargs = _train_kwargs(cfg, data, out) if validate else _refit_kwargs(cfg, data, out, str(refit_from))
+    prefix = "epoch" if validate else "refit"
 
     def log_epoch(epoch: int, record: dict[str, float]) -> None:
-        metrics = {f"epoch.{k.replace('@', '_at_')}": float(v) for k, v in record.items() if k != "epoch"}
+        metrics = {f"{prefix}.{k.replace('@', '_at_')}": float(v) for k, v in record.items() if k != "epoch"}
         mlflow.log_metrics(metrics, step=epoch)
 
     if cfg.train.launcher == "distributor":
@@ -87,21 +106,21 @@ def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any) -> dict[str,
             num_processes=cfg.train.nproc, use_gpu=cfg.train.device == "cuda", train_kwargs=kwargs
         )
     elif cfg.train.nproc > 1:
-        result = _torchrun(cfg, kwargs, out)
+        result = _torchrun(cfg, kwargs, out, validate=validate)
     else:
-        meta = DatasetMeta.load(data)
-        result = asdict(train(**kwargs, val_fn=make_val_fn(data, meta), log_fn=log_epoch))
+        val_fn = make_val_fn(data, DatasetMeta.load(data)) if validate else None
+        result = asdict(train(**kwargs, val_fn=val_fn, log_fn=log_epoch))
         return result
     for record in result.get("history", []):
         log_epoch(int(record["epoch"]), record)
     return result
 
 
-def _torchrun(cfg: FlywheelConfig, kwargs: dict[str, Any], out: Path) -> dict[str, Any]:
+def _torchrun(cfg: FlywheelConfig, kwargs: dict[str, Any], out: Path, *, validate: bool = True) -> dict[str, Any]:
     """Start ``torchrun --nproc_per_node N`` on :func:`worker_main` and read rank 0's result."""
     out.mkdir(parents=True, exist_ok=True)
     spec, result_path = out / "worker.json", out / "result.json"
-    spec.write_text(json.dumps({"kwargs": kwargs, "result": str(result_path)}))
+    spec.write_text(json.dumps({"kwargs": kwargs, "result": str(result_path), "validate": validate}))
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={cfg.train.nproc}",
         "-m", "socialflywheel.recsys.train_job", "--worker", str(spec),
@@ -114,7 +133,7 @@ def _torchrun(cfg: FlywheelConfig, kwargs: dict[str, Any], out: Path) -> dict[st
 
 
 def worker_main(argv: list[str] | None = None) -> None:
-    """Entry of each torchrun process: train with validation on rank 0; rank 0 writes the result JSON."""
+    """Entry of each torchrun process: train (rank 0 validates, except in the refit); rank 0 writes the result JSON."""
     from socialflywheel.recsys.core.embed import make_val_fn
     from socialflywheel.recsys.core.train_loop import train
 
@@ -124,7 +143,7 @@ def worker_main(argv: list[str] | None = None) -> None:
     kwargs = spec["kwargs"]
     rank = int(os.environ.get("RANK", "0"))
     data = Path(kwargs["meta"]).parent
-    val_fn = make_val_fn(data, DatasetMeta.load(data)) if rank == 0 else None
+    val_fn = make_val_fn(data, DatasetMeta.load(data)) if rank == 0 and spec.get("validate", True) else None
     result = train(**kwargs, val_fn=val_fn)
     if rank == 0:
         Path(spec["result"]).write_text(json.dumps(asdict(result)))
@@ -216,6 +235,7 @@ def run_train(
         rows_per_group=tc.shard_rows,
         seed=tc.seed,
         split_by=tc.split_by,
+        shard_order=tc.shard_order if tc.shard_order != "auto" else ("time" if tc.split_by == "time" else "random"),
     )
     with tracked_run(cfg, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
         import mlflow
@@ -233,6 +253,11 @@ def run_train(
         )
         mlflow.log_dict(meta.extra, "data/meta_extra.json")
         result = _train(cfg, data, run_dir / "model", mlflow)
+        model_path = result["model_path"]
+        refit_rows = 0
+        if tc.refit_epochs > 0:  # the selected model, refit on train + val as the baselines are
+            model_path = _train(cfg, data, run_dir / "refit", mlflow, refit_from=model_path)["model_path"]
+            refit_rows = DatasetMeta.load(data / "refit").train_rows
         mlflow.log_metrics(
             {"train.examples_per_s": float(result["examples_per_s"]), "train.best_epoch": result["best_epoch"]}
         )
@@ -243,7 +268,7 @@ def run_train(
         }
         evaluation = evaluate_all(
             data_root=test_view(data),
-            model=result["model_path"],
+            model=model_path,
             splits=("test",),
             ials_grid=grid,
             seed=tc.seed,
@@ -253,7 +278,7 @@ def run_train(
         score = evaluation.metric(*PROMOTE_METRIC[:2], k=PROMOTE_METRIC[2])
         best_baseline = max(evaluation.metric(m, "recall", 50) for m in ("most_popular", "ials"))
         mlflow.log_metrics({"holdout_recall_at_50": score, "holdout_gain_over_best_baseline": score - best_baseline})
-        name, version = log_and_register(cfg, run_dir=run_dir, score=score)
+        name, version = log_and_register(cfg, run_dir=run_dir, score=score, model_path=model_path)
         reg = promote_if_better(cfg, version=version)
         mlflow.set_tags({"model_version": version, "promoted": str(reg.promoted)})
         run_id = run.info.run_id
@@ -274,8 +299,12 @@ def run_train(
         "metrics": test.to_dict("records"),
         "tuned_baselines": evaluation.tuned,
         "train": {
-            k: result[k]
-            for k in ("best_epoch", "epochs_run", "stopped_early", "examples_per_s", "world_size", "device")
+            **{
+                k: result[k]
+                for k in ("best_epoch", "epochs_run", "stopped_early", "examples_per_s", "world_size", "device")
+            },
+            "refit_epochs": tc.refit_epochs,
+            "refit_rows": refit_rows,
         },
         "data_root": str(data),
         "delta_versions_read": dict(lake.versions_read),

@@ -51,17 +51,30 @@ class ItemClock:
 
     def features(self, items: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``[B, N, F]`` features of candidates ``items [N]`` as of times ``t [B]``, and ``[B, N]`` alive mask."""
+        feats, inverse, alive = self.bucket_features(items, t)
+        return feats[inverse], alive
+
+    def bucket_features(self, items: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Features once per distinct time bucket of ``t``: ``[U, N, F]``, the ``[B]`` row -> bucket index, and
+        the ``[B, N]`` alive mask (exact: created at or before each row's own time).
+
+        Age is taken at the start of the query's bucket, like the counts, so every feature is a function
+        of (bucket, item): a batch drawn from a few days of data holds far fewer buckets than rows, and
+        the prior's MLP runs on ``U x N`` pairs instead of ``B x N``.
+        """
         dev = items.device
         items, t = items.cpu(), t.cpu()
-        age_h = (t[:, None] - self.created_t[items][None, :]).float() / 3600.0
-        alive = age_h >= 0
-        h = self.bucket(t)
-        now = self.cum[items[None, :], h[:, None]]  # [B, N]
+        created = self.created_t[items]
+        alive = t[:, None] >= created[None, :]
+        raw, inverse = torch.unique(torch.div(t - self.t0, self.bucket_s, rounding_mode="floor"), return_inverse=True)
+        h = raw.clamp(0, self.num_buckets)
+        age_h = ((self.t0 + raw * self.bucket_s)[:, None] - created[None, :]).float() / 3600.0
+        now = self.cum[items[None, :], h[:, None]]  # [U, N]
         feats = [torch.log1p(age_h.clamp(min=0)) / 4.0, torch.log1p(now) / 4.0]
         for w in WINDOWS_H:
             back = (h - max(1, (w * 3600) // self.bucket_s)).clamp(min=0)
             feats.append(torch.log1p(now - self.cum[items[None, :], back[:, None]]) / 4.0)
-        return torch.stack(feats, dim=-1).to(dev), alive.to(dev)
+        return torch.stack(feats, dim=-1).to(dev), inverse.to(dev), alive.to(dev)
 
 
 def created_times(items_path: str | Path, num_items: int) -> np.ndarray | None:

@@ -137,10 +137,10 @@ class TwoTower(nn.Module):
         Args:
             batch: Example tensors (user and item columns).
             negatives: Optional item-column tensors of sampled negative items.
-            time_feats: Optional ``[B, N, time_features]`` candidate features as of each row's time.
+            time_feats: Optional ``[..., N, time_features]`` candidate features (per row, or per distinct time bucket).
 
         Returns:
-            ``(user_vectors, item_vectors, negative_vectors or None, prior logits [B, N] or None)``.
+            ``(user_vectors, item_vectors, negative_vectors or None, prior logits [rows of time_feats, N] or None)``.
         """
         users = self.user_embed(batch)
         prior = self.prior(time_feats) if time_feats is not None else None

@@ -55,6 +55,7 @@ def make_planted_dataset(
     shard_weights: list[float] | None = None,
     rows_per_group: int = 4096,
     days: int = 30,
+    time_blocks: bool = False,
     seed: int = 0,
 ) -> DatasetMeta:
     """Write a prepared dataset (see :mod:`.data`) under ``root`` and return its metadata.
@@ -75,6 +76,8 @@ def make_planted_dataset(
         shard_weights: Share of training rows per file (uneven shards); equal when omitted.
         rows_per_group: Parquet row-group size.
         days: Simulated period.
+        time_blocks: Lay the training rows out as prepare's default does: consecutive time blocks,
+            one per file, shuffled inside (default: one global shuffle cut into files).
         seed: Everything is a function of it.
 
     Returns:
@@ -140,6 +143,13 @@ def make_planted_dataset(
 
     rows = np.flatnonzero(train)
     rows = rows[rng.permutation(len(rows))]
+    weights = np.asarray(shard_weights or [1.0] * shards, dtype=np.float64)
+    bounds = np.concatenate([[0], np.round(np.cumsum(weights / weights.sum()) * len(rows))]).astype(np.int64)
+    if time_blocks:  # time order (ties by row), then each block shuffled
+        ordered = np.flatnonzero(train)
+        rows = ordered[np.argsort(ts[ordered], kind="stable")]
+        for i in range(len(weights)):
+            rows[bounds[i] : bounds[i + 1]] = rng.permutation(rows[bounds[i] : bounds[i + 1]])
     examples = pa.table(
         {
             "user_idx": pa.array(users[rows]),
@@ -151,8 +161,6 @@ def make_planted_dataset(
             **{k: v.take(pa.array(items[rows])) for k, v in item_cols.items()},
         }
     )
-    weights = np.asarray(shard_weights or [1.0] * shards, dtype=np.float64)
-    bounds = np.concatenate([[0], np.round(np.cumsum(weights / weights.sum()) * len(rows))]).astype(np.int64)
     (root / "train").mkdir(exist_ok=True)
     for i in range(len(weights)):
         part = examples.slice(bounds[i], bounds[i + 1] - bounds[i])

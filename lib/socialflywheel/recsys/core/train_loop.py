@@ -41,7 +41,7 @@ from socialflywheel.recsys.core.distributed import (
     init_distributed,
     shutdown,
 )
-from socialflywheel.recsys.core.model import TwoTower, sampled_softmax_loss, save_model
+from socialflywheel.recsys.core.model import TwoTower, load_model, sampled_softmax_loss, save_model
 
 ValFn = Callable[[TwoTower], dict[str, float]]
 LogFn = Callable[[int, dict[str, float]], None]
@@ -120,6 +120,7 @@ def train(
     stop_after_steps: int | None = None,
     time_prior: bool = False,
     id_dropout: float = 0.0,
+    init_model: str | Path | None = None,
 ) -> TrainResult:
     """Train a :class:`TwoTower` on prepared shards; one call per process (torchrun sets the env).
 
@@ -154,6 +155,8 @@ def train(
             an example's time are left out of its softmax.
         id_dropout: Share of training examples whose item id embedding is dropped, so the item tower
             learns to rank from content alone; items never seen in training always drop it (> 0 only).
+        init_model: A ``model.pt`` whose weights start the training (a warm start, e.g. the refit of
+            the selected model on train + validation); its architecture must match these arguments.
 
     Returns:
         A :class:`TrainResult` (identical on every rank).
@@ -203,6 +206,13 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         time_features=NUM_TIME_FEATURES if clock is not None else 0,
         temperature=kw["temperature"],
     ).to(env.device)
+    if kw["init_model"] is not None:
+        start = load_model(kw["init_model"], map_location=env.device)
+        if start.config != model.config:
+            diff = {k: (v, model.config.get(k)) for k, v in start.config.items() if model.config.get(k) != v}
+            raise ValueError(f"init_model {kw['init_model']} does not match this model: {diff}")
+        model.load_state_dict(start.state_dict())
+        model.train()
     if kw["id_dropout"] > 0 and len(meta.item_counts) == meta.num_items:
         model.set_known_items(torch.as_tensor(meta.item_counts) > 0, dropout=kw["id_dropout"])
     opt = torch.optim.Adam(model.parameters(), lr=kw["lr"])
@@ -248,16 +258,16 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
             neg_np = _negatives(items, kw["random_negatives"], seed, epoch, state["step"])
             neg = to_tensors(neg_np, env.device) if neg_np is not None else None
             all_ids = gather_plain(t["item_idx"])
-            tf = alive = None
-            if clock is not None:
+            tf = alive = inverse = None
+            if clock is not None:  # the prior runs once per distinct hour of the batch, then fans out to rows
                 cands = all_ids if neg is None else torch.cat([all_ids, neg["item_idx"]])
-                tf, alive = clock.features(cands, t["ts"])
+                tf, inverse, alive = clock.bucket_features(cands, t["ts"])
                 alive[torch.arange(per_rank), torch.arange(per_rank) + env.rank * per_rank] = True
             with _autocast(env.device, kw["amp"]):
                 users, pos, neg_vec, prior = net(t, neg, tf)
             extra = neg_extra = None
-            if prior is not None and alive is not None:
-                extra = prior.float().masked_fill(~alive, float("-inf"))
+            if prior is not None and alive is not None and inverse is not None:
+                extra = prior.float()[inverse].masked_fill(~alive, float("-inf"))
                 extra, neg_extra = extra[:, : len(all_ids)], extra[:, len(all_ids) :]
             loss = sampled_softmax_loss(
                 users,
