@@ -40,12 +40,14 @@ def _run(cmd: list[str], threads: int) -> dict[str, Any]:
 
 
 VARIANTS = {
-    # the towers alone (in-batch softmax + logQ)
-    "towers": [],
-    # the product default (train.time_prior=true, train.id_dropout=0.9): every (example, candidate) pair
-    # also gets the candidate's age and recent positives as of the example's hour (the prior's MLP runs once
-    # per distinct hour of the batch; the shards are time blocks as prepare writes them)
-    "towers+time_prior": ["--time-prior", "--id-dropout", "0.9"],
+    # name: (train_loop flags, shard layout). The towers alone (in-batch softmax + logQ):
+    "towers": ([], "random"),
+    # the product default (train.time_prior=true, train.id_dropout=0.9, train.shard_order=random): every
+    # (example, candidate) pair also gets the candidate's age and recent positives as of the example's hour;
+    # the prior's MLP runs once per distinct hour of the batch
+    "towers+time_prior": (["--time-prior", "--id-dropout", "0.9"], "random"),
+    # the same on time-block shards (train.shard_order=time): a batch spans fewer hours
+    "towers+time_prior/time_blocks": (["--time-prior", "--id-dropout", "0.9"], "time"),
 }
 
 
@@ -85,7 +87,7 @@ def _train_cmd(
         "0",
         "--checkpoint-every-steps",
         "0",
-        *VARIANTS[variant],
+        *VARIANTS[variant][0],
     ]
 
 
@@ -125,23 +127,25 @@ def main() -> None:
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
         users = max(1000, args.rows // 28)  # 40 interactions per user, 70% of them in training
-        meta = make_planted_dataset(
-            data,
-            num_users=users,
-            num_items=max(2000, users // 5),
-            interactions_per_user=40,
-            num_topics=20,
-            num_authors=2000,
-            num_hashtags=1000,
-            user_feature_dim=32,
-            item_feature_dim=64,
-            shards=max(8, round(args.rows * 0.7 / 4096)),  # the product's layout: time blocks of ~4096 rows
-            rows_per_group=8192,
-            time_blocks=True,
-            seed=0,
-        )
+        datasets, metas = {}, {}
+        for layout in sorted({VARIANTS[v][1] for v in args.variants.split(",")}):
+            datasets[layout] = Path(tmp) / f"data-{layout}"
+            metas[layout] = make_planted_dataset(
+                datasets[layout],
+                num_users=users,
+                num_items=max(2000, users // 5),
+                interactions_per_user=40,
+                num_topics=20,
+                num_authors=2000,
+                num_hashtags=1000,
+                user_feature_dim=32,
+                item_feature_dim=64,
+                shards=max(8, round(args.rows * 0.7 / 4096)),  # blocks of ~4096 rows, as prepare writes them
+                rows_per_group=8192,
+                time_blocks=layout == "time",
+                seed=0,
+            )
         cores = os.cpu_count() or 1
         configs = [("cpu", int(n)) for n in args.procs.split(",")]
         if torch.cuda.is_available() and not args.no_cuda:
@@ -150,12 +154,15 @@ def main() -> None:
             for device, nproc in configs:
                 threads = max(1, cores // nproc) if device == "cuda" else 1
                 out = Path(tmp) / f"run-{variant}-{device}-{nproc}"
+                layout = VARIANTS[variant][1]
+                data, meta = datasets[layout], metas[layout]
                 cmd = _train_cmd(data, out, nproc=nproc, device=device, args=args, threads=threads, variant=variant)
                 print(f"{variant} on {device} x{nproc} ...", file=sys.stderr, flush=True)
                 r = _run(cmd, threads)
                 rows.append(
                     {
                         "model": variant,
+                        "shards": layout,
                         "device": r["device"].split(":")[0],
                         "processes": nproc,
                         "threads_per_proc": threads,

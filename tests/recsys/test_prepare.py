@@ -136,17 +136,18 @@ def test_shards_depend_on_rows_and_seed_not_on_file_layout(
     seed2 = _train_shards(tmp_path / "seed2")
     assert [t.num_rows for t in seed2] == [t.num_rows for t in mine]
     assert not all(a.equals(b) for a, b in zip(mine, seed2, strict=True))
-    for a, b in zip(mine, seed2, strict=True):  # same block, same rows, another order
-        key = [("ts", "ascending"), ("user_idx", "ascending"), ("item_idx", "ascending")]
-        assert (
-            a.sort_by(key)
-            .select(["ts", "user_idx", "item_idx"])
-            .equals(b.sort_by(key).select(["ts", "user_idx", "item_idx"]))
-        )
+    key = [("ts", "ascending"), ("user_idx", "ascending"), ("item_idx", "ascending"), ("weight", "ascending")]
+    cols = [k for k, _ in key]
+    both = [pa.concat_tables(t).sort_by(key).select(cols) for t in (mine, seed2)]
+    assert both[0].equals(both[1])  # the same rows, dealt differently
 
 
-def test_time_blocks_follow_time_and_are_shuffled_inside(prepared: tuple[Path, DatasetMeta, pa.Table, Lake]) -> None:
-    root, meta, _, _ = prepared
+def test_time_blocks_follow_time_and_are_shuffled_inside(
+    tmp_path: Path, prepared: tuple[Path, DatasetMeta, pa.Table, Lake]
+) -> None:
+    _, meta, _, lake = prepared
+    root = tmp_path
+    prepare_shards(lake, root, history_len=5, rows_per_group=256, seed=1, shard_order="time")
     shards = _train_shards(root)
     sizes = [t.num_rows for t in shards]
     assert sum(sizes) == meta.train_rows and max(sizes) - min(sizes) <= 1
@@ -158,10 +159,9 @@ def test_time_blocks_follow_time_and_are_shuffled_inside(prepared: tuple[Path, D
         assert (np.diff(ts) < 0).sum() > len(ts) // 4  # not in time order inside the block
 
 
-def test_random_order_is_one_global_shuffle(tmp_path: Path, prepared: tuple[Path, DatasetMeta, pa.Table, Lake]) -> None:
-    _, meta, _, lake = prepared
-    prepare_shards(lake, tmp_path, history_len=5, rows_per_group=256, seed=1, shard_order="random")
-    shards = _train_shards(tmp_path)
+def test_random_order_is_one_global_shuffle(prepared: tuple[Path, DatasetMeta, pa.Table, Lake]) -> None:
+    root, meta, _, _ = prepared  # the default order
+    shards = _train_shards(root)
     assert sum(t.num_rows for t in shards) == meta.train_rows
     lo, hi = int(meta.extra["val_start_ts"]), 0  # type: ignore[call-overload]
     for t in shards:  # every block spans (nearly) the whole train period

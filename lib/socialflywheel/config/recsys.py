@@ -58,13 +58,13 @@ class TrainConfig(Strict):
     shard_rows: int = Field(
         4096,
         ge=128,
-        description="Rows per time block of the prepared training data (one shard file, shuffled inside by the seed).",
+        description="Rows per block of the prepared training data (one shard file of one row group).",
     )
-    shard_order: Literal["auto", "time", "random"] = Field(
-        "auto",
-        description="time: training blocks are consecutive in time (in-batch negatives are contemporaries); "
-        "random: one global shuffle; auto: time for time splits, random for per-user splits. Either way the "
-        "shards are a function of the rows and the seed only.",
+    shard_order: Literal["random", "time"] = Field(
+        "random",
+        description="random: one global seeded shuffle cut into blocks; time: consecutive time blocks shuffled "
+        "inside (2.4x faster with the time prior, since a batch spans fewer hours, but Recall@50 0.009 lower on the "
+        "default simulation). Either way the shards are a function of the rows and the seed only.",
     )
     split_by: Literal["time", "user_time"] = Field(
         "time",

@@ -235,7 +235,7 @@ def run_train(
         rows_per_group=tc.shard_rows,
         seed=tc.seed,
         split_by=tc.split_by,
-        shard_order=tc.shard_order if tc.shard_order != "auto" else ("time" if tc.split_by == "time" else "random"),
+        shard_order=tc.shard_order,
     )
     with tracked_run(cfg, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
         import mlflow
