@@ -102,7 +102,7 @@ def emit(name: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = N
         table.add_column(c, justify="right")
     for r in rows:
         table.add_row(*[f"{r[c]:,.3f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols])
-    Console().print(table)
+    Console(width=200).print(table)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{name}.json"
     payload = {

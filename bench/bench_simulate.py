@@ -84,7 +84,7 @@ def main(argv: list[str]) -> None:
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(*(f"{r[c]:,}" for c in cols))
-    Console().print(table)
+    Console(width=200).print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps({"machine": f"{platform.machine()}, {platform.python_version()}", "runs": rows}, indent=2) + "\n"

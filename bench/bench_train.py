@@ -102,7 +102,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
             table.add_column(c, justify="right")
         for r in rows:
             table.add_row(*[f"{r[c]:,.1f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
-        Console().print(table)
+        Console(width=200).print(table)
     except ImportError:
         print("\t".join(cols))
         for r in rows:
