@@ -4,8 +4,9 @@ The simulation (and social feeds generally) shows a post mostly while it is youn
 being engaged with, so whether an item is *alive and hot at the query time* explains much of what a
 user will engage with next. These features depend on the query time, not only on the item, so they
 cannot live in the item tower's static vector: training gives every (example, candidate) pair the
-candidate's features as of that example's time (point in time: creation time and positives strictly
-before the example's time bucket), and serving computes them once as of the split start.
+candidate's features as of that example's hour (point in time: age at the start of the hour and
+positives strictly before it; whether the candidate exists is checked at the exact time), computed
+once per distinct hour of a batch, and serving computes them once as of the split start.
 """
 
 from __future__ import annotations
