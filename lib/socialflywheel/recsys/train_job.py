@@ -2,8 +2,10 @@
 
 Everything happens inside one MLflow run (:func:`socialflywheel.tracking.tracked_run`): the config,
 the commit, the Delta versions read, the dataset's sizes and split starts, per-epoch training and
-validation metrics, the evaluation table (two-tower vs most-popular vs iALS, tuned on val, scored on
-test, K = 10/50/100) as CSV/JSON, a recall@K bar chart, and the registered pyfunc model. With
+validation metrics, the refit's loss (the model selected on val, warm-started for
+``train.refit_epochs`` over train + val positives, as the baselines are refit before the test), the
+evaluation table (two-tower vs most-popular vs iALS, tuned on val, scored on test, K = 10/50/100) as
+CSV/JSON, a recall@K bar chart, and the registered pyfunc model (the refit weights). With
 ``train.nproc > 1`` the loop runs under ``torchrun`` in a child process started by exec (never a fork
 of this process, which holds the Sail session); ``train.launcher: distributor`` uses Spark's
 TorchDistributor on classic clusters.
