@@ -35,7 +35,6 @@ before the test period, as the baselines are refit.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -241,14 +240,12 @@ def prepare_shards(
         )
     }
     refit_mask = positive & (data["split"] <= 1)
-    plans = {
-        name: _shard_plan(data, np.flatnonzero(mask), block_rows=rows_per_group, seed=seed, order=shard_order)
-        for name, mask in (("train", train_mask), ("refit", refit_mask))
-    }
-    spills = {
-        "train": _BlockSpill(root / "train", blocks=int(plans["train"][0].max(initial=-1)) + 1),
-        "refit": _BlockSpill(root / "refit" / "train", blocks=int(plans["refit"][0].max(initial=-1)) + 1),
-    }
+    plans, spills = {}, {}
+    for name, mask, out in (("train", train_mask, root / "train"), ("refit", refit_mask, root / "refit" / "train")):
+        n = int(mask.sum())
+        blocks = max(1, round(n / rows_per_group))
+        plans[name] = _shard_plan(data, np.flatnonzero(mask), blocks=blocks, seed=seed, order=shard_order)
+        spills[name] = _BlockSpill(out, rows=n, blocks=blocks)
     offset = 0
     for sb in iter_batches(files, ["user_features", "item_features"], batch_rows=batch_rows):
         n = sb.batch.num_rows
@@ -275,9 +272,10 @@ def prepare_shards(
                 history_len=history_len,
             )
             for name, spill in spills.items():
-                block, key = (a[rows][sel] for a in plans[name])
-                mine = block >= 0
-                spill.add(table.filter(pa.array(mine)), block[mine], key[mine])
+                position = plans[name][rows][sel]
+                mine = position >= 0
+                if mine.any():
+                    spill.add(table.filter(pa.array(mine)), position[mine])
     written = spills["train"].finish()
     refit_written = spills["refit"].finish()
     pq.write_table(items_table(cat, item_latest["val"].values), root / "items.parquet")
@@ -388,41 +386,46 @@ def _examples(
 
 
 def _shard_plan(
-    data: dict[str, np.ndarray], rows: np.ndarray, *, block_rows: int, seed: int, order: ShardOrder
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each train row's block and its seeded sort key inside the block (-1 for other rows).
+    data: dict[str, np.ndarray], rows: np.ndarray, *, blocks: int, seed: int, order: ShardOrder
+) -> np.ndarray:
+    """Each row's position in the written training data (-1 for rows not in ``rows``).
 
     ``rows`` (indices into ``data``) are ordered canonically by (ts, user, item, weight), which
     depends only on the rows, not on the files they were read from; rows equal in all four are
-    identical in every prepared column, so their relative order does not matter. A seeded
-    permutation of the canonical order is every row's key. ``time``: the canonical order is cut
-    into ``max(1, round(n / block_rows))`` near-equal consecutive blocks, each shuffled by the key;
-    ``random``: the key order itself is cut into blocks (a global shuffle).
+    identical in every prepared column, so their relative order does not matter. ``random``: the
+    positions are a seeded permutation of the canonical order; ``time``: each of the ``blocks``
+    consecutive ranges of the canonical order keeps its range of positions, shuffled inside.
     """
-    size = len(data["ts"])
-    block = np.full(size, -1, dtype=np.int64)
-    key = np.full(size, -1, dtype=np.int64)
+    position = np.full(len(data["ts"]), -1, dtype=np.int64)
     n = len(rows)
     if n == 0:
-        return block, key
+        return position
     canon = rows[np.lexsort((data["weight"][rows], data["items"][rows], data["users"][rows], data["ts"][rows]))]
-    blocks = max(1, round(n / block_rows))
     perm = np.random.default_rng([seed, 17]).permutation(n)
-    key[canon] = perm
-    block[canon] = (np.arange(n, dtype=np.int64) if order == "time" else perm) * blocks // n
-    return block, key
+    if order == "time":
+        ranked = np.lexsort((perm, _block_of(np.arange(n), n, blocks)))
+        perm = np.empty(n, dtype=np.int64)
+        perm[ranked] = np.arange(n)
+    position[canon] = perm
+    return position
+
+
+def _block_of(position: np.ndarray, n: int, blocks: int) -> np.ndarray:
+    """The block of each position when ``n`` positions are cut into ``blocks`` near-equal ranges."""
+    return position * blocks // max(n, 1)
 
 
 class _BlockSpill:
-    """External shuffle of training rows into block files: pieces are spilled to at most
-    ``max_open`` files (consecutive blocks share one), then each spill file alone is read back and
-    its blocks are ordered by their keys and written as ``part-<block>.parquet``."""
+    """External sort of training rows by position into block files: pieces are spilled to at most
+    ``max_open`` files (consecutive blocks share one), then each spill file alone is read back,
+    sorted and cut into its blocks, written as ``part-<block>.parquet`` (one row group each)."""
 
-    _KEY, _BLOCK = "__key", "__block"
+    _POS = "__position"
 
-    def __init__(self, out: Path, *, blocks: int, max_open: int = 128) -> None:
+    def __init__(self, out: Path, *, rows: int, blocks: int, max_open: int = 128) -> None:
         self.out = out
         self.spill = out / "_spill"
+        self.rows, self.blocks = rows, blocks
         self.per_file = max(1, -(-blocks // max_open))
         out.mkdir(parents=True, exist_ok=True)
         for old in out.glob("*.parquet"):
@@ -433,37 +436,30 @@ class _BlockSpill:
         self.spill.mkdir(exist_ok=True)
         self.writers: dict[int, pq.ParquetWriter] = {}
 
-    def add(self, table: pa.Table, block: np.ndarray, key: np.ndarray) -> None:
-        """Append rows (with their block and key) to their blocks' spill files."""
-        if not len(block):
-            return
-        table = table.append_column(self._KEY, pa.array(key, pa.int64()))
-        table = table.append_column(self._BLOCK, pa.array(block, pa.int64()))
-        file_of = block // self.per_file
-        order = np.argsort(file_of, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, file_of[order][1:] != file_of[order][:-1], True])
-        for lo, hi in itertools.pairwise(bounds):
-            f = int(file_of[order[lo]])
-            piece = table.take(pa.array(order[lo:hi]))
-            writer = self.writers.get(f)
+    def add(self, table: pa.Table, position: np.ndarray) -> None:
+        """Append rows (with their positions) to their blocks' spill files."""
+        table = table.append_column(self._POS, pa.array(position, pa.int64()))
+        file_of = _block_of(position, self.rows, self.blocks) // self.per_file
+        for f in np.unique(file_of):
+            piece = table.filter(pa.array(file_of == f))
+            writer = self.writers.get(int(f))
             if writer is None:
-                writer = self.writers[f] = pq.ParquetWriter(self.spill / f"{f:05d}.parquet", piece.schema)
-            writer.write_table(piece.cast(writer.schema))
+                writer = self.writers[int(f)] = pq.ParquetWriter(self.spill / f"{f:05d}.parquet", piece.schema)
+            writer.write_table(piece)
 
     def finish(self) -> int:
-        """Write every block as one shuffled shard (one row group) and remove the spill; rows written."""
+        """Write every block as one shard and remove the spill; returns the rows written."""
         written = 0
         for f, writer in sorted(self.writers.items()):
             writer.close()
             path = self.spill / f"{f:05d}.parquet"
-            table = pq.read_table(path).sort_by([(self._BLOCK, "ascending"), (self._KEY, "ascending")])
-            blocks = table.column(self._BLOCK).to_numpy()
-            table = table.drop_columns([self._KEY, self._BLOCK])
-            bounds = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1], True])
-            for lo, hi in itertools.pairwise(bounds):
+            table = pq.read_table(path).sort_by(self._POS)
+            blocks = _block_of(table.column(self._POS).to_numpy(), self.rows, self.blocks)
+            table = table.drop_columns([self._POS])
+            for b in np.unique(blocks):
+                lo, hi = np.searchsorted(blocks, [b, b + 1])
                 part = table.slice(int(lo), int(hi - lo))
-                name = self.out / f"part-{int(blocks[lo]):05d}.parquet"
-                pq.write_table(part, name, row_group_size=max(1, part.num_rows))
+                pq.write_table(part, self.out / f"part-{b:05d}.parquet", row_group_size=max(1, part.num_rows))
                 written += part.num_rows
             path.unlink()
         self.spill.rmdir()

@@ -115,15 +115,15 @@ def log_and_register(
     from mlflow.models import infer_signature
 
     root = Path(run_dir)
+    artifacts = {key: str(root / rel) for key, rel in SERVING_FILES.items()}
+    if model_path is not None:
+        artifacts["model"] = str(model_path)
     sample_in = pd.DataFrame({"user_id": ["u"]})
     sample_out = pd.DataFrame({"user_id": ["u"], "post_id": ["p"], "rank": [1], "score": [0.5]})
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=TwoTowerRetrieval(),
-        artifacts={
-            key: str(model_path if key == "model" and model_path is not None else root / rel)
-            for key, rel in SERVING_FILES.items()
-        },
+        artifacts=artifacts,
         signature=infer_signature(sample_in, sample_out, params={"k": 10}),
         registered_model_name=cfg.mlflow.registered_model,
         pip_requirements=PIP_REQUIREMENTS,

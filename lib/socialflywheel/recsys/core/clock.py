@@ -46,10 +46,6 @@ class ItemClock:
         self.cum = torch.from_numpy(np.cumsum(per, axis=1).astype(np.float32))  # cum[:, h] = count before bucket h
         self.created_t = torch.from_numpy(self.created)
 
-    def bucket(self, t: torch.Tensor) -> torch.Tensor:
-        """Bucket index of each time (clipped to the counted range)."""
-        return ((t - self.t0) // self.bucket_s).clamp(0, self.num_buckets)
-
     def features(self, items: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``[B, N, F]`` features of candidates ``items [N]`` as of times ``t [B]``, and ``[B, N]`` alive mask."""
         feats, inverse, alive = self.bucket_features(items, t)

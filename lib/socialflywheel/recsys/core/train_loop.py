@@ -212,7 +212,6 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
             diff = {k: (v, model.config.get(k)) for k, v in start.config.items() if model.config.get(k) != v}
             raise ValueError(f"init_model {kw['init_model']} does not match this model: {diff}")
         model.load_state_dict(start.state_dict())
-        model.train()
     if kw["id_dropout"] > 0 and len(meta.item_counts) == meta.num_items:
         model.set_known_items(torch.as_tensor(meta.item_counts) > 0, dropout=kw["id_dropout"])
     opt = torch.optim.Adam(model.parameters(), lr=kw["lr"])
