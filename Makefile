@@ -5,12 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow
+.PHONY: install demo test lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow jars executor-env
+JARS := jars
+JARS_STAMP := $(JARS)/.verified
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	# The CPU build of torch is a local file; installing it first keeps pip from pulling CUDA wheels.
+	# torch first, one pinned version: pip takes a local CPU wheel where the machine has one (PIP_FIND_LINKS),
+	# otherwise the registry's build (CUDA libraries, ~4 GB; it runs on the CPU). Then nothing else moves it.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	# MovieLens 100K (GroupLens) ships inside the RecBole wheel; only its data files are read, so none of
@@ -20,11 +23,28 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# System packages the suites need: Java 17 for the compat suite (classic Spark).
+# JVM jars for classic Spark and clusters (delta-spark, delta-storage, hadoop-aws, AWS SDK bundle), pinned in
+# infra/jars/pom.xml, resolved from Maven Central at install time into jars/ and checked against jars.sha256.
+$(JARS_STAMP): infra/jars/pom.xml infra/jars/jars.sha256 | sysdeps
+	mvn -q -B -f infra/jars/pom.xml dependency:copy-dependencies -DexcludeTransitive=true \
+	  -DoutputDirectory=$(CURDIR)/$(JARS)
+	cd $(JARS) && sha256sum --quiet -c ../infra/jars/jars.sha256
+	touch $(JARS_STAMP)
+
+jars: $(JARS_STAMP)
+
+# The Python environment shipped to cluster executors with --archives (build/executor-env.tar.gz).
+executor-env: install
+	$(BIN)/python -m socialflywheel.cluster.pack --out build/executor-env.tar.gz
+
+# System packages the suites need: Java 17 for the compat and cluster suites (classic Spark), Maven for jars.
 sysdeps:
 	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 (compat suite)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
 	  || echo "could not install Java 17: the compat suite will fail under CI=true"; }
+	@command -v mvn >/dev/null 2>&1 || { echo "installing Maven (make jars)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null) \
+	  || echo "could not install Maven: make jars will fail"; }
 	@bash scripts/install_chromium.sh || echo "could not install Chromium: the browser test fails under CI=true"
 
 demo: install
@@ -37,7 +57,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install sysdeps
+unit: install sysdeps jars
 	$(BIN)/pytest -q
 
 test: install sysdeps lint typecheck unit
@@ -56,4 +76,22 @@ bench: install
 	$(BIN)/python bench/bench_foundation.py
 
 clean:
-	rm -rf work .pytest_cache .mypy_cache .ruff_cache dist build
+	rm -rf work .pytest_cache .mypy_cache .ruff_cache dist build jars
+
+# RAPIDS qualification tool: the tools jar bundled in the spark-rapids-user-tools wheel and the Spark 3.5
+# jars it needs (pyspark 3.5 sdist), hash-pinned pip downloads; nothing is fetched when it runs.
+RAPIDS_TOOLS := build/rapids-tools
+RAPIDS_TOOLS_STAMP := $(RAPIDS_TOOLS)/.installed
+EVENTLOGS ?= /tmp/eventlogs/eventlog_v2_app-20261201123812-0001
+
+$(RAPIDS_TOOLS_STAMP): scripts/rapids_qualification.py
+	$(PY) scripts/rapids_qualification.py --install $(RAPIDS_TOOLS)
+
+rapids-tools: $(RAPIDS_TOOLS_STAMP)
+
+# Predicted GPU coverage of a feature job's event log -> infra/spark/qualification/ (needs Java 17). The cluster
+# suite keeps its event logs; point EVENTLOGS at the features application's folder.
+rapids-qualification: $(RAPIDS_TOOLS_STAMP) sysdeps
+	$(PY) scripts/rapids_qualification.py --tools-dir $(RAPIDS_TOOLS) --out infra/spark/qualification $(EVENTLOGS)
+
+.PHONY: rapids-tools rapids-qualification

@@ -35,6 +35,8 @@ def _start_sail(cfg: FlywheelConfig) -> str:
     os.environ.setdefault("RUST_LOG", "error")  # Sail logs sessions at INFO and unsupported hints at WARN
     if cfg.spark.sail_workers:
         os.environ.setdefault("SAIL_EXECUTION__DEFAULT_PARALLELISM", str(cfg.spark.sail_workers))
+    if cfg.spark.sail_mode != "local":
+        os.environ["SAIL_MODE"] = cfg.spark.sail_mode  # read once, when the server starts
     from pysail.spark import SparkConnectServer
 
     server = SparkConnectServer(ip="127.0.0.1", port=0)
@@ -60,7 +62,7 @@ def get_session(cfg: FlywheelConfig) -> SparkSession:
         engine = cfg.spark.engine
         if engine == "sail":
             url = _start_sail(cfg)
-            log.info("engine=sail (embedded Spark Connect server at %s): no cluster configured", url)
+            log.info("engine=sail, mode %s (embedded Spark Connect server at %s)", cfg.spark.sail_mode, url)
             builder = SparkSession.builder.remote(url)
         elif engine == "connect":
             log.info("engine=connect (remote Spark Connect at %s): set by spark.connect_url", cfg.spark.connect_url)

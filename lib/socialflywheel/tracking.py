@@ -50,10 +50,17 @@ def setup(cfg: FlywheelConfig) -> Any:
     exp = mlflow.get_experiment_by_name(cfg.mlflow.experiment)
     if exp is None:
         artifact = cfg.artifact_root
-        if "://" not in artifact:
+        if artifact is not None and "://" not in artifact:
             Path(artifact).mkdir(parents=True, exist_ok=True)
             artifact = Path(artifact).as_uri()
         mlflow.create_experiment(cfg.mlflow.experiment, artifact_location=artifact)
+    elif cfg.artifact_root is None and str(exp.artifact_location).startswith("file:"):
+        # Created earlier with a client-side location: every artifact would land on this driver's disk.
+        raise ValueError(
+            f"MLflow experiment {cfg.mlflow.experiment!r} on {cfg.tracking_uri} keeps artifacts at "
+            f"{exp.artifact_location} (the client's disk): set mlflow.experiment to a new name (the server then "
+            "stores them) or mlflow.artifact_root to a shared location"
+        )
     mlflow.set_experiment(cfg.mlflow.experiment)
     return mlflow
 

@@ -12,7 +12,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
-DELTA = "io.delta:delta-spark_2.13:4.0.1"
 RAPIDS = "com.nvidia:rapids-4-spark_2.13:25.10.0"
 
 
@@ -27,9 +26,40 @@ def spark_defaults(name: str) -> dict[str, str]:
     return out
 
 
+def pinned_jars() -> dict[str, str]:
+    """artifactId -> version of every jar `make jars` resolves (infra/jars/pom.xml)."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(INFRA / "jars" / "pom.xml").getroot()
+    return {
+        d.findtext("m:artifactId", namespaces=ns) or "": d.findtext("m:version", namespaces=ns) or ""
+        for d in root.iterfind("m:dependencies/m:dependency", ns)
+    }
+
+
+def test_pinned_jars_are_checksummed_and_pair_with_pyspark() -> None:
+    import importlib.metadata
+
+    jars = pinned_jars()
+    sums = dict(reversed(line.split()) for line in (INFRA / "jars" / "jars.sha256").read_text().splitlines())
+    assert sorted(sums) == sorted(f"{a}-{v}.jar" for a, v in jars.items())
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in sums.values())
+    spark = importlib.metadata.version("pyspark")
+    assert jars["delta-spark_2.13"].split(".")[:2] == spark.split(".")[:2]  # Delta 4.0.x <-> Spark 4.0.x
+    hadoop = next((REPO / ".venv").glob("lib/python*/site-packages/pyspark/jars/hadoop-client-api-*.jar"), None)
+    if hadoop is not None:
+        assert hadoop.name == f"hadoop-client-api-{jars['hadoop-aws']}.jar"  # hadoop-aws matches pyspark's Hadoop
+
+
+@pytest.mark.parametrize("name", ["spark-defaults-cpu.conf", "spark-defaults-gpu.conf"])
+def test_spark_defaults_resolve_nothing_at_start(name: str) -> None:
+    conf = spark_defaults(name)
+    assert not {"spark.jars.packages", "spark.jars.repositories", "spark.jars.ivy"} & set(conf)
+
+
 def test_spark_defaults_cpu_has_delta() -> None:
     conf = spark_defaults("spark-defaults-cpu.conf")
-    assert DELTA in conf["spark.jars.packages"].split(",")
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert conf["spark.sql.catalog.spark_catalog"] == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
     assert not any(k.startswith("spark.rapids") or k == "spark.plugins" for k in conf)
@@ -37,7 +67,6 @@ def test_spark_defaults_cpu_has_delta() -> None:
 
 def test_spark_defaults_gpu_has_rapids_and_delta() -> None:
     conf = spark_defaults("spark-defaults-gpu.conf")
-    assert set(conf["spark.jars.packages"].split(",")) >= {DELTA, RAPIDS}
     assert conf["spark.plugins"] == "com.nvidia.spark.SQLPlugin"
     assert conf["spark.rapids.sql.enabled"] == "true"
     assert int(conf["spark.rapids.sql.concurrentGpuTasks"]) >= 1
@@ -70,7 +99,11 @@ def test_dockerfile_builds_the_gpu_stack() -> None:
     assert args["RAPIDS_SPARK_VERSION"] == RAPIDS.rsplit(":", 1)[1]
     runs = " ".join(rest for op, rest in ins if op == "RUN")
     assert "rapids-4-spark_2.13-${RAPIDS_SPARK_VERSION}.jar" in runs
-    assert "delta-spark_2.13-${DELTA_VERSION}.jar" in runs and "delta-storage-${DELTA_VERSION}.jar" in runs
+    copies = " ".join(rest for op, rest in ins if op == "COPY")
+    assert "jars/delta-spark_2.13-${DELTA_VERSION}.jar" in copies and "jars/bundle-${AWS_SDK_VERSION}.jar" in copies
+    jars = pinned_jars()  # the image bakes exactly what `make jars` checksummed
+    assert args["DELTA_VERSION"] == jars["delta-spark_2.13"] == jars["delta-storage"]
+    assert args["HADOOP_AWS_VERSION"] == jars["hadoop-aws"] and args["AWS_SDK_VERSION"] == jars["bundle"]
     assert "getGpusResources.sh" in runs and "openjdk-17" in runs
     assert "pip install" in runs and '"/tmp/${WHEEL}"' in runs
     assert args["WHEEL"] == "socialflywheel-0.1.0-py3-none-any.whl"

@@ -31,6 +31,11 @@ class SparkConfig(Strict):
     app_name: str = Field("social-flywheel", description="Spark application name.")
     shuffle_partitions: int = Field(4, ge=1, description="spark.sql.shuffle.partitions.")
     sail_workers: int = Field(0, ge=0, description="Sail task threads; 0 lets Sail use every core.")
+    sail_mode: Literal["local", "local-cluster"] = Field(
+        "local",
+        description="local: one Sail process, threads; local-cluster: Sail's driver and workers talking over RPC "
+        "in one process (the execution path of Sail's Kubernetes mode), for testing a scaled-out Sail.",
+    )
     packages: list[str] = Field(
         default_factory=list, description="Maven coordinates for classic sessions (Delta, RAPIDS) when reachable."
     )
@@ -52,13 +57,23 @@ class LakeConfig(Strict):
     storage_options: dict[str, str] = Field(
         default_factory=dict, description="delta-rs storage options (credentials come from the environment)."
     )
+    writer_lease: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: on an object-store lake, a writing job holds <lake>/_locks/writer.json (S3 conditional "
+        "PUT) so two jobs never commit at once (delta-spark's S3 log store assumes one writer); local lakes rely on "
+        "Delta's atomic rename. off: no lease (a single scheduler guarantees one writer).",
+    )
 
 
 class MlflowConfig(Strict):
     """Experiment tracking."""
 
     tracking_uri: str | None = Field(None, description="Default: sqlite:///<work_dir>/mlflow.db.")
-    artifact_root: str | None = Field(None, description="Default: <work_dir>/mlartifacts.")
+    artifact_root: str | None = Field(
+        None,
+        description="Where a new experiment keeps artifacts. Default: the tracking server's own store when "
+        "tracking_uri is an http(s) server (run it with --serve-artifacts), else <work_dir>/mlartifacts.",
+    )
     experiment: str = Field("social-flywheel", description="MLflow experiment name.")
     registered_model: str = Field("two_tower_retrieval", description="Registered model name.")
     serving_alias: str = Field("serving", description="Alias a model gets when it beats the current one.")
@@ -133,6 +148,11 @@ class FlywheelConfig(Strict):
 
     @property
     def landing_dir(self) -> Path:
+        if self.ingest.landing_dir and "://" in self.ingest.landing_dir:
+            raise ValueError(
+                f"ingest.landing_dir is an object-store URI ({self.ingest.landing_dir}): this step needs a local "
+                "folder (simulate and adapt write local files; copy them to the store afterwards)"
+            )
         return (
             Path(self.ingest.landing_dir).expanduser().resolve()
             if self.ingest.landing_dir
@@ -140,12 +160,23 @@ class FlywheelConfig(Strict):
         )
 
     @property
+    def landing_uri(self) -> str:
+        """The landing location as engines take it: a local absolute path or an object-store URI."""
+        if self.ingest.landing_dir and "://" in self.ingest.landing_dir:
+            return self.ingest.landing_dir.rstrip("/")
+        return str(self.landing_dir)
+
+    @property
     def tracking_uri(self) -> str:
         return self.mlflow.tracking_uri or f"sqlite:///{self.work_path / 'mlflow.db'}"
 
     @property
-    def artifact_root(self) -> str:
-        return self.mlflow.artifact_root or str(self.work_path / "mlartifacts")
+    def artifact_root(self) -> str | None:
+        if self.mlflow.artifact_root:
+            return self.mlflow.artifact_root
+        if (self.mlflow.tracking_uri or "").startswith(("http://", "https://")):
+            return None  # the server's --artifacts-destination, never the client's disk
+        return str(self.work_path / "mlartifacts")
 
     @classmethod
     def section_fields(cls, dotted: str) -> list[str]:

@@ -13,7 +13,9 @@ from socialflywheel.config._base import Strict
 class IngestConfig(Strict):
     """Landing -> bronze -> silver."""
 
-    landing_dir: str | None = Field(None, description="Landing folder; default <work_dir>/landing.")
+    landing_dir: str | None = Field(
+        None, description="Landing folder or object-store prefix (s3a://bucket/landing); default <work_dir>/landing."
+    )
     format: Literal["json", "parquet"] = Field("json", description="Landing format read: json lines or parquet.")
     max_files_per_batch: int = Field(10_000, ge=1, description="Most files taken in one batch.")
     max_batch_bytes: int = Field(

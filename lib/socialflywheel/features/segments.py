@@ -215,16 +215,9 @@ def segment_profiles(
 
 def _declared(name: str) -> bool:
     """Whether a table is declared (part B's user features module declares gold.user_features)."""
-    import importlib
+    from socialflywheel.lake.catalog import is_declared
 
-    from socialflywheel.lake.catalog import CATALOG
-
-    if name not in CATALOG:
-        try:
-            importlib.import_module("socialflywheel.features.user_features")
-        except ImportError:
-            return False
-    return name in CATALOG
+    return is_declared(name)
 
 
 def _latest_user_features(

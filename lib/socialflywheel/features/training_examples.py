@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from socialflywheel.features.item_features import item_feature_names, item_feature_vector
 from socialflywheel.features.user_features import user_feature_names, user_feature_vector
 from socialflywheel.features.windows import ENGAGEMENT_TYPES, micros, with_end_date
-from socialflywheel.lake.catalog import CATALOG, Table, register
+from socialflywheel.lake.catalog import Table, is_declared, register
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -181,12 +181,7 @@ def risky_accounts(spark: SparkSession, lake: Lake) -> DataFrame | None:
     """``user_id`` of accounts with ``is_risky`` in gold.account_risk, or None when that table is absent."""
     from pyspark.sql import functions as F
 
-    if RISK_TABLE not in CATALOG:
-        try:
-            import socialflywheel.features.risk  # noqa: F401  (declares the table when part A is present)
-        except ImportError:
-            return None
-    if RISK_TABLE not in CATALOG or not lake.exists(RISK_TABLE):
+    if not is_declared(RISK_TABLE) or not lake.exists(RISK_TABLE):
         return None
     risk = lake.read(spark, RISK_TABLE)
     if "is_risky" not in risk.columns:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import shutil
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.faults import kill_point
 from socialflywheel.ingest.landing import LandingFile, discover, limits_from, parse_files
 from socialflywheel.lake.catalog import table
+from socialflywheel.lake.storage import remove_tree
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -77,8 +76,7 @@ def _staging_dir(cfg: FlywheelConfig, batch_id: str) -> str:
 
 
 def _drop_staging(path: str) -> None:
-    if "://" not in path:
-        shutil.rmtree(path, ignore_errors=True)
+    remove_tree(path)
 
 
 def split_batches(files: list[LandingFile], *, max_files: int, max_bytes: int) -> list[list[LandingFile]]:
@@ -106,12 +104,12 @@ def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str
     Returns:
         The reconciliation summed over the batches (rows in, new, already present, quarantined by reason).
     """
-    found = discover(cfg.landing_dir, cfg.ingest.format)
+    found = discover(cfg.landing_uri, cfg.ingest.format)
     new_files, changed = pending_files(lake, found)
     total: dict[str, Any] = {"batch_id": None, "batches": 0, "files": 0, "changed_files": 0}
     total |= {"rows_in": 0, "rows_new": 0, "rows_present": 0, "rows_quarantined": 0, "rows_out": 0}
     if not new_files:
-        log.info("no new landing files under %s (%d already taken)", cfg.landing_dir, len(found))
+        log.info("no new landing files under %s (%d already taken)", cfg.landing_uri, len(found))
         return total
     by_reason: Counter[str] = Counter()
     groups = split_batches(new_files, max_files=cfg.ingest.max_files_per_batch, max_bytes=cfg.ingest.max_batch_bytes)
@@ -284,7 +282,3 @@ def _record(
     lake.write_arrow(batch, "bronze.batches")
     kill_point("ingest.after_batch_record")
     lake.write_arrow(ledger, "bronze.ingested_files")
-
-
-def landing_root(cfg: FlywheelConfig) -> Path:
-    return cfg.landing_dir

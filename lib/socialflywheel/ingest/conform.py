@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialflywheel.faults import kill_point
 from socialflywheel.lake.catalog import EVENT_SCHEMA, Table, register, table
+from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy.pseudonymize import pseudonymize_udf
 
 if TYPE_CHECKING:
@@ -121,10 +122,7 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
         kill_point("conform.after_events_merge")
         lake.merge(spark, derive_posts(staged), "silver.posts")
     finally:
-        if "://" not in staging:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
     events = lake.read(spark, "silver.events")
     lake.overwrite(derive_users(events), "silver.users")
     kill_point("conform.after_users")

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+import pyarrow.fs as pa_fs
+
 from socialflywheel.ingest.parse import Limits, Rejected, parse_line, split_lines, validate
+from socialflywheel.lake.storage import Location, StorageError, is_remote, locate, probe
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,37 +43,63 @@ class LandingFile:
     """A landing file with the fingerprint the ledger keeps."""
 
     rel: str
-    path: Path
+    uri: str
     size: int
     sha256: str
 
 
-def sha256_file(path: Path) -> str:
+def sha256_stream(fs: pa_fs.FileSystem, path: str) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with fs.open_input_stream(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def discover(landing_dir: Path, fmt: str) -> list[LandingFile]:
-    """Every landing file of the format, sorted by relative path, with size and checksum."""
+def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
+    """Every landing file of the format under a local folder or an object-store prefix, sorted by relative path.
+
+    Raises:
+        StorageError: the landing location does not exist or cannot be reached (one line naming it).
+        UnreadableLandingFile: a file is listed but cannot be read; nothing is written.
+    """
     sub, pattern = SUBDIR[fmt]
-    root = landing_dir / sub
-    if not root.exists():
-        return []
+    probe(landing_uri, what="landing folder", must_exist=True)
+    loc = locate(landing_uri)
+    listed = _list_remote(loc, sub, pattern) if is_remote(landing_uri) else _list_local(Path(loc.path), sub, pattern)
     files = []
-    for path in sorted(root.rglob(pattern)):
-        if path.is_dir():
-            continue
-        rel = str(path.relative_to(landing_dir))
+    for rel, path in listed:
         try:  # a dangling link, a vanished or unreadable file fails the batch before anything is written
-            files.append(LandingFile(rel, path.resolve(), path.stat().st_size, sha256_file(path)))
+            info = loc.fs.get_file_info(path)
+            if info.type != pa_fs.FileType.File:
+                raise FileNotFoundError(2, "No such file or directory")
+            files.append(LandingFile(rel, loc.child_uri(path), int(info.size or 0), sha256_stream(loc.fs, path)))
         except OSError as exc:
             raise UnreadableLandingFile(
                 f"landing file {rel} cannot be read ({exc.strerror or exc}); the batch was not started, nothing written"
             ) from None
     return files
+
+
+def _list_local(root: Path, sub: str, pattern: str) -> list[tuple[str, str]]:
+    """(relative name, resolved path) of local files; dangling links are listed (and then fail the batch)."""
+    return [(str(p.relative_to(root)), str(p.resolve())) for p in sorted((root / sub).rglob(pattern)) if not p.is_dir()]
+
+
+def _list_remote(loc: Location, sub: str, pattern: str) -> list[tuple[str, str]]:
+    """(relative name, bucket/key) of the objects under the landing prefix."""
+    import pyarrow.fs as pa_fs
+
+    try:
+        infos = loc.fs.get_file_info(pa_fs.FileSelector(f"{loc.path}/{sub}", recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise StorageError(f"landing folder {loc.uri} cannot be listed: {' '.join(str(exc).split())}") from None
+    suffix = pattern.lstrip("*")
+    return sorted(
+        (i.path[len(loc.path) :].lstrip("/"), i.path)
+        for i in infos
+        if i.type == pa_fs.FileType.File and i.path.endswith(suffix)
+    )
 
 
 def limits_from(cfg: FlywheelConfig) -> Limits:
@@ -166,10 +195,9 @@ def arrow_schema() -> pa.Schema:
 
 
 def _path_key(uri: str) -> str:
-    """Engines spell a file's location differently (file:///x, file:/x, /x, x): compare without them."""
-    parsed = urlparse(uri)
-    path = unquote(parsed.path) if parsed.scheme in ("file", "") else uri
-    return path.lstrip("/")
+    """Engines spell a file's location differently (file:///x, file:/x, /x, s3a://bucket/k, k): compare the
+    path alone (Sail's binaryFile gives an object's key without the bucket, Spark the whole URI)."""
+    return unquote(urlparse(uri).path).lstrip("/")
 
 
 def parse_files(
@@ -182,7 +210,7 @@ def parse_files(
     """
     import pyarrow as pa
 
-    by_path = {_path_key(str(f.path)): (f.rel, f.sha256) for f in files}
+    by_path = {_path_key(f.uri): (f.rel, f.sha256) for f in files}
     schema = arrow_schema()
 
     def parse_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -194,7 +222,7 @@ def parse_files(
                 for cols in parse_content(content, rel=rel, sha=sha, fmt=fmt, limits=limits, mapping=mapping):
                     yield pa.RecordBatch.from_pydict(cols, schema=schema)
 
-    raw = spark.read.format("binaryFile").load([f.path.as_uri() for f in files])
+    raw = spark.read.format("binaryFile").load([f.uri for f in files])
     parsed = raw.select("path", "content").mapInArrow(parse_batches, PARSED_SCHEMA)
     # Seen with Sail 0.7.2: binaryFile returned one of 112 files twice. A line is identified by its
     # file and number, so keeping one row per (file, line) makes the parse exact on any engine.

@@ -241,9 +241,20 @@ def register(table: Table) -> Table:
 
 
 def table(name: str) -> Table:
-    """Look a table up by its qualified name, e.g. ``silver.events``."""
-    try:
-        return CATALOG[name]
-    except KeyError:
+    """Look a table up by its qualified name, e.g. ``silver.events``.
+
+    Stage tables are declared when their module is imported; a lookup never depends on what the process
+    happened to import before: an unknown name loads every stage's declarations once more before failing.
+    """
+    found = CATALOG.get(name)
+    if found is None:
+        found = load_all().get(name)
+    if found is None:
         known = ", ".join(sorted(CATALOG))
-        raise KeyError(f"unknown table {name!r}; the catalog has: {known}") from None
+        raise KeyError(f"unknown table {name!r}; the catalog has: {known}")
+    return found
+
+
+def is_declared(name: str) -> bool:
+    """Whether any stage declares the table (independent of import order)."""
+    return name in CATALOG or name in load_all()

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from socialflywheel.lake.catalog import Table, table
+from socialflywheel.lake.storage import delta_options, is_remote, locate
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -57,7 +58,7 @@ class Lake:
 
     def __init__(self, root: str, *, storage_options: dict[str, str] | None = None) -> None:
         self.root = root.rstrip("/")
-        self.storage_options = storage_options or None
+        self.storage_options = delta_options(self.root, storage_options)
         self.versions_read: dict[str, int] = {}
         self.versions_written: dict[str, int] = {}
 
@@ -125,7 +126,16 @@ class Lake:
         if version is not None:
             dt.load_as_version(version)
         self._note_read(name, dt.version())
-        return dt.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters)
+        # On an object store, files are read by pyarrow's own S3 client rather than delta-rs's handler: with the
+        # latter, a process aborts at exit now and then ("terminate called without an active exception",
+        # delta-io/delta-rs#2184) after reading S3, failing a job that succeeded.
+        filesystem = None
+        if is_remote(self.root):
+            import pyarrow.fs as pa_fs
+
+            loc = locate(self.path(name))
+            filesystem = pa_fs.SubTreeFileSystem(loc.path, loc.fs)
+        return dt.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters, filesystem=filesystem)
 
     def files(self, name: str) -> list[str]:
         dt = self.delta(name)

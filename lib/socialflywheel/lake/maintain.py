@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.lake.catalog import CATALOG, Table, load_all
 from socialflywheel.lake.maintenance import cleanup_log, compact, describe, vacuum
+from socialflywheel.lake.storage import join, remove_tree
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -59,9 +58,7 @@ def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
         cleanup_log(lake, name, log_retention=f"interval {m.log_retention_hours} hours")
         lake.versions_written[name] = lake.version(name) or 0
         done[name] = step
-    staging = Path(cfg.lake_root) / "_staging"
-    if "://" not in cfg.lake_root and staging.exists():
-        shutil.rmtree(staging, ignore_errors=True)  # leftovers of killed batches
+    remove_tree(join(cfg.lake_root, "_staging"))  # leftovers of killed batches, on disk or in a bucket
     expired = sum(s.get("expired_rows", 0) for s in done.values())
     vacuumed = sum(s.get("files_vacuumed", 0) for s in done.values())
     log.info("maintain: %d tables, %d expired rows, %d files vacuumed", len(done), expired, vacuumed)

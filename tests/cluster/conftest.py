@@ -1,0 +1,315 @@
+"""The cluster suite's fixtures: an S3 object store, a standalone Spark cluster and the packed executor env.
+
+Each is started once per test session on 127.0.0.1 with free ports, as separate processes, and stopped by
+pid at the end: an S3 server (moto in server mode, a real S3 HTTP API), a Spark master and two workers
+(one core each, bounded memory) launched with the ``spark-class`` of the pyspark distribution.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialflywheel.config import FlywheelConfig
+from socialflywheel.lake.io import Lake
+from tests.conftest import REPO, java_or_fail
+
+WORKER_MEMORY = "2g"
+WORKER_ARGS = ("--cores", "1", "--memory", WORKER_MEMORY, "--webui-port", "0")
+EXECUTOR_MEMORY = "1g"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "flywheel-test", "AWS_SECRET_ACCESS_KEY": "flywheel-test-secret"}
+BUCKET = "flywheel"
+LANDING_PREFIX = "landing"
+HMAC_KEY = "dev-only-key-not-for-production"  # local.yaml's key: cluster pseudonyms must equal Sail's
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def stop_pid(proc: subprocess.Popen[Any], *, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def wait_for(predicate: Any, *, what: str, timeout: float = 90.0, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    tail = log.read_text()[-3000:] if log and log.exists() else ""
+    raise TimeoutError(f"{what} not ready after {timeout:.0f} s\n{tail}")
+
+
+@dataclass
+class ObjectStore:
+    """An S3 server on 127.0.0.1: its endpoint and the environment that reaches it."""
+
+    endpoint: str
+    env: dict[str, str]
+    proc: subprocess.Popen[Any]
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", **_boto_creds())
+
+
+def _boto_creds() -> dict[str, str]:
+    return {
+        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    """A moto S3 server in its own process; this process's environment points at it for the session."""
+    log = tmp_path_factory.mktemp("s3") / "moto.log"
+    port = free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {**CREDENTIALS, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint, "FLYWHEEL_HMAC_KEY": HMAC_KEY}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        wait_for(lambda: _listening(port), what="S3 server", log=log)
+        store = ObjectStore(endpoint, env, proc)
+        store.client().create_bucket(Bucket=BUCKET)
+        yield store
+    finally:
+        stop_pid(proc)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class SparkCluster:
+    """A standalone master and its workers, each a JVM process of its own."""
+
+    master_url: str
+    master: subprocess.Popen[Any]
+    workers: list[subprocess.Popen[Any]]
+    work_dirs: list[Path]
+    logs: Path
+    event_logs: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start_worker(self, slot: int) -> None:
+        """Start (or replace) the worker in ``slot`` and wait until the master has registered it."""
+        work = self.work_dirs[slot]
+        master_log = self.logs / "master.log"
+        seen = _registered_workers(master_log)
+        with (self.logs / f"worker-{slot}-{time.time_ns()}.log").open("wb") as out:
+            proc = subprocess.Popen(
+                [*_daemon("worker.Worker"), *WORKER_ARGS, "--work-dir", str(work), self.master_url],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
+        if slot < len(self.workers):
+            self.workers[slot] = proc
+        else:
+            self.workers.append(proc)
+        wait_for(lambda: _registered_workers(master_log) > seen, what=f"Spark worker {slot}", log=master_log)
+
+
+def _spark_class() -> Path:
+    from pyspark.find_spark_home import _find_spark_home
+
+    return Path(_find_spark_home()) / "bin" / "spark-class"
+
+
+def _daemon(cls: str) -> list[str]:
+    """The spark-class line of a standalone daemon bound to 127.0.0.1."""
+    return [str(_spark_class()), f"org.apache.spark.deploy.{cls}", "--host", "127.0.0.1"]
+
+
+def _registered_workers(log: Path) -> int:
+    return log.read_text().count("Registering worker") if log.exists() else 0
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+    """A master and two one-core workers on 127.0.0.1; workers see the object store's credentials (a node role)."""
+    java_or_fail()
+    from socialflywheel.cluster.submit import submit_env
+
+    root = tmp_path_factory.mktemp("spark-cluster")
+    logs, events = root / "logs", root / "events"
+    logs.mkdir()
+    events.mkdir()
+    env = submit_env()
+    env["SPARK_LOG_DIR"] = str(logs)
+    port, ui = free_port(), free_port()
+    master_log = logs / "master.log"
+    with master_log.open("wb") as out:
+        master = subprocess.Popen(
+            [*_daemon("master.Master"), "--port", str(port), "--webui-port", str(ui)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"spark://127.0.0.1:{port}"
+    cluster = SparkCluster(url, master, [], [root / "worker-0", root / "worker-1"], logs, events, env)
+    try:
+        wait_for(lambda: "I have been elected leader" in master_log.read_text(), what="Spark master", log=master_log)
+        for slot, work in enumerate(cluster.work_dirs):
+            work.mkdir()
+            cluster.start_worker(slot)
+        yield cluster
+    finally:
+        for proc in [*cluster.workers, master]:
+            stop_pid(proc)
+
+
+@pytest.fixture(scope="session")
+def executor_env() -> Path:
+    """The packed executor environment (built once; rebuilt only when its inputs change)."""
+    from socialflywheel.cluster.pack import build
+
+    return build(REPO / "build" / "executor-env.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def jars_dir() -> Path:
+    jars = REPO / "jars"
+    if not (jars / ".verified").exists():
+        if os.environ.get("CI"):
+            pytest.fail("jars/ is missing: `make jars` resolves them (make test runs it)")
+        pytest.skip("jars/ is missing: run `make jars`")
+    return jars
+
+
+# Sizing for one-core, 2 GiB workers; event logs kept for the RAPIDS qualification tool.
+def small_cluster_conf(cluster: SparkCluster) -> dict[str, str]:
+    return {
+        "spark.executor.cores": "1",
+        "spark.executor.memory": EXECUTOR_MEMORY,
+        "spark.executor.memoryOverhead": "512m",
+        "spark.driver.memory": "1g",
+        "spark.cores.max": "2",
+        "spark.dynamicAllocation.enabled": "false",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.enabled": "false",
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": cluster.event_logs.as_uri(),
+    }
+
+
+@dataclass
+class Submitter:
+    """Runs ``jobs/<job>.py`` on the test cluster with spark-submit, as a user would."""
+
+    cluster: SparkCluster
+    env_archive: Path
+    jars: Path
+    logs: Path
+
+    def argv(self, job: str, *sets: str, job_args: tuple[str, ...] = ()) -> list[str]:
+        from socialflywheel.cluster.submit import submit_command
+
+        return submit_command(
+            job,
+            master=self.cluster.master_url,
+            env_archive=self.env_archive,
+            jars_dir=self.jars,
+            sets=sets,
+            spark_conf=small_cluster_conf(self.cluster),
+            jars_on_nodes=True,
+            job_args=job_args,
+        )
+
+    def start(
+        self, job: str, *sets: str, job_args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[Any], Path]:
+        """Start a submission in the background; its stdout and stderr go to one log file."""
+        log = self.logs / f"{job}-{time.time_ns()}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                self.argv(job, *sets, job_args=job_args),
+                cwd=REPO,
+                env={**self.cluster.env, **(env or {})},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return proc, log
+
+    def __call__(
+        self, job: str, *sets: str, job_args: tuple[str, ...] = (), timeout: float = 900, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        argv = self.argv(job, *sets, job_args=job_args)
+        out = subprocess.run(argv, cwd=REPO, env=self.cluster.env, capture_output=True, text=True, timeout=timeout)
+        name = f"{job}-{int(time.time() * 1000)}"
+        (self.logs / f"{name}.out").write_text(out.stdout)
+        (self.logs / f"{name}.err").write_text(out.stderr)
+        if check and out.returncode != 0:
+            raise AssertionError(f"spark-submit {job} exited {out.returncode}:\n{_tail(out.stderr)}")
+        return out
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    keep = [ln for ln in text.splitlines() if not ln.startswith(("\tat ", "26/", "25/")) and ln.strip()]
+    return "\n".join(keep[-lines:])
+
+
+@pytest.fixture(scope="session")
+def submit(spark_cluster: SparkCluster, executor_env: Path, jars_dir: Path) -> Submitter:
+    return Submitter(spark_cluster, executor_env, jars_dir, spark_cluster.logs)
+
+
+@pytest.fixture(scope="session")
+def s3_landing(tiny_lake: Any, object_store: ObjectStore) -> str:
+    """The tiny platform's landing files copied to s3://BUCKET/landing/ (what a platform's log shipper does)."""
+    client = object_store.client()
+    local: Path = tiny_lake[0].landing_dir
+    files = sorted(local.rglob("*.jsonl"))
+    assert files
+    for path in files:
+        client.upload_file(str(path), BUCKET, f"{LANDING_PREFIX}/{path.relative_to(local)}")
+    return f"{BUCKET}/{LANDING_PREFIX}"
+
+
+@pytest.fixture(scope="session")
+def sail_lake(tiny_lake: tuple[FlywheelConfig, Lake], spark: Any, tmp_path_factory: Any) -> tuple[FlywheelConfig, Lake]:
+    """The same landing files on the embedded default: the tiny lake copied, then features and graph."""
+    from socialflywheel.features.job import run_features
+    from socialflywheel.graph.job import run_graph
+    from tests.conftest import copy_lake
+
+    cfg, lake = copy_lake(tiny_lake[0], tmp_path_factory.mktemp("sail") / "work")
+    run_features(spark, cfg, lake)
+    run_graph(spark, cfg, lake)
+    return cfg, lake

@@ -1,0 +1,39 @@
+"""A table lookup never depends on what the process imported before (found on the cluster: a fresh
+`graph` process did not see gold.account_risk and kept risky accounts that the in-process run dropped)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from socialflywheel.jobs_registry import JOBS
+from socialflywheel.lake.catalog import load_all
+
+
+def _fresh(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_every_table_is_found_after_importing_only_one_job(job: str) -> None:
+    module = JOBS[job].target.split(":")[0]
+    names = sorted(load_all())
+    code = (
+        f"import importlib, json; importlib.import_module({module!r})\n"
+        "from socialflywheel.lake.catalog import table, is_declared\n"
+        f"names = {names!r}\n"
+        "print(json.dumps([n for n in names if not (is_declared(n) and table(n).name == n)]))"
+    )
+    assert json.loads(_fresh(code)) == []
+
+
+def test_unknown_table_still_fails_with_the_catalog_listed() -> None:
+    from socialflywheel.lake.catalog import table
+
+    with pytest.raises(KeyError, match=r"unknown table 'gold\.nope'; the catalog has: .*silver\.events"):
+        table("gold.nope")
