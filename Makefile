@@ -57,7 +57,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install sysdeps jars
+unit: install sysdeps jars executor-env
 	$(BIN)/pytest -q
 
 test: install sysdeps lint typecheck unit

@@ -33,6 +33,9 @@ def _start_sail(cfg: FlywheelConfig) -> str:
         host, port = _sail_server.listening_address
         return f"sc://{host}:{port}"
     os.environ.setdefault("RUST_LOG", "error")  # Sail logs sessions at INFO and unsupported hints at WARN
+    # Sail drops a session idle for 15 minutes ("session ... is not running"); this server lives only as long as
+    # this process, so a notebook left open or a long training step between two queries must not lose it.
+    os.environ.setdefault("SAIL_SPARK__SESSION_TIMEOUT_SECS", str(7 * 24 * 3600))
     if cfg.spark.sail_workers:
         os.environ.setdefault("SAIL_EXECUTION__DEFAULT_PARALLELISM", str(cfg.spark.sail_workers))
     if cfg.spark.sail_mode != "local":

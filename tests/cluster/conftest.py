@@ -8,58 +8,27 @@ pid at the end: an S3 server (moto in server mode, a real S3 HTTP API), a Spark 
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from socialflywheel.cluster.standalone import LocalCluster, free_port, listening, start_cluster, stop_pid, wait_for
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from tests.conftest import REPO, java_or_fail
 
 WORKER_MEMORY = "2g"
-WORKER_ARGS = ("--cores", "1", "--memory", WORKER_MEMORY, "--webui-port", "0")
 EXECUTOR_MEMORY = "1g"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "flywheel-test", "AWS_SECRET_ACCESS_KEY": "flywheel-test-secret"}
 BUCKET = "flywheel"
 LANDING_PREFIX = "landing"
 HMAC_KEY = "dev-only-key-not-for-production"  # local.yaml's key: cluster pseudonyms must equal Sail's
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def stop_pid(proc: subprocess.Popen[Any], *, grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
-def wait_for(predicate: Any, *, what: str, timeout: float = 90.0, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    tail = log.read_text()[-3000:] if log and log.exists() else ""
-    raise TimeoutError(f"{what} not ready after {timeout:.0f} s\n{tail}")
 
 
 @dataclass
@@ -96,7 +65,7 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        wait_for(lambda: _listening(port), what="S3 server", log=log)
+        wait_for(lambda: listening(port), what="S3 server", log=log)
         store = ObjectStore(endpoint, env, proc)
         store.client().create_bucket(Bucket=BUCKET)
         yield store
@@ -109,89 +78,24 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
                 os.environ[key] = value
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-@dataclass
-class SparkCluster:
-    """A standalone master and its workers, each a JVM process of its own."""
-
-    master_url: str
-    master: subprocess.Popen[Any]
-    workers: list[subprocess.Popen[Any]]
-    work_dirs: list[Path]
-    logs: Path
-    event_logs: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    def start_worker(self, slot: int) -> None:
-        """Start (or replace) the worker in ``slot`` and wait until the master has registered it."""
-        work = self.work_dirs[slot]
-        master_log = self.logs / "master.log"
-        seen = _registered_workers(master_log)
-        with (self.logs / f"worker-{slot}-{time.time_ns()}.log").open("wb") as out:
-            proc = subprocess.Popen(
-                [*_daemon("worker.Worker"), *WORKER_ARGS, "--work-dir", str(work), self.master_url],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
-        if slot < len(self.workers):
-            self.workers[slot] = proc
-        else:
-            self.workers.append(proc)
-        wait_for(lambda: _registered_workers(master_log) > seen, what=f"Spark worker {slot}", log=master_log)
-
-
-def _spark_class() -> Path:
-    from pyspark.find_spark_home import _find_spark_home
-
-    return Path(_find_spark_home()) / "bin" / "spark-class"
-
-
-def _daemon(cls: str) -> list[str]:
-    """The spark-class line of a standalone daemon bound to 127.0.0.1."""
-    return [str(_spark_class()), f"org.apache.spark.deploy.{cls}", "--host", "127.0.0.1"]
-
-
-def _registered_workers(log: Path) -> int:
-    return log.read_text().count("Registering worker") if log.exists() else 0
-
-
 @pytest.fixture(scope="session")
-def spark_cluster(object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+def spark_cluster(object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A master and two one-core workers on 127.0.0.1; workers see the object store's credentials (a node role)."""
     java_or_fail()
     from socialflywheel.cluster.submit import submit_env
 
     root = tmp_path_factory.mktemp("spark-cluster")
-    logs, events = root / "logs", root / "events"
-    logs.mkdir()
-    events.mkdir()
-    env = submit_env()
-    env["SPARK_LOG_DIR"] = str(logs)
-    port, ui = free_port(), free_port()
-    master_log = logs / "master.log"
-    with master_log.open("wb") as out:
-        master = subprocess.Popen(
-            [*_daemon("master.Master"), "--port", str(port), "--webui-port", str(ui)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"spark://127.0.0.1:{port}"
-    cluster = SparkCluster(url, master, [], [root / "worker-0", root / "worker-1"], logs, events, env)
+    cluster = start_cluster(root, env=submit_env(), workers=2, cores=1, memory=WORKER_MEMORY)
     try:
-        wait_for(lambda: "I have been elected leader" in master_log.read_text(), what="Spark master", log=master_log)
-        for slot, work in enumerate(cluster.work_dirs):
-            work.mkdir()
-            cluster.start_worker(slot)
         yield cluster
     finally:
-        for proc in [*cluster.workers, master]:
-            stop_pid(proc)
+        cluster.stop()
+
+
+def event_log_dir(cluster: LocalCluster) -> Path:
+    events = cluster.logs.parent / "events"
+    events.mkdir(exist_ok=True)
+    return events
 
 
 @pytest.fixture(scope="session")
@@ -213,7 +117,7 @@ def jars_dir() -> Path:
 
 
 # Sizing for one-core, 2 GiB workers; event logs kept for the RAPIDS qualification tool.
-def small_cluster_conf(cluster: SparkCluster) -> dict[str, str]:
+def small_cluster_conf(cluster: LocalCluster) -> dict[str, str]:
     return {
         "spark.executor.cores": "1",
         "spark.executor.memory": EXECUTOR_MEMORY,
@@ -224,7 +128,7 @@ def small_cluster_conf(cluster: SparkCluster) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
         "spark.eventLog.enabled": "true",
-        "spark.eventLog.dir": cluster.event_logs.as_uri(),
+        "spark.eventLog.dir": event_log_dir(cluster).as_uri(),
     }
 
 
@@ -232,7 +136,7 @@ def small_cluster_conf(cluster: SparkCluster) -> dict[str, str]:
 class Submitter:
     """Runs ``jobs/<job>.py`` on the test cluster with spark-submit, as a user would."""
 
-    cluster: SparkCluster
+    cluster: LocalCluster
     env_archive: Path
     jars: Path
     logs: Path
@@ -286,7 +190,7 @@ def _tail(text: str, lines: int = 40) -> str:
 
 
 @pytest.fixture(scope="session")
-def submit(spark_cluster: SparkCluster, executor_env: Path, jars_dir: Path) -> Submitter:
+def submit(spark_cluster: LocalCluster, executor_env: Path, jars_dir: Path) -> Submitter:
     return Submitter(spark_cluster, executor_env, jars_dir, spark_cluster.logs)
 
 

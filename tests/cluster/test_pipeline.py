@@ -17,7 +17,7 @@ from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.catalog import load_all
 from socialflywheel.lake.io import Lake
 from tests.cluster.compare import assert_same_rows
-from tests.cluster.conftest import BUCKET, LANDING_PREFIX, Submitter
+from tests.cluster.conftest import BUCKET, LANDING_PREFIX, Submitter, small_cluster_conf
 from tests.conftest import REPO, make_config
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -108,14 +108,14 @@ def test_executors_run_udfs_from_the_shipped_environment(submit: Submitter, tmp_
         master=submit.cluster.master_url,
         env_archive=submit.env_archive,
         jars_dir=submit.jars,
-        spark_conf={"spark.ui.enabled": "false", "spark.executor.memory": "1g", "spark.cores.max": "2"},
+        spark_conf=small_cluster_conf(submit.cluster),
         jars_on_nodes=True,
     )
     script = argv.index(str(REPO / "jobs" / "ingest.py"))
     out_file = tmp_path / "probe.json"
     argv = [*argv[:script], str(PROBE), str(out_file)]
     done = subprocess.run(argv, cwd=REPO, env=submit.cluster.env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     import json
 
     seen = json.loads(out_file.read_text())
@@ -160,6 +160,8 @@ def download(store: Any, prefix: str, dest: Path) -> Path:
     client = store.client()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
         for obj in page.get("Contents", []):
+            if obj["Key"].endswith("/"):  # a folder marker (hadoop-aws writes them), no content
+                continue
             target = dest / obj["Key"]
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(BUCKET, obj["Key"], str(target))

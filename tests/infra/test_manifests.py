@@ -56,6 +56,8 @@ def test_pinned_jars_are_checksummed_and_pair_with_pyspark() -> None:
 def test_spark_defaults_resolve_nothing_at_start(name: str) -> None:
     conf = spark_defaults(name)
     assert not {"spark.jars.packages", "spark.jars.repositories", "spark.jars.ivy"} & set(conf)
+    if conf.get("spark.eventLog.enabled") == "true":  # else Spark wants /tmp/spark-events and fails at start
+        assert conf["spark.eventLog.dir"].startswith("s3a://")
 
 
 def test_spark_defaults_cpu_has_delta() -> None:
