@@ -95,10 +95,6 @@ def gold_rows(work: Path, sets: list[str]) -> dict[str, int]:
 
 
 def run_engines(base: Path, scratch: Path, timeout: float) -> list[dict[str, Any]]:
-    from socialflywheel.cluster.pack import build
-    from socialflywheel.cluster.standalone import start_cluster
-    from socialflywheel.cluster.submit import submit_command, submit_env
-
     env = {**clean_env(), "FLYWHEEL_HMAC_KEY": "dev-only-key-not-for-production"}
     features = [sys.executable, str(REPO / "jobs" / "features.py"), "--conf", str(REPO / "conf" / "local.yaml")]
     rows: list[dict[str, Any]] = []
@@ -107,38 +103,52 @@ def run_engines(base: Path, scratch: Path, timeout: float) -> list[dict[str, Any
         shutil.copytree(base, work)
         print(f"{engine} ...", file=sys.stderr, flush=True)
         log = scratch / f"{engine}.log"
-        if engine.startswith("sail"):
-            sets = ["--set", f"work_dir={work}"]
-            if engine == "sail-local-cluster":
-                sets += ["--set", "spark.sail_mode=local-cluster"]
-            result = measure([*features, *sets], env=env, also=[], timeout=timeout, log=log)
-        else:
-            cluster = start_cluster(scratch / "cluster", env=submit_env(env), workers=2, cores=1, memory="8g")
-            try:
-                argv = submit_command(
-                    "features",
-                    master=cluster.master_url,
-                    env_archive=build(REPO / "build" / "executor-env.tar.gz"),
-                    sets=[f"work_dir={work}", f"lake.root={work}/lake", f"ingest.landing_dir={work}/landing"],
-                    spark_conf={
-                        "spark.executor.cores": "1",
-                        "spark.executor.memory": "6g",
-                        "spark.driver.memory": "4g",
-                        "spark.cores.max": "2",
-                        "spark.dynamicAllocation.enabled": "false",
-                        "spark.sql.shuffle.partitions": "8",
-                        "spark.ui.enabled": "false",
-                        "spark.eventLog.enabled": "false",
-                    },
-                    jars_on_nodes=True,
-                )
-                result = measure(argv, env=submit_env(env), also=cluster.pids(), timeout=timeout, log=log)
-            finally:
-                cluster.stop()
+        try:
+            result = _run_engine(engine, work, scratch, features, env, timeout, log)
+        except TimeoutError as exc:  # recorded, not fatal: the other engines' figures still count
+            rows.append({"engine": engine, "unfinished": str(exc)})
+            shutil.rmtree(work, ignore_errors=True)
+            continue
         result["gold_rows"] = gold_rows(work, [])
         rows.append({"engine": engine, **result})
         shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def _run_engine(
+    engine: str, work: Path, scratch: Path, features: list[str], env: dict[str, str], timeout: float, log: Path
+) -> dict[str, Any]:
+    from socialflywheel.cluster.pack import build
+    from socialflywheel.cluster.standalone import start_cluster
+    from socialflywheel.cluster.submit import submit_command, submit_env
+
+    if engine.startswith("sail"):
+        sets = ["--set", f"work_dir={work}"]
+        if engine == "sail-local-cluster":
+            sets += ["--set", "spark.sail_mode=local-cluster"]
+        return measure([*features, *sets], env=env, also=[], timeout=timeout, log=log)
+    cluster = start_cluster(scratch / "cluster", env=submit_env(env), workers=2, cores=1, memory="8g")
+    try:
+        argv = submit_command(
+            "features",
+            master=cluster.master_url,
+            env_archive=build(REPO / "build" / "executor-env.tar.gz"),
+            sets=[f"work_dir={work}", f"lake.root={work}/lake", f"ingest.landing_dir={work}/landing"],
+            spark_conf={
+                "spark.executor.cores": "1",
+                "spark.executor.memory": "6g",
+                "spark.driver.memory": "4g",
+                "spark.cores.max": "2",
+                "spark.dynamicAllocation.enabled": "false",
+                "spark.sql.shuffle.partitions": "8",
+                "spark.ui.enabled": "false",
+                "spark.eventLog.enabled": "false",
+            },
+            jars_on_nodes=True,
+        )
+        return measure(argv, env=submit_env(env), also=cluster.pids(), timeout=timeout, log=log)
+    finally:
+        cluster.stop()
 
 
 def main() -> None:
@@ -168,11 +178,13 @@ def main() -> None:
         rows = run_engines(base, scratch, args.engine_timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    counts = {r["engine"]: r.pop("gold_rows") for r in rows}
+    counts = {r["engine"]: r.pop("gold_rows") for r in rows if "gold_rows" in r}
     same = len({json.dumps(c, sort_keys=True) for c in counts.values()}) == 1
     local = rows[0]
     for r in rows:
         r["events"] = prep["rows_in"]
+        if "wall_s" not in r or "wall_s" not in local:
+            continue
         r["wall_vs_sail_local"] = r["wall_s"] / local["wall_s"]
         r["rss_vs_sail_local"] = r["peak_rss_mib"] / local["peak_rss_mib"]
     emit("cluster", rows, {"gold_rows": counts, "gold_rows_equal": same, "command": " ".join(sys.argv)})

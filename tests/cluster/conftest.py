@@ -62,6 +62,7 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
         proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{port}"
     env = {**CREDENTIALS, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint, "FLYWHEEL_HMAC_KEY": HMAC_KEY}
+    env["AWS_ALLOW_HTTP"] = "true"  # a plain-HTTP endpoint: Sail's object store refuses it otherwise
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

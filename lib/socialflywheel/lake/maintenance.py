@@ -51,6 +51,30 @@ def cleanup_log(lake: Lake, name: str, *, log_retention: str | None = None) -> N
         table.alter.set_table_properties({"delta.logRetentionDuration": log_retention}, raise_if_not_exists=False)
     table.create_checkpoint()
     table.cleanup_metadata()
+    drop_orphan_checksums(lake, name)
+
+
+def drop_orphan_checksums(lake: Lake, name: str) -> list[str]:
+    """Delete ``NNN.crc`` files of the Delta log whose commit ``NNN.json`` is gone.
+
+    delta-spark writes a checksum file beside every commit, with file statistics (min/max values, so
+    identifiers) in it; delta-rs' log clean-up removes old commits but not their checksums. Without this,
+    an erased person's id survives in the log of a table delta-spark wrote (seen on the cluster path).
+    """
+    import pyarrow.fs as pa_fs
+
+    from socialflywheel.lake.storage import locate
+
+    loc = locate(f"{lake.path(name)}/_delta_log")
+    listed = loc.fs.get_file_info(pa_fs.FileSelector(loc.path, allow_not_found=True))
+    names = {info.base_name for info in listed if info.type == pa_fs.FileType.File}
+    def commit_of(crc: str) -> str:  # delta's N.crc belongs to N.json; Hadoop's .X.crc to X
+        return crc[1:].removesuffix(".crc") if crc.startswith(".") else f"{crc.removesuffix('.crc')}.json"
+
+    orphans = sorted(n for n in names if n.endswith(".crc") and commit_of(n) not in names)
+    for orphan in orphans:
+        loc.fs.delete_file(f"{loc.path}/{orphan}")
+    return orphans
 
 
 def describe(lake: Lake, name: str) -> dict[str, Any] | None:
