@@ -68,6 +68,7 @@ def drop_orphan_checksums(lake: Lake, name: str) -> list[str]:
     loc = locate(f"{lake.path(name)}/_delta_log")
     listed = loc.fs.get_file_info(pa_fs.FileSelector(loc.path, allow_not_found=True))
     names = {info.base_name for info in listed if info.type == pa_fs.FileType.File}
+
     def commit_of(crc: str) -> str:  # delta's N.crc belongs to N.json; Hadoop's .X.crc to X
         return crc[1:].removesuffix(".crc") if crc.startswith(".") else f"{crc.removesuffix('.crc')}.json"
 
