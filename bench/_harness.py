@@ -16,7 +16,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
+    from socialflywheel.cluster.submit import submit_env
+
+    env = submit_env()  # no Spark Connect switches of this process, SPARK_HOME set
     env.setdefault("RUST_LOG", "warn")
     # Classic Spark's Python workers must run this interpreter (the venv's), not `python3` from PATH.
     env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = sys.executable

@@ -9,7 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.config import FlywheelConfig
-from socialflywheel.lake.storage import endpoint
+from socialflywheel.lake.storage import endpoint_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -39,9 +39,8 @@ def _start_sail(cfg: FlywheelConfig) -> str:
     os.environ.setdefault("SAIL_SPARK__SESSION_TIMEOUT_SECS", str(7 * 24 * 3600))
     if cfg.spark.sail_workers:
         os.environ.setdefault("SAIL_EXECUTION__DEFAULT_PARALLELISM", str(cfg.spark.sail_workers))
-    url = endpoint()
-    if url and url.startswith("http://"):
-        os.environ.setdefault("AWS_ALLOW_HTTP", "true")  # Sail's S3 client refuses a plain-HTTP endpoint otherwise
+    for key, value in endpoint_settings().items():  # Sail's S3 client reads them from the environment
+        os.environ.setdefault(key, value)
     if cfg.spark.sail_mode != "local":
         os.environ["SAIL_MODE"] = cfg.spark.sail_mode  # read once, when the server starts
     from pysail.spark import SparkConnectServer

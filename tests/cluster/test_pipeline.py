@@ -103,17 +103,17 @@ def test_executors_run_udfs_from_the_shipped_environment(submit: Submitter, tmp_
     """A task imports the project and parses a landing line with it: both must come from the archive."""
     from socialflywheel.cluster.submit import submit_command
 
+    out_file = tmp_path / "probe.json"
     argv = submit_command(
-        "ingest",
+        "probe",
         master=submit.cluster.master_url,
         env_archive=submit.env_archive,
         jars_dir=submit.jars,
         spark_conf=small_cluster_conf(submit.cluster),
         jars_on_nodes=True,
+        script=PROBE,
+        job_args=[str(out_file)],
     )
-    script = argv.index(str(REPO / "jobs" / "ingest.py"))
-    out_file = tmp_path / "probe.json"
-    argv = [*argv[:script], str(PROBE), str(out_file)]
     done = subprocess.run(argv, cwd=REPO, env=submit.cluster.env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     import json

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,25 @@ def test_missing_landing_prefix_fails_with_one_line(submit: Submitter, tmp_path:
     assert not open_lake(tmp_path, "lake-missing").exists("bronze.events")
 
 
+def failing_ingest_line(sets: list[str], env: dict[str, str] | None = None) -> str:
+    """Run `flywheel ingest` on the embedded default; it must exit 1 with exactly one `failed:` line: return it."""
+    from socialflywheel.cluster.submit import submit_env
+    from tests.conftest import REPO
+
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("flywheel")), "ingest", *(a for s in sets for a in ("--set", s))],
+        cwd=REPO,
+        env={**submit_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 1, out.stderr[-2000:]
+    lines = [ln for ln in out.stderr.splitlines() if "failed:" in ln]
+    assert len(lines) == 1, out.stderr[-2000:]
+    return lines[0]
+
+
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
@@ -161,41 +182,18 @@ def test_missing_landing_prefix_fails_with_one_line(submit: Submitter, tmp_path:
 )
 def test_bad_locations_fail_before_any_work(object_store: Any, tmp_path: Path, sets: list[str], message: str) -> None:
     """The same checks on the embedded default (Sail), through the CLI: exit 1 and one line naming the URI."""
-    import subprocess
-    import sys
-
-    from socialflywheel.cluster.submit import submit_env
-    from tests.conftest import REPO
-
     base = [
         f"work_dir={tmp_path}",
         f"lake.root=s3://{BUCKET}/lake-bad",
         f"ingest.landing_dir=s3://{BUCKET}/{LANDING_PREFIX}",
     ]
-    args = [a for s in [*base, *sets] for a in ("--set", s)]
     started = time.monotonic()
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("flywheel")), "ingest", *args],
-        cwd=REPO,
-        env=submit_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 1
-    lines = [ln for ln in out.stderr.splitlines() if "failed:" in ln]
-    assert len(lines) == 1 and message in lines[0], out.stderr[-2000:]
+    assert message in failing_ingest_line([*base, *sets])
     assert time.monotonic() - started < 120
 
 
 def test_refused_credentials_fail_with_one_line(tmp_path: Path) -> None:
     """An S3 server that checks credentials (moto with IAM auth on) refuses unknown keys: exit 1, one line."""
-    import subprocess
-    import sys
-
-    from socialflywheel.cluster.submit import submit_env
-    from tests.conftest import REPO
-
     port = free_port()
     moto = subprocess.Popen(
         [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
@@ -205,20 +203,8 @@ def test_refused_credentials_fail_with_one_line(tmp_path: Path) -> None:
     )
     try:
         wait_for(lambda: listening(port), what="S3 server with auth")
-        env = submit_env()
-        env |= {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "AKIAWRONG"}
         sets = [f"work_dir={tmp_path}", "lake.root=s3://locked/lake", "ingest.landing_dir=s3://locked/landing"]
-        out = subprocess.run(
-            [str(Path(sys.executable).with_name("flywheel")), "ingest", *(a for s in sets for a in ("--set", s))],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        line = failing_ingest_line(sets, {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "AKIAX"})
     finally:
         stop_pid(moto)
-    assert out.returncode == 1
-    lines = [ln for ln in out.stderr.splitlines() if "failed:" in ln]
-    assert len(lines) == 1, out.stderr
-    assert "s3://locked/lake cannot be reached" in lines[0] and "ACCESS_DENIED" in lines[0], out.stderr
+    assert "s3://locked/lake cannot be reached" in line and "ACCESS_DENIED" in line, line

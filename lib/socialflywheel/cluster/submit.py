@@ -57,6 +57,7 @@ def submit_command(
     spark_conf: Mapping[str, str] | None = None,
     jars_on_nodes: bool = False,
     job_args: Sequence[str] = (),
+    script: Path | None = None,
 ) -> list[str]:
     """The spark-submit argv that runs ``jobs/<job>.py`` on a cluster.
 
@@ -72,6 +73,8 @@ def submit_command(
         jars_on_nodes: The jars are already at ``jars_dir`` on every node (baked into the image): put them
             on the class path instead of shipping them with ``--jars`` at every start.
         job_args: Further arguments for the job (``--user`` for erase).
+        script: Another PySpark script to run with the same settings instead of ``jobs/<job>.py`` (its own
+            arguments in ``job_args``; ``conf_file`` and ``sets`` are not passed to it).
     """
     jars = jar_paths(jars_dir)
     spark_submit = Path(sys.executable).with_name("spark-submit")
@@ -91,6 +94,8 @@ def submit_command(
     argv += ["--archives", f"{env_archive}#environment"]
     for key, value in conf.items():
         argv += ["--conf", f"{key}={value}"]
+    if script is not None:
+        return [*argv, str(script), *job_args]
     argv += [str(REPO / "jobs" / f"{job}.py"), "--conf", str(conf_file)]
     for item in sets:
         argv += ["--set", item]

@@ -59,6 +59,10 @@ class Lake:
     def __init__(self, root: str, *, storage_options: dict[str, str] | None = None) -> None:
         self.root = root.rstrip("/")
         self.storage_options = delta_options(self.root, storage_options)
+        # On an object store, files are read by pyarrow's own S3 client rather than delta-rs's handler: with the
+        # latter, a process aborts at exit now and then ("terminate called without an active exception",
+        # delta-io/delta-rs#2184) after reading S3, failing a job that succeeded. One client per lake.
+        self._store = locate(self.root) if is_remote(self.root) else None
         self.versions_read: dict[str, int] = {}
         self.versions_written: dict[str, int] = {}
 
@@ -126,15 +130,12 @@ class Lake:
         if version is not None:
             dt.load_as_version(version)
         self._note_read(name, dt.version())
-        # On an object store, files are read by pyarrow's own S3 client rather than delta-rs's handler: with the
-        # latter, a process aborts at exit now and then ("terminate called without an active exception",
-        # delta-io/delta-rs#2184) after reading S3, failing a job that succeeded.
         filesystem = None
-        if is_remote(self.root):
+        if self._store is not None:
             import pyarrow.fs as pa_fs
 
-            loc = locate(self.path(name))
-            filesystem = pa_fs.SubTreeFileSystem(loc.path, loc.fs)
+            t = table(name)
+            filesystem = pa_fs.SubTreeFileSystem(f"{self._store.path}/{t.layer}/{t.short}", self._store.fs)
         return dt.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters, filesystem=filesystem)
 
     def files(self, name: str) -> list[str]:

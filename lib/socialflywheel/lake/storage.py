@@ -39,17 +39,19 @@ def endpoint() -> str | None:
     return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
 
 
-def delta_options(uri: str, configured: dict[str, str] | None = None) -> dict[str, str] | None:
-    """delta-rs storage options for ``uri``: the configured ones plus what the environment's endpoint needs.
+def endpoint_settings() -> dict[str, str]:
+    """What the S3 clients of delta-rs and Sail need beyond credentials for the environment's endpoint: a
+    plain-HTTP endpoint (a test or on-premises server) must be allowed explicitly, or both refuse it."""
+    url = endpoint()
+    return {"AWS_ALLOW_HTTP": "true"} if url and url.startswith("http://") else {}
 
-    delta-rs reads credentials from the environment itself; a plain-HTTP endpoint (a test or on-premises
-    server) must be allowed explicitly.
-    """
+
+def delta_options(uri: str, configured: dict[str, str] | None = None) -> dict[str, str] | None:
+    """delta-rs storage options for ``uri``: the configured ones plus what the environment's endpoint needs
+    (delta-rs reads credentials from the environment itself)."""
     options = dict(configured or {})
     if is_remote(uri):
-        url = endpoint()
-        if url and url.startswith("http://"):
-            options.setdefault("AWS_ALLOW_HTTP", "true")
+        options = {**endpoint_settings(), **options}
     return options or None
 
 
