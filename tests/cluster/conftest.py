@@ -21,7 +21,7 @@ import pytest
 from socialflywheel.cluster.standalone import LocalCluster, free_port, listening, start_cluster, stop_pid, wait_for
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
-from tests.conftest import REPO, java_or_fail
+from tests.conftest import REPO, java_or_fail, make_config
 
 WORKER_MEMORY = "2g"
 EXECUTOR_MEMORY = "1g"
@@ -142,7 +142,9 @@ class Submitter:
     jars: Path
     logs: Path
 
-    def argv(self, job: str, *sets: str, job_args: tuple[str, ...] = ()) -> list[str]:
+    def argv(
+        self, job: str, *sets: str, job_args: tuple[str, ...] = (), conf: dict[str, str] | None = None
+    ) -> list[str]:
         from socialflywheel.cluster.submit import submit_command
 
         return submit_command(
@@ -151,7 +153,7 @@ class Submitter:
             env_archive=self.env_archive,
             jars_dir=self.jars,
             sets=sets,
-            spark_conf=small_cluster_conf(self.cluster),
+            spark_conf={**small_cluster_conf(self.cluster), **(conf or {})},
             jars_on_nodes=True,
             job_args=job_args,
         )
@@ -173,9 +175,15 @@ class Submitter:
         return proc, log
 
     def __call__(
-        self, job: str, *sets: str, job_args: tuple[str, ...] = (), timeout: float = 900, check: bool = True
+        self,
+        job: str,
+        *sets: str,
+        job_args: tuple[str, ...] = (),
+        conf: dict[str, str] | None = None,
+        timeout: float = 900,
+        check: bool = True,
     ) -> subprocess.CompletedProcess[str]:
-        argv = self.argv(job, *sets, job_args=job_args)
+        argv = self.argv(job, *sets, job_args=job_args, conf=conf)
         out = subprocess.run(argv, cwd=REPO, env=self.cluster.env, capture_output=True, text=True, timeout=timeout)
         name = f"{job}-{int(time.time() * 1000)}"
         (self.logs / f"{name}.out").write_text(out.stdout)
@@ -218,3 +226,24 @@ def sail_lake(tiny_lake: tuple[FlywheelConfig, Lake], spark: Any, tmp_path_facto
     run_features(spark, cfg, lake)
     run_graph(spark, cfg, lake)
     return cfg, lake
+
+
+LAKE = f"s3a://{BUCKET}/lake"
+LANDING = f"s3a://{BUCKET}/{LANDING_PREFIX}"
+
+
+def cluster_sets(work: Path) -> list[str]:
+    return [f"work_dir={work}", f"lake.root={LAKE}", f"ingest.landing_dir={LANDING}", "spark.shuffle_partitions=4"]
+
+
+@pytest.fixture(scope="session")
+def cluster_lake(
+    s3_landing: str, submit: Submitter, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[FlywheelConfig, Lake]:
+    """The tiny platform's landing files through ingest, conform, features and graph on the cluster."""
+    work = tmp_path_factory.mktemp("cluster-work")
+    sets = cluster_sets(work)
+    for job in ("ingest", "features", "graph"):  # `ingest` runs conform too, as `flywheel ingest` does
+        submit(job, *sets)
+    cfg = make_config(work, f"lake.root={LAKE}", f"ingest.landing_dir={LANDING}")
+    return cfg, Lake.from_config(cfg)

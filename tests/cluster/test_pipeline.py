@@ -13,32 +13,13 @@ from typing import Any
 
 import pytest
 
-from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.catalog import load_all
 from socialflywheel.lake.io import Lake
 from tests.cluster.compare import assert_same_rows
-from tests.cluster.conftest import BUCKET, LANDING_PREFIX, Submitter, small_cluster_conf
-from tests.conftest import REPO, make_config
+from tests.cluster.conftest import BUCKET, Submitter, cluster_sets, small_cluster_conf
+from tests.conftest import REPO
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
-
-LAKE = f"s3a://{BUCKET}/lake"
-LANDING = f"s3a://{BUCKET}/{LANDING_PREFIX}"
-
-
-def cluster_sets(work: Path) -> list[str]:
-    return [f"work_dir={work}", f"lake.root={LAKE}", f"ingest.landing_dir={LANDING}", "spark.shuffle_partitions=4"]
-
-
-@pytest.fixture(scope="module")
-def cluster_lake(s3_landing: str, submit: Submitter, tmp_path_factory: Any) -> tuple[FlywheelConfig, Lake]:
-    """The tiny platform's landing files through ingest, conform, features and graph on the cluster."""
-    work = tmp_path_factory.mktemp("cluster-work")
-    sets = cluster_sets(work)
-    for job in ("ingest", "features", "graph"):  # `ingest` runs conform too, as `flywheel ingest` does
-        submit(job, *sets)
-    cfg = make_config(work, f"lake.root={LAKE}", f"ingest.landing_dir={LANDING}")
-    return cfg, Lake.from_config(cfg)
 
 
 def test_reconciliation_holds_on_both_engines(cluster_lake: Any, sail_lake: Any) -> None:

@@ -18,6 +18,12 @@ class TrainConfig(Strict):
         "torchrun",
         description="torchrun: processes on this host; distributor: Spark's TorchDistributor on a classic cluster.",
     )
+    shared_dir: str | None = Field(
+        None,
+        description="launcher=distributor: a folder every executor reaches (s3:// or s3a://, or a shared mount) "
+        "where the driver puts the prepared shards and the models travel; removed after the run. null: the "
+        "driver's work_dir paths are used as they are (only where executors share the driver's disk).",
+    )
     epochs: int = Field(8, ge=1, description="Maximum epochs.")
     batch_size: int = Field(1024, ge=8, description="Global batch size (split evenly over the processes).")
     embedding_dim: int = Field(64, ge=4, description="Output embedding size.")

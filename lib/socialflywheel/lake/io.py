@@ -8,12 +8,14 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote, urlparse
 
 from socialflywheel.lake.catalog import Table, table
 from socialflywheel.lake.storage import delta_options, is_remote, locate
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
 
@@ -141,6 +143,23 @@ class Lake:
     def files(self, name: str) -> list[str]:
         dt = self.delta(name)
         return [] if dt is None else dt.file_uris()
+
+    def data_files(self, name: str) -> tuple[pa_fs.FileSystem, list[str], int] | None:
+        """The current version's data files as paths inside a pyarrow filesystem (local or the lake's S3 client),
+        for readers that stream file by file; the version is recorded as read. None when the table does not exist.
+        """
+        import pyarrow.fs as pa_fs
+
+        dt = self.delta(name)
+        if dt is None:
+            return None
+        version = dt.version()
+        self._note_read(name, version)
+        uris = dt.file_uris()
+        if self._store is None:
+            return pa_fs.LocalFileSystem(), [u.removeprefix("file://") for u in uris], version
+        keys = [f"{parsed.netloc}{unquote(parsed.path)}" for parsed in map(urlparse, uris)]  # bucket/key
+        return self._store.fs, keys, version
 
     # Writes --------------------------------------------------------------------------------------
     def _conform(self, df: DataFrame, t: Table) -> DataFrame:

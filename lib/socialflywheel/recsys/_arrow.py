@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
@@ -25,36 +26,47 @@ class SourceBatch:
     batch: pa.RecordBatch
 
 
-def table_files(lake: Lake, name: str) -> tuple[list[str], int]:
+@dataclass(frozen=True)
+class TableFiles:
+    """The data files of one version of a Delta table, as paths inside the filesystem that serves them."""
+
+    filesystem: pa_fs.FileSystem
+    paths: list[str]
+
+
+def table_files(lake: Lake, name: str) -> tuple[TableFiles, int]:
     """The data files of a Delta table's current version and that version (recorded as read).
+
+    The files are read through the lake's own filesystem (the local disk, or the object store with the
+    environment's endpoint and credentials), so a lake on ``s3://`` prepares the same way as a local one.
 
     Args:
         lake: The lake.
         name: Catalog name of the table.
 
     Returns:
-        ``(file paths, version)``.
+        ``(files, version)``.
 
     Raises:
         FileNotFoundError: when the table does not exist.
     """
-    dt = lake.delta(name)
-    if dt is None:
+    found = lake.data_files(name)
+    if found is None:
         raise FileNotFoundError(f"{name} does not exist under {lake.root}: run the job that writes it first")
-    version = dt.version()
-    lake.versions_read.setdefault(name, version)
-    return [u.removeprefix("file://") for u in dt.file_uris()], version
+    filesystem, paths, version = found
+    return TableFiles(filesystem, paths), version
 
 
-def iter_batches(files: Sequence[str], columns: Sequence[str], *, batch_rows: int) -> Iterator[SourceBatch]:
+def iter_batches(files: TableFiles, columns: Sequence[str], *, batch_rows: int) -> Iterator[SourceBatch]:
     """Stream the given columns of Parquet files, one record batch at a time (never the whole table).
 
     Partition columns are not stored in Delta data files, so ``columns`` must name stored ones.
     """
-    for file_no, path in enumerate(files):
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns)):
-            yield SourceBatch(file_no, batch)
+    for file_no, path in enumerate(files.paths):
+        with files.filesystem.open_input_file(path) as source:
+            pf = pq.ParquetFile(source)
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns)):
+                yield SourceBatch(file_no, batch)
 
 
 def seconds(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 from socialflywheel.recsys._arrow import (
     LatestRows,
+    TableFiles,
     dense_lists,
     encode,
     iter_batches,
@@ -74,7 +75,7 @@ __all__ = ["ShardOrder", "SplitLeakError", "prepare_shards"]
 ShardOrder = Literal["time", "random"]
 
 
-def _interactions(files: list[str], *, batch_rows: int) -> dict[str, Any]:
+def _interactions(files: TableFiles, *, batch_rows: int) -> dict[str, Any]:
     """Pass 1: ids (batch-local dictionary codes remapped to sorted vocabularies), ts, label, split, weight."""
     cols = ["user_id", "post_id", "ts", "label", "split", "weight"]
     users, posts, parts = [], [], []
@@ -107,7 +108,7 @@ def _remap(parts: list[dict[str, Any]], dicts: list[pa.Array], vocab: pa.Array, 
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
-def _feature_dims(files: list[str]) -> tuple[int, int]:
+def _feature_dims(files: TableFiles) -> tuple[int, int]:
     for sb in iter_batches(files, ["user_features", "item_features"], batch_rows=4096):
         dims = []
         for name in ("user_features", "item_features"):
@@ -340,7 +341,7 @@ def prepare_shards(
             "end_ts": end,
             "delta_versions": dict(lake.versions_read),
             "source_version": version,
-            "source_files": len(files),
+            "source_files": len(files.paths),
             "rows": counts,
             "categories": cat["categories"].to_pylist(),
         },

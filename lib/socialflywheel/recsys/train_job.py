@@ -27,6 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from socialflywheel.lake.storage import join, remove_tree
 from socialflywheel.recsys.core.data import DatasetMeta
 
 if TYPE_CHECKING:
@@ -84,6 +85,13 @@ def _refit_kwargs(cfg: FlywheelConfig, data: Path, out: Path, selected: str) -> 
     }
 
 
+def _shared_run_dir(cfg: FlywheelConfig, run_dir: Path) -> str | None:
+    """Where a TorchDistributor run ships its shards and models (``train.shared_dir/<run>``), if anywhere."""
+    if cfg.train.launcher != "distributor" or cfg.train.shared_dir is None:
+        return None
+    return join(cfg.train.shared_dir, run_dir.name)
+
+
 def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any, *, refit_from: str | None = None) -> dict[str, Any]:
     """Run the training loop in this process, under torchrun, or under TorchDistributor.
 
@@ -104,8 +112,14 @@ def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any, *, refit_fro
     if cfg.train.launcher == "distributor":
         from socialflywheel.recsys.distributor import train_with_distributor
 
+        shared = _shared_run_dir(cfg, out.parent)
         result = train_with_distributor(
-            num_processes=cfg.train.nproc, use_gpu=cfg.train.device == "cuda", train_kwargs=kwargs
+            num_processes=cfg.train.nproc,
+            use_gpu=cfg.train.device == "cuda",
+            train_kwargs=kwargs,
+            validate=validate,
+            shared_dir=shared,
+            inputs=(data,) if validate else (data, Path(str(refit_from)).parent),
         )
     elif cfg.train.nproc > 1:
         result = _torchrun(cfg, kwargs, out, validate=validate)
@@ -254,12 +268,19 @@ def run_train(
             }
         )
         mlflow.log_dict(meta.extra, "data/meta_extra.json")
-        result = _train(cfg, data, run_dir / "model", mlflow)
-        model_path = result["model_path"]
-        refit_rows = 0
-        if tc.refit_epochs > 0:  # the selected model, refit on train + val as the baselines are
-            model_path = _train(cfg, data, run_dir / "refit", mlflow, refit_from=model_path)["model_path"]
-            refit_rows = DatasetMeta.load(data / "refit").train_rows
+        shared = _shared_run_dir(cfg, run_dir)
+        try:
+            result = _train(cfg, data, run_dir / "model", mlflow)
+            model_path = result["model_path"]
+            read_from = set(result.get("read_from", [str(data)]))
+            refit_rows = 0
+            if tc.refit_epochs > 0:  # the selected model, refit on train + val as the baselines are
+                refit = _train(cfg, data, run_dir / "refit", mlflow, refit_from=model_path)
+                model_path, refit_rows = refit["model_path"], DatasetMeta.load(data / "refit").train_rows
+                read_from |= set(refit.get("read_from", []))
+        finally:
+            if shared is not None:  # scratch copies of derived data do not outlive the run (erasure, cost)
+                remove_tree(shared)
         mlflow.log_metrics(
             {"train.examples_per_s": float(result["examples_per_s"]), "train.best_epoch": result["best_epoch"]}
         )
@@ -282,7 +303,15 @@ def run_train(
         mlflow.log_metrics({"holdout_recall_at_50": score, "holdout_gain_over_best_baseline": score - best_baseline})
         name, version = log_and_register(cfg, run_dir=run_dir, score=score, model_path=model_path)
         reg = promote_if_better(cfg, version=version)
-        mlflow.set_tags({"model_version": version, "promoted": str(reg.promoted)})
+        mlflow.set_tags(
+            {
+                "model_version": version,
+                "promoted": str(reg.promoted),
+                "train.launcher": tc.launcher if tc.launcher == "distributor" or tc.nproc > 1 else "in-process",
+                "train.world_size": str(result["world_size"]),
+                "train.read_from": ",".join(sorted(read_from)),
+            }
+        )
         run_id = run.info.run_id
     test = evaluation.table[evaluation.table.split == "test"].drop(columns=["split"])
     log.info("train: run %s, %s v%s, promoted=%s\n%s", run_id, name, version, reg.promoted, test.to_string(index=False))
@@ -307,6 +336,7 @@ def run_train(
             },
             "refit_epochs": tc.refit_epochs,
             "refit_rows": refit_rows,
+            "read_from": sorted(read_from),
         },
         "data_root": str(data),
         "delta_versions_read": dict(lake.versions_read),
