@@ -31,8 +31,8 @@ def overrides(work: str, events: int) -> list[str]:
 
 
 def child(job: str, work: str, events: int) -> None:
-    from socialflywheel.cli import execute_job
     from socialflywheel.config import load_config
+    from socialflywheel.runs import execute_job
 
     cfg = load_config(overrides=overrides(work, events))
     t0 = time.perf_counter()

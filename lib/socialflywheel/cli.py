@@ -12,7 +12,10 @@ from typing import Annotated, Any
 import typer
 
 from socialflywheel.config import ConfigError, FlywheelConfig, load_config
+from socialflywheel.console import console as _console
+from socialflywheel.console import print_summary
 from socialflywheel.jobs_registry import JOBS
+from socialflywheel.runs import execute_job
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Social Flywheel: batch analytics over social data.")
 log = logging.getLogger("socialflywheel")
@@ -34,12 +37,6 @@ def setup_logging(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr)
-
-
 def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
     """Load the config or exit 2 with the one-line error."""
     try:
@@ -47,75 +44,6 @@ def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-
-
-def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> dict[str, Any]:
-    """Open the session, run one job's library function and record the run in audit.job_runs."""
-    from socialflywheel.lake.io import Lake
-    from socialflywheel.lake.storage import probe
-    from socialflywheel.runs import job_run
-    from socialflywheel.spark import get_session
-
-    spec = JOBS[name]
-    fn = spec.load()
-    lake = Lake.from_config(cfg)
-    cfg.work_path.mkdir(parents=True, exist_ok=True)
-    probe(lake.root, what="lake", must_exist=False)  # a missing bucket or refused credentials: one line, now
-    spark = get_session(cfg)
-    with _writer_lease(cfg, lake.root, name), job_run(name, cfg, lake) as ctx:
-        summary = fn(spark, cfg, lake, **kwargs)
-        ctx.rows_in = int(summary.get("rows_in", 0) or 0)
-        ctx.rows_out = int(summary.get("rows_out", 0) or 0)
-        ctx.summary = summary
-    summary.setdefault("run_id", ctx.run_id)
-    return summary
-
-
-def _writer_lease(cfg: FlywheelConfig, root: str, job: str) -> Any:
-    """The lake's single-writer lease on an object store (see ``lake.lease``); nothing on a local lake."""
-    import contextlib
-
-    from socialflywheel.lake.lease import writer_lease
-    from socialflywheel.lake.storage import is_remote
-
-    if cfg.lake.writer_lease == "off" or not is_remote(root):
-        return contextlib.nullcontext()
-    return writer_lease(root, job=job)
-
-
-def _print_records(title: str, records: list[dict[str, Any]]) -> None:
-    """A list of rows (e.g. a metric table) as its own table."""
-    from rich.table import Table
-
-    table = Table(title=title, show_header=True)
-    columns = list(dict.fromkeys(k for r in records for k in r))
-    for col in columns:
-        table.add_column(col, justify="right")
-    for r in records:
-        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in (r.get(c, "") for c in columns)])
-    _console().print(table)
-
-
-def print_summary(title: str, summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    tables = {k: v for k, v in summary.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)}
-    table = Table(title=title, show_header=True)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        if key in tables:
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items())
-        elif isinstance(value, float):
-            value = f"{value:,.3f}"
-        elif isinstance(value, int):
-            value = f"{value:,}"
-        table.add_row(str(key), str(value))
-    _console().print(table)
-    for key, records in tables.items():
-        _print_records(f"{title}: {key}", records)
 
 
 def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: Any) -> list[dict[str, Any]]:
@@ -220,11 +148,21 @@ def demo(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     run_demo(cfg)
 
 
-@app.command(help="Each table of the catalog: rows, Delta version, size, last write.")
-def tables(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+@app.command(help="Each table of the catalog: rows, Delta version, size, last write (--schema: the data dictionary).")
+def tables(
+    conf: ConfOpt = None,
+    set_: SetOpt = None,
+    schema: Annotated[bool, typer.Option("--schema", help="Print every table's columns, keys and doc.")] = False,
+) -> None:
     from rich.table import Table
 
-    from socialflywheel.lake.catalog import load_all
+    from socialflywheel.lake.catalog import CATALOG
+
+    if schema:
+        from socialflywheel.lake.catalog.dictionary import markdown
+
+        typer.echo(markdown(), nl=False)
+        return
     from socialflywheel.lake.io import Lake
     from socialflywheel.lake.maintenance import describe
 
@@ -233,7 +171,7 @@ def tables(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     out = Table(title=f"tables under {lake.root}")
     for col in ("table", "rows", "version", "size", "files", "last write (UTC)"):
         out.add_column(col, justify="right" if col in ("rows", "version", "size", "files") else "left")
-    for name in sorted(load_all()):
+    for name in sorted(CATALOG):
         info = describe(lake, name)
         if info is None:
             out.add_row(name, "-", "-", "-", "-", "not written")

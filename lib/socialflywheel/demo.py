@@ -15,7 +15,8 @@ PIPELINE = ("simulate", "ingest", "conform", "features", "graph", "train", "reco
 def run_demo(cfg: FlywheelConfig) -> dict[str, dict[str, Any]]:
     from rich.console import Console
 
-    from socialflywheel.cli import execute_job, print_summary
+    from socialflywheel.console import print_summary
+    from socialflywheel.runs import execute_job
 
     console = Console()
     results: dict[str, dict[str, Any]] = {}

@@ -1,4 +1,4 @@
-"""Run records: every job writes one row to audit.job_runs, failed runs included."""
+"""Running a job (session, writer lease, run record) and the run records in audit.job_runs, failed runs included."""
 
 from __future__ import annotations
 
@@ -80,3 +80,37 @@ def job_run(job: str, cfg: FlywheelConfig, lake: Lake) -> Iterator[RunContext]:
     else:
         write_run_record(lake, ctx, status="succeeded", cfg_hash=cfg_hash, error=None)
         log.info("job %s succeeded in %.1fs (run %s)", job, time.perf_counter() - t0, ctx.run_id)
+
+
+def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> dict[str, Any]:
+    """Open the session, run one job's library function and record the run in audit.job_runs."""
+    from socialflywheel.jobs_registry import JOBS
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.lake.storage import probe
+    from socialflywheel.spark import get_session
+
+    spec = JOBS[name]
+    fn = spec.load()
+    lake = Lake.from_config(cfg)
+    cfg.work_path.mkdir(parents=True, exist_ok=True)
+    probe(lake.root, what="lake", must_exist=False)  # a missing bucket or refused credentials: one line, now
+    spark = get_session(cfg)
+    with _writer_lease(cfg, lake.root, name), job_run(name, cfg, lake) as ctx:
+        summary = fn(spark, cfg, lake, **kwargs)
+        ctx.rows_in = int(summary.get("rows_in", 0) or 0)
+        ctx.rows_out = int(summary.get("rows_out", 0) or 0)
+        ctx.summary = summary
+    summary.setdefault("run_id", ctx.run_id)
+    return summary
+
+
+def _writer_lease(cfg: FlywheelConfig, root: str, job: str) -> Any:
+    """The lake's single-writer lease on an object store (see ``lake.lease``); nothing on a local lake."""
+    import contextlib
+
+    from socialflywheel.lake.lease import writer_lease
+    from socialflywheel.lake.storage import is_remote
+
+    if cfg.lake.writer_lease == "off" or not is_remote(root):
+        return contextlib.nullcontext()
+    return writer_lease(root, job=job)

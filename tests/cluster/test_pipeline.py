@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from socialflywheel.lake.catalog import load_all
+from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.io import Lake
 from tests.cluster.compare import assert_same_rows
 from tests.cluster.conftest import BUCKET, Submitter, cluster_sets, small_cluster_conf
@@ -40,7 +40,7 @@ def test_silver_equals_embedded_default(cluster_lake: Any, sail_lake: Any, name:
 
 
 def test_every_gold_table_equals_embedded_default(cluster_lake: Any, sail_lake: Any) -> None:
-    gold = sorted(n for n in load_all() if n.startswith("gold.") and sail_lake[1].exists(n))
+    gold = sorted(n for n in CATALOG if n.startswith("gold.") and sail_lake[1].exists(n))
     assert len(gold) >= 10, gold
     missing = [n for n in gold if not cluster_lake[1].exists(n)]
     assert not missing, f"written on Sail but not on the cluster: {missing}"

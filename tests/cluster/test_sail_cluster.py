@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from socialflywheel.cluster.submit import submit_env
-from socialflywheel.lake.catalog import load_all
+from socialflywheel.lake.catalog import CATALOG
 from tests.cluster.compare import assert_same_rows
 from tests.conftest import REPO, copy_lake
 
@@ -39,7 +39,7 @@ def test_features_on_sail_local_cluster_equal_local_mode(tiny_lake: Any, sail_la
     assert out.returncode == 0, out.stderr[-3000:]
     assert "mode local-cluster" in " ".join(out.stderr.split())
     gold = sorted(
-        n for n in load_all() if n.startswith("gold.") and sail_lake[1].exists(n) and n != "gold.graph_centrality"
+        n for n in CATALOG if n.startswith("gold.") and sail_lake[1].exists(n) and n != "gold.graph_centrality"
     )
     compared = [n for n in gold if lake.exists(n)]
     assert len(compared) >= 8, compared

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from socialflywheel.cluster.standalone import LocalCluster, free_port, listening, stop_pid, wait_for
-from socialflywheel.lake.catalog import load_all
+from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.io import Lake
 from tests.cluster.compare import assert_same_rows
 from tests.cluster.conftest import BUCKET, LANDING_PREFIX, Submitter
@@ -118,7 +118,7 @@ def test_driver_killed_between_commits_then_rerun(
     )
     assert proc.wait(900) != 0
     lake = open_lake(tmp_path, prefix)
-    for name in sorted(load_all()):  # every table that exists stays readable by delta-rs
+    for name in sorted(CATALOG):  # every table that exists stays readable by delta-rs
         if lake.exists(name):
             lake.read_arrow(name)
     submit("ingest", *lake_sets(tmp_path, prefix), job_args=INGEST_ONLY)  # the lease of the dead driver is taken over

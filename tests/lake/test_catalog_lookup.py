@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from socialflywheel.jobs_registry import JOBS
-from socialflywheel.lake.catalog import load_all
+from socialflywheel.lake.catalog import CATALOG
 
 
 def _fresh(code: str) -> str:
@@ -22,7 +22,7 @@ def _fresh(code: str) -> str:
 @pytest.mark.parametrize("job", sorted(JOBS))
 def test_every_table_is_found_after_importing_only_one_job(job: str) -> None:
     module = JOBS[job].target.split(":")[0]
-    names = sorted(load_all())
+    names = sorted(CATALOG)
     code = (
         f"import importlib, json; importlib.import_module({module!r})\n"
         "from socialflywheel.lake.catalog import table, is_declared\n"

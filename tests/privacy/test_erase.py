@@ -50,9 +50,9 @@ def test_erase_removes_people_everywhere_and_nothing_else(erased_lake: dict[str,
     for table in ("bronze.events", "silver.events", "silver.users", "silver.follows", "gold.graph_centrality"):
         assert summary["rows_deleted"].get(table, 0) > 0, table
     # current versions: no row of theirs anywhere
-    from socialflywheel.lake.catalog import load_all
+    from socialflywheel.lake.catalog import CATALOG
 
-    for name, table in load_all().items():
+    for name, table in CATALOG.items():
         if not lake.exists(name):
             continue
         rows = lake.read_arrow(name).to_pylist()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from socialflywheel.lake.catalog import Table, register
+from socialflywheel.lake.catalog.stages import CAMPAIGN_PERFORMANCE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -24,17 +24,6 @@ if TYPE_CHECKING:
     from socialflywheel.lake.io import Lake
 
 ENGAGEMENTS = ("like", "share", "comment", "click")
-
-CAMPAIGN_PERFORMANCE = register(
-    Table(
-        "gold.campaign_performance",
-        "campaign_id string, day date, impressions bigint, clicks bigint, ctr double, reach bigint, "
-        "frequency double, clickers bigint, engaged_users bigint",
-        keys=("campaign_id", "day"),
-        doc="Ad delivery per campaign and day (risky accounts excluded); rows reaching fewer than "
-        "privacy.min_group_users people are suppressed.",
-    )
-)
 
 
 def campaign_performance(events: DataFrame, posts: DataFrame, *, min_users: int) -> DataFrame:

@@ -20,30 +20,13 @@ from socialflywheel.features.windows import (
     safe_ratio,
     with_end_date,
 )
-from socialflywheel.lake.catalog import Table, register
+from socialflywheel.lake.catalog.stages import ITEM_FEATURES
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
-
-ITEM_FEATURES = register(
-    Table(
-        "gold.item_features",
-        "post_id string, author_id string, category string, created_at timestamp, impressions bigint, likes bigint, "
-        "shares bigint, comments bigint, clicks bigint, engagements bigint, engagement_rate double, "
-        "engagement_velocity map<string,bigint>, distinct_sharers bigint, reshares bigint, age_hours double, "
-        "author_followers bigint, author_posts bigint, last_event_ts timestamp, as_of_date date",
-        partition_by=("as_of_date",),
-        keys=("post_id", "as_of_date"),
-        doc="Per post and as-of date (events of days <= as_of_date only): impressions (views), engagement counts "
-        "and rate (likes+shares+comments+clicks over views), engagements within h hours of posting (key '<h>h'), "
-        "distinct sharers and reshares (a share by a follower of an earlier sharer), age in hours at the end of "
-        "as_of_date, the author's followers (follow/unfollow events) and posts so far.",
-        pii_columns=("author_id",),
-    )
-)
 
 _COUNTS = {"view": "impressions", "like": "likes", "share": "shares", "comment": "comments", "click": "clicks"}
 

@@ -24,7 +24,7 @@ from socialflywheel.faults import kill_point
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
 from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples, risky_accounts
 from socialflywheel.features.user_features import USER_FEATURES, build_user_features, user_feature_names
-from socialflywheel.lake.catalog import Table, register
+from socialflywheel.lake.catalog.stages import WATERMARK
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -33,19 +33,6 @@ if TYPE_CHECKING:
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
-
-WATERMARK = register(
-    Table(
-        "gold.features_watermark",
-        "run_id string, run_at timestamp, mode string, silver_events_version bigint, max_event_date date, "
-        "rebuilt_from date, config_hash string, categories array<string>, user_feature_names array<string>, "
-        "item_feature_names array<string>, risky_hash string",
-        keys=("run_id",),
-        doc="One row per features run: the silver.events version it read (the next run's baseline), the first "
-        "date it rebuilt, the category vocabulary, the names of the training-example vector positions and a hash "
-        "of the excluded risky accounts (a change rewrites every training example).",
-    )
-)
 
 # Part A modules (another engineer's); their build_* functions are called when present.
 # risk first: trends, campaign reach and training examples leave out the accounts it flags.

@@ -19,25 +19,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from socialflywheel.lake.catalog import Table, register
+from socialflywheel.lake.catalog.stages import ACCOUNT_RISK
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
-
-ACCOUNT_RISK = register(
-    Table(
-        "gold.account_risk",
-        "user_id string, events bigint, views bigint, follows bigint, followers bigint, dwell_geomean_ms double, "
-        "like_rate double, follow_burst double, coordination double, followee_follower_ratio double, "
-        "score double, is_risky boolean",
-        keys=("user_id",),
-        doc="Rule-based bot/spam score in [0,1] per account; is_risky = score > features.risk_threshold.",
-        pii_columns=("user_id",),
-    )
-)
 
 # (feature, low, high, weight, evidence column, least evidence): the component is 0 at or below `low`
 # and 1 at or above `high` (reversed when low > high); it is left out with too little evidence.

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from socialflywheel.lake.catalog import EVENT_TYPES, Table, register
+from socialflywheel.lake.catalog import EVENT_TYPES
+from socialflywheel.lake.catalog.stages import SEGMENTS, USER_SEGMENTS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,25 +21,6 @@ if TYPE_CHECKING:
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
-
-SEGMENTS = register(
-    Table(
-        "gold.segments",
-        "segment int, users bigint, features map<string,double>, top_categories array<string>, feature_source string",
-        keys=("segment",),
-        doc="Profile per audience segment: size, mean (unscaled) features, most viewed categories; "
-        "segments with fewer than privacy.min_group_users users are suppressed.",
-    )
-)
-USER_SEGMENTS = register(
-    Table(
-        "gold.user_segments",
-        "user_id string, segment int, distance double",
-        keys=("user_id",),
-        doc="Each user's audience segment and standardized distance to its centre.",
-        pii_columns=("user_id",),
-    )
-)
 
 
 def behaviour_features(events: DataFrame, posts: DataFrame, *, categories: list[str]) -> DataFrame:
@@ -213,21 +195,14 @@ def segment_profiles(
     return suppress_small_groups(out, user_count_col="users", k=min_users)
 
 
-def _declared(name: str) -> bool:
-    """Whether a table is declared (part B's user features module declares gold.user_features)."""
-    from socialflywheel.lake.catalog import is_declared
-
-    return is_declared(name)
-
-
 def _latest_user_features(
     spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, categories: list[str]
 ) -> DataFrame | None:
     """Part B's gold.user_features at each user's latest as-of date, one column per vector position.
 
-    None when the table (or its module) is not there yet, so segments never wait on it.
+    None when the table is not written yet, so segments never wait on it.
     """
-    if not (_declared("gold.user_features") and lake.exists("gold.user_features")):
+    if not lake.exists("gold.user_features"):
         return None
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window

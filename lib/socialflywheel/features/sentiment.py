@@ -9,7 +9,7 @@ follow VADER's own convention: positive when compound >= 0.05, negative when <= 
 import functools
 from typing import TYPE_CHECKING, Any
 
-from socialflywheel.lake.catalog import Table, register
+from socialflywheel.lake.catalog.stages import POST_SENTIMENT, SENTIMENT_AGGREGATES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,28 +21,6 @@ if TYPE_CHECKING:
 POSITIVE_AT = 0.05
 NEGATIVE_AT = -0.05
 GROUP_TYPES = ("hashtag", "category", "campaign")
-
-POST_SENTIMENT = register(
-    Table(
-        "gold.post_sentiment",
-        "event_id string, kind string, post_id string, user_id string, ts timestamp, compound double, "
-        "label string, event_date date",
-        partition_by=("event_date",),
-        keys=("event_id",),
-        doc="VADER compound score and label (positive/negative/neutral) of every post and comment text.",
-        pii_columns=("user_id",),
-    )
-)
-SENTIMENT_AGGREGATES = register(
-    Table(
-        "gold.sentiment_aggregates",
-        "group_type string, group_key string, day date, items bigint, posts bigint, comments bigint, "
-        "positive bigint, negative bigint, neutral bigint, mean_compound double, users bigint",
-        keys=("group_type", "group_key", "day"),
-        doc="Sentiment per hashtag, category and campaign per day; groups of fewer than "
-        "privacy.min_group_users distinct users are suppressed; risky accounts left out.",
-    )
-)
 
 
 @functools.lru_cache(maxsize=1)

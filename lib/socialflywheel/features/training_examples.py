@@ -18,30 +18,13 @@ from typing import TYPE_CHECKING
 from socialflywheel.features.item_features import item_feature_names, item_feature_vector
 from socialflywheel.features.user_features import user_feature_names, user_feature_vector
 from socialflywheel.features.windows import ENGAGEMENT_TYPES, micros, with_end_date
-from socialflywheel.lake.catalog import Table, is_declared, register
+from socialflywheel.lake.catalog.stages import TRAINING_EXAMPLES
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
-
-TRAINING_EXAMPLES = register(
-    Table(
-        "gold.training_examples",
-        "event_id string, user_id string, post_id string, author_id string, category string, "
-        "hashtags array<string>, ts timestamp, label int, weight double, split string, device string, hour int, "
-        "dow int, dwell_ms bigint, post_age_hours double, features_as_of_date date, user_features array<double>, "
-        "item_features array<double>, user_features_ts timestamp, item_features_ts timestamp, event_date date",
-        partition_by=("event_date",),
-        keys=("event_id",),
-        doc="One row per view (impression) of a known post: label (engaged within the session or long dwell), "
-        "weight, time split (train/val/test), context (device, hour, dow), user and item feature vectors from "
-        "the snapshots of the day before (positions named in gold.features_watermark), and the latest event "
-        "time each vector saw (always before ts). Accounts flagged by gold.account_risk are left out.",
-        pii_columns=("user_id", "author_id"),
-    )
-)
 
 RISK_TABLE = "gold.account_risk"
 
@@ -181,7 +164,7 @@ def risky_accounts(spark: SparkSession, lake: Lake) -> DataFrame | None:
     """``user_id`` of accounts with ``is_risky`` in gold.account_risk, or None when that table is absent."""
     from pyspark.sql import functions as F
 
-    if not is_declared(RISK_TABLE) or not lake.exists(RISK_TABLE):
+    if not lake.exists(RISK_TABLE):
         return None
     risk = lake.read(spark, RISK_TABLE)
     if "is_risky" not in risk.columns:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from socialflywheel.lake.catalog import Table, register
+from socialflywheel.lake.catalog.stages import TREND_SCORES, TRENDS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -29,27 +29,6 @@ if TYPE_CHECKING:
 
 Granularity = Literal["hour", "day"]
 BUCKET_SECONDS = {"hour": 3600, "day": 86400}
-
-TREND_SCORES = register(
-    Table(
-        "gold.hashtag_trend_scores",
-        "granularity string, hashtag string, bucket_start timestamp, uses bigint, users bigint, "
-        "baseline double, score double, is_burst boolean",
-        partition_by=("granularity",),
-        keys=("granularity", "hashtag", "bucket_start"),
-        doc="Per (hashtag, hour|day) post uses, the tag's trailing baseline and its burst score.",
-    )
-)
-TRENDS = register(
-    Table(
-        "gold.hashtag_trends",
-        "granularity string, hashtag string, start_ts timestamp, end_ts timestamp, peak_ts timestamp, "
-        "buckets bigint, uses bigint, baseline double, strength double",
-        keys=("granularity", "hashtag", "start_ts"),
-        doc="Trends: runs of consecutive high-scoring buckets; start, end (exclusive), peak and strength "
-        "(the peak burst score); baseline is the tag's expected uses per bucket at the start.",
-    )
-)
 
 
 def hashtag_counts(events: DataFrame, *, granularity: Granularity) -> tuple[DataFrame, DataFrame]:

@@ -20,33 +20,14 @@ from socialflywheel.features.windows import (
     sessionize,
     with_end_date,
 )
-from socialflywheel.lake.catalog import EVENT_TYPES, Table, register
+from socialflywheel.lake.catalog import EVENT_TYPES
+from socialflywheel.lake.catalog.stages import USER_FEATURES
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
-
-USER_FEATURES = register(
-    Table(
-        "gold.user_features",
-        "user_id string, event_counts map<string,bigint>, engagement_rate map<string,double>, "
-        "active_days map<string,bigint>, sessions map<string,bigint>, dwell_mean double, dwell_p50 double, "
-        "dwell_p90 double, days_since_last_event int, last_event_ts timestamp, followers bigint, followees bigint, "
-        "category_affinity array<double>, ad_ctr double, as_of_date date",
-        partition_by=("as_of_date",),
-        keys=("user_id", "as_of_date"),
-        doc="Per person and as-of date (events of days <= as_of_date only): event counts per type and window "
-        "(key '<type>_<w>d'), engagement rate (likes+shares+comments+clicks over views), active days and "
-        "sessions (30-min gap) per window (key '<w>d'); over the longest window: dwell mean/p50/p90 of views "
-        "(exact order statistics: element ceil(p*n) of the sorted values), share of engagements per category "
-        "(vocabulary sorted, in "
-        "gold.features_watermark.categories) and ad CTR; recency, follower and followee counts from "
-        "follow/unfollow events up to as_of_date.",
-        pii_columns=("user_id",),
-    )
-)
 
 
 def user_features(

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from socialflywheel.graph import tables as tables  # declares the gold tables in the catalog
-
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
 
-__all__ = ["run_graph", "tables"]
+__all__ = ["run_graph"]
 
 
 def run_graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pyarrow as pa
 from socialflywheel.graph.analyze import analyze, centrality_table, communities_table, pymk_table
 from socialflywheel.graph.build import build_graph_inputs
 from socialflywheel.graph.select import cugraph_importable, select_backend
-from socialflywheel.lake.catalog import is_declared, table
+from socialflywheel.lake.catalog import table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -35,7 +35,7 @@ def risky_accounts(spark: SparkSession, lake: Lake, *, threshold: float | None =
     """
     from pyspark.sql import functions as F
 
-    if not is_declared(RISK_TABLE) or not lake.exists(RISK_TABLE):
+    if not lake.exists(RISK_TABLE):
         return None
     risk = lake.read(spark, RISK_TABLE)
     score = next((c for c in ("score", "risk_score") if c in risk.columns), None)

@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.faults import kill_point
-from socialflywheel.lake.catalog import EVENT_SCHEMA, Table, register, table
+from socialflywheel.lake.catalog import EVENT_SCHEMA, table
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy.pseudonymize import pseudonymize_udf
 
@@ -19,14 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONFORMED = register(
-    Table(
-        "silver.conformed_batches",
-        "batch_id string, conformed_at timestamp, rows bigint",
-        keys=("batch_id",),
-        doc="Bronze batches already conformed into silver (makes conform incremental).",
-    )
-)
 EVENT_COLUMN_NAMES = [c.strip().split(" ")[0] for c in EVENT_SCHEMA.replace("array<string>", "array").split(",")]
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-from socialflywheel.lake.catalog import CATALOG, Table, load_all
+from socialflywheel.lake.catalog import CATALOG, Table
 from socialflywheel.lake.maintenance import cleanup_log, compact, describe, vacuum
 from socialflywheel.lake.storage import join, remove_tree
 
@@ -40,7 +40,7 @@ def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
     today = dt.datetime.now(dt.UTC).date()
     m = cfg.maintain
     done: dict[str, dict[str, int]] = {}
-    for name in sorted(load_all()):
+    for name in sorted(CATALOG):
         table = CATALOG[name]
         delta = lake.delta(name)
         if delta is None:

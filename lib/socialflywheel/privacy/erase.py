@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from socialflywheel.lake.catalog import CATALOG, Table, load_all, register
+from socialflywheel.lake.catalog import CATALOG, Table
 from socialflywheel.lake.io import with_commit_retry
 from socialflywheel.privacy.pseudonymize import pseudonym
 
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ERASURES = register(
-    Table(
-        "audit.erasures",
-        "erasure_id string, requested_at timestamp, completed_at timestamp, people bigint, people_found bigint, "
-        "tables array<string>, rows_deleted map<string,bigint>, models_marked bigint",
-        keys=("erasure_id",),
-        doc="One row per erasure request: when, which tables, how many rows. Never an identifier.",
-    )
-)
 RAW_LAYERS = ("bronze", "truth")  # layers that hold raw identifiers; the rest hold pseudonyms
 NEVER_ERASED = ("audit.job_runs", "audit.erasures", "bronze.ingested_files", "bronze.batches")
 
@@ -114,7 +105,7 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
     }
     found = _people_found(spark, lake, views)
     deleted: dict[str, int] = {}
-    for name in sorted(load_all()):
+    for name in sorted(CATALOG):
         table = CATALOG[name]
         if not lake.exists(name):
             continue

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from socialflywheel.lake.catalog import Table, register
+from socialflywheel.lake.catalog.stages import RECOMMENDATION_FAIRNESS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -60,23 +60,6 @@ _EXPECTED_GROUPS: dict[str, tuple[str, ...]] = {
     "creator_tier": TIERS,
     "popularity_decile": tuple(str(d) for d in range(1, 11)),
 }
-
-RECOMMENDATION_FAIRNESS = register(
-    Table(
-        "gold.recommendation_fairness",
-        "model_version string, generated_at timestamp, dimension string, group_key string, items bigint, "
-        "recommended_items bigint, creators bigint, users bigint, impressions bigint, exposure double, "
-        "impression_share double, exposure_share double, catalogue_share double, gini_exposure double, "
-        "gini_impressions double, catalogue_coverage double, computed_at timestamp",
-        keys=("model_version", "dimension", "group_key"),
-        doc="Exposure of one recommendation slice (model_version, generated_at) by creator tier "
-        "(emerging < median followers <= established < p90 <= top) and item popularity decile "
-        "(1 least .. 10 most popular): position-discounted exposure 1/log2(rank+1) and plain impressions, "
-        "their shares next to the group's catalogue share, recipients (users) and creators per group; "
-        "the version's Gini of exposure over all catalogue items and catalogue coverage on every row. "
-        "Rows of a model version are replaced when it is measured again.",
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -300,7 +283,6 @@ def build_fairness(
     import pyarrow as pa
 
     del spark, cfg
-    import socialflywheel.recsys.tables  # noqa: F401  (declares gold.recommendations)
 
     version = model_version or _latest_version(lake)
     if version is None:

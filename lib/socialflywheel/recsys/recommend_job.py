@@ -45,10 +45,6 @@ ENGAGEMENTS = ("like", "share", "comment", "click")
 
 def _hashtag_strength(lake: Lake, *, now: int, days: float) -> dict[str, float]:
     """Strength per hashtag of trends still active within ``days`` of ``now`` (empty without the table)."""
-    try:
-        import socialflywheel.features.trends  # noqa: F401  (declares gold.hashtag_trends)
-    except ImportError:
-        return {}
     if not lake.exists(HASHTAG_TRENDS_NAME):
         return {}
     trends = lake.read_arrow(HASHTAG_TRENDS_NAME, columns=["hashtag", "end_ts", "strength"])

@@ -126,11 +126,8 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> d
         A summary: the file written, its size, each section's state (``ok``, ``empty`` or
         ``missing``), the MLflow training run shown, rows in (rows read) and out (1 file).
     """
-    from socialflywheel.lake.catalog import load_all
 
     del spark
-    load_all()
-    import socialflywheel.recsys.fairness  # noqa: F401  (declares gold.recommendation_fairness)
 
     k = cfg.privacy.min_group_users
     read = _Reader(lake)

@@ -1,77 +1,10 @@
-"""The one place that names every table: its layer, schema, partitioning and keys."""
+"""Bronze (raw, access-restricted), silver (pseudonymized, deduplicated), audit and simulator-truth tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from socialflywheel.lake.catalog.table import EVENT_COLUMNS, EVENT_SCHEMA, Table
 
-EVENT_TYPES = (
-    "post",
-    "view",
-    "like",
-    "share",
-    "comment",
-    "follow",
-    "unfollow",
-    "click",
-    "search",
-    "ad_impression",
-    "ad_click",
-)
-
-# The event contract (ARCHITECTURE.md). Order matters: landing parsers emit it in this order.
-EVENT_COLUMNS = (
-    "event_id string, event_type string, user_id string, post_id string, target_user_id string, "
-    "ts timestamp, dwell_ms bigint, text string, hashtags array<string>, country string, device string, "
-    "campaign_id string"
-)
-EVENT_SCHEMA = EVENT_COLUMNS + ", event_date date"
-
-
-@dataclass(frozen=True)
-class Table:
-    """A named Delta table of the lake."""
-
-    name: str
-    schema: str
-    partition_by: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()
-    doc: str = ""
-    pii_columns: tuple[str, ...] = field(default=())
-    """Columns that hold a person's identifier (raw in bronze, pseudonymized elsewhere); erasure uses them."""
-
-    @property
-    def layer(self) -> str:
-        return self.name.split(".", 1)[0]
-
-    @property
-    def short(self) -> str:
-        return self.name.split(".", 1)[1]
-
-    @property
-    def column_types(self) -> dict[str, str]:
-        """Column name -> Spark DDL type, in schema order."""
-        cols: dict[str, str] = {}
-        depth = 0
-        token = ""
-        for ch in self.schema + ",":
-            if ch == "<":
-                depth += 1
-            elif ch == ">":
-                depth -= 1
-            if ch == "," and depth == 0:
-                name, _, dtype = token.strip().partition(" ")
-                cols[name] = dtype.strip()
-                token = ""
-            else:
-                token += ch
-        return cols
-
-    @property
-    def column_names(self) -> list[str]:
-        return list(self.column_types)
-
-
-_TABLES = [
+RAW_TABLES: list[Table] = [
     # bronze: raw, access-restricted ---------------------------------------------------------
     Table(
         "bronze.events",
@@ -199,62 +132,3 @@ _TABLES = [
         pii_columns=("user_id", "parent_user_id"),
     ),
 ]
-
-CATALOG: dict[str, Table] = {t.name: t for t in _TABLES}
-
-
-# Stage modules that declare their own tables at import (gold tables and stage bookkeeping).
-STAGE_TABLE_MODULES = (
-    "socialflywheel.ingest.conform",
-    "socialflywheel.features.job",
-    "socialflywheel.features.user_features",
-    "socialflywheel.features.item_features",
-    "socialflywheel.features.training_examples",
-    "socialflywheel.features.trends",
-    "socialflywheel.features.sentiment",
-    "socialflywheel.features.campaigns",
-    "socialflywheel.features.segments",
-    "socialflywheel.features.risk",
-    "socialflywheel.graph.tables",
-    "socialflywheel.recsys.tables",
-    "socialflywheel.recsys.fairness",
-    "socialflywheel.privacy.erase",
-)
-
-
-def load_all() -> dict[str, Table]:
-    """Import every stage's table declarations, so the catalog is complete (erase, tables, maintain)."""
-    import importlib
-
-    for module in STAGE_TABLE_MODULES:
-        importlib.import_module(module)
-    return CATALOG
-
-
-def register(table: Table) -> Table:
-    """Declare a table (stage modules declare their gold tables at import)."""
-    existing = CATALOG.get(table.name)
-    if existing is not None and existing != table:
-        raise ValueError(f"table {table.name} is already declared with another schema")
-    CATALOG[table.name] = table
-    return table
-
-
-def table(name: str) -> Table:
-    """Look a table up by its qualified name, e.g. ``silver.events``.
-
-    Stage tables are declared when their module is imported; a lookup never depends on what the process
-    happened to import before: an unknown name loads every stage's declarations once more before failing.
-    """
-    found = CATALOG.get(name)
-    if found is None:
-        found = load_all().get(name)
-    if found is None:
-        known = ", ".join(sorted(CATALOG))
-        raise KeyError(f"unknown table {name!r}; the catalog has: {known}")
-    return found
-
-
-def is_declared(name: str) -> bool:
-    """Whether any stage declares the table (independent of import order)."""
-    return name in CATALOG or name in load_all()
