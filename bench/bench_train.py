@@ -41,7 +41,7 @@ def _run(cmd: list[str], threads: int) -> dict[str, Any]:
 
 VARIANTS = {
     # name: (train_loop flags, shard layout). The towers alone (in-batch softmax + logQ):
-    "towers": ([], "random"),
+    "towers": (["--no-time-prior", "--id-dropout", "0"], "random"),
     # the product default (train.time_prior=true, train.id_dropout=0.9, train.shard_order=random): every
     # (example, candidate) pair also gets the candidate's age and recent positives as of the example's hour;
     # the prior's MLP runs once per distinct hour of the batch

@@ -95,3 +95,20 @@ def default_lake(session_dir: Path, spark: object) -> tuple[FlywheelConfig, Lake
     run_ingest(spark, cfg, lake)
     run_conform(spark, cfg, lake)
     return cfg, lake
+
+
+def _cuda_devices() -> int:
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``gpu`` tests run whenever a CUDA device is visible and are skipped (with the reason) where none is."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if gpu_items and _cuda_devices() == 0:
+        skip = pytest.mark.skip(reason="no CUDA device visible (torch.cuda.is_available() is False)")
+        for item in gpu_items:
+            item.add_marker(skip)

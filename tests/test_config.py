@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from socialflywheel.config import ConfigError, config_hash, load_config, public_dict
 
@@ -57,8 +59,11 @@ def test_connect_engine_requires_url() -> None:
 
 def test_secrets_not_in_public_dict_and_hash_ignores_them() -> None:
     cfg = load_config()
-    assert cfg.privacy.dev_hmac_key
-    assert cfg.privacy.dev_hmac_key not in repr(public_dict(cfg))
+    assert cfg.privacy.dev_hmac_key is not None
+    key = cfg.privacy.dev_hmac_key.get_secret_value()
+    assert key and cfg.privacy.hmac_key() == key.encode()
+    for shown in (repr(public_dict(cfg)), repr(cfg), str(cfg), cfg.model_dump_json()):
+        assert key not in shown
     other = load_config(overrides=["privacy.dev_hmac_key=another-dev-key"])
     assert config_hash(cfg) == config_hash(other)
     assert config_hash(cfg) != config_hash(load_config(overrides=["seed=8"]))
@@ -86,3 +91,38 @@ def test_bad_config_exits_nonzero_with_one_line(argv: list[str]) -> None:
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("config error: ")
     assert ("spark.engin" in lines[0]) or ("spark.shuffle_partitions" in lines[0])
+
+
+@pytest.mark.parametrize("bad", ["hours", "Hour", "week", ""])
+def test_a_mistyped_trend_bucket_is_refused_not_read_as_day(bad: str) -> None:
+    """Before, any string other than "hour" silently meant daily trends only."""
+    with pytest.raises(ConfigError, match="trend_bucket"):
+        load_config(overrides=[f"features.trend_bucket={bad}"])
+
+
+KEYS = ["run_date", "seed", "work_dir", "simulate.start_date", "simulate.days", "features.trend_bucket",
+        "train.nproc", "train.launcher", "train.lr", "spark.engine", "lake.writer_lease", "privacy.min_group_users",
+        "no_such.key", "train.no_such_key", "seed.nested"]  # fmt: skip
+
+
+ODD_VALUES = ["2026-13-10", "2026-02-30", "1e999", "[1, 2", "{a: 1}", "null", "~", "-1", "0", "yes",
+              "2026-10-10T25:00:00Z", "!!python/object:os.system"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(KEYS), value=st.text(max_size=20) | st.sampled_from(ODD_VALUES))
+def test_any_override_gives_a_config_or_one_config_error(key: str, value: str) -> None:
+    """Every ``--set key=value`` either loads or fails with a ConfigError naming the problem (found: a YAML
+    date that does not exist, 2026-13-10, escaped as a bare ValueError)."""
+    try:
+        load_config(overrides=[f"{key}={value}"])
+    except ConfigError as exc:
+        message = str(exc)
+        assert "\n" not in message.strip() and (key.split(".")[0] in message or "--set" in message), message
+
+
+def test_an_impossible_date_in_a_config_file_is_one_config_error(tmp_path: Path) -> None:
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("run_date: 2026-13-10\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml"):
+        load_config(conf)

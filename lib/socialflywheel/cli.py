@@ -125,7 +125,7 @@ def adapt(
         raise typer.Exit(2)
     label = name or src.stem.replace(".", "-")
     if kind == "snap":
-        at = dt.datetime.fromisoformat((cfg.run_date or "2026-01-01") + "T00:00:00+00:00")
+        at = dt.datetime.combine(cfg.run_date or dt.date(2026, 1, 1), dt.time(), tzinfo=dt.UTC)
         result = adapt_snap(src, cfg.landing_dir, name=label, followed_at=at)
     elif kind == "ratings":
         result = adapt_ratings(src, cfg.landing_dir, name=label, movies=Path(movies) if movies else None)

@@ -1,8 +1,8 @@
 """The DAGs under a real Airflow (its own venv): parsing and task graph, the daily DAG end to end, backfill, gates.
 
 The Airflow venv is created by the test setup when missing (scripts/airflow_venv.sh). The daily DAG
-runs with the cli runner on a tiny simulated lake; jobs the CLI does not register yet are skipped
-(FLYWHEEL_SKIP_MISSING=1) and every other task must succeed.
+runs with the cli runner on a tiny simulated lake and every task must succeed (FLYWHEEL_SKIP_MISSING=0: a job
+the CLI lacks fails its task; before, the test set it to 1, so a missing job passed as "skipped").
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from tests.infra.airflow_harness import (
     AirflowHome,
     airflow_env,
     ensure_airflow_venv,
-    missing_commands,
 )
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -110,9 +109,7 @@ def test_daily_dag_runs_end_to_end(airflow_home: AirflowHome) -> None:
     elapsed = time.perf_counter() - started
     assert proc.returncode == 0, proc.stdout[-6000:]
     states = airflow_home.task_states("flywheel_daily", "2026-10-10")
-    skipped = missing_commands(DAILY_JOBS)
-    expected = {t: "success" for t in GATES} | {j: ("skipped" if j in skipped else "success") for j in DAILY_JOBS}
-    assert states == expected
+    assert states == {t: "success" for t in [*GATES, *DAILY_JOBS]}
     assert airflow_home.run_state("flywheel_daily", "2026-10-10") == "success"
     # The jobs really ran on the lake: their run records are there.
     from socialflywheel.lake.io import Lake
@@ -120,9 +117,9 @@ def test_daily_dag_runs_end_to_end(airflow_home: AirflowHome) -> None:
     lake = Lake.from_config(make_config(airflow_home.work))
     runs = lake.read_arrow("audit.job_runs").to_pylist()
     ran = {r["job"] for r in runs if r["status"] == "succeeded"}
-    assert {j for j in DAILY_JOBS if j not in skipped} <= ran
+    assert set(DAILY_JOBS) <= ran
     assert lake.read_arrow("bronze.events").num_rows > 10_000
-    print(f"daily DAG end to end: {elapsed:.1f} s, skipped (not registered yet): {sorted(skipped)}", file=sys.stderr)
+    print(f"daily DAG end to end: {elapsed:.1f} s", file=sys.stderr)
 
 
 def test_backfill_of_two_dates(airflow_home: AirflowHome) -> None:
@@ -139,11 +136,10 @@ def test_backfill_of_two_dates(airflow_home: AirflowHome) -> None:
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert "2 run(s): 2026-10-11 2026-10-12" in proc.stdout
     assert "2 run(s) succeeded" in proc.stdout
-    skipped = missing_commands(DAILY_JOBS)
     for day in ("2026-10-11", "2026-10-12"):
         assert airflow_home.run_state("flywheel_daily", day) == "success"
         states = airflow_home.task_states("flywheel_daily", day)
-        assert {t for t, s in states.items() if s != "success"} == skipped & set(DAILY_JOBS)
+        assert {t for t, s in states.items() if s != "success"} == set()
     print(f"backfill of two dates: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 

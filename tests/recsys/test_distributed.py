@@ -49,9 +49,10 @@ def test_two_processes_match_one_process_at_the_same_global_batch(
     root, meta = planted
     common = ["--epochs", "3", "--batch-size", "256", "--seed", "7", "--patience", "0"]
     two = _torchrun(root, tmp_path / "ddp", *common)
-    one = train(
+    one = train(  # the same arguments the command line passes (items_path: the time prior's catalogue)
         shards_dir=root / "train",
         meta=meta,
+        items_path=root / "items.parquet",
         out_dir=tmp_path / "single",
         epochs=3,
         batch_size=256,

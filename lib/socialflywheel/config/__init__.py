@@ -50,8 +50,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"--set {text!r}: empty key")
     try:
         value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError:
-        value = raw
+    except (yaml.YAMLError, ValueError):  # ValueError: YAML-looking dates like 2026-13-10
+        value = raw  # the config model then names the key that rejects it
     return key, value
 
 
@@ -85,7 +85,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         raise ConfigError(f"config error: file not found: {conf_path}")
     try:
         data = yaml.safe_load(conf_path.read_text()) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an impossible date such as 2026-13-10
         raise ConfigError(f"config error: {conf_path} is not valid YAML: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config error: {conf_path} must hold a mapping at the top level")

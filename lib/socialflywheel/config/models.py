@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
 from socialflywheel.config._base import Strict
 from socialflywheel.config.graph import GraphConfig
@@ -83,8 +84,10 @@ class PrivacyConfig(Strict):
     """Pseudonymization key and aggregate suppression."""
 
     hmac_key_env: str = Field("FLYWHEEL_HMAC_KEY", description="Environment variable holding the HMAC key.")
-    dev_hmac_key: str | None = Field(
-        None, description="DEVELOPMENT ONLY key, used when the env variable is unset; must be null outside local.yaml."
+    dev_hmac_key: SecretStr | None = Field(
+        None,
+        description="DEVELOPMENT ONLY key, used when the env variable is unset; must be null outside local.yaml "
+        "(a SecretStr: never printed in a repr, a log or a run record).",
     )
     min_group_users: int = Field(10, ge=1, description="k: aggregates over fewer distinct users are suppressed.")
     retention_days: dict[str, int] = Field(
@@ -93,7 +96,8 @@ class PrivacyConfig(Strict):
     )
 
     def hmac_key(self) -> bytes:
-        key = os.environ.get(self.hmac_key_env) or self.dev_hmac_key
+        dev = self.dev_hmac_key.get_secret_value() if self.dev_hmac_key is not None else None
+        key = os.environ.get(self.hmac_key_env) or dev
         if not key:
             raise ValueError(
                 f"no pseudonymization key: set the environment variable {self.hmac_key_env} "
@@ -107,21 +111,21 @@ class FlywheelConfig(Strict):
 
     work_dir: str = Field("work", description="Folder for everything the embedded default writes.")
     seed: int = Field(7, description="Seed for every randomized step unless a stage sets its own.")
-    run_date: str | None = Field(
+    run_date: dt.date | None = Field(
         None, description="Logical date of a scheduled run (YYYY-MM-DD), passed by the Airflow DAGs; informational."
     )
-    spark: SparkConfig = Field(default_factory=SparkConfig)  # type: ignore[arg-type]
-    lake: LakeConfig = Field(default_factory=LakeConfig)  # type: ignore[arg-type]
-    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)  # type: ignore[arg-type]
-    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)  # type: ignore[arg-type]
-    simulate: SimulateConfig = Field(default_factory=SimulateConfig)  # type: ignore[arg-type]
-    ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
-    features: FeaturesConfig = Field(default_factory=FeaturesConfig)  # type: ignore[arg-type]
-    graph: GraphConfig = Field(default_factory=GraphConfig)  # type: ignore[arg-type]
-    train: TrainConfig = Field(default_factory=TrainConfig)  # type: ignore[arg-type]
-    recommend: RecommendConfig = Field(default_factory=RecommendConfig)  # type: ignore[arg-type]
-    report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
-    maintain: MaintainConfig = Field(default_factory=MaintainConfig)  # type: ignore[arg-type]
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    lake: LakeConfig = Field(default_factory=LakeConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    simulate: SimulateConfig = Field(default_factory=SimulateConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    graph: GraphConfig = Field(default_factory=GraphConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    recommend: RecommendConfig = Field(default_factory=RecommendConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    maintain: MaintainConfig = Field(default_factory=MaintainConfig)
 
     _source: str | None = PrivateAttr(None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -50,6 +51,13 @@ class CorruptionConfig(Strict):
         return {k: (float(getattr(self, k)) if self.enabled else 0.0) for k in CORRUPTION_KINDS}
 
 
+LandingFormat = Literal["json", "parquet"]
+
+
+def _json_only() -> list[LandingFormat]:
+    return ["json"]
+
+
 class SimulateConfig(Strict):
     """A social platform with planted ground truth.
 
@@ -63,7 +71,7 @@ class SimulateConfig(Strict):
     users: int = Field(5000, ge=10, description="Number of users (replaced by the profile unless profile=custom).")
     events: int = Field(500_000, ge=100, description="Approximate number of valid events (profile unless custom).")
     days: int = Field(28, ge=1, le=3650, description="Days of activity (profile unless custom).")
-    start_date: str = Field("2026-10-01", description="First day of activity (UTC, ISO date).")
+    start_date: dt.date = Field(dt.date(2026, 10, 1), description="First day of activity (UTC, ISO date).")
     communities: int = Field(8, ge=1, description="Planted communities (stochastic-block follow graph).")
     topics: int = Field(12, ge=2, le=24, description="Content categories / latent interest topics.")
     inter_community_edge_share: float = Field(
@@ -83,12 +91,12 @@ class SimulateConfig(Strict):
     post_share: float = Field(0.03, gt=0, le=0.5, description="Share of events that are posts.")
     follow_share: float = Field(0.1, gt=0, le=0.5, description="Target share of events that are follows/unfollows.")
     partitions: int = Field(8, ge=1, description="Parallel generation tasks (one landing file per task and date).")
-    formats: list[Literal["json", "parquet"]] = Field(
-        default_factory=lambda: ["json"],  # type: ignore[arg-type]
+    formats: list[LandingFormat] = Field(
+        default_factory=_json_only,
         description="Landing formats: json and/or parquet.",
     )
     seed: int = Field(42, description="Generator seed; the same seed and sizes give byte-identical landing files.")
-    corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)  # type: ignore[arg-type]
+    corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
 
     @model_validator(mode="before")
     @classmethod

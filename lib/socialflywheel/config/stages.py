@@ -48,7 +48,9 @@ class FeaturesConfig(Strict):
     """Gold feature tables."""
 
     windows_days: list[int] = Field(default_factory=lambda: [1, 7, 28], description="Event-count windows.")
-    trend_bucket: str = Field("hour", description="Trend bucket: hour or day.")
+    trend_bucket: Literal["hour", "day"] = Field(
+        "hour", description="Finest trend bucket: hour (hourly and daily trends) or day (daily only)."
+    )
     trend_baseline_buckets: int = Field(48, ge=2, description="Trailing buckets for a tag's own baseline.")
     trend_min_score: float = Field(4.0, gt=0, description="Burst score above which a tag is trending.")
     segments: int = Field(8, ge=2, description="k for k-means audience segments.")

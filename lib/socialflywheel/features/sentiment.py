@@ -44,7 +44,7 @@ def _vader_udf() -> "Any":
     import pandas as pd
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("double")  # type: ignore[call-overload,untyped-decorator,misc]
+    @pandas_udf("double")  # type: ignore[call-overload]
     def _compound(texts: pd.Series) -> pd.Series:
         return vader_compound(texts)
 

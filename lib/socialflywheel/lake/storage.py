@@ -85,7 +85,7 @@ def locate(uri: str) -> Location:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if region:
             kwargs["region"] = region
-        fs = pa_fs.S3FileSystem(**kwargs)  # type: ignore[arg-type]
+        fs = pa_fs.S3FileSystem(**kwargs)
         return Location(fs, f"{parsed.netloc}{parsed.path}".rstrip("/"), uri)
     if parsed.scheme == "file":
         return Location(pa_fs.LocalFileSystem(), parsed.path, uri)

@@ -14,8 +14,8 @@ def contains_any_udf(needles: Sequence[bytes]) -> Callable[..., Any]:
 
     wanted = [bytes(n) for n in needles]
 
-    @pandas_udf("boolean")  # type: ignore[call-overload,untyped-decorator,misc]
+    @pandas_udf("boolean")  # type: ignore[call-overload]
     def _contains(raw: pd.Series) -> pd.Series:
         return pd.Series([isinstance(b, bytes | bytearray) and any(n in b for n in wanted) for b in raw], dtype=bool)
 
-    return _contains  # type: ignore[no-any-return]
+    return _contains

@@ -31,8 +31,8 @@ def pseudonymize_udf(key: bytes) -> "Callable[[Column | str], Column]":
     import pandas as pd
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("string")  # type: ignore[call-overload,untyped-decorator,misc]
+    @pandas_udf("string")  # type: ignore[call-overload]
     def _pseudo(ids: pd.Series) -> pd.Series:
         return pd.Series(pseudonyms(ids.tolist(), key), dtype="object")
 
-    return _pseudo  # type: ignore[no-any-return]
+    return _pseudo

@@ -48,7 +48,7 @@ def dataset_fingerprint(data_root: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
-class TwoTowerRetrieval(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+class TwoTowerRetrieval(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     """Top-K posts for known users: user tower over serving inputs, exact inner product over the catalogue."""
 
     def load_context(self, context: Any) -> None:

@@ -49,7 +49,7 @@ def _make(kind: str, line: bytes, fresh_id: str, rng: np.random.Generator) -> by
         if "dwell_ms" in record:
             record["dwell_ms"] = "abc"
         elif "hashtags" in record:
-            record["hashtags"] = " ".join(str(t) for t in record["hashtags"])  # type: ignore[attr-defined]
+            record["hashtags"] = " ".join(str(t) for t in record["hashtags"])
         else:
             record["user_id"] = int(str(record["user_id"]).lstrip("u") or 0)
         return _dump(record)

@@ -56,8 +56,8 @@ class Period:
     days: int
 
     @classmethod
-    def from_date(cls, start_date: str, days: int) -> Period:
-        start = dt.datetime.fromisoformat(start_date).replace(tzinfo=dt.UTC)
+    def from_date(cls, start_date: dt.date, days: int) -> Period:
+        start = dt.datetime.combine(start_date, dt.time(), tzinfo=dt.UTC)
         return cls(int(start.timestamp() * 1000), days)
 
     @property

@@ -108,7 +108,7 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
     }
 
 
-def _campaigns(world: World, rows: dict[str, list]) -> pa.Table:  # type: ignore[type-arg]
+def _campaigns(world: World, rows: dict[str, list]) -> pa.Table:
     c = world.content
     n_c = len(c.camp_ctr)
     counts = {"ad_impression": np.zeros(n_c, np.int64), "ad_click": np.zeros(n_c, np.int64)}

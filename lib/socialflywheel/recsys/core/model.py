@@ -11,11 +11,13 @@ from torch import nn
 
 
 def _bag_mean(table: nn.Embedding, idx: torch.Tensor, buckets: int) -> torch.Tensor:
-    """Mean of the rows of ``table`` named by ``idx`` (``-1`` = padding, row 0 of the table)."""
+    """Mean of the rows of ``table`` named by ``idx`` (``-1`` = padding, row 0 of the table; all-padding: zeros).
+
+    ``F.embedding_bag`` over the table's own weight, not an ``nn.EmbeddingBag``: the item id table is shared with
+    the item tower, so the history bag must read the same parameters (and checkpoints keep their names).
+    """
     shifted = torch.where(idx >= 0, idx % buckets + 1, torch.zeros_like(idx))
-    vecs = table(shifted)
-    count = (idx >= 0).sum(dim=1, keepdim=True).clamp(min=1).to(vecs.dtype)
-    return vecs.sum(dim=1) / count
+    return F.embedding_bag(shifted, table.weight, mode="mean", padding_idx=0)
 
 
 def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:

@@ -8,8 +8,11 @@ Runs as a plain function, as ``python -m socialflywheel.recsys.core.train_loop``
 With several processes each rank reads its own row groups, item vectors are all-gathered so every
 rank's in-batch softmax sees the whole global batch (the same loss as one process at that batch),
 and DDP averages the gradients. On clusters the same :func:`train` runs inside Spark's
-``TorchDistributor`` (see :mod:`socialflywheel.recsys.distributor`). Only torch, numpy, pyarrow and
-the standard library are imported here; MLflow tracking wraps :func:`train` through ``log_fn``.
+``TorchDistributor`` (see :mod:`socialflywheel.recsys.distributor`). Only torch, numpy, pyarrow, the
+config model and the standard library are imported here; MLflow tracking wraps :func:`train` through ``log_fn``.
+
+Every hyper-parameter's default is :class:`~socialflywheel.config.recsys.TrainConfig`'s (one source of truth), so
+a test, a bench or the command line that does not name a value trains the product's model.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from socialflywheel.config.recsys import TrainConfig
 from socialflywheel.recsys.core.checkpoint import load_checkpoint, save_checkpoint
 from socialflywheel.recsys.core.clock import NUM_TIME_FEATURES, ItemClock, created_times, train_positives
 from socialflywheel.recsys.core.data import DatasetMeta, ShardStream, item_arrays, to_tensors
@@ -94,32 +98,35 @@ def _negatives(
     return {k: v[ids] for k, v in items.items()}
 
 
+_D = TrainConfig()  # the defaults below are the product's
+
+
 def train(
     *,
     shards_dir: str | Path,
     meta: DatasetMeta | str | Path,
     out_dir: str | Path,
-    epochs: int = 8,
-    batch_size: int = 1024,
-    lr: float = 3e-3,
-    embedding_dim: int = 64,
-    hidden_dim: int = 128,
-    temperature: float = 0.05,
-    random_negatives: int = 0,
+    epochs: int = _D.epochs,
+    batch_size: int = _D.batch_size,
+    lr: float = _D.lr,
+    embedding_dim: int = _D.embedding_dim,
+    hidden_dim: int = _D.hidden_dim,
+    temperature: float = _D.temperature,
+    random_negatives: int = _D.random_negatives,
     items_path: str | Path | None = None,
-    patience: int = 2,
-    seed: int = 1,
-    device: str = "auto",
-    amp: Literal["auto", "off", "bf16"] = "auto",
-    checkpoint_every_steps: int = 200,
+    patience: int = _D.patience,
+    seed: int = _D.seed,
+    device: str = _D.device,
+    amp: Literal["auto", "off", "bf16"] = _D.amp,
+    checkpoint_every_steps: int = _D.checkpoint_every_steps,
     resume: bool = True,
-    shuffle_buffer: int = 16384,
+    shuffle_buffer: int = _D.shuffle_buffer,
     val_fn: ValFn | None = None,
     log_fn: LogFn | None = None,
     num_threads: int | None = None,
     stop_after_steps: int | None = None,
-    time_prior: bool = False,
-    id_dropout: float = 0.0,
+    time_prior: bool = _D.time_prior,
+    id_dropout: float = _D.id_dropout,
     init_model: str | Path | None = None,
 ) -> TrainResult:
     """Train a :class:`TwoTower` on prepared shards; one call per process (torchrun sets the env).
@@ -352,29 +359,41 @@ def _finish(*, env: DistEnv, model: TwoTower, state: dict[str, Any], out: Path, 
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: train on ``<data>/train`` with validation on ``<data>/val``; rank 0 prints JSON."""
+def parser() -> argparse.ArgumentParser:
+    """The command line's arguments (defaults from :class:`TrainConfig`)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="prepared dataset root (meta.json, train/, items.parquet, val/)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, model.pt)")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--embedding-dim", type=int, default=64)
-    p.add_argument("--temperature", type=float, default=0.05)
-    p.add_argument("--random-negatives", type=int, default=0)
-    p.add_argument("--patience", type=int, default=2)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--amp", default="auto", choices=["auto", "off", "bf16"])
-    p.add_argument("--checkpoint-every-steps", type=int, default=200)
+    p.add_argument("--epochs", type=int, default=_D.epochs)
+    p.add_argument("--batch-size", type=int, default=_D.batch_size)
+    p.add_argument("--lr", type=float, default=_D.lr)
+    p.add_argument("--embedding-dim", type=int, default=_D.embedding_dim)
+    p.add_argument("--hidden-dim", type=int, default=_D.hidden_dim)
+    p.add_argument("--temperature", type=float, default=_D.temperature)
+    p.add_argument("--random-negatives", type=int, default=_D.random_negatives)
+    p.add_argument("--patience", type=int, default=_D.patience)
+    p.add_argument("--seed", type=int, default=_D.seed)
+    p.add_argument("--device", default=_D.device, choices=["auto", "cpu", "cuda"])
+    p.add_argument("--amp", default=_D.amp, choices=["auto", "off", "bf16"])
+    p.add_argument("--checkpoint-every-steps", type=int, default=_D.checkpoint_every_steps)
+    p.add_argument("--shuffle-buffer", type=int, default=_D.shuffle_buffer)
     p.add_argument("--num-threads", type=int, default=None, help="CPU threads per process")
     p.add_argument("--no-val", action="store_true", help="skip validation (throughput runs)")
     p.add_argument(
-        "--time-prior", action="store_true", help="learn the time prior (time-split data with creation times)"
+        "--time-prior",
+        action=argparse.BooleanOptionalAction,
+        default=_D.time_prior,
+        help="learn the time prior (time-split data with creation times)",
     )
-    p.add_argument("--id-dropout", type=float, default=0.0, help="share of examples trained without the item id")
-    a = p.parse_args(argv)
+    p.add_argument(
+        "--id-dropout", type=float, default=_D.id_dropout, help="share of examples trained without the item id"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: train on ``<data>/train`` with validation on ``<data>/val``; rank 0 prints JSON."""
+    a = parser().parse_args(argv)
     root = Path(a.data)
     meta = DatasetMeta.load(root)
     val_fn = None
@@ -390,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
         batch_size=a.batch_size,
         lr=a.lr,
         embedding_dim=a.embedding_dim,
+        hidden_dim=a.hidden_dim,
         temperature=a.temperature,
         random_negatives=a.random_negatives,
         items_path=root / "items.parquet",
@@ -398,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
         device=a.device,
         amp=a.amp,
         checkpoint_every_steps=a.checkpoint_every_steps,
+        shuffle_buffer=a.shuffle_buffer,
         val_fn=val_fn,
         num_threads=a.num_threads,
         time_prior=a.time_prior,
