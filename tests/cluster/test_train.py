@@ -81,6 +81,7 @@ def test_cluster_recall_is_within_001_of_the_local_run(cluster_run: Any, local_r
     _, run, _ = cluster_run
     cluster = run.data.metrics["holdout_recall_at_50"]
     assert local_run["train"]["world_size"] == 2
+    print(f"holdout Recall@50: cluster {cluster:.4f}, local {local_run['holdout_recall_at_50']:.4f}", file=sys.stderr)
     assert abs(cluster - local_run["holdout_recall_at_50"]) <= 0.01, (cluster, local_run["holdout_recall_at_50"])
     assert run.data.params["data.train_rows"] == str(local_run["rows_in"])
 
