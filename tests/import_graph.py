@@ -123,7 +123,8 @@ def package(module: str) -> str:
 
 
 def lake_imports_of_stages(g: Graph) -> list[tuple[str, str]]:
-    """(lake module, stage module) for every import, deferred ones included, from the lake layer up."""
+    """(lake module, stage module) for every import from the lake layer up: deferred ones and imports by string
+    (the old catalog's ``importlib.import_module`` of 14 stage modules) included."""
     stage_pkgs = {f"{ROOT}.{s}" for s in STAGES}
     out = []
     for module in sorted(g.modules):
@@ -132,7 +133,23 @@ def lake_imports_of_stages(g: Graph) -> list[tuple[str, str]]:
         for target in sorted(g.top[module] | g.deferred[module]):
             if package(target) in stage_pkgs:
                 out.append((module, target))
+    out += [(m, t) for m, t in string_imports() if m.startswith(f"{ROOT}.lake") and package(t) in stage_pkgs]
     return out
+
+
+def string_imports() -> list[tuple[str, str]]:
+    """(module, named module) for every string literal in the library that names one of its modules (an import
+    by string, e.g. ``importlib.import_module("socialflywheel.x")`` or ``"socialflywheel.x:fn"`` targets)."""
+    files = sorted((LIB / ROOT).rglob("*.py"))
+    modules = {_module_name(f) for f in files}
+    found = []
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text(), str(f))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                target = node.value.split(":", 1)[0]
+                if target in modules and target.count(".") >= 1:
+                    found.append((_module_name(f), target))
+    return sorted(set(found))
 
 
 def main() -> None:
@@ -148,6 +165,8 @@ def main() -> None:
     print("module import cycles:", cycles(g.top) or "none")
     print("package import cycles (module level):", cycles(pkg_edges) or "none")
     print("lake -> stage imports:", lake_imports_of_stages(g) or "none")
+    by_string = string_imports()
+    print(f"imports by string ({len(by_string)}):", ", ".join(f"{m} -> {t}" for m, t in by_string) or "none")
 
 
 if __name__ == "__main__":
