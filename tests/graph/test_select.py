@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from socialflywheel.features.risk import risky_accounts
 from socialflywheel.graph import select
 from socialflywheel.graph.backends.networkit import NetworkitBackend
-from socialflywheel.graph.job import risky_accounts
 from socialflywheel.lake.catalog import CATALOG, Table
 from socialflywheel.lake.io import Lake
 from tests.conftest import make_config

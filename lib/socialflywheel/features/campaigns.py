@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 from socialflywheel.lake.catalog.stages import CAMPAIGN_PERFORMANCE
 
 if TYPE_CHECKING:
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
-
-ENGAGEMENTS = ("like", "share", "comment", "click")
 
 
 def campaign_performance(events: DataFrame, posts: DataFrame, *, min_users: int) -> DataFrame:
@@ -45,7 +44,7 @@ def campaign_performance(events: DataFrame, posts: DataFrame, *, min_users: int)
     ads = ads.select("campaign_id", F.to_date("ts").alias("day"), "user_id", "event_type")
     sponsored = posts.filter(F.col("campaign_id").isNotNull()).select("post_id", "campaign_id")
     organic = (
-        events.filter(F.col("event_type").isin(*ENGAGEMENTS))
+        events.filter(F.col("event_type").isin(*ENGAGEMENT_TYPES))
         .select("post_id", "user_id", F.to_date("ts").alias("day"))
         .join(F.broadcast(sponsored), "post_id")
         .select("campaign_id", "day", "user_id", F.lit("engage").alias("event_type"))

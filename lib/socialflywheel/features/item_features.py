@@ -11,7 +11,6 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from socialflywheel.features.windows import (
-    ENGAGEMENT_TYPES,
     cutoff_ts,
     date_grid,
     follow_counts,
@@ -20,6 +19,7 @@ from socialflywheel.features.windows import (
     safe_ratio,
     with_end_date,
 )
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 from socialflywheel.lake.catalog.stages import ITEM_FEATURES
 
 if TYPE_CHECKING:

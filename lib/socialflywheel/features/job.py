@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from socialflywheel.faults import kill_point
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
-from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples, risky_accounts
+from socialflywheel.features.risk import risky_accounts
+from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples
 from socialflywheel.features.user_features import USER_FEATURES, build_user_features, user_feature_names
 from socialflywheel.lake.catalog.stages import WATERMARK
 

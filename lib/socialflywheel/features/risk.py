@@ -172,11 +172,24 @@ def build_account_risk(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> 
     return lake.read(spark, ACCOUNT_RISK.name).count()
 
 
-def risky_accounts(spark: SparkSession, lake: Lake) -> DataFrame | None:
-    """The ``user_id`` of every risky account, or None before gold.account_risk exists."""
+def risky_accounts(spark: SparkSession, lake: Lake, *, threshold: float | None = None) -> DataFrame | None:
+    """The ``user_id`` of every risky account, or None before gold.account_risk exists (nobody is excluded then).
+
+    The one definition of "risky" that features, training examples and the graph stage share.
+
+    Args:
+        spark: The session.
+        lake: The lake holding gold.account_risk.
+        threshold: None takes the table's ``is_risky`` flag (``score > features.risk_threshold`` when it was
+            written); a number compares ``score`` with it instead (``graph.risk_threshold``).
+    """
+    from pyspark.sql import functions as F
+
     if not lake.exists(ACCOUNT_RISK.name):
         return None
-    return lake.read(spark, ACCOUNT_RISK.name).filter("is_risky").select("user_id")
+    risk = lake.read(spark, ACCOUNT_RISK.name)
+    risky = F.col("is_risky") if threshold is None else F.col("score") > F.lit(threshold)
+    return risk.where(risky).select("user_id")
 
 
 def without_risky(df: DataFrame, risky: DataFrame | None, *, user_col: str = "user_id") -> DataFrame:

@@ -16,8 +16,10 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from socialflywheel.features.item_features import item_feature_names, item_feature_vector
+from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.user_features import user_feature_names, user_feature_vector
-from socialflywheel.features.windows import ENGAGEMENT_TYPES, micros, with_end_date
+from socialflywheel.features.windows import micros, with_end_date
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 from socialflywheel.lake.catalog.stages import TRAINING_EXAMPLES
 
 if TYPE_CHECKING:
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
-
-RISK_TABLE = "gold.account_risk"
 
 
 def training_examples(
@@ -158,18 +158,6 @@ def _split(*, test_days: int, validation_days: int) -> Column:
         .when(behind < test_days + validation_days, F.lit("val"))
         .otherwise(F.lit("train"))
     )
-
-
-def risky_accounts(spark: SparkSession, lake: Lake) -> DataFrame | None:
-    """``user_id`` of accounts with ``is_risky`` in gold.account_risk, or None when that table is absent."""
-    from pyspark.sql import functions as F
-
-    if not lake.exists(RISK_TABLE):
-        return None
-    risk = lake.read(spark, RISK_TABLE)
-    if "is_risky" not in risk.columns:
-        return None
-    return risk.where(F.col("is_risky")).select("user_id")
 
 
 def build_training_examples(

@@ -13,14 +13,13 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from socialflywheel.features.windows import (
-    ENGAGEMENT_TYPES,
     date_grid,
     follow_counts,
     safe_ratio,
     sessionize,
     with_end_date,
 )
-from socialflywheel.lake.catalog import EVENT_TYPES
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES, EVENT_TYPES
 from socialflywheel.lake.catalog.stages import USER_FEATURES
 
 if TYPE_CHECKING:

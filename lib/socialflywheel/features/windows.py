@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-ENGAGEMENT_TYPES = ("like", "share", "comment", "click")
 """Event types that count as engaging with a post (the numerator of engagement rates and labels)."""
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from socialflywheel.graph.backends.base import Graph
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -161,7 +162,7 @@ def build_graph_inputs(
     posts: DataFrame,
     *,
     half_life_days: float = 7.0,
-    event_types: Sequence[str] = ("like", "share", "comment", "click", "view"),
+    event_types: Sequence[str] = (*ENGAGEMENT_TYPES, "view"),
     holdout_days: int = 0,
     exclude: DataFrame | None = None,
 ) -> GraphInputs:

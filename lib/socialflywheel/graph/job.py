@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from socialflywheel.features.risk import risky_accounts
 from socialflywheel.graph.analyze import analyze, centrality_table, communities_table, pymk_table
 from socialflywheel.graph.build import build_graph_inputs
 from socialflywheel.graph.select import cugraph_importable, select_backend
@@ -20,31 +21,6 @@ if TYPE_CHECKING:
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
-
-RISK_TABLE = "gold.account_risk"
-
-
-def risky_accounts(spark: SparkSession, lake: Lake, *, threshold: float | None = None) -> DataFrame | None:
-    """User ids gold.account_risk marks risky, or None when that table is absent.
-
-    Args:
-        spark: the session.
-        lake: the lake holding gold.account_risk (written by the features stage).
-        threshold: None takes the table's ``is_risky`` flag; a number compares its ``score``
-            (or ``risk_score``) column with it instead.
-    """
-    from pyspark.sql import functions as F
-
-    if not lake.exists(RISK_TABLE):
-        return None
-    risk = lake.read(spark, RISK_TABLE)
-    score = next((c for c in ("score", "risk_score") if c in risk.columns), None)
-    if threshold is not None and score is not None:
-        return risk.where(F.col(score) > F.lit(threshold)).select("user_id")
-    if "is_risky" in risk.columns:
-        return risk.where(F.col("is_risky")).select("user_id")
-    log.warning("%s has no is_risky or score column: no account excluded", RISK_TABLE)
-    return None
 
 
 def _dask_client(cfg: FlywheelConfig) -> Any:

@@ -40,7 +40,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 from socialflywheel.lake.catalog.stages import RECOMMENDATION_FAIRNESS
+from socialflywheel.recsys.core.metrics import gini
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,7 +55,7 @@ log = logging.getLogger(__name__)
 
 TIERS = ("emerging", "established", "top")
 UNKNOWN_TIER = "unknown"
-INTERACTIONS = ("view", "like", "share", "comment", "click")
+INTERACTIONS = ("view", *ENGAGEMENT_TYPES)
 DIMENSIONS = ("overall", "creator_tier", "popularity_decile")
 _EXPECTED_GROUPS: dict[str, tuple[str, ...]] = {
     "overall": ("all",),
@@ -90,24 +92,6 @@ def position_weight(rank: np.ndarray | pd.Series | Iterable[int]) -> np.ndarray:
     if np.any(r < 1):
         raise ValueError("ranks are 1-based")
     return 1.0 / np.log2(r + 1.0)
-
-
-def gini(values: np.ndarray | Iterable[float]) -> float:
-    """Gini coefficient of non-negative values (0 = all equal, (n-1)/n = all on one of n).
-
-    Args:
-        values: One value per item, zeros included.
-
-    Returns:
-        The Gini coefficient; 0.0 for an empty or all-zero vector.
-    """
-    x = np.sort(np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.float64))
-    n, total = len(x), float(x.sum())
-    if n == 0 or total == 0.0:
-        return 0.0
-    if np.any(x < 0):
-        raise ValueError("gini needs non-negative values")
-    return float((2.0 * np.sum(np.arange(1, n + 1) * x)) / (n * total) - (n + 1) / n)
 
 
 def creator_tiers(follows: pa.Table | pd.DataFrame, creators: Iterable[str]) -> pd.DataFrame:

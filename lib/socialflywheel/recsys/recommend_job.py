@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialflywheel.faults import kill_point
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 from socialflywheel.recsys._arrow import encode, seconds, vocabulary
 from socialflywheel.recsys.fairness import build_fairness, log_fairness_to_mlflow
 from socialflywheel.recsys.tables import HASHTAG_TRENDS_NAME, RECOMMENDATIONS
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAY = 86_400
-ENGAGEMENTS = ("like", "share", "comment", "click")
 
 
 def _hashtag_strength(lake: Lake, *, now: int, days: float) -> dict[str, float]:
@@ -76,7 +76,9 @@ def _signals(lake: Lake, items: pa.Table, item_counts: np.ndarray, *, fresh_days
     cols = np.concatenate([ev_item, own_item])
     ok = (rows >= 0) & (cols >= 0)
     seen = np.unique(rows[ok] * n + cols[ok])
-    engaged = np.isin(np.asarray(events.column("event_type").to_pylist(), dtype=object), ENGAGEMENTS) & (ev_item >= 0)
+    engaged = np.isin(np.asarray(events.column("event_type").to_pylist(), dtype=object), ENGAGEMENT_TYPES) & (
+        ev_item >= 0
+    )
     recent = engaged & (ts >= now - DAY)
     trending = np.log1p(np.bincount(ev_item[recent], minlength=n)).astype(np.float64)
     strength = _hashtag_strength(lake, now=now, days=fresh_days)

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from socialflywheel.lake.catalog.raw import RAW_TABLES
 from socialflywheel.lake.catalog.stages import STAGE_TABLES
-from socialflywheel.lake.catalog.table import EVENT_COLUMNS, EVENT_SCHEMA, EVENT_TYPES, Table
+from socialflywheel.lake.catalog.table import ENGAGEMENT_TYPES, EVENT_COLUMNS, EVENT_SCHEMA, EVENT_TYPES, Table
 
-__all__ = ["CATALOG", "EVENT_COLUMNS", "EVENT_SCHEMA", "EVENT_TYPES", "Table", "is_declared", "table"]
+__all__ = [
+    "CATALOG",
+    "ENGAGEMENT_TYPES",
+    "EVENT_COLUMNS",
+    "EVENT_SCHEMA",
+    "EVENT_TYPES",
+    "Table",
+    "is_declared",
+    "table",
+]
 
 CATALOG: dict[str, Table] = {t.name: t for t in (*RAW_TABLES, *STAGE_TABLES)}
 

@@ -18,6 +18,9 @@ EVENT_TYPES = (
     "ad_click",
 )
 
+# Events that engage with a post (a view does not): counted by features, campaigns and serving priors alike.
+ENGAGEMENT_TYPES = ("like", "share", "comment", "click")
+
 # The event contract (ARCHITECTURE.md). Order matters: landing parsers emit it in this order.
 EVENT_COLUMNS = (
     "event_id string, event_type string, user_id string, post_id string, target_user_id string, "

@@ -10,7 +10,7 @@ unbiased, 1.0 is "only the most popular") and the Gini coefficient of recommenda
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -85,12 +85,25 @@ def topk_excluding(
     return out
 
 
-def gini(exposure: np.ndarray) -> float:
-    """Gini coefficient of a non-negative exposure vector (0 = even, 1 = all on one item)."""
-    x = np.sort(np.asarray(exposure, dtype=np.float64))
-    n, total = len(x), x.sum()
-    if n == 0 or total == 0:
+def gini(values: np.ndarray | Iterable[float]) -> float:
+    """Gini coefficient of non-negative values (0 = all equal, (n-1)/n = all on one of n); the one definition
+    the evaluation's popularity bias and the fairness report share.
+
+    Args:
+        values: One value per item, zeros included.
+
+    Returns:
+        The Gini coefficient; 0.0 for an empty or all-zero vector.
+
+    Raises:
+        ValueError: for a negative value.
+    """
+    x = np.sort(np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.float64))
+    n, total = len(x), float(x.sum())
+    if n == 0 or total == 0.0:
         return 0.0
+    if np.any(x < 0):
+        raise ValueError("gini needs non-negative values")
     return float((2.0 * np.sum(np.arange(1, n + 1) * x)) / (n * total) - (n + 1) / n)
 
 
