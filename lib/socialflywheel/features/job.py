@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.faults import kill_point
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 # Part A modules (another engineer's); their build_* functions are called when present.
 # risk first: trends, campaign reach and training examples leave out the accounts it flags.
-PART_A_MODULES = ("risk", "trends", "sentiment", "campaigns", "segments")
 OUTPUTS = (USER_FEATURES.name, ITEM_FEATURES.name, TRAINING_EXAMPLES.name)
 
 
@@ -147,22 +147,38 @@ def risky_hash(spark: SparkSession, lake: Lake) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
 
 
-def _run_part_a(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
-    """Call every ``build_*`` function of the part A modules that exist (imported lazily)."""
-    results: dict[str, Any] = {}
-    for short in PART_A_MODULES:
-        name = f"socialflywheel.features.{short}"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        for attr in sorted(dir(module)):
-            fn = getattr(module, attr)
-            if attr.startswith("build_") and callable(fn) and getattr(fn, "__module__", None) == name:
-                log.info("features: %s.%s", short, attr)
-                results[f"{short}.{attr}"] = fn(spark, cfg, lake)
+@dataclass(frozen=True)
+class Step:
+    """One builder of the features job: its name in the summary and the function that writes its tables."""
+
+    name: str
+    build: Callable[[SparkSession, FlywheelConfig, Lake], int]
+
+
+def part_a_steps() -> tuple[Step, ...]:
+    """The builders that run before training examples, in order: account risk first (the others and the
+    training examples leave risky accounts out), then trends, sentiment, campaigns and segments.
+
+    An explicit list (before: every ``build_*`` of modules found by name, a missing module skipped silently).
+    Imported here, not at module level: the builders import :func:`write_partitions` from this module.
+    """
+    from socialflywheel.features import campaigns, risk, segments, sentiment, trends
+
+    return (
+        Step("risk.build_account_risk", risk.build_account_risk),
+        Step("trends.build_hashtag_trends", trends.build_hashtag_trends),
+        Step("sentiment.build_post_sentiment", sentiment.build_post_sentiment),
+        Step("campaigns.build_campaign_performance", campaigns.build_campaign_performance),
+        Step("segments.build_segments", segments.build_segments),
+    )
+
+
+def _run_part_a(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, int]:
+    """Run every step of :func:`part_a_steps` in order; rows written per step."""
+    results: dict[str, int] = {}
+    for step in part_a_steps():
+        log.info("features: %s", step.name)
+        results[step.name] = step.build(spark, cfg, lake)
     return results
 
 
