@@ -1,81 +1,127 @@
-"""The jobs of the pipeline: one entry per arrow of the data flow, imported lazily."""
+"""The jobs of the pipeline, in data-flow order: an explicit list of typed entries.
+
+Each entry's loader imports the job's library function when the job runs (so ``flywheel --help`` does not import
+pyspark, torch or MLflow); the import is code, checked by mypy, not a ``"module:function"`` string.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# A job: (session, or None for jobs without Spark; config; lake) -> summary with rows_in and rows_out.
+JobFn = Callable[..., dict[str, Any]]
+
 
 @dataclass(frozen=True)
 class JobSpec:
-    """Where a job's library function lives and what it does."""
+    """A job: its command name, the loader of its library function and what it does."""
 
     name: str
-    target: str  # "module:function" taking (spark, cfg, lake), returning a summary dict (rows_in/rows_out counted)
+    loader: Callable[[], JobFn]
     help: str
 
-    def load(self) -> Callable[..., dict[str, Any]]:
-        module, func = self.target.split(":")
-        fn: Callable[..., dict[str, Any]] = getattr(importlib.import_module(module), func)
-        return fn
+    def load(self) -> JobFn:
+        return self.loader()
 
 
-JOBS: dict[str, JobSpec] = {
-    spec.name: spec
-    for spec in [
-        JobSpec(
-            "simulate",
-            "socialflywheel.simulate:run_simulate",
-            "Simulate a social platform into landing files, with ground truth.",
-        ),
-        JobSpec(
-            "ingest",
-            "socialflywheel.ingest:run_ingest",
-            "Landing files -> bronze.events (+ quarantine), reconciled per batch.",
-        ),
-        JobSpec(
-            "conform",
-            "socialflywheel.ingest:run_conform",
-            "bronze -> silver: pseudonymize, deduplicate, users/posts/follows.",
-        ),
-        JobSpec(
-            "features",
-            "socialflywheel.features.job:run_features",
-            "silver -> gold features: user/item snapshots, trends, sentiment, campaigns, segments, risk, "
-            "point-in-time training examples (incremental by day).",
-        ),
-        JobSpec(
-            "graph",
-            "socialflywheel.graph.job:run_graph",
-            "Follow and engagement graphs -> centrality, communities, people-you-may-know (cuGraph or NetworKit).",
-        ),
-        JobSpec(
-            "train",
-            "socialflywheel.recsys.train_job:run_train",
-            "Two-tower retrieval (PyTorch DDP) beside most-popular and iALS; MLflow run, registry, serving alias.",
-        ),
-        JobSpec(
-            "recommend",
-            "socialflywheel.recsys.recommend_job:run_recommend",
-            "Serving model -> faiss index -> top-K per user (seen filtered, fallback for new users) -> "
-            "gold.recommendations, with exposure fairness.",
-        ),
-        JobSpec(
-            "report",
-            "socialflywheel.report:run_report",
-            "Gold tables, the latest train run and recommendation fairness -> one self-contained HTML report.",
-        ),
-        JobSpec(
-            "maintain",
-            "socialflywheel.lake.maintain:run_maintain",
-            "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical).",
-        ),
-        JobSpec(
-            "erase",
-            "socialflywheel.privacy.erase:run_erase",
-            "GDPR erasure: remove people (raw ids) and everything derived from them from every table.",
-        ),
-    ]
-}
+def _simulate() -> JobFn:
+    from socialflywheel.simulate import run_simulate
+
+    return run_simulate
+
+
+def _ingest() -> JobFn:
+    from socialflywheel.ingest import run_ingest
+
+    return run_ingest
+
+
+def _conform() -> JobFn:
+    from socialflywheel.ingest import run_conform
+
+    return run_conform
+
+
+def _features() -> JobFn:
+    from socialflywheel.features.job import run_features
+
+    return run_features
+
+
+def _graph() -> JobFn:
+    from socialflywheel.graph.job import run_graph
+
+    return run_graph
+
+
+def _train() -> JobFn:
+    from socialflywheel.recsys.train_job import run_train
+
+    return run_train
+
+
+def _recommend() -> JobFn:
+    from socialflywheel.recsys.recommend_job import run_recommend
+
+    return run_recommend
+
+
+def _report() -> JobFn:
+    from socialflywheel.report import run_report
+
+    return run_report
+
+
+def _maintain() -> JobFn:
+    from socialflywheel.lake.maintain import run_maintain
+
+    return run_maintain
+
+
+def _erase() -> JobFn:
+    from socialflywheel.privacy.erase import run_erase
+
+    return run_erase
+
+
+JOB_LIST: tuple[JobSpec, ...] = (
+    JobSpec("simulate", _simulate, "Simulate a social platform into landing files, with ground truth."),
+    JobSpec("ingest", _ingest, "Landing files -> bronze.events (+ quarantine), reconciled per batch."),
+    JobSpec("conform", _conform, "bronze -> silver: pseudonymize, deduplicate, users/posts/follows."),
+    JobSpec(
+        "features",
+        _features,
+        "silver -> gold features: user/item snapshots, trends, sentiment, campaigns, segments, risk, "
+        "point-in-time training examples (incremental by day).",
+    ),
+    JobSpec(
+        "graph",
+        _graph,
+        "Follow and engagement graphs -> centrality, communities, people-you-may-know (cuGraph or NetworKit).",
+    ),
+    JobSpec(
+        "train",
+        _train,
+        "Two-tower retrieval (PyTorch DDP) beside most-popular and iALS; MLflow run, registry, serving alias.",
+    ),
+    JobSpec(
+        "recommend",
+        _recommend,
+        "Serving model -> faiss index -> top-K per user (seen filtered, fallback for new users) -> "
+        "gold.recommendations, with exposure fairness.",
+    ),
+    JobSpec(
+        "report",
+        _report,
+        "Gold tables, the latest train run and recommendation fairness -> one self-contained HTML report.",
+    ),
+    JobSpec(
+        "maintain", _maintain, "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical)."
+    ),
+    JobSpec(
+        "erase", _erase, "GDPR erasure: remove people (raw ids) and everything derived from them from every table."
+    ),
+)
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in JOB_LIST}
