@@ -6,24 +6,20 @@ validation metrics, the refit's loss (the model selected on val, warm-started fo
 ``train.refit_epochs`` over train + val positives, as the baselines are refit before the test), the
 evaluation table (two-tower vs most-popular vs iALS, tuned on val, scored on test, K = 10/50/100) as
 CSV/JSON, a recall@K bar chart, and the registered pyfunc model (the refit weights). With
-``train.nproc > 1`` the loop runs under ``torchrun`` in a child process started by exec (never a fork
+``train.nproc > 1`` the loop runs in local processes spawned by ``torch.distributed.elastic`` (never a fork
 of this process, which holds the Sail session); ``train.launcher: distributor`` uses Spark's
-TorchDistributor on classic clusters.
+TorchDistributor on classic clusters (see :mod:`socialflywheel.recsys.launch`).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,13 +89,12 @@ def _shared_run_dir(cfg: FlywheelConfig, run_dir: Path) -> str | None:
 
 
 def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any, *, refit_from: str | None = None) -> dict[str, Any]:
-    """Run the training loop in this process, under torchrun, or under TorchDistributor.
+    """Run the training loop with the configured launcher (:func:`socialflywheel.recsys.launch.launch`).
 
     With ``refit_from`` (the model selected on validation) it runs the refit instead: no validation,
     per-epoch training loss logged as ``refit.train_loss``.
     """
-    from socialflywheel.recsys.core.embed import make_val_fn
-    from socialflywheel.recsys.core.train_loop import train
+    from socialflywheel.recsys.launch import launch
 
     validate = refit_from is None
     kwargs = _train_kwargs(cfg, data, out) if validate else _refit_kwargs(cfg, data, out, str(refit_from))
@@ -109,60 +104,26 @@ def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any, *, refit_fro
         metrics = {f"{prefix}.{k.replace('@', '_at_')}": float(v) for k, v in record.items() if k != "epoch"}
         mlflow.log_metrics(metrics, step=epoch)
 
-    if cfg.train.launcher == "distributor":
+    def start_distributor() -> dict[str, Any]:
         from socialflywheel.recsys.distributor import train_with_distributor
 
-        shared = _shared_run_dir(cfg, out.parent)
-        result = train_with_distributor(
+        return train_with_distributor(
             num_processes=cfg.train.nproc,
             use_gpu=cfg.train.device == "cuda",
             train_kwargs=kwargs,
             validate=validate,
-            shared_dir=shared,
+            shared_dir=_shared_run_dir(cfg, out.parent),
             inputs=(data,) if validate else (data, Path(str(refit_from)).parent),
         )
-    elif cfg.train.nproc > 1:
-        result = _torchrun(cfg, kwargs, out, validate=validate)
-    else:
-        val_fn = make_val_fn(data, DatasetMeta.load(data)) if validate else None
-        result = asdict(train(**kwargs, val_fn=val_fn, log_fn=log_epoch))
-        return result
-    for record in result.get("history", []):
-        log_epoch(int(record["epoch"]), record)
-    return result
 
-
-def _torchrun(cfg: FlywheelConfig, kwargs: dict[str, Any], out: Path, *, validate: bool = True) -> dict[str, Any]:
-    """Start ``torchrun --nproc_per_node N`` on :func:`worker_main` and read rank 0's result."""
-    out.mkdir(parents=True, exist_ok=True)
-    spec, result_path = out / "worker.json", out / "result.json"
-    spec.write_text(json.dumps({"kwargs": kwargs, "result": str(result_path), "validate": validate}))
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={cfg.train.nproc}",
-        "-m", "socialflywheel.recsys.train_job", "--worker", str(spec),
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": str(kwargs["num_threads"])}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"torchrun failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return dict(json.loads(result_path.read_text()))
-
-
-def worker_main(argv: list[str] | None = None) -> None:
-    """Entry of each torchrun process: train (rank 0 validates, except in the refit); rank 0 writes the result JSON."""
-    from socialflywheel.recsys.core.embed import make_val_fn
-    from socialflywheel.recsys.core.train_loop import train
-
-    parser = argparse.ArgumentParser(description="two-tower training worker (started by torchrun)")
-    parser.add_argument("--worker", required=True, help="JSON file with the train kwargs and the result path")
-    spec = json.loads(Path(parser.parse_args(argv).worker).read_text())
-    kwargs = spec["kwargs"]
-    rank = int(os.environ.get("RANK", "0"))
-    data = Path(kwargs["meta"]).parent
-    val_fn = make_val_fn(data, DatasetMeta.load(data)) if rank == 0 and spec.get("validate", True) else None
-    result = train(**kwargs, val_fn=val_fn)
-    if rank == 0:
-        Path(spec["result"]).write_text(json.dumps(asdict(result)))
+    return launch(
+        kwargs,
+        launcher=cfg.train.launcher,
+        nproc=cfg.train.nproc,
+        validate=validate,
+        log_fn=log_epoch,
+        distributor=start_distributor,
+    )
 
 
 def test_view(data: Path) -> Path:
@@ -343,7 +304,3 @@ def run_train(
         "rows_in": meta.train_rows,
         "rows_out": 1,
     }
-
-
-if __name__ == "__main__":
-    worker_main()
