@@ -2,8 +2,8 @@
 
     python -m tests.import_graph            # package-level edges, cycles, and what the lake layer imports
 
-Module-level imports are the ones that make cycles (an import inside a function or under ``TYPE_CHECKING`` runs
-later or never); both kinds are recorded, separately.
+Module-level imports are the ones that make cycles (an import inside a function, under ``TYPE_CHECKING`` or in an
+``if __name__ == "__main__"`` block runs later or never); both kinds are recorded, separately.
 """
 
 from __future__ import annotations
@@ -61,7 +61,9 @@ def _walk(tree: ast.AST, deferred: bool = False) -> Iterator[tuple[ast.AST, bool
     for child in ast.iter_child_nodes(tree):
         if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             yield from _walk(child, True)
-        elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+        elif isinstance(child, ast.If) and (
+            "TYPE_CHECKING" in ast.unparse(child.test) or "__main__" in ast.unparse(child.test)
+        ):
             yield from _walk(child, True)
         else:
             if isinstance(child, ast.Import | ast.ImportFrom):

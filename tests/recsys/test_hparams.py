@@ -6,7 +6,8 @@ from __future__ import annotations
 import inspect
 
 from socialflywheel.config.recsys import TrainConfig
-from socialflywheel.recsys.core.train_loop import parser, train
+from socialflywheel.recsys.core.train_cli import parser
+from socialflywheel.recsys.core.train_loop import train
 
 PRODUCT = TrainConfig()
 

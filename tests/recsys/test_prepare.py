@@ -196,12 +196,12 @@ def test_refit_set_is_train_and_val_positives(prepared: tuple[Path, DatasetMeta,
 
 def test_block_spill_with_fewer_open_files_than_blocks(tmp_path: Path) -> None:
     """Blocks sharing a spill file still come out one file each, every row once, in position order."""
-    from socialflywheel.recsys.prepare import _BlockSpill
+    from socialflywheel.recsys.shards import BlockSpill
 
     rng = np.random.default_rng(0)
     n, blocks = 5000, 9
     position = rng.permutation(n)
-    spill = _BlockSpill(tmp_path / "train", rows=n, blocks=blocks, max_open=2)
+    spill = BlockSpill(tmp_path / "train", rows=n, blocks=blocks, max_open=2)
     for lo in range(0, n, 700):  # batches in arbitrary order
         sl = slice(lo, lo + 700)
         spill.add(pa.table({"row": np.arange(n)[sl]}), position[sl])

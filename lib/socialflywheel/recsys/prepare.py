@@ -57,6 +57,7 @@ from socialflywheel.recsys._arrow import (
 )
 from socialflywheel.recsys.catalogue import catalogue, items_table
 from socialflywheel.recsys.core.data import DatasetMeta
+from socialflywheel.recsys.shards import BlockSpill, ShardOrder, shard_plan
 from socialflywheel.recsys.splits import (
     END_OF_TIME,
     SPLITS,
@@ -71,8 +72,6 @@ if TYPE_CHECKING:
     from socialflywheel.lake.io import Lake
 
 __all__ = ["ShardOrder", "SplitLeakError", "prepare_shards"]
-
-ShardOrder = Literal["time", "random"]
 
 
 def _interactions(files: TableFiles, *, batch_rows: int) -> dict[str, Any]:
@@ -245,8 +244,8 @@ def prepare_shards(
     for name, mask, out in (("train", train_mask, root / "train"), ("refit", refit_mask, root / "refit" / "train")):
         n = int(mask.sum())
         blocks = max(1, round(n / rows_per_group))
-        plans[name] = _shard_plan(data, np.flatnonzero(mask), blocks=blocks, seed=seed, order=shard_order)
-        spills[name] = _BlockSpill(out, rows=n, blocks=blocks)
+        plans[name] = shard_plan(data, np.flatnonzero(mask), blocks=blocks, seed=seed, order=shard_order)
+        spills[name] = BlockSpill(out, rows=n, blocks=blocks)
     offset = 0
     for sb in iter_batches(files, ["user_features", "item_features"], batch_rows=batch_rows):
         n = sb.batch.num_rows
@@ -384,84 +383,3 @@ def _examples(
             "item_features": matrix_column(itf),
         }
     )
-
-
-def _shard_plan(
-    data: dict[str, np.ndarray], rows: np.ndarray, *, blocks: int, seed: int, order: ShardOrder
-) -> np.ndarray:
-    """Each row's position in the written training data (-1 for rows not in ``rows``).
-
-    ``rows`` (indices into ``data``) are ordered canonically by (ts, user, item, weight), which
-    depends only on the rows, not on the files they were read from; rows equal in all four are
-    identical in every prepared column, so their relative order does not matter. ``random``: the
-    positions are a seeded permutation of the canonical order; ``time``: each of the ``blocks``
-    consecutive ranges of the canonical order keeps its range of positions, shuffled inside.
-    """
-    position = np.full(len(data["ts"]), -1, dtype=np.int64)
-    n = len(rows)
-    if n == 0:
-        return position
-    canon = rows[np.lexsort((data["weight"][rows], data["items"][rows], data["users"][rows], data["ts"][rows]))]
-    perm = np.random.default_rng([seed, 17]).permutation(n)
-    if order == "time":
-        ranked = np.lexsort((perm, _block_of(np.arange(n), n, blocks)))
-        perm = np.empty(n, dtype=np.int64)
-        perm[ranked] = np.arange(n)
-    position[canon] = perm
-    return position
-
-
-def _block_of(position: np.ndarray, n: int, blocks: int) -> np.ndarray:
-    """The block of each position when ``n`` positions are cut into ``blocks`` near-equal ranges."""
-    return position * blocks // max(n, 1)
-
-
-class _BlockSpill:
-    """External sort of training rows by position into block files: pieces are spilled to at most
-    ``max_open`` files (consecutive blocks share one), then each spill file alone is read back,
-    sorted and cut into its blocks, written as ``part-<block>.parquet`` (one row group each)."""
-
-    _POS = "__position"
-
-    def __init__(self, out: Path, *, rows: int, blocks: int, max_open: int = 128) -> None:
-        self.out = out
-        self.spill = out / "_spill"
-        self.rows, self.blocks = rows, blocks
-        self.per_file = max(1, -(-blocks // max_open))
-        out.mkdir(parents=True, exist_ok=True)
-        for old in out.glob("*.parquet"):
-            old.unlink()
-        if self.spill.exists():
-            for old in self.spill.glob("*"):
-                old.unlink()
-        self.spill.mkdir(exist_ok=True)
-        self.writers: dict[int, pq.ParquetWriter] = {}
-
-    def add(self, table: pa.Table, position: np.ndarray) -> None:
-        """Append rows (with their positions) to their blocks' spill files."""
-        table = table.append_column(self._POS, pa.array(position, pa.int64()))
-        file_of = _block_of(position, self.rows, self.blocks) // self.per_file
-        for f in np.unique(file_of):
-            piece = table.filter(pa.array(file_of == f))
-            writer = self.writers.get(int(f))
-            if writer is None:
-                writer = self.writers[int(f)] = pq.ParquetWriter(self.spill / f"{f:05d}.parquet", piece.schema)
-            writer.write_table(piece)
-
-    def finish(self) -> int:
-        """Write every block as one shard and remove the spill; returns the rows written."""
-        written = 0
-        for f, writer in sorted(self.writers.items()):
-            writer.close()
-            path = self.spill / f"{f:05d}.parquet"
-            table = pq.read_table(path).sort_by(self._POS)
-            blocks = _block_of(table.column(self._POS).to_numpy(), self.rows, self.blocks)
-            table = table.drop_columns([self._POS])
-            for b in np.unique(blocks):
-                lo, hi = np.searchsorted(blocks, [b, b + 1])
-                part = table.slice(int(lo), int(hi - lo))
-                pq.write_table(part, self.out / f"part-{b:05d}.parquet", row_group_size=max(1, part.num_rows))
-                written += part.num_rows
-            path.unlink()
-        self.spill.rmdir()
-        return written

@@ -17,14 +17,12 @@ a test, a bench or the command line that does not name a value trains the produc
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,7 +96,7 @@ def _negatives(
     return {k: v[ids] for k, v in items.items()}
 
 
-_D = TrainConfig()  # the defaults below are the product's
+DEFAULTS = TrainConfig()  # the defaults below are the product's
 
 
 def train(
@@ -106,27 +104,27 @@ def train(
     shards_dir: str | Path,
     meta: DatasetMeta | str | Path,
     out_dir: str | Path,
-    epochs: int = _D.epochs,
-    batch_size: int = _D.batch_size,
-    lr: float = _D.lr,
-    embedding_dim: int = _D.embedding_dim,
-    hidden_dim: int = _D.hidden_dim,
-    temperature: float = _D.temperature,
-    random_negatives: int = _D.random_negatives,
+    epochs: int = DEFAULTS.epochs,
+    batch_size: int = DEFAULTS.batch_size,
+    lr: float = DEFAULTS.lr,
+    embedding_dim: int = DEFAULTS.embedding_dim,
+    hidden_dim: int = DEFAULTS.hidden_dim,
+    temperature: float = DEFAULTS.temperature,
+    random_negatives: int = DEFAULTS.random_negatives,
     items_path: str | Path | None = None,
-    patience: int = _D.patience,
-    seed: int = _D.seed,
-    device: str = _D.device,
-    amp: Literal["auto", "off", "bf16"] = _D.amp,
-    checkpoint_every_steps: int = _D.checkpoint_every_steps,
+    patience: int = DEFAULTS.patience,
+    seed: int = DEFAULTS.seed,
+    device: str = DEFAULTS.device,
+    amp: Literal["auto", "off", "bf16"] = DEFAULTS.amp,
+    checkpoint_every_steps: int = DEFAULTS.checkpoint_every_steps,
     resume: bool = True,
-    shuffle_buffer: int = _D.shuffle_buffer,
+    shuffle_buffer: int = DEFAULTS.shuffle_buffer,
     val_fn: ValFn | None = None,
     log_fn: LogFn | None = None,
     num_threads: int | None = None,
     stop_after_steps: int | None = None,
-    time_prior: bool = _D.time_prior,
-    id_dropout: float = _D.id_dropout,
+    time_prior: bool = DEFAULTS.time_prior,
+    id_dropout: float = DEFAULTS.id_dropout,
     init_model: str | Path | None = None,
 ) -> TrainResult:
     """Train a :class:`TwoTower` on prepared shards; one call per process (torchrun sets the env).
@@ -359,74 +357,7 @@ def _finish(*, env: DistEnv, model: TwoTower, state: dict[str, Any], out: Path, 
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line's arguments (defaults from :class:`TrainConfig`)."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True, help="prepared dataset root (meta.json, train/, items.parquet, val/)")
-    p.add_argument("--out", required=True, help="run directory (checkpoints, model.pt)")
-    p.add_argument("--epochs", type=int, default=_D.epochs)
-    p.add_argument("--batch-size", type=int, default=_D.batch_size)
-    p.add_argument("--lr", type=float, default=_D.lr)
-    p.add_argument("--embedding-dim", type=int, default=_D.embedding_dim)
-    p.add_argument("--hidden-dim", type=int, default=_D.hidden_dim)
-    p.add_argument("--temperature", type=float, default=_D.temperature)
-    p.add_argument("--random-negatives", type=int, default=_D.random_negatives)
-    p.add_argument("--patience", type=int, default=_D.patience)
-    p.add_argument("--seed", type=int, default=_D.seed)
-    p.add_argument("--device", default=_D.device, choices=["auto", "cpu", "cuda"])
-    p.add_argument("--amp", default=_D.amp, choices=["auto", "off", "bf16"])
-    p.add_argument("--checkpoint-every-steps", type=int, default=_D.checkpoint_every_steps)
-    p.add_argument("--shuffle-buffer", type=int, default=_D.shuffle_buffer)
-    p.add_argument("--num-threads", type=int, default=None, help="CPU threads per process")
-    p.add_argument("--no-val", action="store_true", help="skip validation (throughput runs)")
-    p.add_argument(
-        "--time-prior",
-        action=argparse.BooleanOptionalAction,
-        default=_D.time_prior,
-        help="learn the time prior (time-split data with creation times)",
-    )
-    p.add_argument(
-        "--id-dropout", type=float, default=_D.id_dropout, help="share of examples trained without the item id"
-    )
-    return p
+if __name__ == "__main__":  # python -m socialflywheel.recsys.core.train_loop (torchrun's -m target)
+    from socialflywheel.recsys.core.train_cli import main
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: train on ``<data>/train`` with validation on ``<data>/val``; rank 0 prints JSON."""
-    a = parser().parse_args(argv)
-    root = Path(a.data)
-    meta = DatasetMeta.load(root)
-    val_fn = None
-    if not a.no_val and (root / "val").exists() and int(os.environ.get("RANK", "0")) == 0:
-        from socialflywheel.recsys.core.embed import make_val_fn
-
-        val_fn = make_val_fn(root, meta)
-    result = train(
-        shards_dir=root / "train",
-        meta=meta,
-        out_dir=a.out,
-        epochs=a.epochs,
-        batch_size=a.batch_size,
-        lr=a.lr,
-        embedding_dim=a.embedding_dim,
-        hidden_dim=a.hidden_dim,
-        temperature=a.temperature,
-        random_negatives=a.random_negatives,
-        items_path=root / "items.parquet",
-        patience=a.patience,
-        seed=a.seed,
-        device=a.device,
-        amp=a.amp,
-        checkpoint_every_steps=a.checkpoint_every_steps,
-        shuffle_buffer=a.shuffle_buffer,
-        val_fn=val_fn,
-        num_threads=a.num_threads,
-        time_prior=a.time_prior,
-        id_dropout=a.id_dropout,
-    )
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps(asdict(result)))
-
-
-if __name__ == "__main__":
     main()
