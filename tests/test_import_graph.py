@@ -66,3 +66,10 @@ def test_the_checker_sees_a_planted_cycle() -> None:
     """The cycle finder is not vacuous: a two-module cycle and a three-module one are reported."""
     edges = {"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"e"}, "e": {"c"}, "f": {"a"}}
     assert sorted(cycles(edges)) == [["a", "b"], ["c", "d", "e"]]
+
+
+def test_no_module_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(LIB)): n for p in (LIB / ROOT).rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
