@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.report import data, sections
 from socialflywheel.report.html import cell, page, table
-from socialflywheel.report.job import _evaluation_from_metrics
 
 K = 10
 
@@ -125,12 +125,13 @@ def test_fairness_view_keeps_latest_version_and_hides_small_groups() -> None:
     assert hidden == 2
 
 
-def test_evaluation_rebuilt_from_mlflow_metrics() -> None:
-    metrics = {"test.two_tower.recall_at_50": 0.3, "test.ials.recall_at_50": 0.2, "test.ials.ndcg_at_50": 0.1,
-               "val.ials.recall_at_50": 0.9, "holdout_recall_at_50": 0.3}  # fmt: skip
-    ev = _evaluation_from_metrics(metrics).set_index("model")
-    assert ev.loc["ials", "recall"] == 0.2 and ev.loc["ials", "ndcg"] == 0.1 and ev.loc["two_tower", "k"] == 50
-    assert len(ev) == 2
+def test_section_state_is_carried_not_parsed() -> None:
+    """Each section returns its state with its HTML (the job once regexed ``data-state`` back out of it)."""
+    assert sections.trends(None, None, K).state == "missing"
+    empty = pd.DataFrame(columns=CATALOG["gold.segments"].column_names)
+    assert sections.segments(empty, K).state == "empty"
+    missing_eval = sections.model_metrics(None, None)
+    assert missing_eval.state == "missing" and 'data-state="missing"' in missing_eval
 
 
 def test_html_escapes_and_tags_metrics() -> None:

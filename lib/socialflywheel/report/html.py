@@ -12,7 +12,7 @@ import io
 import math
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,19 +191,34 @@ def figure(fig: Figure, caption: str, *, name: str) -> str:
     )
 
 
-def section(section_id: str, title: str, body: str, *, state: str = "ok") -> str:
+SectionState = Literal["ok", "missing", "empty"]
+
+
+class SectionHtml(str):
+    """A section's HTML that also carries its data state (so nobody has to parse it back out of the HTML)."""
+
+    state: SectionState
+
+    def __new__(cls, html: str, state: SectionState) -> SectionHtml:
+        obj = super().__new__(cls, html)
+        obj.state = state
+        return obj
+
+
+def section(section_id: str, title: str, body: str, *, state: SectionState = "ok") -> SectionHtml:
     """A report section with a heading; ``state`` is ``ok``, ``missing`` (no data yet) or ``empty``.
 
     Args:
         section_id: The element id.
         title: The heading.
         body: Inner HTML.
-        state: Data state, as a ``data-state`` attribute.
+        state: Data state, as a ``data-state`` attribute and as the result's ``state``.
 
     Returns:
         The ``<section>`` HTML.
     """
-    return f'<section id="{escape(section_id)}" data-state="{escape(state)}"><h2>{escape(title)}</h2>{body}</section>'
+    html = f'<section id="{escape(section_id)}" data-state="{escape(state)}"><h2>{escape(title)}</h2>{body}</section>'
+    return SectionHtml(html, state)
 
 
 def missing(text: str) -> str:

@@ -9,8 +9,8 @@ A section whose inputs do not exist yet says so plainly instead of failing the r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
-
-_METRIC = re.compile(r"^test\.(?P<model>[^.]+)\.(?P<name>[a-z_]+)_at_(?P<k>\d+)$")
 
 
 def report_path(cfg: FlywheelConfig) -> Path:
@@ -56,16 +54,6 @@ class _Reader:
         arrow = self.lake.read_arrow(name, columns=columns, filters=filters)
         self.rows += arrow.num_rows
         return arrow.to_pandas()
-
-
-def _evaluation_from_metrics(metrics: dict[str, float]) -> pd.DataFrame:
-    rows: dict[tuple[str, int], dict[str, Any]] = {}
-    for key, value in metrics.items():
-        m = _METRIC.match(key)
-        if m:
-            row = rows.setdefault((m["model"], int(m["k"])), {"split": "test", "model": m["model"], "k": int(m["k"])})
-            row[m["name"]] = value
-    return pd.DataFrame(list(rows.values()))
 
 
 def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
@@ -103,14 +91,12 @@ def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.Dat
         "model_version": run.data.tags.get("model_version"),
     }
     evaluation: pd.DataFrame | None = None
-    try:
+    try:  # the evaluation table as the train job wrote it (records), not decoded back from metric names
         with tempfile.TemporaryDirectory() as tmp:
-            path = client.download_artifacts(run.info.run_id, "evaluation/evaluation.csv", tmp)
-            evaluation = pd.read_csv(path)
-    except Exception as exc:  # an artifact store that lost the file still has the metrics
-        log.info("report: no evaluation.csv for run %s (%s); using its metrics", run.info.run_id, exc)
-    if evaluation is None or evaluation.empty:
-        evaluation = _evaluation_from_metrics(dict(run.data.metrics))
+            path = client.download_artifacts(run.info.run_id, "evaluation/evaluation.json", tmp)
+            evaluation = pd.DataFrame(json.loads(Path(path).read_text()))
+    except Exception as exc:
+        log.warning("report: run %s has no evaluation/evaluation.json (%s)", run.info.run_id, exc)
     return info, evaluation
 
 
@@ -178,7 +164,7 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> d
     tmp = out.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
-    states = {sid: re.search(r'data-state="(\w+)"', h).group(1) for sid, h in parts.items()}  # type: ignore[union-attr]
+    states = {sid: part.state for sid, part in parts.items()}
     log.info("report: %s (%d bytes) %s", out, len(html.encode()), states)
     return {
         "path": str(out),

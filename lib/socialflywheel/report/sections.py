@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from socialflywheel.report import data
-from socialflywheel.report.html import figure, headline, missing, new_figure, note, section, table
+from socialflywheel.report.html import SectionHtml, figure, headline, missing, new_figure, note, section, table
 
 SECTIONS = {
     "trending-hashtags": "Trending hashtags over time",
@@ -26,11 +26,11 @@ def _hidden(n: int, what: str, k: int) -> str:
     return note(f"{n} {what} hidden: fewer than {k} distinct people (privacy.min_group_users).") if n else ""
 
 
-def _missing(section_id: str, text: str) -> str:
+def _missing(section_id: str, text: str) -> SectionHtml:
     return section(section_id, SECTIONS[section_id], missing(text), state="missing")
 
 
-def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) -> str:
+def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) -> SectionHtml:
     """Detected hashtag trends and their burst scores over time."""
     sid = "trending-hashtags"
     if trends_df is None or scores is None:
@@ -70,7 +70,7 @@ def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) 
     return section(sid, SECTIONS[sid], body)
 
 
-def sentiment(aggregates: pd.DataFrame | None, k: int) -> str:
+def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
     """VADER sentiment shares and mean compound per post category."""
     sid = "sentiment"
     if aggregates is None:
@@ -109,7 +109,7 @@ def sentiment(aggregates: pd.DataFrame | None, k: int) -> str:
     return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "category-days", k))
 
 
-def campaigns(perf: pd.DataFrame | None, k: int) -> str:
+def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
     """Impressions, clicks, CTR and reach per ad campaign."""
     sid = "campaigns"
     if perf is None:
@@ -148,7 +148,7 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> str:
     return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "campaign-days", k))
 
 
-def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: int) -> str:
+def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: int) -> SectionHtml:
     """Community sizes and the most central people (pseudonymous ids only)."""
     sid = "communities"
     if comms is None or centrality is None:
@@ -198,7 +198,7 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
     return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "communities", k))
 
 
-def segments(segs: pd.DataFrame | None, k: int) -> str:
+def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
     """Audience segment sizes, top categories and the features that separate them."""
     sid = "segments"
     if segs is None:
@@ -239,7 +239,7 @@ def segments(segs: pd.DataFrame | None, k: int) -> str:
     return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "segments", k))
 
 
-def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -> str:
+def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -> SectionHtml:
     """The latest training run's test-split table: two-tower vs most-popular vs iALS."""
     sid = "model-metrics"
     if run is None or evaluation is None or evaluation.empty:
@@ -280,7 +280,7 @@ def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -
     return section(sid, SECTIONS[sid], body)
 
 
-def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> str:
+def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> SectionHtml:
     """Exposure by creator tier and popularity decile, Gini and coverage of the latest recommendations."""
     sid = "fairness"
     if fair is None or fair.empty:
