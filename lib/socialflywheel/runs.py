@@ -94,12 +94,16 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> dict[str, Any]
     lake = Lake.from_config(cfg)
     cfg.work_path.mkdir(parents=True, exist_ok=True)
     probe(lake.root, what="lake", must_exist=False)  # a missing bucket or refused credentials: one line, now
-    spark = get_session(cfg)
-    with _writer_lease(cfg, lake.root, name), job_run(name, cfg, lake) as ctx:
-        summary = fn(spark, cfg, lake, **kwargs)
-        ctx.rows_in = int(summary.get("rows_in", 0) or 0)
-        ctx.rows_out = int(summary.get("rows_out", 0) or 0)
-        ctx.summary = summary
+    # The lease before the session: on a cluster the session registers the application and takes executor cores
+    # for its whole life, so a job that opened its session and then waited for the lease could hold every core
+    # while the lease holder waits for one (seen on the 2-core test cluster: two ingests stuck for good).
+    with _writer_lease(cfg, lake.root, name):
+        spark = get_session(cfg)
+        with job_run(name, cfg, lake) as ctx:
+            summary = fn(spark, cfg, lake, **kwargs)
+            ctx.rows_in = int(summary.get("rows_in", 0) or 0)
+            ctx.rows_out = int(summary.get("rows_out", 0) or 0)
+            ctx.summary = summary
     summary.setdefault("run_id", ctx.run_id)
     return summary
 
