@@ -54,7 +54,7 @@ VARIANTS = {
 def _train_cmd(
     data: Path, out: Path, *, nproc: int, device: str, args: argparse.Namespace, threads: int, variant: str
 ) -> list[str]:
-    entry = ["-m", "socialflywheel.recsys.core.train_loop"]
+    entry = ["-m", "socialflywheel.recsys.core.train_cli"]
     launcher = [sys.executable, *entry]
     if nproc > 1:
         launcher = [

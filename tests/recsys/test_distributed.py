@@ -28,7 +28,7 @@ def _torchrun(data: Path, out: Path, *args: str, timeout: int = 240) -> dict[str
         "--nproc_per_node",
         "2",
         "-m",
-        "socialflywheel.recsys.core.train_loop",
+        "socialflywheel.recsys.core.train_cli",
         "--data",
         str(data),
         "--out",

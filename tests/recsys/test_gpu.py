@@ -75,7 +75,7 @@ def test_nccl_ddp_on_two_gpus_matches_one_process(planted: tuple[Path, DatasetMe
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "socialflywheel.recsys.core.train_loop", "--data", str(root), "--out", str(tmp_path / "ddp"),
+        "-m", "socialflywheel.recsys.core.train_cli", "--data", str(root), "--out", str(tmp_path / "ddp"),
         "--device", "cuda", "--amp", "off", "--epochs", "3", "--batch-size", "256", "--seed", "7", "--patience", "0",
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, check=False)

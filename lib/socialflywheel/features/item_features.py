@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.windows import (
     cutoff_ts,
     date_grid,
@@ -196,7 +197,6 @@ def build_item_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *,
     Returns:
         The number of snapshot rows written.
     """
-    from socialflywheel.features.job import write_partitions
 
     df = item_features(
         lake.read(spark, "silver.events"),

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.faults import kill_point
+from socialflywheel.features import campaigns, risk, segments, sentiment, trends
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
 from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples
@@ -29,7 +30,7 @@ from socialflywheel.features.user_features import USER_FEATURES, build_user_feat
 from socialflywheel.lake.catalog.stages import WATERMARK
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
@@ -39,19 +40,6 @@ log = logging.getLogger(__name__)
 # Part A modules (another engineer's); their build_* functions are called when present.
 # risk first: trends, campaign reach and training examples leave out the accounts it flags.
 OUTPUTS = (USER_FEATURES.name, ITEM_FEATURES.name, TRAINING_EXAMPLES.name)
-
-
-def write_partitions(
-    spark: SparkSession, lake: Lake, df: DataFrame, name: str, *, column: str, since: str | None
-) -> int:
-    """Overwrite a table, or only its partitions with ``column >= since``; return the rows now there."""
-    from pyspark.sql import functions as F
-
-    if since is None or not lake.exists(name):
-        lake.overwrite(df, name)
-        return int(lake.read(spark, name).count())
-    lake.overwrite(df, name, replace_where=f"{column} >= '{since}'")
-    return int(lake.read(spark, name).where(F.col(column) >= F.lit(dt.date.fromisoformat(since))).count())
 
 
 def category_vocabulary(lake: Lake) -> list[str]:
@@ -160,10 +148,7 @@ def part_a_steps() -> tuple[Step, ...]:
     training examples leave risky accounts out), then trends, sentiment, campaigns and segments.
 
     An explicit list (before: every ``build_*`` of modules found by name, a missing module skipped silently).
-    Imported here, not at module level: the builders import :func:`write_partitions` from this module.
     """
-    from socialflywheel.features import campaigns, risk, segments, sentiment, trends
-
     return (
         Step("risk.build_account_risk", risk.build_account_risk),
         Step("trends.build_hashtag_trends", trends.build_hashtag_trends),

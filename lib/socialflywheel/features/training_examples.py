@@ -16,6 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from socialflywheel.features.item_features import item_feature_names, item_feature_vector
+from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.user_features import user_feature_names, user_feature_vector
 from socialflywheel.features.windows import micros, with_end_date
@@ -175,7 +176,6 @@ def build_training_examples(
     Returns:
         The number of examples written.
     """
-    from socialflywheel.features.job import write_partitions
 
     fc = cfg.features
     df = training_examples(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.windows import (
     date_grid,
     follow_counts,
@@ -232,7 +233,6 @@ def build_user_features(
     Returns:
         The number of snapshot rows written.
     """
-    from socialflywheel.features.job import write_partitions
 
     fc = cfg.features
     df = user_features(

@@ -1,6 +1,6 @@
-"""The training loop's command line (``python -m socialflywheel.recsys.core.train_loop``, also under torchrun).
+"""The training loop's command line (``python -m socialflywheel.recsys.core.train_cli``, also under torchrun).
 
-    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_loop \\
+    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_cli \\
         --data /path/prepared --out /path/run --epochs 5 --batch-size 1024
 
 Every default is :class:`~socialflywheel.config.recsys.TrainConfig`'s; rank 0 prints the result as JSON.
@@ -60,28 +60,13 @@ def main(argv: list[str] | None = None) -> None:
         from socialflywheel.recsys.core.embed import make_val_fn
 
         val_fn = make_val_fn(root, meta)
+    hparams = {k: v for k, v in vars(a).items() if k not in ("data", "out", "no_val")}  # named as train()'s
     result = train(
-        shards_dir=root / "train",
-        meta=meta,
-        out_dir=a.out,
-        epochs=a.epochs,
-        batch_size=a.batch_size,
-        lr=a.lr,
-        embedding_dim=a.embedding_dim,
-        hidden_dim=a.hidden_dim,
-        temperature=a.temperature,
-        random_negatives=a.random_negatives,
-        items_path=root / "items.parquet",
-        patience=a.patience,
-        seed=a.seed,
-        device=a.device,
-        amp=a.amp,
-        checkpoint_every_steps=a.checkpoint_every_steps,
-        shuffle_buffer=a.shuffle_buffer,
-        val_fn=val_fn,
-        num_threads=a.num_threads,
-        time_prior=a.time_prior,
-        id_dropout=a.id_dropout,
+        shards_dir=root / "train", meta=meta, out_dir=a.out, items_path=root / "items.parquet", val_fn=val_fn, **hparams
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(asdict(result)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,8 @@
 """The two-tower training loop: streaming shards, DDP, checkpoints, exact resume, early stopping.
 
-Runs as a plain function, as ``python -m socialflywheel.recsys.core.train_loop``, and under torchrun::
+Runs as a plain function, as ``python -m socialflywheel.recsys.core.train_cli``, and under torchrun::
 
-    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_loop \\
+    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_cli \\
         --data /path/prepared --out /path/run --epochs 5 --batch-size 1024
 
 With several processes each rank reads its own row groups, item vectors are all-gathered so every
@@ -355,9 +355,3 @@ def _finish(*, env: DistEnv, model: TwoTower, state: dict[str, Any], out: Path, 
         history=list(state["history"]),
         best_metrics=dict(state["best_metrics"]),
     )
-
-
-if __name__ == "__main__":  # python -m socialflywheel.recsys.core.train_loop (torchrun's -m target)
-    from socialflywheel.recsys.core.train_cli import main
-
-    main()
