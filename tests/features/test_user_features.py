@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import make_config
 
 from socialflywheel.config import FlywheelConfig
-from socialflywheel.lake.catalog import EVENT_SCHEMA, table
+from socialflywheel.lake.catalog import EVENT_SCHEMA, spark_ddl, table
 from socialflywheel.lake.io import Lake
 
 D = dt.date(2026, 10, 1)  # day 1 of the hand-written lake
@@ -73,9 +73,9 @@ def write_hand_lake(spark: Any, work_dir: Path) -> tuple[FlywheelConfig, Lake]:
     """Silver events and posts of the hand-written platform, written through the Lake API."""
     cfg = make_config(work_dir)
     lake = Lake.from_config(cfg)
-    lake.append(spark.createDataFrame(hand_events(), EVENT_SCHEMA), "silver.events")
+    lake.append(spark.createDataFrame(hand_events(), spark_ddl(EVENT_SCHEMA)), "silver.events")
     posts = [p | {"text": None, "campaign_id": None} for p in hand_posts()]
-    lake.append(spark.createDataFrame(posts, table("silver.posts").schema), "silver.posts")
+    lake.append(spark.createDataFrame(posts, table("silver.posts").ddl), "silver.posts")
     return cfg, lake
 
 

@@ -39,16 +39,16 @@ EVENTS = [  # (event_type, user_id, post_id, ts)
 
 
 def frames(spark: Any) -> tuple[Any, Any, Any]:
-    follows = spark.createDataFrame(FOLLOWS, table("silver.follows").schema)
+    follows = spark.createDataFrame(FOLLOWS, table("silver.follows").ddl)
     posts = spark.createDataFrame(
-        [(p, a, day(20), "news", [], "", None) for p, a in POSTS], table("silver.posts").schema
+        [(p, a, day(20), "news", [], "", None) for p, a in POSTS], table("silver.posts").ddl
     )
     events = spark.createDataFrame(
         [
             (f"e{i}", t, u, p, None, ts, 0, None, [], "FR", "ios", None, ts.date())
             for i, (t, u, p, ts) in enumerate(EVENTS)
         ],
-        table("silver.events").schema,
+        table("silver.events").ddl,
     )
     return follows, events, posts
 

@@ -34,9 +34,9 @@ def silver(spark: Any, lake: Lake) -> None:
             ts = AS_OF - timedelta(days=i)
             post = f"p_{members[0]}"
             events.append((f"e{g}{i}", "like", user, post, None, ts, 0, None, [], "FR", "ios", None, ts.date()))
-    lake.overwrite(spark.createDataFrame(follows, table("silver.follows").schema), "silver.follows")
-    lake.overwrite(spark.createDataFrame(posts, table("silver.posts").schema), "silver.posts")
-    lake.overwrite(spark.createDataFrame(events, table("silver.events").schema), "silver.events")
+    lake.overwrite(spark.createDataFrame(follows, table("silver.follows").ddl), "silver.follows")
+    lake.overwrite(spark.createDataFrame(posts, table("silver.posts").ddl), "silver.posts")
+    lake.overwrite(spark.createDataFrame(events, table("silver.events").ddl), "silver.events")
 
 
 @pytest.fixture
@@ -50,15 +50,13 @@ def graph_run(spark: Any, tmp_path: Path) -> tuple[dict[str, Any], Lake, Any]:
 def test_run_graph_writes_gold_tables_with_catalog_schema(
     spark: Any, graph_run: tuple[dict[str, Any], Lake, Any]
 ) -> None:
-    from pyspark.sql.types import _parse_datatype_string
-
     summary, lake, _ = graph_run
     assert summary["backend"] == "networkit" and summary["nodes"] == 12
     assert summary["communities"] == 2 and summary["modularity"] > 0.3
     assert set(summary["seconds"]) >= {"build", "pagerank", "core_number", "betweenness", "leiden", "write"}
     for name in ("gold.graph_centrality", "gold.graph_communities", "gold.people_you_may_know"):
         assert lake.exists(name)
-        expected = _parse_datatype_string(table(name).schema)
+        expected = spark.createDataFrame([], table(name).ddl).schema
         got = lake.read(spark, name).schema
         assert [(f.name, f.dataType) for f in got.fields] == [(f.name, f.dataType) for f in expected.fields]
     assert summary["rows_out"] == sum(summary["rows_written"].values())

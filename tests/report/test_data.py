@@ -9,7 +9,7 @@ import pytest
 
 from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.report import data, sections
-from socialflywheel.report.html import cell, page, table
+from socialflywheel.report.html import cell, environment, page, table
 
 K = 10
 
@@ -135,14 +135,18 @@ def test_section_state_is_carried_not_parsed() -> None:
 
 
 def test_html_escapes_and_tags_metrics() -> None:
-    html = table(
-        pd.DataFrame({"name": ["<script>x</script>"], "ctr": [0.125]}),
-        [("name", "name", "text"), ("ctr", "CTR", "pct")],
-        metric=lambda r, c: f"campaign:{r['name']}:{c}" if c == "ctr" else None,
+    components = environment().get_template("components.html.j2").module
+    html = components.table(  # type: ignore[attr-defined]
+        table(
+            pd.DataFrame({"name": ["<script>x</script>"], "ctr": [0.125]}),
+            [("name", "name", "text"), ("ctr", "CTR", "pct")],
+            metric=lambda r, c: f"campaign:{r['name']}:{c}" if c == "ctr" else None,
+        )
     )
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'data-value="0.125">12.50%</td>' in html
-    assert cell(None) == "<td>–</td>"
+    assert components.cell(cell(None)) == "<td>–</td>"  # type: ignore[attr-defined]
+    assert cell(0.125, "pct", metric="m").value == "0.125" and cell(float("nan")).text == "–"
 
 
 def test_missing_inputs_render_plain_missing_sections() -> None:

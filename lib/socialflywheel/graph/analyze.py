@@ -132,18 +132,9 @@ def _column(values: Any, dtype: pa.DataType) -> pa.Array:
     return pa.array(values, dtype)
 
 
-def _arrow(cols: dict[str, Any], table_schema: str) -> pa.Table:
-    schema = _schema(table_schema)
+def _arrow(cols: dict[str, Any], schema: pa.Schema) -> pa.Table:
+    """The rows as an Arrow table of the catalog schema (the table's declared types, UTC timestamps)."""
     return pa.table([_column(cols[f.name], f.type) for f in schema], schema=schema)
-
-
-def _schema(table_schema: str) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-    from pyspark.sql.types import StructType, _parse_datatype_string
-
-    struct = _parse_datatype_string(table_schema)
-    assert isinstance(struct, StructType)
-    return to_arrow_schema(struct, timestamp_utc=True)
 
 
 def centrality_table(inputs: GraphInputs, res: GraphResults, *, backend: str) -> pa.Table:

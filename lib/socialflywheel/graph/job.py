@@ -35,7 +35,7 @@ def _dask_client(cfg: FlywheelConfig) -> Any:
 
 def _frame(spark: SparkSession, data: pa.Table, name: str) -> DataFrame:
     if data.num_rows == 0:
-        return spark.createDataFrame([], table(name).schema)
+        return spark.createDataFrame([], table(name).ddl)
     return spark.createDataFrame(data)
 
 

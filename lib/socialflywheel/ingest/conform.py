@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVENT_COLUMN_NAMES = [c.strip().split(" ")[0] for c in EVENT_SCHEMA.replace("array<string>", "array").split(",")]
+EVENT_COLUMN_NAMES = list(EVENT_SCHEMA.names)
 
 
 def pseudonymize_events(bronze: DataFrame, key: bytes) -> DataFrame:

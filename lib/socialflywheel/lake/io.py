@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,37 +16,81 @@ if TYPE_CHECKING:
     import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
+    from tenacity import RetryCallState
 
     from socialflywheel.config import FlywheelConfig
 
 log = logging.getLogger(__name__)
 
 
-COMMIT_CONFLICT_MARKERS = ("Failed to commit transaction", "ConcurrentAppend", "ConcurrentWrite", "conflict")
+# Sail (Spark Connect) returns a lost commit race as a SparkRuntimeException with an empty error condition and the
+# message "Failed to commit transaction: <version>" (seen with pysail 0.7.2: three threads MERGE-ing into one table);
+# only the message tells it apart. The other engines are classified by exception type or error condition.
+SAIL_CONFLICT_MESSAGES = ("Failed to commit transaction",)
+# delta-rs retries its own commits this many times against newer versions before raising CommitFailedError.
+DELTA_RS_COMMIT_RETRIES = 10
 
 
 class CommitConflictError(RuntimeError):
     """A write lost its commit race more often than the retry budget allows."""
 
 
+def is_commit_conflict(exc: BaseException) -> bool:
+    """Whether a write failed because another writer committed first (and so may simply be repeated).
+
+    delta-rs raises ``CommitFailedError``; classic Spark raises Delta's concurrent-modification exceptions, whose
+    error conditions start with ``DELTA_CONCURRENT``; Sail's errors are text only (see SAIL_CONFLICT_MESSAGES).
+    """
+    from deltalake.exceptions import CommitFailedError
+
+    if isinstance(exc, CommitFailedError):
+        return True
+    condition = getattr(exc, "getCondition", None)
+    if callable(condition):
+        try:
+            if str(condition() or "").startswith("DELTA_CONCURRENT"):
+                return True
+        except Exception:  # a py4j error without a JVM to ask
+            pass
+    from pyspark.errors.exceptions.connect import SparkConnectException
+
+    return isinstance(exc, SparkConnectException) and any(m in str(exc) for m in SAIL_CONFLICT_MESSAGES)
+
+
 def with_commit_retry(write: Callable[[], object], *, table: str, attempts: int = 6, base_delay: float = 0.2) -> None:
-    """Run a write; when another writer won the commit race, wait (with jitter) and try again.
+    """Run a write; when another writer won the commit race, wait (exponential backoff, jitter) and try again.
 
     Every write of the lake is idempotent (MERGE on keys, overwrites of whole partitions, appends of
-    run records), so repeating one whose commit failed cannot add anything twice.
+    run records), so repeating one whose commit failed cannot add anything twice. The policy is tenacity's.
+
+    Raises:
+        CommitConflictError: when the race was lost ``attempts`` times (the last conflict is its cause).
     """
-    for attempt in range(1, attempts + 1):
-        try:
-            write()
-            return
-        except Exception as exc:
-            if not any(m in str(exc) for m in COMMIT_CONFLICT_MARKERS):
-                raise
-            if attempt == attempts:
-                raise CommitConflictError(f"{table}: commit conflict persisted after {attempts} attempts") from exc
-            delay = base_delay * 2 ** (attempt - 1) * (0.5 + random.random())
-            log.warning("%s: commit conflict (attempt %d/%d), retrying in %.2fs", table, attempt, attempts, delay)
-            time.sleep(delay)
+    from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+    def note(state: RetryCallState) -> None:
+        log.warning("%s: commit conflict (attempt %d/%d), retrying", table, state.attempt_number, attempts)
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_commit_conflict),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=base_delay, max=base_delay * 2**attempts),
+        before_sleep=note,
+    )
+    try:
+        retrying(write)
+    except RetryError as exc:
+        cause = exc.last_attempt.exception()
+        raise CommitConflictError(f"{table}: commit conflict persisted after {attempts} attempts") from cause
+
+
+def _cast(data: pa.Table, t: Table) -> pa.Table:
+    import pyarrow as pa
+
+    try:
+        return data.cast(t.schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(f"{t.name}: data does not fit the catalog schema: {exc}") from exc
 
 
 class Lake:
@@ -107,7 +149,7 @@ class Lake:
         t = table(name)
         current = self.version(name)
         if current is None:
-            return spark.createDataFrame([], t.schema)
+            return spark.createDataFrame([], t.ddl)
         reader = spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
@@ -139,10 +181,6 @@ class Lake:
             t = table(name)
             filesystem = pa_fs.SubTreeFileSystem(f"{self._store.path}/{t.layer}/{t.short}", self._store.fs)
         return dt.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters, filesystem=filesystem)
-
-    def files(self, name: str) -> list[str]:
-        dt = self.delta(name)
-        return [] if dt is None else dt.file_uris()
 
     def data_files(self, name: str) -> tuple[pa_fs.FileSystem, list[str], int] | None:
         """The current version's data files as paths inside a pyarrow filesystem (local or the lake's S3 client),
@@ -227,17 +265,22 @@ class Lake:
         self._note_write(name)
 
     def write_arrow(self, data: pa.Table, name: str, *, mode: Literal["append", "overwrite"] = "append") -> None:
-        """Write a small Arrow table with delta-rs (run records, ledgers: no Spark needed)."""
-        from deltalake import write_deltalake
+        """Write a small Arrow table with delta-rs (run records, ledgers: no Spark needed).
+
+        The data is cast to the catalog's schema, so a table gets the same Delta types whichever engine
+        writes it first (a naive timestamp is taken as UTC; a lossy cast fails with the table's name).
+        """
+        from deltalake import CommitProperties, write_deltalake
 
         t = table(name)
         with_commit_retry(
             lambda: write_deltalake(
                 self.path(name),
-                data.select(t.column_names),
+                _cast(data.select(t.column_names), t),
                 mode=mode,
                 partition_by=list(t.partition_by) or None,
                 storage_options=self.storage_options,
+                commit_properties=CommitProperties(max_commit_retries=DELTA_RS_COMMIT_RETRIES),
             ),
             table=name,
         )

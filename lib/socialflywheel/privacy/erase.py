@@ -110,8 +110,7 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
         if not lake.exists(name):
             continue
         for column, space in erasure_plan(table):
-            is_array = table.column_types[column].startswith("array")
-            on = f"array_contains(t.`{column}`, s.id)" if is_array else f"t.`{column}` = s.id"
+            on = f"array_contains(t.`{column}`, s.id)" if table.holds_list(column) else f"t.`{column}` = s.id"
             n = _merge_delete(spark, lake, name, on, views[space])
             if n:
                 deleted[name] = deleted.get(name, 0) + n

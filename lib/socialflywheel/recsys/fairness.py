@@ -291,7 +291,7 @@ def build_fairness(
     result = compute_fairness(recs, post_df, tiers, popularity)
 
     stamp = pd.Timestamp(recs.column("generated_at").to_pandas().max())
-    if stamp.tzinfo is not None:  # Spark writes UTC instants; the table keeps naive UTC like other run records
+    if stamp.tzinfo is not None:  # Spark writes UTC instants; naive UTC here, cast to the catalog's UTC type below
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     generated = stamp.to_pydatetime()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -300,7 +300,7 @@ def build_fairness(
     rows.insert(1, "generated_at", generated)
     rows["computed_at"] = now
     out = pa.Table.from_pandas(rows[RECOMMENDATION_FAIRNESS.column_names], preserve_index=False)
-    out = out.cast(_arrow_schema())
+    out = out.cast(RECOMMENDATION_FAIRNESS.schema)
     if lake.exists(RECOMMENDATION_FAIRNESS.name):
         old = lake.read_arrow(RECOMMENDATION_FAIRNESS.name, filters=[("model_version", "!=", version)])
         out = pa.concat_tables([old.cast(out.schema), out]) if old.num_rows else out
@@ -318,18 +318,6 @@ def build_fairness(
         "rows_in": recs.num_rows,
         "rows_out": len(rows),
     }
-
-
-def _arrow_schema() -> pa.Schema:
-    import pyarrow as pa
-
-    types = {
-        "string": pa.string(),
-        "timestamp": pa.timestamp("us"),
-        "bigint": pa.int64(),
-        "double": pa.float64(),
-    }
-    return pa.schema([(c, types[t]) for c, t in RECOMMENDATION_FAIRNESS.column_types.items()])
 
 
 def log_fairness_to_mlflow(metrics: Mapping[str, Any]) -> dict[str, float]:

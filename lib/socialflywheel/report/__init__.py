@@ -1,7 +1,8 @@
 """The report stage: one self-contained HTML page of the gold tables, the latest model run and fairness.
 
 ``run_report`` is the job function (``flywheel report``); ``data`` holds the pure aggregations
-(k-suppression applied again), ``sections`` the per-section rendering and ``html`` the page pieces.
+(k-suppression applied again), ``sections`` what each section shows, ``html`` the Jinja2 environment and
+the values the templates render, and ``templates/`` all the markup (every value escaped by Jinja2).
 """
 
 from __future__ import annotations

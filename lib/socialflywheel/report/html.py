@@ -1,53 +1,45 @@
-"""Self-contained HTML building blocks: inline CSS, escaped tables, matplotlib figures as PNG data URIs.
+"""The report's rendering: Jinja2 templates (autoescaped, strict), the values they show, matplotlib PNG data URIs.
 
-Nothing here refers to the network: no fonts, stylesheets, scripts or images are linked; every plot
-is a base64 PNG inside the page, so the file opens offline and loads nothing but itself.
+Python computes what a section shows (``Table``, ``Stat``, ``Plot``, state); the templates in
+``report/templates`` hold all the markup and escape every value. Nothing refers to the network: no
+fonts, stylesheets, scripts or images are linked; every plot is a base64 PNG inside the page, so the
+file opens offline and loads nothing but itself.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import io
 import math
 from collections.abc import Callable, Iterable, Sequence
-from html import escape
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-CSS = """
-:root { --ink: #1d2430; --muted: #5b6675; --line: #d9dee5; --accent: #2f6db5; --bg: #f6f7f9; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
-       color: var(--ink); background: var(--bg); }
-header { background: #16324f; color: #fff; padding: 20px 32px; }
-header h1 { margin: 0 0 4px; font-size: 24px; }
-header p { margin: 0; color: #c8d6e6; font-size: 13px; }
-nav { padding: 8px 32px; background: #fff; border-bottom: 1px solid var(--line); font-size: 13px; }
-nav a { color: var(--accent); margin-right: 14px; text-decoration: none; }
-main { max-width: 1100px; margin: 0 auto; padding: 16px 24px 48px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 22px;
-          margin: 18px 0; }
-section h2 { margin: 0 0 8px; font-size: 19px; }
-p.note { color: var(--muted); font-size: 13px; margin: 6px 0; }
-p.missing { background: #fff6e0; border-left: 4px solid #e0a100; padding: 8px 12px; }
-.headline { display: flex; flex-wrap: wrap; gap: 12px; margin: 10px 0; }
-.headline div { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; }
-.headline .v { font-size: 20px; font-weight: 600; display: block; }
-.headline .l { font-size: 12px; color: var(--muted); }
-table { border-collapse: collapse; margin: 10px 0; font-size: 13px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: right; }
-th { background: var(--bg); font-weight: 600; }
-td.text, th.text { text-align: left; }
-code { font-size: 12px; }
-.scroll { overflow-x: auto; max-width: 100%; }
-figure { margin: 12px 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { color: var(--muted); font-size: 12px; }
-"""
+SectionState = Literal["ok", "missing", "empty"]
+
+
+@functools.cache
+def environment() -> Environment:
+    """The report's Jinja2 environment: packaged templates, every value escaped, an undefined name an error.
+
+    Returns:
+        The (shared) environment.
+    """
+    return Environment(
+        loader=PackageLoader("socialflywheel.report", "templates"),
+        autoescape=True,  # every template here is HTML; a value is text unless it is Markup
+        undefined=StrictUndefined,  # a misspelt or missing variable fails the report instead of rendering ""
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def fmt_number(value: Any, kind: str = "num") -> str:
@@ -83,25 +75,67 @@ def _value_attr(value: Any) -> str:
     return str(value)
 
 
-def cell(value: Any, kind: str = "num", *, metric: str | None = None, tag: str = "td") -> str:
+@dataclass(frozen=True)
+class Cell:
+    """A table cell as shown: its text, whether it is text (left-aligned) or code, and its metric tag."""
+
+    text: str
+    left: bool = False
+    code: bool = False
+    metric: str | None = None
+    value: str = ""
+    """The exact value (``data-value``), for tests and scrapers; only written when ``metric`` is set."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table header and whether its column is text (left-aligned)."""
+
+    header: str
+    left: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table ready to render: headers and rows of cells."""
+
+    table_id: str | None
+    columns: list[Column]
+    rows: list[list[Cell]]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A headline figure: its label, displayed text, metric name and exact value."""
+
+    label: str
+    text: str
+    metric: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A figure as a base64 PNG, its caption (also the alt text) and a stable name (``data-figure``)."""
+
+    name: str
+    caption: str
+    png_base64: str
+
+
+def cell(value: Any, kind: str = "num", *, metric: str | None = None) -> Cell:
     """One table cell; with ``metric`` it carries ``data-metric`` and the exact ``data-value``.
 
     Args:
         value: The cell's value.
-        kind: Display kind (see ``fmt_number``).
+        kind: Display kind (see ``fmt_number``; ``code`` shows as text in ``<code>``).
         metric: A stable name such as ``campaign:c001:ctr`` for tests and scrapers.
-        tag: ``td`` or ``th``.
 
     Returns:
-        The HTML of the cell.
+        The cell.
     """
-    attrs = ' class="text"' if kind in ("text", "code") else ""
-    if metric is not None:
-        attrs += f' data-metric="{escape(metric)}" data-value="{escape(_value_attr(value))}"'
-    body = escape(fmt_number(value, "text" if kind == "code" else kind))
-    if kind == "code":
-        body = f"<code>{body}</code>"
-    return f"<{tag}{attrs}>{body}</{tag}>"
+    text = fmt_number(value, "text" if kind == "code" else kind)
+    return Cell(text, left=kind in ("text", "code"), code=kind == "code", metric=metric, value=_value_attr(value))
 
 
 def table(
@@ -110,8 +144,8 @@ def table(
     *,
     metric: Callable[[dict[str, Any], str], str | None] | None = None,
     table_id: str | None = None,
-) -> str:
-    """An HTML table of ``df``.
+) -> Table:
+    """A table of ``df``.
 
     Args:
         df: The rows.
@@ -120,37 +154,25 @@ def table(
         table_id: Optional id attribute.
 
     Returns:
-        The HTML of the table.
+        The table.
     """
-    text_class = ' class="text"'
-    head = "".join(f"<th{text_class if kind in ('text', 'code') else ''}>{escape(h)}</th>" for _, h, kind in columns)
-    body = []
+    rows = []
     for record in df.to_dict("records"):
         row = {str(key): v for key, v in record.items()}
-        cells = "".join(cell(row.get(c), kind, metric=metric(row, c) if metric else None) for c, _, kind in columns)
-        body.append(f"<tr>{cells}</tr>")
-    ident = f' id="{escape(table_id)}"' if table_id else ""
-    return (
-        f'<div class="scroll"><table{ident}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-    )
+        rows.append([cell(row.get(c), kind, metric=metric(row, c) if metric else None) for c, _, kind in columns])
+    return Table(table_id, [Column(h, left=kind in ("text", "code")) for _, h, kind in columns], rows)
 
 
-def headline(items: Iterable[tuple[str, Any, str, str]]) -> str:
+def headline(items: Iterable[tuple[str, Any, str, str]]) -> list[Stat]:
     """A row of headline figures: ``(label, value, kind, metric)`` each, value tagged with ``data-metric``.
 
     Args:
         items: The figures.
 
     Returns:
-        The HTML block.
+        The figures as shown.
     """
-    parts = []
-    for label, value, kind, metric in items:
-        parts.append(
-            f'<div><span class="v" data-metric="{escape(metric)}" data-value="{escape(_value_attr(value))}">'
-            f'{escape(fmt_number(value, kind))}</span><span class="l">{escape(label)}</span></div>'
-        )
-    return f'<div class="headline">{"".join(parts)}</div>'
+    return [Stat(label, fmt_number(value, kind), metric, _value_attr(value)) for label, value, kind, metric in items]
 
 
 def new_figure(width: float = 8.0, height: float = 3.6) -> Figure:
@@ -171,8 +193,8 @@ def new_figure(width: float = 8.0, height: float = 3.6) -> Figure:
     return fig
 
 
-def figure(fig: Figure, caption: str, *, name: str) -> str:
-    """Embed a figure as a base64 PNG data URI with a caption.
+def figure(fig: Figure, caption: str, *, name: str) -> Plot:
+    """A figure as a base64 PNG, to embed as a data URI with a caption.
 
     Args:
         fig: The matplotlib figure.
@@ -180,18 +202,11 @@ def figure(fig: Figure, caption: str, *, name: str) -> str:
         name: A stable name (``data-figure`` attribute).
 
     Returns:
-        The ``<figure>`` HTML.
+        The plot.
     """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, metadata={"Software": None})
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (
-        f'<figure data-figure="{escape(name)}"><img alt="{escape(caption)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
-    )
-
-
-SectionState = Literal["ok", "missing", "empty"]
+    return Plot(name, caption, base64.b64encode(buf.getvalue()).decode("ascii"))
 
 
 class SectionHtml(str):
@@ -205,63 +220,35 @@ class SectionHtml(str):
         return obj
 
 
-def section(section_id: str, title: str, body: str, *, state: SectionState = "ok") -> SectionHtml:
-    """A report section with a heading; ``state`` is ``ok``, ``missing`` (no data yet) or ``empty``.
+def render_section(
+    template: str, *, section_id: str, title: str, state: SectionState = "ok", **context: Any
+) -> SectionHtml:
+    """Render a section template (one extending ``section.html.j2``) with its state.
 
     Args:
+        template: The template's name, e.g. ``sections/campaigns.html.j2``.
         section_id: The element id.
         title: The heading.
-        body: Inner HTML.
-        state: Data state, as a ``data-state`` attribute and as the result's ``state``.
+        state: ``ok``, ``missing`` (no data yet) or ``empty``: the ``data-state`` attribute, the branch
+            the template renders and the result's ``state``.
+        **context: The values the template shows.
 
     Returns:
         The ``<section>`` HTML.
     """
-    html = f'<section id="{escape(section_id)}" data-state="{escape(state)}"><h2>{escape(title)}</h2>{body}</section>'
+    html = environment().get_template(template).render(section_id=section_id, title=title, state=state, **context)
     return SectionHtml(html, state)
 
 
-def missing(text: str) -> str:
-    """A plain 'not available yet' paragraph.
-
-    Args:
-        text: What is missing and which job produces it.
-
-    Returns:
-        The HTML paragraph.
-    """
-    return f'<p class="missing">{escape(text)}</p>'
-
-
-def note(text: str) -> str:
-    """A muted explanatory paragraph.
-
-    Args:
-        text: The note.
-
-    Returns:
-        The HTML paragraph.
-    """
-    return f'<p class="note">{escape(text)}</p>'
-
-
-def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]]) -> str:
+def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, SectionHtml]]) -> str:
     """The whole document: header, a table of contents and the sections.
 
     Args:
         title: Page title.
         subtitle: Line under the title (generation time, lake).
-        sections: ``(id, title, html)`` of each section, in order.
+        sections: ``(id, title, html)`` of each section, in order; the HTML as ``render_section`` made it.
 
     Returns:
         The HTML document.
     """
-    nav = "".join(f'<a href="#{escape(i)}">{escape(t)}</a>' for i, t, _ in sections)
-    body = "".join(h for _, _, h in sections)
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p></header>"
-        f"<nav>{nav}</nav><main>{body}</main></body></html>"
-    )
+    return environment().get_template("report.html.j2").render(title=title, subtitle=subtitle, sections=sections)

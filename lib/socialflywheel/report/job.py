@@ -53,7 +53,8 @@ class _Reader:
             return None
         arrow = self.lake.read_arrow(name, columns=columns, filters=filters)
         self.rows += arrow.num_rows
-        return arrow.to_pandas()
+        frame: pd.DataFrame = arrow.to_pandas()
+        return frame
 
 
 def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:

@@ -1,4 +1,8 @@
-"""One function per report section: frames in, an HTML ``<section>`` (with its plots embedded) out."""
+"""One function per report section: frames in, the section's figures, tables and state out, rendered by its template.
+
+Each section has ``templates/sections/<id>.html.j2``; the Python here decides what is shown (and the state), the
+template how.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,16 @@ import numpy as np
 import pandas as pd
 
 from socialflywheel.report import data
-from socialflywheel.report.html import SectionHtml, figure, headline, missing, new_figure, note, section, table
+from socialflywheel.report.html import (
+    Plot,
+    SectionHtml,
+    SectionState,
+    figure,
+    headline,
+    new_figure,
+    render_section,
+    table,
+)
 
 SECTIONS = {
     "trending-hashtags": "Trending hashtags over time",
@@ -22,25 +35,22 @@ SECTIONS = {
 """Section ids (stable: tests and links use them) and their headings, in page order."""
 
 
-def _hidden(n: int, what: str, k: int) -> str:
-    return note(f"{n} {what} hidden: fewer than {k} distinct people (privacy.min_group_users).") if n else ""
-
-
-def _missing(section_id: str, text: str) -> SectionHtml:
-    return section(section_id, SECTIONS[section_id], missing(text), state="missing")
+def _render(section_id: str, state: SectionState = "ok", **context: Any) -> SectionHtml:
+    return render_section(
+        f"sections/{section_id}.html.j2", section_id=section_id, title=SECTIONS[section_id], state=state, **context
+    )
 
 
 def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) -> SectionHtml:
     """Detected hashtag trends and their burst scores over time."""
     sid = "trending-hashtags"
     if trends_df is None or scores is None:
-        return _missing(sid, "No trend data yet: gold.hashtag_trends is written by `flywheel features`.")
+        return _render(sid, "missing")
     shown, series = data.trend_view(trends_df, scores, k)
     rows = shown.rows
-    body = headline([("trends detected", len(trends_df), "int", "trends:detected")])
+    detected = headline([("trends detected", len(trends_df), "int", "trends:detected")])
     if rows.empty:
-        body += note("No detected trend can be shown.") + _hidden(shown.hidden, "trends", k)
-        return section(sid, SECTIONS[sid], body, state="empty")
+        return _render(sid, "empty", detected=detected, hidden=shown.hidden, k=k)
     fig = new_figure()
     ax = fig.add_subplot()
     for (gran, tag), part in series.groupby(["granularity", "hashtag"], sort=True):
@@ -49,8 +59,8 @@ def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) 
     ax.set_ylabel("burst score (Poisson z vs own baseline)")
     ax.legend(fontsize=8, ncol=2)
     fig.autofmt_xdate()
-    body += figure(fig, "Burst score per bucket of the strongest detected trends", name="trend-scores")
-    body += table(
+    plot = figure(fig, "Burst score per bucket of the strongest detected trends", name="trend-scores")
+    trends_table = table(
         rows,
         [
             ("hashtag", "hashtag", "text"),
@@ -64,22 +74,18 @@ def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) 
         metric=lambda r, c: f"trend:{r['granularity']}:{r['hashtag']}:{c}" if c in ("uses", "strength") else None,
         table_id="trends-table",
     )
-    body += _hidden(shown.hidden, "trends", k) + note(
-        "Series buckets used by fewer than k people are left out of the plot."
-    )
-    return section(sid, SECTIONS[sid], body)
+    return _render(sid, detected=detected, plot=plot, trends=trends_table, hidden=shown.hidden, k=k)
 
 
 def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
     """VADER sentiment shares and mean compound per post category."""
     sid = "sentiment"
     if aggregates is None:
-        return _missing(sid, "No sentiment yet: gold.sentiment_aggregates is written by `flywheel features`.")
+        return _render(sid, "missing")
     view = data.sentiment_by_category(aggregates, k)
     rows = view.rows
     if rows.empty:
-        body = note("No category has enough people to be shown.") + _hidden(view.hidden, "category-days", k)
-        return section(sid, SECTIONS[sid], body, state="empty")
+        return _render(sid, "empty", hidden=view.hidden, k=k)
     fig = new_figure(8, 0.5 + 0.4 * len(rows))
     ax = fig.add_subplot()
     y = np.arange(len(rows))
@@ -93,8 +99,8 @@ def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of posts and comments")
     ax.legend(fontsize=8, loc="lower right")
-    body = figure(fig, "Sentiment mix of posts and comments per category", name="sentiment-by-category")
-    body += table(
+    plot = figure(fig, "Sentiment mix of posts and comments per category", name="sentiment-by-category")
+    categories = table(
         rows,
         [
             ("category", "category", "text"),
@@ -106,19 +112,18 @@ def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
         metric=lambda r, c: f"sentiment:{r['category']}:{c}" if c in ("items", "mean_compound") else None,
         table_id="sentiment-table",
     )
-    return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "category-days", k))
+    return _render(sid, plot=plot, categories=categories, hidden=view.hidden, k=k)
 
 
 def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
     """Impressions, clicks, CTR and reach per ad campaign."""
     sid = "campaigns"
     if perf is None:
-        return _missing(sid, "No campaign data yet: gold.campaign_performance is written by `flywheel features`.")
+        return _render(sid, "missing")
     view = data.campaign_summary(perf, k)
     rows = view.rows
     if rows.empty:
-        body = note("No campaign day reached enough people to be shown.") + _hidden(view.hidden, "campaign-days", k)
-        return section(sid, SECTIONS[sid], body, state="empty")
+        return _render(sid, "empty", hidden=view.hidden, k=k)
     fig = new_figure()
     ax = fig.add_subplot()
     x = np.arange(len(rows))
@@ -129,8 +134,8 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
     ax2.plot(x, rows["impressions"], color="#e0a100", marker="o", label="impressions")
     ax2.set_ylabel("impressions")
     ax2.legend(fontsize=8, loc="upper right")
-    body = figure(fig, "Click-through rate (bars) and impressions (line) per campaign", name="campaign-ctr")
-    body += table(
+    plot = figure(fig, "Click-through rate (bars) and impressions (line) per campaign", name="campaign-ctr")
+    campaign_table = table(
         rows,
         [
             ("campaign_id", "campaign", "text"),
@@ -144,22 +149,20 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
         metric=lambda r, c: f"campaign:{r['campaign_id']}:{c}" if c != "campaign_id" else None,
         table_id="campaign-table",
     )
-    body += note("CTR = clicks / impressions over the campaign's published days; reach is people per day.")
-    return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "campaign-days", k))
+    return _render(sid, plot=plot, campaigns=campaign_table, hidden=view.hidden, k=k)
 
 
 def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: int) -> SectionHtml:
     """Community sizes and the most central people (pseudonymous ids only)."""
     sid = "communities"
     if comms is None or centrality is None:
-        return _missing(sid, "No graph results yet: gold.graph_communities is written by `flywheel graph`.")
+        return _render(sid, "missing")
     view = data.community_view(comms, k)
     rows = view.rows
     if rows.empty:
-        body = note("No community has enough members to be shown.") + _hidden(view.hidden, "communities", k)
-        return section(sid, SECTIONS[sid], body, state="empty")
+        return _render(sid, "empty", hidden=view.hidden, k=k)
     first = rows.iloc[0]
-    body = headline(
+    summary = headline(
         [
             ("communities shown", len(rows), "int", "communities:shown"),
             ("largest community", int(first["size"]), "int", "community:largest:size"),
@@ -171,21 +174,19 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
     ax.bar([str(c) for c in rows["community"]], rows["size"], color="#2f6db5")
     ax.set_xlabel("community")
     ax.set_ylabel("members")
-    body += figure(fig, f"Community sizes ({first['algorithm']})", name="community-sizes")
+    plot = figure(fig, f"Community sizes ({first['algorithm']})", name="community-sizes")
     shown = rows.copy()
     shown["influencers"] = pd.Series(
         [list(t)[:3] if t is not None else [] for t in rows["top_influencers"]], index=rows.index, dtype=object
     )
-    body += table(
+    community_table = table(
         shown,
         [("community", "community", "int"), ("size", "members", "int"), ("influencers", "top influencers", "code")],
         metric=lambda r, c: f"community:{r['community']}:size" if c == "size" else None,
         table_id="community-table",
     )
-    top = data.top_influencers(centrality, rows["community"])
-    body += "<h3>Most central people (PageRank on the follow graph)</h3>"
-    body += table(
-        top,
+    influencers = table(
+        data.top_influencers(centrality, rows["community"]),
         [
             ("user_id", "person (pseudonymous id)", "code"),
             ("pagerank", "PageRank", "num"),
@@ -195,20 +196,27 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
         ],
         table_id="influencer-table",
     )
-    return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "communities", k))
+    return _render(
+        sid,
+        summary=summary,
+        plot=plot,
+        communities=community_table,
+        influencers=influencers,
+        hidden=view.hidden,
+        k=k,
+    )
 
 
 def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
     """Audience segment sizes, top categories and the features that separate them."""
     sid = "segments"
     if segs is None:
-        return _missing(sid, "No segments yet: gold.segments is written by `flywheel features`.")
+        return _render(sid, "missing")
     view, means = data.segment_profiles(segs, k)
     rows = view.rows
     if rows.empty:
-        body = note("No segment has enough people to be shown.") + _hidden(view.hidden, "segments", k)
-        return section(sid, SECTIONS[sid], body, state="empty")
-    body = ""
+        return _render(sid, "empty", hidden=view.hidden, k=k)
+    plot: Plot | None = None
     if not means.empty:
         z = (means - means.mean()) / means.std(ddof=0).replace(0, 1.0)
         fig = new_figure(8, 0.8 + 0.35 * len(means))
@@ -217,7 +225,7 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
         ax.set_xticks(np.arange(len(means.columns)), list(means.columns), rotation=30, ha="right", fontsize=8)
         ax.set_yticks(np.arange(len(means)), [f"segment {s}" for s in means.index], fontsize=8)
         fig.colorbar(im, ax=ax, label="z across segments")
-        body += figure(fig, "Segment means of the most distinguishing features", name="segment-profiles")
+        plot = figure(fig, "Segment means of the most distinguishing features", name="segment-profiles")
     shown = rows.copy()
     shown["categories"] = pd.Series(
         [list(c) if c is not None else [] for c in rows["top_categories"]], index=rows.index, dtype=object
@@ -230,24 +238,20 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
         ("categories", "top categories", "text"),
     ]
     cols += [(c, c, "num") for c in means.columns]
-    body += table(
+    segment_table = table(
         shown,
         cols,
         metric=lambda r, c: f"segment:{r['segment']}:users" if c == "users" else None,
         table_id="segment-table",
     )
-    return section(sid, SECTIONS[sid], body + _hidden(view.hidden, "segments", k))
+    return _render(sid, plot=plot, segments=segment_table, hidden=view.hidden, k=k)
 
 
 def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -> SectionHtml:
     """The latest training run's test-split table: two-tower vs most-popular vs iALS."""
     sid = "model-metrics"
     if run is None or evaluation is None or evaluation.empty:
-        return _missing(
-            sid,
-            "No training run has been recorded in MLflow yet, so there is nothing to compare. "
-            "Run `flywheel train` (two-tower against most-popular and iALS baselines).",
-        )
+        return _render(sid, "missing")
     test = evaluation[evaluation["split"] == "test"] if "split" in evaluation else evaluation
     test = test.sort_values(["k", "model"], kind="stable").reset_index(drop=True)
     models = list(dict.fromkeys(test["model"]))
@@ -261,35 +265,28 @@ def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -
     ax.set_xticks(np.arange(len(ks)) + width * (len(models) - 1) / 2, [f"Recall@{kk}" for kk in ks])
     ax.set_ylabel("recall (test split)")
     ax.legend(fontsize=8)
-    body = note(f"MLflow run {run['run_name']} ({run['run_id']}), started {run['start_time']}.")
     pick = test[test["k"] == (50 if 50 in ks else ks[-1])]
     heads = [
         (f"{m} recall@{int(r['k'])}", float(r["recall"]), "num", f"model:{m}:recall_at_{int(r['k'])}:headline")
         for m, r in zip(pick["model"], pick.to_dict("records"), strict=True)
     ]
-    body += headline(heads)
-    body += figure(fig, "Test-split recall of the two-tower model and its baselines", name="model-recall")
+    plot = figure(fig, "Test-split recall of the two-tower model and its baselines", name="model-recall")
     cols = [("model", "model", "text"), ("k", "K", "int")]
     cols += [(c, c, "num") for c in ("recall", "ndcg", "coverage", "pop_percentile", "gini") if c in test]
-    body += table(
+    metrics = table(
         test,
         cols,
         metric=lambda r, c: f"model:{r['model']}:{c}_at_{int(r['k'])}" if c not in ("model", "k") else None,
         table_id="model-table",
     )
-    return section(sid, SECTIONS[sid], body)
+    return _render(sid, run=run, recall=headline(heads), plot=plot, metrics=metrics)
 
 
 def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> SectionHtml:
     """Exposure by creator tier and popularity decile, Gini and coverage of the latest recommendations."""
     sid = "fairness"
     if fair is None or fair.empty:
-        what = "gold.recommendations exists but has not been measured" if recs is not None else "no recommendations"
-        return _missing(
-            sid,
-            f"Recommendation fairness is not available yet ({what}): gold.recommendation_fairness is written "
-            "with every `flywheel recommend` run.",
-        )
+        return _render(sid, "missing", recommendations_exist=recs is not None)
     rows, hidden = data.fairness_view(fair, k)
     latest = fair.sort_values(["generated_at", "model_version"], kind="stable").iloc[-1]
     version = str(latest["model_version"])
@@ -304,7 +301,6 @@ def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> Se
             ("from the model (not fallback)", float((mine["source"] == "model").mean()), "pct", "fairness:model_share")
         )
     generated = pd.Timestamp(latest["generated_at"]).strftime("%Y-%m-%d %H:%M")
-    body = note(f"Model version {version}, recommendations generated {generated} UTC.") + headline(heads)
     fig = new_figure(9, 3.4)
     for i, (dim, label) in enumerate(
         (("creator_tier", "creator tier"), ("popularity_decile", "item popularity decile"))
@@ -317,8 +313,8 @@ def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> Se
         ax.set_xticks(x, part["group_key"].tolist(), fontsize=8)
         ax.set_xlabel(label)
         ax.legend(fontsize=7)
-    body += figure(fig, "Position-discounted exposure share vs share of the catalogue", name="fairness-exposure")
-    body += table(
+    plot = figure(fig, "Position-discounted exposure share vs share of the catalogue", name="fairness-exposure")
+    groups = table(
         rows[rows["dimension"] != "overall"],
         [
             ("dimension", "dimension", "text"),
@@ -335,9 +331,13 @@ def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> Se
         ),
         table_id="fairness-table",
     )
-    body += note(
-        "Exposure weights a recommendation at rank r by 1/log2(r+1). Creator tiers: emerging below the median "
-        "follower count, established up to the 90th percentile, top above. Groups of fewer than k creators, or "
-        "received by 1 to k-1 people, are hidden."
+    return _render(
+        sid,
+        model_version=version,
+        generated=generated,
+        summary=headline(heads),
+        plot=plot,
+        groups=groups,
+        hidden=hidden,
+        k=k,
     )
-    return section(sid, SECTIONS[sid], body + _hidden(hidden, "groups", k))

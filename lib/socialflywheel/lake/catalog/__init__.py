@@ -1,4 +1,4 @@
-"""The one place that names every table: its layer, schema, partitioning, keys and people columns.
+"""The one place that names every table: its layer, explicit pyarrow schema, partitioning, keys and people columns.
 
 ``raw`` declares bronze, silver, audit and truth; ``stages`` the tables the stages write (gold and their
 bookkeeping). Nothing here imports a stage: stages import their tables from here.
@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from socialflywheel.lake.catalog.raw import RAW_TABLES
 from socialflywheel.lake.catalog.stages import STAGE_TABLES
-from socialflywheel.lake.catalog.table import ENGAGEMENT_TYPES, EVENT_COLUMNS, EVENT_SCHEMA, EVENT_TYPES, Table
+from socialflywheel.lake.catalog.table import (
+    ENGAGEMENT_TYPES,
+    EVENT_FIELDS,
+    EVENT_SCHEMA,
+    EVENT_TYPES,
+    Table,
+    spark_ddl,
+    spark_type,
+)
 
 __all__ = [
     "CATALOG",
     "ENGAGEMENT_TYPES",
-    "EVENT_COLUMNS",
+    "EVENT_FIELDS",
     "EVENT_SCHEMA",
     "EVENT_TYPES",
     "Table",
     "is_declared",
+    "spark_ddl",
+    "spark_type",
     "table",
 ]
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from socialflywheel.lake.catalog.table import EVENT_COLUMNS, EVENT_SCHEMA, Table
+import pyarrow as pa
+
+from socialflywheel.lake.catalog.table import BIN, BOOL, DATE, EVENT_FIELDS, EVENT_SCHEMA, F64, I32, I64, STR, TS, Table
 
 RAW_TABLES: list[Table] = [
     # bronze: raw, access-restricted ---------------------------------------------------------
     Table(
         "bronze.events",
-        EVENT_COLUMNS + ", extras map<string,string>, batch_id string, source_file string, "
-        "ingested_at timestamp, event_date date",
+        pa.schema(
+            [
+                *EVENT_FIELDS,
+                ("extras", pa.map_(STR, STR)),
+                ("batch_id", STR),
+                ("source_file", STR),
+                ("ingested_at", TS),
+                ("event_date", DATE),
+            ]
+        ),
         partition_by=("event_date",),
         keys=("event_id",),
         doc="Validated events with raw identifiers; extra source fields kept in `extras`.",
@@ -17,23 +27,56 @@ RAW_TABLES: list[Table] = [
     ),
     Table(
         "bronze.quarantine",
-        "raw binary, reason string, detail string, source_file string, file_sha256 string, line_no bigint, "
-        "batch_id string, quarantined_at timestamp, ingest_date date",
+        pa.schema(
+            {
+                "raw": BIN,
+                "reason": STR,
+                "detail": STR,
+                "source_file": STR,
+                "file_sha256": STR,
+                "line_no": I64,
+                "batch_id": STR,
+                "quarantined_at": TS,
+                "ingest_date": DATE,
+            }
+        ),
         partition_by=("ingest_date",),
         keys=("file_sha256", "line_no"),
         doc="Rejected landing rows with their raw bytes and the rule they broke.",
     ),
     Table(
         "bronze.ingested_files",
-        "path string, size bigint, sha256 string, batch_id string, ingested_at timestamp, rows bigint, status string",
+        pa.schema(
+            {
+                "path": STR,
+                "size": I64,
+                "sha256": STR,
+                "batch_id": STR,
+                "ingested_at": TS,
+                "rows": I64,
+                "status": STR,
+            }
+        ),
         keys=("path", "sha256"),
         doc="Ledger of landing files taken, so re-runs take nothing twice.",
     ),
     Table(
         "bronze.batches",
-        "batch_id string, started_at timestamp, ended_at timestamp, files bigint, rows_in bigint, rows_new bigint, "
-        "rows_present bigint, rows_quarantined bigint, reconciled boolean, changed_files array<string>, "
-        "quarantined_by_reason map<string,bigint>",
+        pa.schema(
+            {
+                "batch_id": STR,
+                "started_at": TS,
+                "ended_at": TS,
+                "files": I64,
+                "rows_in": I64,
+                "rows_new": I64,
+                "rows_present": I64,
+                "rows_quarantined": I64,
+                "reconciled": BOOL,
+                "changed_files": pa.list_(STR),
+                "quarantined_by_reason": pa.map_(STR, I64),
+            }
+        ),
         keys=("batch_id",),
         doc="Per-batch reconciliation: rows_in = rows_new + rows_present + rows_quarantined.",
     ),
@@ -48,22 +91,46 @@ RAW_TABLES: list[Table] = [
     ),
     Table(
         "silver.users",
-        "user_id string, first_seen timestamp, last_seen timestamp, country string, device string, events bigint",
+        pa.schema(
+            {
+                "user_id": STR,
+                "first_seen": TS,
+                "last_seen": TS,
+                "country": STR,
+                "device": STR,
+                "events": I64,
+            }
+        ),
         keys=("user_id",),
         doc="One row per pseudonymized person seen in events.",
         pii_columns=("user_id",),
     ),
     Table(
         "silver.posts",
-        "post_id string, author_id string, created_at timestamp, category string, hashtags array<string>, "
-        "text string, campaign_id string",
+        pa.schema(
+            {
+                "post_id": STR,
+                "author_id": STR,
+                "created_at": TS,
+                "category": STR,
+                "hashtags": pa.list_(STR),
+                "text": STR,
+                "campaign_id": STR,
+            }
+        ),
         keys=("post_id",),
         doc="One row per post, with its creator-chosen category.",
         pii_columns=("author_id",),
     ),
     Table(
         "silver.follows",
-        "follower_id string, followee_id string, since timestamp",
+        pa.schema(
+            {
+                "follower_id": STR,
+                "followee_id": STR,
+                "since": TS,
+            }
+        ),
         keys=("follower_id", "followee_id"),
         doc="Current follow edges (follows minus later unfollows).",
         pii_columns=("follower_id", "followee_id"),
@@ -71,62 +138,137 @@ RAW_TABLES: list[Table] = [
     # audit ---------------------------------------------------------------------------------------
     Table(
         "audit.job_runs",
-        "run_id string, job string, started_at timestamp, ended_at timestamp, status string, rows_in bigint, "
-        "rows_out bigint, versions_read map<string,bigint>, versions_written map<string,bigint>, "
-        "config_hash string, error string",
+        pa.schema(
+            {
+                "run_id": STR,
+                "job": STR,
+                "started_at": TS,
+                "ended_at": TS,
+                "status": STR,
+                "rows_in": I64,
+                "rows_out": I64,
+                "versions_read": pa.map_(STR, I64),
+                "versions_written": pa.map_(STR, I64),
+                "config_hash": STR,
+                "error": STR,
+            }
+        ),
         keys=("run_id",),
         doc="One row per job run, failed runs included.",
     ),
     # truth: simulator ground truth, read only by tests and evaluations ---------------------------
     Table(
         "truth.users",
-        "user_id string, community int, is_influencer boolean, is_bot boolean, interests array<double>, "
-        "country string, device string",
+        pa.schema(
+            {
+                "user_id": STR,
+                "community": I32,
+                "is_influencer": BOOL,
+                "is_bot": BOOL,
+                "interests": pa.list_(F64),
+                "country": STR,
+                "device": STR,
+            }
+        ),
         keys=("user_id",),
         doc="Planted communities, influencers, bots and latent interests (raw ids).",
         pii_columns=("user_id",),
     ),
     Table(
         "truth.posts",
-        "post_id string, author_id string, category string, sentiment string, created_at timestamp",
+        pa.schema(
+            {
+                "post_id": STR,
+                "author_id": STR,
+                "category": STR,
+                "sentiment": STR,
+                "created_at": TS,
+            }
+        ),
         keys=("post_id",),
         doc="Planted post categories and sentiment.",
         pii_columns=("author_id",),
     ),
     Table(
         "truth.sentiment",
-        "event_id string, post_id string, kind string, sentiment string",
+        pa.schema(
+            {
+                "event_id": STR,
+                "post_id": STR,
+                "kind": STR,
+                "sentiment": STR,
+            }
+        ),
         keys=("event_id",),
         doc="Planted sentiment of every post and comment text.",
     ),
     Table(
         "truth.trends",
-        "hashtag string, start_ts timestamp, end_ts timestamp, strength double",
+        pa.schema(
+            {
+                "hashtag": STR,
+                "start_ts": TS,
+                "end_ts": TS,
+                "strength": F64,
+            }
+        ),
         keys=("hashtag", "start_ts"),
         doc="Planted hashtag bursts.",
     ),
     Table(
         "truth.corruptions",
-        "source_file string, line_no bigint, kind string",
+        pa.schema(
+            {
+                "source_file": STR,
+                "line_no": I64,
+                "kind": STR,
+            }
+        ),
         doc="Every injected bad record: landing file (relative to the landing folder), 1-based line, kind.",
     ),
     Table(
         "truth.follows",
-        "follower_id string, followee_id string, followed_at timestamp, unfollowed_at timestamp, by_bot boolean",
+        pa.schema(
+            {
+                "follower_id": STR,
+                "followee_id": STR,
+                "followed_at": TS,
+                "unfollowed_at": TS,
+                "by_bot": BOOL,
+            }
+        ),
         keys=("follower_id", "followee_id"),
         doc="Every planted follow edge; unfollowed_at is null for edges still current at the end.",
         pii_columns=("follower_id", "followee_id"),
     ),
     Table(
         "truth.campaigns",
-        "campaign_id string, category string, base_ctr double, start_ts timestamp, end_ts timestamp, "
-        "impressions bigint, clicks bigint",
+        pa.schema(
+            {
+                "campaign_id": STR,
+                "category": STR,
+                "base_ctr": F64,
+                "start_ts": TS,
+                "end_ts": TS,
+                "impressions": I64,
+                "clicks": I64,
+            }
+        ),
         keys=("campaign_id",),
         doc="Planted ad campaigns: target category, base CTR, run, and the impressions/clicks emitted.",
     ),
     Table(
         "truth.shares",
-        "event_id string, post_id string, user_id string, parent_user_id string, depth int, ts timestamp",
+        pa.schema(
+            {
+                "event_id": STR,
+                "post_id": STR,
+                "user_id": STR,
+                "parent_user_id": STR,
+                "depth": I32,
+                "ts": TS,
+            }
+        ),
         keys=("event_id",),
         doc="Share cascades of viral posts: each re-share, whose share it came through, its depth, when it was seen.",
         pii_columns=("user_id", "parent_user_id"),

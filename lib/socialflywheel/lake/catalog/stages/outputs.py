@@ -1,0 +1,166 @@
+"""Tables the graph, recommendation, conform and erase stages write: graph insight, recommendations and their
+fairness, and stage bookkeeping (conformed batches, erasure records)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from socialflywheel.lake.catalog.table import F64, I32, I64, STR, TS, Table
+
+# written by socialflywheel.ingest.conform
+CONFORMED = Table(
+    "silver.conformed_batches",
+    pa.schema(
+        {
+            "batch_id": STR,
+            "conformed_at": TS,
+            "rows": I64,
+        }
+    ),
+    keys=("batch_id",),
+    doc="Bronze batches already conformed into silver (makes conform incremental).",
+)
+
+# written by socialflywheel.privacy.erase
+ERASURES = Table(
+    "audit.erasures",
+    pa.schema(
+        {
+            "erasure_id": STR,
+            "requested_at": TS,
+            "completed_at": TS,
+            "people": I64,
+            "people_found": I64,
+            "tables": pa.list_(STR),
+            "rows_deleted": pa.map_(STR, I64),
+            "models_marked": I64,
+        }
+    ),
+    keys=("erasure_id",),
+    doc="One row per erasure request: when, which tables, how many rows. Never an identifier.",
+)
+
+# written by socialflywheel.graph.job
+GRAPH_CENTRALITY = Table(
+    "gold.graph_centrality",
+    pa.schema(
+        {
+            "user_id": STR,
+            "pagerank": F64,
+            "engagement_pagerank": F64,
+            "in_degree": I64,
+            "out_degree": I64,
+            "engagement_in": F64,
+            "engagement_out": F64,
+            "core_number": I64,
+            "betweenness": F64,
+            "triangles": I64,
+            "clustering": F64,
+            "component": I64,
+            "community": I64,
+            "rank_in_community": I64,
+            "backend": STR,
+            "as_of": TS,
+        }
+    ),
+    keys=("user_id",),
+    doc="Per-person centrality on the follow graph (PageRank, degrees, k-core, sampled betweenness, "
+    "triangles, clustering, weakly connected component), PageRank and weighted degrees on the "
+    "recency-decayed engagement graph, and the person's community with their PageRank rank inside it.",
+    pii_columns=("user_id",),
+)
+
+# written by socialflywheel.graph.job
+GRAPH_COMMUNITIES = Table(
+    "gold.graph_communities",
+    pa.schema(
+        {
+            "community": I64,
+            "size": I64,
+            "modularity": F64,
+            "algorithm": STR,
+            "top_influencers": pa.list_(STR),
+            "backend": STR,
+            "as_of": TS,
+        }
+    ),
+    keys=("community",),
+    doc="Communities of the symmetrized graph (largest first), the partition's modularity and the "
+    "community's members with the highest PageRank.",
+    pii_columns=("top_influencers",),
+)
+
+# written by socialflywheel.graph.job
+PEOPLE_YOU_MAY_KNOW = Table(
+    "gold.people_you_may_know",
+    pa.schema(
+        {
+            "user_id": STR,
+            "candidate_id": STR,
+            "score": F64,
+            "rank": I64,
+            "score_kind": STR,
+            "as_of": TS,
+        }
+    ),
+    keys=("user_id", "candidate_id"),
+    doc="Friends-of-friends follow suggestions ranked by Adamic-Adar or Jaccard; accounts the user "
+    "already follows, the user and risky accounts are excluded.",
+    pii_columns=("user_id", "candidate_id"),
+)
+
+# written by socialflywheel.recsys.fairness
+RECOMMENDATION_FAIRNESS = Table(
+    "gold.recommendation_fairness",
+    pa.schema(
+        {
+            "model_version": STR,
+            "generated_at": TS,
+            "dimension": STR,
+            "group_key": STR,
+            "items": I64,
+            "recommended_items": I64,
+            "creators": I64,
+            "users": I64,
+            "impressions": I64,
+            "exposure": F64,
+            "impression_share": F64,
+            "exposure_share": F64,
+            "catalogue_share": F64,
+            "gini_exposure": F64,
+            "gini_impressions": F64,
+            "catalogue_coverage": F64,
+            "computed_at": TS,
+        }
+    ),
+    keys=("model_version", "dimension", "group_key"),
+    doc="Exposure of one recommendation slice (model_version, generated_at) by creator tier "
+    "(emerging < median followers <= established < p90 <= top) and item popularity decile "
+    "(1 least .. 10 most popular): position-discounted exposure 1/log2(rank+1) and plain impressions, "
+    "their shares next to the group's catalogue share, recipients (users) and creators per group; "
+    "the version's Gini of exposure over all catalogue items and catalogue coverage on every row. "
+    "Rows of a model version are replaced when it is measured again.",
+)
+
+# written by socialflywheel.recsys.recommend_job
+RECOMMENDATIONS = Table(
+    "gold.recommendations",
+    pa.schema(
+        {
+            "user_id": STR,
+            "post_id": STR,
+            "rank": I32,
+            "score": F64,
+            "source": STR,
+            "model_version": STR,
+            "generated_at": TS,
+        }
+    ),
+    partition_by=("model_version",),
+    keys=("model_version", "user_id", "rank"),
+    doc="Top-K posts per user from the serving two-tower model (source 'model') or, for people the "
+    "model has not seen, trending and popular posts in their categories (source 'fallback'); items "
+    "the user already interacted with and the user's own posts are never listed. One slice per "
+    "model_version, replaced when that version runs again.",
+    pii_columns=("user_id",),
+)
