@@ -56,7 +56,7 @@ def prepare(events: int, work: Path) -> None:
     ingested = run_ingest(spark, cfg, lake)
     run_conform(spark, cfg, lake)
     stop_session()
-    print(json.dumps({"rows_in": ingested["rows_in"]}))
+    print(json.dumps({"rows_in": ingested.rows_in}))
 
 
 def measure(argv: list[str], *, env: dict[str, str], also: list[int], timeout: float, log: Path) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def prepare(events: int, work: str) -> None:
     rows = spark.read.parquet(f"{work}/events.parquet").count()
     stop_session()
     shutil.rmtree(f"{work}/sim", ignore_errors=True)
-    print(json.dumps({"events": rows, "users": summary.get("users"), "simulate_s": sim_s}))
+    print(json.dumps({"events": rows, "users": summary.users, "simulate_s": sim_s}))
 
 
 def _steps(spark: Any, work: str) -> dict[str, Any]:

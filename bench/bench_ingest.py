@@ -38,7 +38,7 @@ def child(job: str, work: str, events: int) -> None:
     t0 = time.perf_counter()
     summary = execute_job(job, cfg)
     seconds = time.perf_counter() - t0
-    rows = int(summary.get("rows_in", 0))
+    rows = summary.rows_in
     print(json.dumps({"seconds": seconds, "rows_in": rows, "events_per_s": rows / seconds if seconds else 0.0}))
 
 

@@ -13,8 +13,9 @@ import typer
 
 from socialflywheel.config import ConfigError, FlywheelConfig, load_config
 from socialflywheel.console import console as _console
-from socialflywheel.console import print_summary
+from socialflywheel.console import print_figures, print_summary
 from socialflywheel.jobs_registry import JOBS
+from socialflywheel.results import JobResult
 from socialflywheel.runs import execute_job
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Social Flywheel: batch analytics over social data.")
@@ -46,7 +47,7 @@ def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
         raise typer.Exit(2) from None
 
 
-def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: Any) -> list[dict[str, Any]]:
+def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: Any) -> list[JobResult]:
     cfg = resolve_config(conf, sets)
     setup_logging()
     results = []
@@ -136,7 +137,7 @@ def adapt(
     else:
         typer.echo(f"adapt: unknown kind {kind!r}; allowed: snap, ratings", err=True)
         raise typer.Exit(2)
-    print_summary("adapt", {"file": str(result.path), "events": result.events})
+    print_figures("adapt", {"file": str(result.path), "events": result.events})
 
 
 @app.command(help="Run the pipeline end to end on the embedded default and print a summary.")

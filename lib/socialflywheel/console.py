@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from socialflywheel.results import Figure, JobResult, Scalar
 
 
 def console(stderr: bool = False) -> Any:
@@ -11,7 +14,7 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr)
 
 
-def _print_records(title: str, records: list[dict[str, Any]]) -> None:
+def _print_records(title: str, records: Sequence[Mapping[str, Scalar]]) -> None:
     """A list of rows (e.g. a metric table) as its own table."""
     from rich.table import Table
 
@@ -24,23 +27,36 @@ def _print_records(title: str, records: list[dict[str, Any]]) -> None:
     console().print(table)
 
 
-def print_summary(title: str, summary: dict[str, Any]) -> None:
+def print_summary(title: str, result: JobResult) -> None:
+    """A job's figures as a two-column table, and each list of records among them as a table of its own."""
+    print_figures(title, result.figures())
+
+
+def print_figures(title: str, summary: Mapping[str, Figure]) -> None:
+    """Named figures as a two-column table, and each list of records among them as a table of its own."""
     from rich.table import Table
 
-    tables = {k: v for k, v in summary.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)}
+    tables = {k: _records(v) for k, v in summary.items() if _records(v)}
     table = Table(title=title, show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in summary.items():
         if key in tables:
             continue
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, float):
             value = f"{value:,.3f}"
-        elif isinstance(value, int):
+        elif isinstance(value, int) and not isinstance(value, bool):
             value = f"{value:,}"
         table.add_row(str(key), str(value))
     console().print(table)
     for key, records in tables.items():
         _print_records(f"{title}: {key}", records)
+
+
+def _records(value: Figure) -> list[Mapping[str, Scalar]]:
+    """The rows of a figure that is a list of records (a metric table); empty for any other figure."""
+    if not isinstance(value, list) or not value:
+        return []
+    return [r for r in value if isinstance(r, Mapping)] if all(isinstance(r, Mapping) for r in value) else []

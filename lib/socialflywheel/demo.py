@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.jobs_registry import JOBS
+from socialflywheel.results import JobResult
 
 # The order of the data flow; a stage that does not exist yet is skipped.
 PIPELINE = ("simulate", "ingest", "conform", "features", "graph", "train", "recommend", "report")
 
 
-def run_demo(cfg: FlywheelConfig) -> dict[str, dict[str, Any]]:
+def run_demo(cfg: FlywheelConfig) -> dict[str, JobResult]:
+    """Run the pipeline's jobs in order, print each one's figures, and close with the reconciliation and where to look."""
     from rich.console import Console
 
     from socialflywheel.console import print_summary
+    from socialflywheel.ingest.bronze import IngestResult
+    from socialflywheel.report.job import ReportResult
     from socialflywheel.runs import execute_job
 
     console = Console()
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, JobResult] = {}
     t0 = time.perf_counter()
     for name in PIPELINE:
         if name not in JOBS:
@@ -29,14 +32,15 @@ def run_demo(cfg: FlywheelConfig) -> dict[str, dict[str, Any]]:
         print_summary(name, results[name])
     console.rule("[bold]demo finished")
     console.print(f"stages run: {', '.join(results)} in {time.perf_counter() - t0:.1f}s; lake at {cfg.lake_root}")
-    ingest = results.get("ingest", {})
-    if ingest.get("rows_in"):
+    ingest = results.get("ingest")
+    if isinstance(ingest, IngestResult) and ingest.rows_in:
         console.print(
-            f"reconciliation: rows in {ingest['rows_in']:,} = new {ingest['rows_new']:,} + already present "
-            f"{ingest['rows_present']:,} + quarantined {ingest['rows_quarantined']:,} "
-            f"({'holds' if ingest.get('reconciled') else 'DOES NOT HOLD'})"
+            f"reconciliation: rows in {ingest.rows_in:,} = new {ingest.rows_new:,} + already present "
+            f"{ingest.rows_present:,} + quarantined {ingest.rows_quarantined:,} "
+            f"({'holds' if ingest.reconciled else 'DOES NOT HOLD'})"
         )
-    if "report" in results:
-        console.print(f"report: {results['report'].get('path')}")
+    report = results.get("report")
+    if isinstance(report, ReportResult):
+        console.print(f"report: {report.path}")
     console.print(f"see `flywheel tables`, `flywheel runs`, and `mlflow ui --backend-store-uri {cfg.tracking_uri}`")
     return results

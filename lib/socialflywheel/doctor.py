@@ -31,6 +31,7 @@ KEY_PACKAGES = (
 
 
 def java_version() -> str | None:
+    """The first line of ``java -version``, or None without a working Java."""
     java = shutil.which("java")
     if not java:
         return None
@@ -43,6 +44,7 @@ def java_version() -> str | None:
 
 
 def visible_gpus() -> list[str]:
+    """The GPUs ``nvidia-smi -L`` lists (empty without the tool or a driver)."""
     smi = shutil.which("nvidia-smi")
     if not smi:
         return []

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-# A job: (session, or None for jobs without Spark; config; lake) -> summary with rows_in and rows_out.
-JobFn = Callable[..., dict[str, Any]]
+from socialflywheel.results import JobResult
+
+# A job: (session, or None for jobs without Spark; config; lake) -> its typed result (rows in/out, own figures).
+JobFn = Callable[..., JobResult]
 
 
 @dataclass(frozen=True)

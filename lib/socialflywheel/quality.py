@@ -43,6 +43,7 @@ class GateResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
+        """The result as one JSON line (sorted keys)."""
         return json.dumps(asdict(self), default=str, sort_keys=True)
 
 
@@ -167,6 +168,7 @@ def _landing(args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of the gates: ``freshness`` and ``volume`` with their thresholds."""
     parser = argparse.ArgumentParser(prog="python -m socialflywheel.quality", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="gate", required=True)
     for name in ("freshness", "volume"):

@@ -9,11 +9,12 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from socialflywheel.config import FlywheelConfig, config_hash
 from socialflywheel.lake.io import Lake
+from socialflywheel.results import JobResult
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,6 @@ class RunContext:
     started_at: dt.datetime
     rows_in: int = 0
     rows_out: int = 0
-    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def _utcnow() -> dt.datetime:
@@ -82,8 +82,12 @@ def job_run(job: str, cfg: FlywheelConfig, lake: Lake) -> Iterator[RunContext]:
         log.info("job %s succeeded in %.1fs (run %s)", job, time.perf_counter() - t0, ctx.run_id)
 
 
-def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> dict[str, Any]:
-    """Open the session, run one job's library function and record the run in audit.job_runs."""
+def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> JobResult:
+    """Open the session, run one job's library function and record the run in audit.job_runs.
+
+    Returns:
+        The job's typed result, with the run id and the Delta versions the job read and wrote.
+    """
     from socialflywheel.jobs_registry import JOBS
     from socialflywheel.lake.io import Lake
     from socialflywheel.lake.storage import probe
@@ -100,12 +104,12 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> dict[str, Any]
     with _writer_lease(cfg, lake.root, name):
         spark = get_session(cfg)
         with job_run(name, cfg, lake) as ctx:
-            summary = fn(spark, cfg, lake, **kwargs)
-            ctx.rows_in = int(summary.get("rows_in", 0) or 0)
-            ctx.rows_out = int(summary.get("rows_out", 0) or 0)
-            ctx.summary = summary
-    summary.setdefault("run_id", ctx.run_id)
-    return summary
+            result = fn(spark, cfg, lake, **kwargs)
+            ctx.rows_in, ctx.rows_out = result.rows_in, result.rows_out
+    result.run_id = ctx.run_id
+    result.versions_read = dict(lake.versions_read)
+    result.versions_written = {k: v for k, v in lake.versions_written.items() if k != "audit.job_runs"}
+    return result
 
 
 def _writer_lease(cfg: FlywheelConfig, root: str, job: str) -> Any:

@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.config import REPO_ROOT, FlywheelConfig, config_hash, public_dict
@@ -40,7 +41,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def setup(cfg: FlywheelConfig) -> Any:
+def setup(cfg: FlywheelConfig) -> ModuleType:
     """Point MLflow at the configured store and make sure the experiment exists."""
     import mlflow
 
@@ -65,7 +66,7 @@ def setup(cfg: FlywheelConfig) -> Any:
     return mlflow
 
 
-def log_delta_versions(client_mlflow: Any, lake: Lake) -> None:
+def log_delta_versions(client_mlflow: ModuleType, lake: Lake) -> None:
     """Log the Delta version of every table read, so the run can be reproduced by time travel."""
     for name, version in sorted(lake.versions_read.items()):
         client_mlflow.log_param(f"delta_version.{name}", version)

@@ -27,7 +27,7 @@ def sail_s3_lake(s3_landing: str, spark: Any, tmp_path_factory: Any) -> tuple[Fl
     cfg = make_config(work, f"lake.root={SAIL_LAKE}", f"ingest.landing_dir=s3://{BUCKET}/{LANDING_PREFIX}")
     lake = Lake.from_config(cfg)
     first = run_ingest(spark, cfg, lake)
-    assert first["reconciled"] and first["rows_in"] > 0
+    assert first.reconciled and first.rows_in > 0
     run_conform(spark, cfg, lake)
     run_features(spark, cfg, lake)
     return cfg, lake
@@ -53,7 +53,7 @@ def test_second_ingest_from_s3_adds_nothing(sail_s3_lake: Any, spark: Any) -> No
     cfg, lake = sail_s3_lake
     version = lake.version("bronze.events")
     again = run_ingest(spark, cfg, lake)
-    assert again["files"] == 0 and again["rows_new"] == 0
+    assert again.files == 0 and again.rows_new == 0
     assert lake.version("bronze.events") == version
 
 
@@ -66,7 +66,7 @@ def test_delta_rs_maintenance_on_s3(sail_s3_lake: Any, spark: Any) -> None:
     before = {n: lake.read_arrow(n) for n in ("silver.events", "gold.user_features")}
     cfg.maintain.vacuum_retention_hours = 0
     summary = run_maintain(spark, cfg, lake)
-    assert summary["tables"] >= 5 and summary["files_vacuumed"] > 0
+    assert summary.tables >= 5 and summary.files_vacuumed > 0
     fresh = Lake.from_config(cfg)
     for name, rows in before.items():
         assert_same_rows(name, fresh.read_arrow(name), rows)

@@ -94,11 +94,11 @@ def runs(spark: Any, tiny_lake: Any, tmp_path_factory: pytest.TempPathFactory) -
 
 def test_modes_and_first_rebuilt_dates(runs: dict) -> None:
     last = runs["last"]
-    assert runs["first"]["mode"] == "full" and runs["full"]["mode"] == "full"
-    assert runs["second"]["mode"] == "incremental"
-    assert runs["second"]["features_since"] == last.isoformat()
+    assert runs["first"].mode == "full" and runs["full"].mode == "full"
+    assert runs["second"].mode == "incremental"
+    assert runs["second"].features_since == last.isoformat()
     # labels may use the next day's events; test/val (1 day each) moved by one day: from last - 2
-    assert runs["second"]["examples_since"] == (last - dt.timedelta(days=2)).isoformat()
+    assert runs["second"].examples_since == (last - dt.timedelta(days=2)).isoformat()
 
 
 @pytest.mark.parametrize("name", list(TABLES))
@@ -107,7 +107,7 @@ def test_history_shows_only_affected_partitions_rewritten(runs: dict, name: str)
 
     lake, column = runs["lake"], TABLES[name][0]
     key = "features_since" if column == "as_of_date" else "examples_since"
-    since = dt.date.fromisoformat(runs["second"][key])
+    since = dt.date.fromisoformat(getattr(runs["second"], key))
     old, new = runs["before"][name], lake.version(name)
     assert new == old + 1  # one commit per table
     commit = history(lake, name, limit=1)[0]

@@ -50,11 +50,11 @@ def job_runs(spark: Any, tiny_lake: Any, tmp_path_factory: pytest.TempPathFactor
 
 def test_first_run_is_full_and_summarized(job_runs: dict) -> None:
     s, lake = job_runs["first"], job_runs["lake"]
-    assert s["mode"] == "full"
-    assert s["rows_in"] == lake.read_arrow("silver.events", columns=["event_id"]).num_rows
+    assert s.mode == "full"
+    assert s.rows_in == lake.read_arrow("silver.events", columns=["event_id"]).num_rows
     for name in OUTPUTS[:3]:
-        assert s["tables"][name] == job_runs["tables"][name] > 0
-    assert s["rows_out"] >= sum(s["tables"].values())
+        assert s.tables[name] == job_runs["tables"][name] > 0
+    assert s.rows_out >= sum(s.tables.values())
     mark = job_runs["mark"]
     assert len(mark) == 1 and mark[0]["mode"] == "full"
     assert mark[0]["categories"] == sorted(set(lake.read_arrow("silver.posts").column("category").to_pylist()))
@@ -69,7 +69,7 @@ def test_every_part_a_step_ran_and_wrote_its_tables(job_runs: dict) -> None:
     from socialflywheel.features.job import part_a_steps
 
     s, lake = job_runs["first"], job_runs["lake"]
-    assert list(s["part_a"]) == [step.name for step in part_a_steps()]
+    assert list(s.part_a) == [step.name for step in part_a_steps()]
     for name in ("gold.account_risk", "gold.hashtag_trends", "gold.post_sentiment", "gold.segments"):
         assert lake.exists(name) and lake.read_arrow(name).num_rows > 0, name
 
@@ -85,13 +85,13 @@ def test_risky_accounts_left_out(job_runs: dict) -> None:
 
 
 def test_rerun_without_new_events_is_a_noop(job_runs: dict) -> None:
-    assert job_runs["again"]["mode"] == "noop"
+    assert job_runs["again"].mode == "noop"
     assert job_runs["v2"] == job_runs["v"]
 
 
 def test_config_change_forces_full_rebuild(job_runs: dict) -> None:
     lake: Lake = job_runs["lake"]
-    assert job_runs["third"]["mode"] == "full"
+    assert job_runs["third"].mode == "full"
     counts = lake.read_arrow("gold.user_features", columns=["event_counts"]).column("event_counts")[0].as_py()
     assert {k for k, _ in counts if k.startswith("view_")} == {"view_1d", "view_7d"}
 

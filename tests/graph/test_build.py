@@ -40,9 +40,7 @@ EVENTS = [  # (event_type, user_id, post_id, ts)
 
 def frames(spark: Any) -> tuple[Any, Any, Any]:
     follows = spark.createDataFrame(FOLLOWS, table("silver.follows").ddl)
-    posts = spark.createDataFrame(
-        [(p, a, day(20), "news", [], "", None) for p, a in POSTS], table("silver.posts").ddl
-    )
+    posts = spark.createDataFrame([(p, a, day(20), "news", [], "", None) for p, a in POSTS], table("silver.posts").ddl)
     events = spark.createDataFrame(
         [
             (f"e{i}", t, u, p, None, ts, 0, None, [], "FR", "ios", None, ts.date())

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from socialflywheel.graph import run_graph
+from socialflywheel.graph.job import GraphResult
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.io import Lake
 from tests.conftest import make_config
@@ -40,29 +41,27 @@ def silver(spark: Any, lake: Lake) -> None:
 
 
 @pytest.fixture
-def graph_run(spark: Any, tmp_path: Path) -> tuple[dict[str, Any], Lake, Any]:
+def graph_run(spark: Any, tmp_path: Path) -> tuple[GraphResult, Lake, Any]:
     cfg = make_config(tmp_path / "work", "graph.backend=networkit", "graph.threads=2", "graph.pymk_k=3")
     lake = Lake.from_config(cfg)
     silver(spark, lake)
     return run_graph(spark, cfg, lake), lake, cfg
 
 
-def test_run_graph_writes_gold_tables_with_catalog_schema(
-    spark: Any, graph_run: tuple[dict[str, Any], Lake, Any]
-) -> None:
+def test_run_graph_writes_gold_tables_with_catalog_schema(spark: Any, graph_run: tuple[GraphResult, Lake, Any]) -> None:
     summary, lake, _ = graph_run
-    assert summary["backend"] == "networkit" and summary["nodes"] == 12
-    assert summary["communities"] == 2 and summary["modularity"] > 0.3
-    assert set(summary["seconds"]) >= {"build", "pagerank", "core_number", "betweenness", "leiden", "write"}
+    assert summary.backend == "networkit" and summary.nodes == 12
+    assert summary.communities == 2 and summary.modularity > 0.3
+    assert set(summary.seconds) >= {"build", "pagerank", "core_number", "betweenness", "leiden", "write"}
     for name in ("gold.graph_centrality", "gold.graph_communities", "gold.people_you_may_know"):
         assert lake.exists(name)
         expected = spark.createDataFrame([], table(name).ddl).schema
         got = lake.read(spark, name).schema
         assert [(f.name, f.dataType) for f in got.fields] == [(f.name, f.dataType) for f in expected.fields]
-    assert summary["rows_out"] == sum(summary["rows_written"].values())
+    assert summary.rows_out == sum(summary.rows_written.values())
 
 
-def test_run_graph_values(spark: Any, graph_run: tuple[dict[str, Any], Lake, Any]) -> None:
+def test_run_graph_values(spark: Any, graph_run: tuple[GraphResult, Lake, Any]) -> None:
     _, lake, _ = graph_run
     cent = lake.read_arrow("gold.graph_centrality").to_pylist()
     by_user = {r["user_id"]: r for r in cent}
@@ -88,12 +87,12 @@ def test_run_graph_values(spark: Any, graph_run: tuple[dict[str, Any], Lake, Any
     assert np.all(np.diff([r["score"] for r in pymk if r["user_id"] == "u1"]) <= 0)
 
 
-def test_run_graph_is_idempotent(spark: Any, graph_run: tuple[dict[str, Any], Lake, Any]) -> None:
+def test_run_graph_is_idempotent(spark: Any, graph_run: tuple[GraphResult, Lake, Any]) -> None:
     summary, lake, cfg = graph_run
     before = lake.read_arrow("gold.graph_centrality").sort_by("user_id")
     again = run_graph(spark, cfg, lake)
     after = lake.read_arrow("gold.graph_centrality").sort_by("user_id")
-    assert again["nodes"] == summary["nodes"]
+    assert again.nodes == summary.nodes
     assert after.drop(["betweenness"]).equals(before.drop(["betweenness"]))
     assert np.allclose(after.column("betweenness").to_numpy(), before.column("betweenness").to_numpy())
-    assert lake.read_arrow("gold.people_you_may_know").num_rows == summary["rows_written"]["gold.people_you_may_know"]
+    assert lake.read_arrow("gold.people_you_may_know").num_rows == summary.rows_written["gold.people_you_may_know"]

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from socialflywheel.features.risk import risky_accounts
@@ -50,8 +51,11 @@ def test_risky_accounts_read_from_gold_account_risk(
     spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = Lake.from_config(make_config(tmp_path / "work"))
-    schema = "user_id string, score double, is_risky boolean"
-    monkeypatch.setitem(CATALOG, "gold.account_risk", Table("gold.account_risk", schema))
+    declared = Table(
+        "gold.account_risk", pa.schema({"user_id": pa.string(), "score": pa.float64(), "is_risky": pa.bool_()})
+    )
+    schema = declared.ddl
+    monkeypatch.setitem(CATALOG, "gold.account_risk", declared)
     assert risky_accounts(spark, lake) is None  # declared but not written yet: nobody excluded
     rows = [("a", 0.9, True), ("b", 0.2, False), ("c", 0.51, False)]
     lake.overwrite(spark.createDataFrame(rows, schema), "gold.account_risk")

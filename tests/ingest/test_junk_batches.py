@@ -62,9 +62,9 @@ def test_junk_batches_reconcile(seed: int, spark: Any, work: FlywheelConfig, lak
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"\n".join(lines) + b"\n")
         out = run_ingest(spark, work, lake)
-        assert out["rows_in"] == len([ln for ln in lines if ln.strip()])
-        assert out["rows_in"] == out["rows_new"] + out["rows_present"] + out["rows_quarantined"]
-        total_in += out["rows_in"]
+        assert out.rows_in == len([ln for ln in lines if ln.strip()])
+        assert out.rows_in == out.rows_new + out.rows_present + out.rows_quarantined
+        total_in += out.rows_in
     run_conform(spark, work, lake)
     batches = lake.read_arrow("bronze.batches").to_pylist()
     assert len(batches) == BATCHES and all(b["reconciled"] for b in batches)

@@ -10,7 +10,7 @@ import pytest
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.lake.maintain import run_maintain
-from socialflywheel.privacy.erase import erasure_plan, run_erase
+from socialflywheel.privacy.erase import EraseResult, erasure_plan, run_erase
 from socialflywheel.privacy.pseudonymize import pseudonym
 from tests.conftest import copy_lake
 from tests.privacy.scan import find_ids, id_patterns
@@ -45,10 +45,10 @@ def erased_lake(tiny_lake: Tiny, spark: Any, tmp_path: Path) -> dict[str, Any]:
 
 def test_erase_removes_people_everywhere_and_nothing_else(erased_lake: dict[str, Any], spark: Any) -> None:
     lake, victims, pseudos = (erased_lake[k] for k in ("lake", "victims", "pseudos"))
-    summary = erased_lake["summary"]
-    assert summary["people"] == 4 and summary["people_found"] == 3 and summary["people_unknown"] == 1
+    summary: EraseResult = erased_lake["summary"]
+    assert summary.people == 4 and summary.people_found == 3 and summary.people_unknown == 1
     for table in ("bronze.events", "silver.events", "silver.users", "silver.follows", "gold.graph_centrality"):
-        assert summary["rows_deleted"].get(table, 0) > 0, table
+        assert summary.rows_deleted.get(table, 0) > 0, table
     # current versions: no row of theirs anywhere
     from socialflywheel.lake.catalog import CATALOG
 
@@ -81,6 +81,7 @@ def test_maintain_makes_erasure_physical(erased_lake: dict[str, Any], spark: Any
     assert find_ids(Path(cfg.lake_root), patterns)  # old versions still hold them before maintain
     cfg.maintain.vacuum_retention_hours = 0
     cfg.maintain.log_retention_hours = 0
-    run_maintain(spark, cfg, lake)
+    maintained = run_maintain(spark, cfg, lake)
+    assert maintained.files_vacuumed > 0 and maintained.tables > 0
     assert find_ids(Path(cfg.lake_root), patterns) == {}  # data, log and checkpoints: every byte read
     assert lake.read(spark, "silver.events").count() == len(lake.read_arrow("silver.events"))

@@ -97,7 +97,46 @@ def test_cold_user_gets_trending_and_popular_items_of_their_categories_minus_see
     popular = np.array([1.0, 9.0, 5.0, 100.0, 90.0, 80.0])
     trending = np.zeros(6)
     pref = np.array([[1.0, 0.0], [0.0, 0.0]])  # user 0 likes category 0; user 1 has no known taste
-    scores = fallback_scores(category_pref=pref, item_category=item_category, trending=trending, popular=popular)
-    top = fallback_topk(scores=scores, k=3, seen_rows=np.array([0]), seen_items=np.array([1]))
+    top, scores = fallback_topk(
+        category_pref=pref, item_category=item_category, trending=trending, popular=popular, k=3,
+        seen_rows=np.array([0]), seen_items=np.array([1]),
+    )  # fmt: skip
     assert top[0].tolist() == [2, 0, 3]  # category 0 first (seen item 1 removed), then the most popular
     assert top[1].tolist() == [3, 4, 5]  # no taste: global popularity
+    full = fallback_scores(category_pref=pref, item_category=item_category, trending=trending, popular=popular)
+    np.testing.assert_array_equal(scores, np.take_along_axis(full, top, axis=1).astype(np.float32))
+
+
+def test_fallback_lists_break_ties_by_item_and_keep_near_ties_apart() -> None:
+    """Known answer of the product's ranking (float64 scores, stable sort, restricted to the corpus).
+
+    Trend and popularity ranks cancel (trend ``i``, popularity ``8 - i``), so every item's own score is
+    exactly 0.5 and the lists are decided by category taste and tie-breaking alone. Tried: the former
+    ``topk_excluding``-based fallback_topk (float32 scores and argpartition) -- user 1 got ``[0, 1, 2, 3]``
+    and user 2 ``[0, 2, 6, 4]``; ``kind="quicksort"`` for the stable sort; dropping the ``candidates``
+    mask; scoring every chunk with the first chunk's tastes (``pref[:chunk]``); marking seen pairs without
+    the chunk offset; each failed here.
+    """
+    item_category = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0])
+    trending, popular = np.arange(9.0), np.arange(9.0)[::-1].copy()
+    pref = np.array(
+        [
+            [0.0, 0.0],  # no taste: nine exact ties, listed by item_idx
+            [0.3, 0.3 + 1e-9],  # category 1 ahead by 1e-9: a float32 cast would merge the two groups
+            [1.0, 0.0],  # category 0 only: ties inside it, by item_idx
+            [1.0, 0.0],  # the same with item 0 seen (in the second chunk of two users)
+        ]
+    )
+    kwargs = {"item_category": item_category, "trending": trending, "popular": popular}
+    top, scores = fallback_topk(
+        category_pref=pref, k=4, chunk=2, seen_rows=np.array([3]), seen_items=np.array([0]), **kwargs
+    )
+    assert top.tolist() == [[0, 1, 2, 3], [1, 3, 5, 7], [0, 2, 4, 6], [2, 4, 6, 8]]
+    # only corpus items 2, 3, 4, 8 and item 4 seen: a short list, padded
+    restricted, short = fallback_topk(
+        category_pref=pref[2:3], k=4, candidates=np.array([2, 3, 4, 8]), seen_rows=np.array([0]),
+        seen_items=np.array([4]), **kwargs,
+    )  # fmt: skip
+    assert restricted.tolist() == [[2, 8, 3, -1]]
+    assert short.tolist() == [[4.5, 4.5, 0.5, -np.inf]] and short.dtype == np.float32
+    np.testing.assert_allclose(scores[:, 0], [0.5, 3.8, 4.5, 4.5], rtol=1e-6)

@@ -40,7 +40,7 @@ def recommended(
 def test_every_user_gets_k_ranked_unseen_posts(recommended: dict[str, Any]) -> None:
     lake: Lake = recommended["lake"]
     recs = recommended["recs"]
-    assert recs.num_rows == recommended["first"]["rows_out"] == recommended["second"]["rows_out"]  # replaced
+    assert recs.num_rows == recommended["first"].rows_out == recommended["second"].rows_out  # replaced
     events = lake.read_arrow("silver.events", columns=["user_id", "post_id"])
     posts = lake.read_arrow("silver.posts", columns=["post_id", "author_id"])
     seen: dict[str, set[str]] = defaultdict(set)
@@ -52,7 +52,7 @@ def test_every_user_gets_k_ranked_unseen_posts(recommended: dict[str, Any]) -> N
     lists: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for row in recs.to_pylist():
         lists[row["user_id"]].append((row["rank"], row["post_id"]))
-        assert row["model_version"] == recommended["trained"]["model_version"]
+        assert row["model_version"] == recommended["trained"].model_version
     users = set(lake.read_arrow("silver.users", columns=["user_id"]).column("user_id").to_pylist())
     assert set(lists) == users
     for user, items in lists.items():
@@ -65,7 +65,7 @@ def test_every_user_gets_k_ranked_unseen_posts(recommended: dict[str, Any]) -> N
 
 def test_users_absent_from_training_get_the_fallback(recommended: dict[str, Any]) -> None:
     recs = recommended["recs"]
-    data = Path(recommended["trained"]["data_root"])
+    data = Path(recommended["trained"].data_root)
     vocab = pq.read_table(data / "users.parquet")
     trained_users = set(pc.filter(vocab.column("user_id"), pc.greater(vocab.column("positives"), 0)).to_pylist())
     source: dict[str, set[str]] = defaultdict(set)
@@ -76,15 +76,15 @@ def test_users_absent_from_training_get_the_fallback(recommended: dict[str, Any]
     assert all(source[u] == {"fallback"} for u in absent)
     assert all(source[u] == {"model"} for u in trained_users)
     first = recommended["first"]
-    assert first["fallback_users"] == len(absent) and first["model_users"] == len(trained_users)
+    assert first.fallback_users == len(absent) and first.model_users == len(trained_users)
 
 
 def test_index_and_embeddings_saved_with_the_version(recommended: dict[str, Any]) -> None:
-    saved = Path(recommended["first"]["saved"]) / "index"
+    saved = Path(recommended["first"].saved) / "index"
     assert {"items.faiss", "item_embeddings.npy", "item_ids.npy", "index.json", "user_embeddings.npy"} <= {
         p.name for p in saved.iterdir()
     }
-    assert recommended["first"]["index"] == "flat"
+    assert recommended["first"].index == "flat"
 
 
 def test_model_lists_rank_by_dot_product_plus_the_time_prior_as_of_now(recommended: dict[str, Any]) -> None:
@@ -97,8 +97,8 @@ def test_model_lists_rank_by_dot_product_plus_the_time_prior_as_of_now(recommend
     from socialflywheel.recsys.registry import download_serving_files
 
     cfg, lake, first = recommended["cfg"], recommended["lake"], recommended["first"]
-    saved = Path(first["saved"])
-    files = download_serving_files(cfg, first["model_version"], saved / "oracle")
+    saved = Path(first.saved)
+    files = download_serving_files(cfg, first.model_version, saved / "oracle")
     model = load_model(files["model"])
     assert model.time_prior is not None
     items = pq.read_table(files["items"])

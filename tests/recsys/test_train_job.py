@@ -63,24 +63,24 @@ def test_run_logs_params_metrics_artifacts_and_versions(runs: dict[str, Any]) ->
     cfg = runs["cfg"]
     mlflow.set_tracking_uri(cfg.tracking_uri)
     good = runs["good"]
-    run = mlflow.get_run(good["run_id"])
+    run = mlflow.get_run(good.mlflow_run_id)
     params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
-    assert params["cfg.train.lr"] == "0.01" and int(params["data.train_rows"]) == good["rows_in"] > 500
+    assert params["cfg.train.lr"] == "0.01" and int(params["data.train_rows"]) == good.rows_in > 500
     assert params[f"delta_version.{TRAINING_EXAMPLES_NAME}"] == "0" and "delta_version.silver.posts" in params
-    assert tags["job"] == "train" and tags["git_commit"] and tags["model_version"] == good["model_version"]
+    assert tags["job"] == "train" and tags["git_commit"] and tags["model_version"] == good.model_version
     for model in ("two_tower", "most_popular", "ials"):
         for k in (10, 50, 100):
             assert 0.0 <= metrics[f"test.{model}.recall_at_{k}"] <= 1.0
             assert f"test.{model}.ndcg_at_{k}" in metrics and f"test.{model}.coverage_at_{k}" in metrics
-    history = mlflow.MlflowClient().get_metric_history(good["run_id"], "epoch.train_loss")
+    history = mlflow.MlflowClient().get_metric_history(good.mlflow_run_id, "epoch.train_loss")
     assert [m.step for m in history] == list(range(6))
-    assert len(mlflow.MlflowClient().get_metric_history(good["run_id"], "epoch.recall_at_50")) == 6
-    files = {f.path for f in mlflow.MlflowClient().list_artifacts(good["run_id"], "evaluation")}
+    assert len(mlflow.MlflowClient().get_metric_history(good.mlflow_run_id, "epoch.recall_at_50")) == 6
+    files = {f.path for f in mlflow.MlflowClient().list_artifacts(good.mlflow_run_id, "evaluation")}
     assert {"evaluation/evaluation.csv", "evaluation/evaluation.json", "evaluation/recall_at_k.png"} <= files
-    assert len(good["metrics"]) == 9 and good["rows_out"] == 1
-    assert metrics["holdout_recall_at_50"] == pytest.approx(good["holdout_recall_at_50"])
-    assert [m.step for m in mlflow.MlflowClient().get_metric_history(good["run_id"], "refit.train_loss")] == [0]
-    assert good["train"]["refit_rows"] > good["rows_in"]
+    assert len(good.metrics) == 9 and good.rows_out == 1
+    assert metrics["holdout_recall_at_50"] == pytest.approx(good.holdout_recall_at_50)
+    assert [m.step for m in mlflow.MlflowClient().get_metric_history(good.mlflow_run_id, "refit.train_loss")] == [0]
+    assert good.refit_rows > good.rows_in
 
 
 def test_registered_model_is_the_refit_of_the_selected_one(runs: dict[str, Any]) -> None:
@@ -92,8 +92,8 @@ def test_registered_model_is_the_refit_of_the_selected_one(runs: dict[str, Any])
 
     cfg, good = runs["cfg"], runs["good"]
     mlflow.set_tracking_uri(cfg.tracking_uri)
-    run_dir = Path(good["data_root"]).parent
-    files = download_serving_files(cfg, good["model_version"], runs["work"] / "download")
+    run_dir = Path(good.data_root).parent
+    files = download_serving_files(cfg, good.model_version, runs["work"] / "download")
 
     def weights(path: Path) -> dict[str, torch.Tensor]:
         return dict(torch.load(str(path), weights_only=True)["state_dict"])
@@ -113,11 +113,11 @@ def test_serving_alias_moves_only_to_a_better_version(runs: dict[str, Any]) -> N
     cfg = runs["cfg"]
     mlflow.set_tracking_uri(cfg.tracking_uri)
     weak, good, again = runs["weak"], runs["good"], runs["weak_again"]
-    assert [weak["model_version"], good["model_version"], again["model_version"]] == ["1", "2", "3"]
-    assert good["holdout_recall_at_50"] > weak["holdout_recall_at_50"] + 0.02
-    assert weak["promoted"] and good["promoted"] and not again["promoted"]
-    assert good["champion_version"] == "1" and again["champion_version"] == "2"
-    assert again["same_holdout_as_champion"]
+    assert [weak.model_version, good.model_version, again.model_version] == ["1", "2", "3"]
+    assert good.holdout_recall_at_50 > weak.holdout_recall_at_50 + 0.02
+    assert weak.promoted and good.promoted and not again.promoted
+    assert good.champion_version == "1" and again.champion_version == "2"
+    assert again.same_holdout_as_champion
     holder = mlflow.MlflowClient().get_model_version_by_alias(cfg.mlflow.registered_model, cfg.mlflow.serving_alias)
     assert str(holder.version) == "2"
 
@@ -130,7 +130,7 @@ def test_registered_pyfunc_recommends_for_known_users(runs: dict[str, Any]) -> N
     cfg = runs["cfg"]
     mlflow.set_tracking_uri(cfg.tracking_uri)
     model = mlflow.pyfunc.load_model(f"models:/{cfg.mlflow.registered_model}@{cfg.mlflow.serving_alias}")
-    users = pq.read_table(Path(runs["good"]["data_root"]) / "users.parquet").column("user_id").to_pylist()
+    users = pq.read_table(Path(runs["good"].data_root) / "users.parquet").column("user_id").to_pylist()
     out = model.predict(pd.DataFrame({"user_id": [users[0], users[1], "nobody"]}), params={"k": 5})
     assert sorted(set(out.user_id)) == sorted(users[:2]) and list(out["rank"][:5]) == [1, 2, 3, 4, 5]
 
@@ -154,7 +154,7 @@ def test_two_tower_beats_the_best_baseline_on_the_default_simulation(
             "train.checkpoint_every_steps=0", f"train.seed={seed}",
         )  # fmt: skip
         summary = run_train(None, cfg, Lake.from_config(cfg), run_name=f"quality-{seed}")
-        gains.append(summary["holdout_recall_at_50"] - summary["best_baseline_recall_at_50"])
+        gains.append(summary.holdout_recall_at_50 - summary.best_baseline_recall_at_50)
     assert min(gains) > 0 and sum(gains) / len(gains) >= 0.02, gains
 
 
@@ -170,7 +170,7 @@ def test_two_processes_under_torchrun(
     _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
     cfg = small_config(tmp_path_factory.mktemp("torchrun"), lake, "train.nproc=2", "train.epochs=2")
     summary = run_train(None, cfg, Lake.from_config(cfg))
-    assert summary["train"]["world_size"] == 2 and summary["promoted"]
+    assert summary.world_size == 2 and summary.promoted
     mlflow.set_tracking_uri(cfg.tracking_uri)
-    history = mlflow.MlflowClient().get_metric_history(summary["run_id"], "epoch.recall_at_50")
+    history = mlflow.MlflowClient().get_metric_history(summary.mlflow_run_id, "epoch.recall_at_50")
     assert [m.step for m in history] == [0, 1]

@@ -4,7 +4,6 @@ fetched from the network, and figures equal to the gold tables and the MLflow ru
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -50,21 +49,15 @@ LAUNCH_ARGS = [
 ]
 
 
-def _job(module: str, name: str) -> Any:
-    """A stage's job function when that stage exists yet, else None."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, name, None)
-
-
 @pytest.fixture(scope="module")
 def built(
     tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: Any
 ) -> dict[str, Any]:
     from socialflywheel.features.job import run_features
     from socialflywheel.graph.job import run_graph
+    from socialflywheel.recsys.fairness import build_fairness
+    from socialflywheel.recsys.recommend_job import run_recommend
+    from socialflywheel.recsys.train_job import run_train
     from socialflywheel.report import run_report
 
     root = tmp_path_factory.mktemp("report")
@@ -75,18 +68,12 @@ def built(
     early_cfg = make_config(root / "early", f"lake.root={lake.root}")
     early = run_report(spark, early_cfg, Lake.from_config(early_cfg))
     cfg = make_config(cfg.work_path, "simulate.profile=tiny", *TRAIN_SMALL)
-    out: dict[str, Any] = {"cfg": cfg, "early": early, "trained": None, "fairness": None}
-    train = _job("socialflywheel.recsys.train_job", "run_train")
-    recommend = _job("socialflywheel.recsys.recommend_job", "run_recommend")
-    fairness = _job("socialflywheel.recsys.fairness", "build_fairness")
-    if train is not None:
-        out["trained"] = train(spark, cfg, Lake.from_config(cfg))
-        if recommend is not None:
-            recommend(spark, cfg, Lake.from_config(cfg))
-            if fairness is not None:
-                out["fairness"] = fairness(spark, cfg, Lake.from_config(cfg))
+    out: dict[str, Any] = {"cfg": cfg, "early": early}
+    out["trained"] = run_train(spark, cfg, Lake.from_config(cfg))
+    run_recommend(spark, cfg, Lake.from_config(cfg))
+    out["fairness"] = build_fairness(spark, cfg, Lake.from_config(cfg))
     out["report"] = run_report(spark, cfg, Lake.from_config(cfg))
-    out["html"] = Path(out["report"]["path"]).read_text(encoding="utf-8")
+    out["html"] = Path(out["report"].path).read_text(encoding="utf-8")
     return out
 
 
@@ -108,18 +95,17 @@ def test_report_is_self_contained_with_every_section(built: dict[str, Any]) -> N
     srcs = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert srcs and all(s.startswith(("data:image/png;base64,", "#")) for s in srcs)
     assert "<script" not in html and "<link" not in html and "@import" not in html
-    states = built["report"]["sections"]
+    states = built["report"].sections
     for sid in ("trending-hashtags", "sentiment", "campaigns", "communities", "segments"):
         assert states[sid] == "ok", sid
-    if built["fairness"] is not None:
-        assert states["model-metrics"] == "ok" and states["fairness"] == "ok"
+    assert states["model-metrics"] == "ok" and states["fairness"] == "ok"
 
 
 def test_report_before_any_model_says_so(built: dict[str, Any]) -> None:
     early = built["early"]
-    assert early["sections"]["model-metrics"] == "missing" and early["sections"]["fairness"] == "missing"
-    assert early["sections"]["communities"] == "ok" and early["mlflow_train_run_id"] is None
-    text = Path(early["path"]).read_text(encoding="utf-8")
+    assert early.sections["model-metrics"] == "missing" and early.sections["fairness"] == "missing"
+    assert early.sections["communities"] == "ok" and early.mlflow_train_run_id is None
+    text = Path(early.path).read_text(encoding="utf-8")
     assert "No training run has been recorded in MLflow yet" in text
     assert "Recommendation fairness is not available yet" in text
 
@@ -144,21 +130,19 @@ def test_figures_equal_gold_tables_and_small_groups_are_hidden(built: dict[str, 
     segs = _gold(cfg, "gold.segments")
     seg_users = [int(v) for m, (v, _) in shown.items() if re.fullmatch(r"segment:\d+:users", m)]
     assert sorted(seg_users) == sorted(segs[segs.users >= k].users)
-    if built["trained"] is not None:
-        import mlflow
+    import mlflow
 
-        run = mlflow.MlflowClient(tracking_uri=cfg.tracking_uri).get_run(built["trained"]["run_id"])
-        for model in ("two_tower", "most_popular", "ials"):
-            value, _ = shown[f"model:{model}:recall_at_50"]
-            assert float(value) == pytest.approx(run.data.metrics[f"test.{model}.recall_at_50"])
-    if built["fairness"] is not None:
-        fair = _gold(cfg, "gold.recommendation_fairness")
-        assert float(shown["fairness:gini_exposure"][0]) == pytest.approx(fair.gini_exposure.iloc[0])
-        assert float(shown["fairness:catalogue_coverage"][0]) == pytest.approx(fair.catalogue_coverage.iloc[0])
-        top = fair[(fair.dimension == "creator_tier") & (fair.group_key == "top")].iloc[0]
-        if top.creators >= k and not 0 < top.users < k:
-            metric = "fairness:creator_tier:top:exposure_share"
-            assert float(shown[metric][0]) == pytest.approx(top.exposure_share)
+    run = mlflow.MlflowClient(tracking_uri=cfg.tracking_uri).get_run(built["trained"].mlflow_run_id)
+    for model in ("two_tower", "most_popular", "ials"):
+        value, _ = shown[f"model:{model}:recall_at_50"]
+        assert float(value) == pytest.approx(run.data.metrics[f"test.{model}.recall_at_50"])
+    fair = _gold(cfg, "gold.recommendation_fairness")
+    assert float(shown["fairness:gini_exposure"][0]) == pytest.approx(fair.gini_exposure.iloc[0])
+    assert float(shown["fairness:catalogue_coverage"][0]) == pytest.approx(fair.catalogue_coverage.iloc[0])
+    top = fair[(fair.dimension == "creator_tier") & (fair.group_key == "top")].iloc[0]
+    if top.creators >= k and not 0 < top.users < k:  # a group under k is suppressed, by design
+        metric = "fairness:creator_tier:top:exposure_share"
+        assert float(shown[metric][0]) == pytest.approx(top.exposure_share)
 
 
 def _browser_or_skip() -> Any:
@@ -182,7 +166,7 @@ def _browser_or_skip() -> Any:
 @pytest.mark.browser
 def test_report_in_headless_chromium(built: dict[str, Any], tmp_path: Path) -> None:
     sync_playwright = _browser_or_skip()
-    path = Path(built["report"]["path"])
+    path = Path(built["report"].path)
     requests: list[str] = []
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
@@ -203,7 +187,7 @@ def test_report_in_headless_chromium(built: dict[str, Any], tmp_path: Path) -> N
             images = page.evaluate(
                 "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
             )
-            ok_sections = [s for s, state in built["report"]["sections"].items() if state == "ok"]
+            ok_sections = [s for s, state in built["report"].sections.items() if state == "ok"]
             assert len(images) >= len(ok_sections)
             assert all(done and w > 0 and h > 0 for done, w, h in images), images
             largest = page.locator('[data-metric="community:largest:size"]').inner_text()

@@ -11,7 +11,7 @@ import pytest
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
-from socialflywheel.simulate import run_simulate
+from socialflywheel.simulate import SimulateResult, run_simulate
 from tests.conftest import make_config
 
 TINY = ("simulate.profile=tiny", "simulate.corruption.enabled=true", "simulate.formats=[json,parquet]")
@@ -20,10 +20,10 @@ TINY = ("simulate.profile=tiny", "simulate.corruption.enabled=true", "simulate.f
 @pytest.fixture(scope="session")
 def simulate_into(
     spark: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[..., tuple[FlywheelConfig, dict[str, Any]]]:
+) -> Callable[..., tuple[FlywheelConfig, SimulateResult]]:
     """Run the simulator into a fresh work directory with the given overrides."""
 
-    def run(*overrides: str) -> tuple[FlywheelConfig, dict[str, Any]]:
+    def run(*overrides: str) -> tuple[FlywheelConfig, SimulateResult]:
         cfg = make_config(tmp_path_factory.mktemp("sim"), *overrides)
         return cfg, run_simulate(spark, cfg, Lake.from_config(cfg))
 
@@ -31,12 +31,12 @@ def simulate_into(
 
 
 @pytest.fixture(scope="session")
-def tiny(simulate_into: Callable[..., tuple[FlywheelConfig, dict[str, Any]]]) -> tuple[FlywheelConfig, dict[str, Any]]:
+def tiny(simulate_into: Callable[..., tuple[FlywheelConfig, SimulateResult]]) -> tuple[FlywheelConfig, SimulateResult]:
     return simulate_into(*TINY)
 
 
 @pytest.fixture(scope="session")
-def tiny_lines(tiny: tuple[FlywheelConfig, dict[str, Any]]) -> list[tuple[str, int, bytes]]:
+def tiny_lines(tiny: tuple[FlywheelConfig, SimulateResult]) -> list[tuple[str, int, bytes]]:
     """Every landing line of the tiny run: (file relative to the landing folder, 1-based line, bytes)."""
     cfg, _ = tiny
     out = []
@@ -49,7 +49,7 @@ def tiny_lines(tiny: tuple[FlywheelConfig, dict[str, Any]]) -> list[tuple[str, i
 
 @pytest.fixture(scope="session")
 def tiny_events(
-    tiny_lines: list[tuple[str, int, bytes]], tiny: tuple[FlywheelConfig, dict[str, Any]]
+    tiny_lines: list[tuple[str, int, bytes]], tiny: tuple[FlywheelConfig, SimulateResult]
 ) -> list[dict[str, Any]]:
     """The valid events of the tiny run (lines not recorded as corruptions)."""
     cfg, _ = tiny

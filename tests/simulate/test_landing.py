@@ -14,18 +14,19 @@ from socialflywheel.config import FlywheelConfig
 from socialflywheel.ingest.parse import Limits, Rejected, parse_line
 from socialflywheel.lake.catalog import EVENT_TYPES
 from socialflywheel.lake.io import Lake
+from socialflywheel.simulate import SimulateResult
 from tests.simulate.conftest import TINY, landing_hashes
 
-Sim = Callable[..., tuple[FlywheelConfig, dict[str, Any]]]
+Sim = Callable[..., tuple[FlywheelConfig, SimulateResult]]
 
 
 def test_same_seed_and_size_give_identical_bytes(
-    tiny: tuple[FlywheelConfig, dict[str, Any]], simulate_into: Sim
+    tiny: tuple[FlywheelConfig, SimulateResult], simulate_into: Sim
 ) -> None:
     cfg, summary = tiny
     again, _ = simulate_into(*TINY)
     first = landing_hashes(cfg.landing_dir)
-    assert len([p for p in first if p.endswith(".jsonl")]) == summary["files"] > 8
+    assert len([p for p in first if p.endswith(".jsonl")]) == summary.files > 8
     assert any(p.endswith(".parquet") for p in first)
     assert landing_hashes(again.landing_dir) == first
     other, _ = simulate_into(*TINY, "simulate.seed=43")
@@ -33,13 +34,13 @@ def test_same_seed_and_size_give_identical_bytes(
 
 
 def test_valid_events_follow_the_contract(
-    tiny_events: list[dict[str, Any]], tiny: tuple[FlywheelConfig, dict[str, Any]]
+    tiny_events: list[dict[str, Any]], tiny: tuple[FlywheelConfig, SimulateResult]
 ) -> None:
     _, summary = tiny
     limits = Limits()
     for event in tiny_events:
         parse_line(json.dumps(event).encode(), limits)  # raises on any contract break
-    assert len(tiny_events) == summary["events"] == len({e["event_id"] for e in tiny_events})
+    assert len(tiny_events) == summary.events == len({e["event_id"] for e in tiny_events})
     assert {e["event_type"] for e in tiny_events} == set(EVENT_TYPES)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["ts"]) for e in tiny_events)
     posts = [e for e in tiny_events if e["event_type"] == "post"]
@@ -61,7 +62,7 @@ def test_date_folder_is_the_event_date(
 
 
 def test_corruption_counts_equal_bad_records_present(
-    tiny_lines: list[tuple[str, int, bytes]], tiny: tuple[FlywheelConfig, dict[str, Any]]
+    tiny_lines: list[tuple[str, int, bytes]], tiny: tuple[FlywheelConfig, SimulateResult]
 ) -> None:
     cfg, summary = tiny
     recorded = {
@@ -82,12 +83,12 @@ def test_corruption_counts_equal_bad_records_present(
             found[(rel, no)] = "duplicate"
         ids.add(event["event_id"])
     assert found == recorded
-    assert Counter(recorded.values()) == Counter({k: v for k, v in summary["corruptions"].items() if v})
+    assert Counter(recorded.values()) == Counter({k: v for k, v in summary.corruptions.items() if v})
     assert len(set(recorded.values())) == 8  # every kind present at the tiny size
 
 
 def test_parquet_holds_the_same_valid_events(
-    tiny: tuple[FlywheelConfig, dict[str, Any]], tiny_events: list[dict[str, Any]]
+    tiny: tuple[FlywheelConfig, SimulateResult], tiny_events: list[dict[str, Any]]
 ) -> None:
     cfg, _ = tiny
     table = pq.ParquetDataset(cfg.landing_dir / "events_parquet").read(columns=["event_id", "event_type", "user_id"])

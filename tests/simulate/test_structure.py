@@ -11,6 +11,7 @@ import pytest
 
 from socialflywheel.config import FlywheelConfig, load_config
 from socialflywheel.lake.io import Lake
+from socialflywheel.simulate import SimulateResult
 from socialflywheel.simulate.world import World, make_world
 
 
@@ -72,7 +73,7 @@ def _current_edges(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 
 def test_landing_follows_match_truth_and_share(
-    tiny: tuple[FlywheelConfig, dict[str, Any]], tiny_events: list[dict[str, Any]]
+    tiny: tuple[FlywheelConfig, SimulateResult], tiny_events: list[dict[str, Any]]
 ) -> None:
     cfg, _ = tiny
     lake = Lake.from_config(cfg)
@@ -86,7 +87,7 @@ def test_landing_follows_match_truth_and_share(
 
 
 def test_bots_are_follow_heavy_fast_and_coordinated(
-    tiny: tuple[FlywheelConfig, dict[str, Any]], tiny_events: list[dict[str, Any]]
+    tiny: tuple[FlywheelConfig, SimulateResult], tiny_events: list[dict[str, Any]]
 ) -> None:
     cfg, _ = tiny
     users = Lake.from_config(cfg).read_arrow("truth.users").to_pylist()
@@ -109,7 +110,7 @@ def test_bots_are_follow_heavy_fast_and_coordinated(
 
 
 def test_vader_recovers_planted_sentiment(
-    tiny: tuple[FlywheelConfig, dict[str, Any]], tiny_events: list[dict[str, Any]]
+    tiny: tuple[FlywheelConfig, SimulateResult], tiny_events: list[dict[str, Any]]
 ) -> None:
     from sklearn.metrics import f1_score
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer

@@ -25,17 +25,39 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[3]
 
 # Imported inside Spark tasks (directly or by the modules whose functions are pickled into them).
-EXECUTOR_PACKAGES = ("pyarrow", "pandas", "numpy", "pydantic", "pyyaml", "jsonschema", "vaderSentiment")
+# What executor tasks import: the landing parser's compiled contract (fastjsonschema), UDFs' pandas/pyarrow, VADER.
+EXECUTOR_PACKAGES = (
+    "pyarrow",
+    "pandas",
+    "numpy",
+    "pydantic",
+    "pyyaml",
+    "jsonschema",
+    "fastjsonschema",
+    "vaderSentiment",
+)
 
 
 def _fingerprint(repo: Path) -> str:
-    """What the archive is built from: the pins, the project metadata and every library source file."""
+    """What the archive is built from: the pins, the project metadata and every library file.
+
+    Package data counts too (the landing contract's JSON Schema, the report's templates).
+    """
     digest = hashlib.sha256()
     digest.update(" ".join(EXECUTOR_PACKAGES).encode())
-    for path in [repo / "constraints.txt", repo / "pyproject.toml", *sorted((repo / "lib").rglob("*.py"))]:
+    for path in [repo / "constraints.txt", repo / "pyproject.toml", *_library_files(repo)]:
         digest.update(str(path.relative_to(repo)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _library_files(repo: Path) -> list[Path]:
+    """Every file of the library that goes into its wheel (no caches, no build metadata)."""
+    return sorted(
+        p
+        for p in (repo / "lib").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not any(part.endswith(".egg-info") for part in p.parts)
+    )
 
 
 def build(out: Path, *, repo: Path = REPO, python: str = sys.executable, force: bool = False) -> Path:
@@ -70,6 +92,7 @@ def build(out: Path, *, repo: Path = REPO, python: str = sys.executable, force: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Build the executor archive from the command line (``--out``, ``--force``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="build/executor-env.tar.gz", help="Archive to write.")
     parser.add_argument("--force", action="store_true", help="Rebuild even when nothing changed.")

@@ -18,6 +18,7 @@ from typing import Any
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (the OS picks it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -25,6 +26,7 @@ def free_port() -> int:
 
 
 def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
@@ -99,9 +101,11 @@ class LocalCluster:
         wait_for(lambda: _registered_workers(master_log) > seen, what=f"Spark worker {slot}", log=master_log)
 
     def pids(self) -> list[int]:
+        """Process ids of the master and workers that are still running."""
         return [p.pid for p in [self.master, *self.workers] if p.poll() is None]
 
     def stop(self) -> None:
+        """Stop every worker, then the master (SIGTERM, SIGKILL after a grace period)."""
         for proc in [*self.workers, self.master]:
             stop_pid(proc)
 

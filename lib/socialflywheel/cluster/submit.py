@@ -1,9 +1,9 @@
-"""The spark-submit line of a job: jars from ``make jars``, the packed executor environment, the object store.
+r"""The spark-submit line of a job: jars from ``make jars``, the packed executor environment, the object store.
 
 What a user types on a cluster is what the tests run:
 
-    spark-submit --master spark://HOST:7077 --properties-file infra/spark/spark-defaults-cpu.conf \\
-      --jars jars/delta-spark_2.13-4.0.1.jar,... --archives build/executor-env.tar.gz#environment \\
+    spark-submit --master spark://HOST:7077 --properties-file infra/spark/spark-defaults-cpu.conf \
+      --jars jars/delta-spark_2.13-4.0.1.jar,... --archives build/executor-env.tar.gz#environment \
       --conf spark.pyspark.python=./environment/bin/python jobs/ingest.py --conf conf/cluster-cpu.yaml
 """
 
@@ -103,8 +103,10 @@ def submit_command(
 
 
 def submit_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for spark-submit: this one without the Spark Connect switches a Sail session sets,
-    and with SPARK_HOME pointing at this interpreter's pyspark distribution when unset."""
+    """The environment for spark-submit: this one, less the Spark Connect switches a Sail session sets.
+
+    SPARK_HOME points at this interpreter's pyspark distribution when it is unset.
+    """
     env = dict(os.environ if base is None else base)
     for key in CONNECT_SWITCHES:
         env.pop(key, None)

@@ -26,7 +26,7 @@ class ConfigError(ValueError):
     """A configuration problem, phrased as one line that names the key."""
 
 
-def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_path(data: dict[str, Any], dotted: str, value: object) -> None:
     keys = dotted.split(".")
     node = data
     for key in keys[:-1]:

@@ -96,6 +96,7 @@ class PrivacyConfig(Strict):
     )
 
     def hmac_key(self) -> bytes:
+        """The pseudonymization key: the environment variable's value, else the development key; raises if neither."""
         dev = self.dev_hmac_key.get_secret_value() if self.dev_hmac_key is not None else None
         key = os.environ.get(self.hmac_key_env) or dev
         if not key:
@@ -131,6 +132,7 @@ class FlywheelConfig(Strict):
 
     @property
     def source(self) -> str | None:
+        """The file this config was loaded from (None when built in code)."""
         return self._source
 
     @source.setter
@@ -140,10 +142,12 @@ class FlywheelConfig(Strict):
     # Resolved locations -------------------------------------------------------------------
     @property
     def work_path(self) -> Path:
+        """``work_dir`` as an absolute path."""
         return Path(self.work_dir).expanduser().resolve()
 
     @property
     def lake_root(self) -> str:
+        """The lake's root: an object-store URI as given, a local path made absolute, else ``<work>/lake``."""
         if self.lake.root:
             if "://" in self.lake.root:
                 return self.lake.root
@@ -152,6 +156,7 @@ class FlywheelConfig(Strict):
 
     @property
     def landing_dir(self) -> Path:
+        """The local landing folder (``<work>/landing`` by default); raises for an object-store URI."""
         if self.ingest.landing_dir and "://" in self.ingest.landing_dir:
             raise ValueError(
                 f"ingest.landing_dir is an object-store URI ({self.ingest.landing_dir}): this step needs a local "
@@ -172,10 +177,12 @@ class FlywheelConfig(Strict):
 
     @property
     def tracking_uri(self) -> str:
+        """The MLflow tracking URI; a SQLite file under the work folder by default."""
         return self.mlflow.tracking_uri or f"sqlite:///{self.work_path / 'mlflow.db'}"
 
     @property
     def artifact_root(self) -> str | None:
+        """Where new experiments keep artifacts; None leaves it to a tracking server."""
         if self.mlflow.artifact_root:
             return self.mlflow.artifact_root
         if (self.mlflow.tracking_uri or "").startswith(("http://", "https://")):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -100,7 +100,7 @@ class SimulateConfig(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _apply_profile(cls, data: Any) -> Any:
+    def _apply_profile(cls, data: object) -> object:
         if isinstance(data, dict) and data.get("profile", "default") in PROFILES:
             profile = str(data.get("profile", "default"))
             for key, value in PROFILES[profile].items():

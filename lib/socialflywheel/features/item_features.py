@@ -21,7 +21,7 @@ from socialflywheel.features.windows import (
     with_end_date,
 )
 from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
-from socialflywheel.lake.catalog.stages import ITEM_FEATURES
+from socialflywheel.lake.catalog.stages import ITEM_FEATURES as ITEM_FEATURES  # re-exported for features.job
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -197,7 +197,6 @@ def build_item_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *,
     Returns:
         The number of snapshot rows written.
     """
-
     df = item_features(
         lake.read(spark, "silver.events"),
         lake.read(spark, "silver.posts"),

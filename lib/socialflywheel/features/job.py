@@ -12,14 +12,15 @@ session gap into the next day; the split moves with the last date). A new vocabu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from socialflywheel.faults import kill_point
 from socialflywheel.features import campaigns, risk, segments, sentiment, trends
@@ -28,6 +29,7 @@ from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples
 from socialflywheel.features.user_features import USER_FEATURES, build_user_features, user_feature_names
 from socialflywheel.lake.catalog.stages import WATERMARK
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -86,7 +88,7 @@ def changed_event_dates(lake: Lake, *, since_version: int) -> set[dt.date] | Non
     return {before.get(p) or now[p] for p in changed}
 
 
-def last_watermark(lake: Lake) -> dict[str, Any] | None:
+def last_watermark(lake: Lake) -> dict[str, Any] | None:  # a table row: its columns are the catalog's
     """The newest gold.features_watermark row, or None before the first run."""
     if not lake.exists(WATERMARK.name):
         return None
@@ -94,15 +96,26 @@ def last_watermark(lake: Lake) -> dict[str, Any] | None:
     return max(rows, key=lambda r: r["run_at"]) if rows else None
 
 
-def plan_run(cfg: FlywheelConfig, lake: Lake, *, categories: list[str]) -> dict[str, Any]:
-    """Decide the mode (full, incremental or noop) and the first dates to rebuild.
+Mode = Literal["full", "incremental", "noop"]
 
-    Returns:
-        ``mode``, ``features_since`` and ``examples_since`` (ISO dates or None), ``max_event_date``.
-    """
+
+@dataclass(frozen=True)
+class Plan:
+    """What a features run rebuilds."""
+
+    mode: Mode
+    max_event_date: dt.date
+    features_since: str | None = None
+    """First as-of date of the user and item snapshots to rewrite (ISO); None: all."""
+    examples_since: str | None = None
+    """First event date of the training examples to rewrite (ISO); None: all."""
+
+
+def plan_run(cfg: FlywheelConfig, lake: Lake, *, categories: list[str]) -> Plan:
+    """Decide the mode (full, incremental or noop) and the first dates to rebuild."""
     max_date = max(_event_dates(lake).values())
     prev = last_watermark(lake)
-    full = {"mode": "full", "features_since": None, "examples_since": None, "max_event_date": max_date}
+    full = Plan("full", max_date)
     if (
         prev is None
         or prev["config_hash"] != features_config_hash(cfg)
@@ -114,16 +127,11 @@ def plan_run(cfg: FlywheelConfig, lake: Lake, *, categories: list[str]) -> dict[
     if changed is None:
         return full
     if not changed:
-        return {"mode": "noop", "features_since": None, "examples_since": None, "max_event_date": max_date}
+        return Plan("noop", max_date)
     start = min(changed)
     holdout = dt.timedelta(days=cfg.features.test_days + cfg.features.validation_days - 1)
     examples_start = min(start - dt.timedelta(days=1), prev["max_event_date"] - holdout, max_date - holdout)
-    return {
-        "mode": "incremental",
-        "features_since": start.isoformat(),
-        "examples_since": examples_start.isoformat(),
-        "max_event_date": max_date,
-    }
+    return Plan("incremental", max_date, start.isoformat(), examples_start.isoformat())
 
 
 def risky_hash(spark: SparkSession, lake: Lake) -> str:
@@ -167,15 +175,28 @@ def _run_part_a(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
     return results
 
 
-def _rows(result: Any) -> int:
-    if isinstance(result, int):
-        return result
-    if isinstance(result, dict):
-        return int(result.get("rows_out", result.get("rows", 0)) or 0)
-    return 0
+@dataclass(kw_only=True)
+class FeaturesResult(JobResult):
+    """A features run: what it rebuilt and the rows it wrote per table."""
+
+    mode: Mode
+    """full, incremental, or noop (nothing new in silver.events)."""
+    reason: str | None = None
+    """Why nothing was built, when nothing was."""
+    categories: list[str] = field(default_factory=list)
+    """The category vocabulary (positions of ``category_affinity``)."""
+    features_since: str | None = None
+    """First as-of date of the snapshots rewritten (ISO); None: all."""
+    examples_since: str | None = None
+    """First event date of the training examples rewritten (ISO); None: all."""
+    tables: dict[str, int] = field(default_factory=dict)
+    """Rows written per snapshot and training-example table."""
+    part_a: dict[str, int] = field(default_factory=dict)
+    """Rows written per part-A step (risk, trends, sentiment, campaigns, segments)."""
+    seconds: float = 0.0
 
 
-def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> FeaturesResult:
     """Build gold.user_features, item_features, part A's tables and training_examples, fully or incrementally.
 
     Args:
@@ -184,8 +205,8 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
         lake: the lake with silver tables; gold tables are written to it.
 
     Returns:
-        A summary: mode, first rebuilt dates, rows per table, ``rows_in`` (silver events) and
-        ``rows_out`` (rows written in the rebuilt partitions), seconds.
+        The mode, first rebuilt dates, rows per table, ``rows_in`` (silver events) and ``rows_out`` (rows written
+        in the rebuilt partitions), seconds.
     """
     import pyarrow as pa
 
@@ -194,17 +215,22 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
     started = time.perf_counter()
     info = describe(lake, "silver.events")
     if info is None or not info["rows"]:
-        return {"mode": "noop", "rows_in": 0, "rows_out": 0, "reason": "silver.events is empty"}
+        return FeaturesResult(mode="noop", reason="silver.events is empty")
     version = int(info["version"])
     cats = category_vocabulary(lake)
     plan = plan_run(cfg, lake, categories=cats)
-    summary: dict[str, Any] = {"mode": plan["mode"], "rows_in": int(info["rows"]), "rows_out": 0, "categories": cats}
-    summary |= {k: plan[k] for k in ("features_since", "examples_since")}
-    if plan["mode"] == "noop":
+    result = FeaturesResult(
+        mode=plan.mode,
+        rows_in=int(info["rows"]),
+        categories=cats,
+        features_since=plan.features_since,
+        examples_since=plan.examples_since,
+    )
+    if plan.mode == "noop":
         log.info("features: nothing new in silver.events since version %s", version)
-        return summary
+        return result
     fc = cfg.features
-    since = plan["features_since"]
+    since = plan.features_since
     tables = {
         USER_FEATURES.name: build_user_features(spark, cfg, lake, categories=cats, since=since),
         ITEM_FEATURES.name: build_item_features(spark, cfg, lake, since=since),
@@ -214,11 +240,12 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
     kill_point("features.after_part_a")
     risky = risky_hash(spark, lake)
     prev = last_watermark(lake)
-    if plan["mode"] == "incremental" and prev is not None and prev.get("risky_hash") != risky:
+    if plan.mode == "incremental" and prev is not None and prev.get("risky_hash") != risky:
         log.info("features: the risky accounts changed; every training example is rewritten")
-        plan["examples_since"] = summary["examples_since"] = None
+        plan = dataclasses.replace(plan, examples_since=None)
+        result.examples_since = None
     tables[TRAINING_EXAMPLES.name] = build_training_examples(
-        spark, cfg, lake, categories=cats, since=plan["examples_since"]
+        spark, cfg, lake, categories=cats, since=plan.examples_since
     )
     kill_point("features.before_watermark")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -228,9 +255,9 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
             {
                 "run_id": [uuid.uuid4().hex],
                 "run_at": pa.array([now], pa.timestamp("us")),
-                "mode": [plan["mode"]],
+                "mode": [plan.mode],
                 "silver_events_version": pa.array([version], pa.int64()),
-                "max_event_date": pa.array([plan["max_event_date"]], pa.date32()),
+                "max_event_date": pa.array([plan.max_event_date], pa.date32()),
                 "rebuilt_from": pa.array([rebuilt], pa.date32()),
                 "config_hash": [features_config_hash(cfg)],
                 "categories": pa.array([cats], pa.list_(pa.string())),
@@ -245,9 +272,9 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
         ),
         WATERMARK.name,
     )
-    summary["tables"] = tables
-    summary["part_a"] = {k: _rows(v) for k, v in part_a.items()}
-    summary["rows_out"] = sum(tables.values()) + sum(summary["part_a"].values())
-    summary["seconds"] = round(time.perf_counter() - started, 2)
-    log.info("features: %s run, %s", plan["mode"], tables)
-    return summary
+    result.tables = tables
+    result.part_a = part_a
+    result.rows_out = sum(tables.values()) + sum(part_a.values())
+    result.seconds = round(time.perf_counter() - started, 2)
+    log.info("features: %s run, %s", plan.mode, tables)
+    return result

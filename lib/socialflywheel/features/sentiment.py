@@ -7,13 +7,16 @@ follow VADER's own convention: positive when compound >= 0.05, negative when <= 
 
 # No `from __future__ import annotations`: pandas_udf reads the type hints at definition time.
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from socialflywheel.lake.catalog.stages import POST_SENTIMENT, SENTIMENT_AGGREGATES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
     from pyspark.sql import Column, DataFrame, SparkSession
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
@@ -24,7 +27,7 @@ GROUP_TYPES = ("hashtag", "category", "campaign")
 
 
 @functools.lru_cache(maxsize=1)
-def _analyzer() -> Any:
+def _analyzer() -> "SentimentIntensityAnalyzer":
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
@@ -40,19 +43,20 @@ def vader_compound(texts: "pd.Series") -> "pd.Series":
     return pd.Series(texts.map(scores), dtype="float64")
 
 
-def _vader_udf() -> "Any":
+def _vader_udf() -> "Callable[[Column | str], Column]":
     import pandas as pd
-    from pyspark.sql.functions import pandas_udf
+    from pyspark.sql.pandas.functions import pandas_udf
 
-    @pandas_udf("double")  # type: ignore[call-overload]
     def _compound(texts: pd.Series) -> pd.Series:
         return vader_compound(texts)
 
-    return _compound
+    # The stubs list only the functionType forms; the type hints above make it a Series-to-Series UDF.
+    udf: Callable[[Column | str], Column] = pandas_udf(_compound, "double")  # type: ignore[call-overload]
+    return udf
 
 
 def sentiment_label(compound: "Column") -> "Column":
-    """positive / negative / neutral from a compound score column."""
+    """Label a compound score column ``positive``, ``negative`` or ``neutral``."""
     from pyspark.sql import functions as F
 
     return (

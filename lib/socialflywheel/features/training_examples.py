@@ -21,7 +21,7 @@ from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.user_features import user_feature_names, user_feature_vector
 from socialflywheel.features.windows import micros, with_end_date
 from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
-from socialflywheel.lake.catalog.stages import TRAINING_EXAMPLES
+from socialflywheel.lake.catalog.stages import TRAINING_EXAMPLES as TRAINING_EXAMPLES  # re-exported for features.job
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -176,7 +176,6 @@ def build_training_examples(
     Returns:
         The number of examples written.
     """
-
     fc = cfg.features
     df = training_examples(
         lake.read(spark, "silver.events"),

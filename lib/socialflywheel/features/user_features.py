@@ -21,7 +21,7 @@ from socialflywheel.features.windows import (
     with_end_date,
 )
 from socialflywheel.lake.catalog import ENGAGEMENT_TYPES, EVENT_TYPES
-from socialflywheel.lake.catalog.stages import USER_FEATURES
+from socialflywheel.lake.catalog.stages import USER_FEATURES as USER_FEATURES  # re-exported for features.job
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -233,7 +233,6 @@ def build_user_features(
     Returns:
         The number of snapshot rows written.
     """
-
     fc = cfg.features
     df = user_features(
         lake.read(spark, "silver.events"),

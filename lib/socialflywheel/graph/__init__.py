@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from socialflywheel.config import FlywheelConfig
+    from socialflywheel.graph.job import GraphResult
     from socialflywheel.lake.io import Lake
 
 __all__ = ["run_graph"]
 
 
-def run_graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+def run_graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> GraphResult:
     """Build the graphs from silver, run the configured backend and write the graph gold tables."""
     from socialflywheel.graph.job import run_graph as _run
 

@@ -43,6 +43,7 @@ class GraphInputs:
 
     @property
     def num_nodes(self) -> int:
+        """Number of users, i.e. of graph nodes."""
         return len(self.user_ids)
 
 
@@ -55,7 +56,7 @@ def reference_time(events: DataFrame, follows: DataFrame) -> datetime | None:
     seen = [t for t in (row_e, row_f) if t is not None]
     if not seen:
         return None
-    latest = max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in seen)
+    latest: datetime = max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in seen)
     return latest.astimezone(UTC)
 
 

@@ -29,6 +29,7 @@ class InfluencerCheck:
 
     @property
     def fraction(self) -> float:
+        """Share of influencers in the top (1.0 when there are none)."""
         return self.in_top / self.influencers if self.influencers else 1.0
 
 
@@ -78,6 +79,7 @@ class PymkEvaluation:
 
     @property
     def beats_baseline(self) -> bool:
+        """Whether pymk's recall is above the baseline's."""
         return self.recall > self.baseline_recall
 
 
@@ -94,6 +96,9 @@ def evaluate_pymk(
 
 
 def evaluate_holdout(inputs: GraphInputs, candidates: Candidates, *, k: int = 20) -> PymkEvaluation:
-    """Recall@k on the follows :func:`~socialflywheel.graph.build.build_graph_inputs` held out
-    (``graph.holdout_days``), against the most-followed baseline over the same training graph."""
+    """Recall@k on the held-out follows, against the most-followed baseline over the same training graph.
+
+    The holdout is the last ``graph.holdout_days`` of follows that
+    :func:`~socialflywheel.graph.build.build_graph_inputs` kept out of the training graph.
+    """
     return evaluate_pymk(candidates, most_followed(inputs.follows, k=k), inputs.holdout.src, inputs.holdout.dst, k=k)

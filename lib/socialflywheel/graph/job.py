@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -13,6 +14,7 @@ from socialflywheel.graph.analyze import analyze, centrality_table, communities_
 from socialflywheel.graph.build import build_graph_inputs
 from socialflywheel.graph.select import cugraph_importable, select_backend
 from socialflywheel.lake.catalog import table
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -39,9 +41,31 @@ def _frame(spark: SparkSession, data: pa.Table, name: str) -> DataFrame:
     return spark.createDataFrame(data)
 
 
-def run_graph(
-    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, exclude: DataFrame | None = None
-) -> dict[str, Any]:
+@dataclass(kw_only=True)
+class GraphResult(JobResult):
+    """A graph run: the graphs' sizes, the partition found and the seconds of every step."""
+
+    backend: str
+    """networkit or cugraph."""
+    nodes: int
+    follow_edges: int
+    engagement_edges: int
+    held_out_follows: int
+    """Follow edges of the last ``graph.holdout_days`` kept out to evaluate people-you-may-know."""
+    communities: int
+    modularity: float
+    algorithm: str
+    excluded_risky: bool
+    """Whether accounts flagged by gold.account_risk were left out."""
+    as_of: str
+    """The newest event time the graphs saw (ISO)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds per step (build, each algorithm, write)."""
+    rows_written: dict[str, int] = field(default_factory=dict)
+    total_seconds: float = 0.0
+
+
+def run_graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, exclude: DataFrame | None = None) -> GraphResult:
     """Build the follow and engagement graphs, run the configured backend, overwrite the graph gold tables.
 
     Args:
@@ -52,7 +76,7 @@ def run_graph(
             ``graph.risk_threshold`` in gold.account_risk when that table exists.
 
     Returns:
-        A summary: backend, nodes, edges, communities, modularity, seconds per step, rows in and out.
+        Backend, nodes, edges, communities, modularity, seconds per step, rows in and out.
     """
     gcfg = cfg.graph
     start = time.perf_counter()
@@ -92,20 +116,20 @@ def run_graph(
     for name, data in outputs.items():
         lake.overwrite(_frame(spark, data, name), name)
     seconds = {"build": round(build_s, 3), **results.seconds, "write": round(time.perf_counter() - write_start, 3)}
-    return {
-        "backend": backend.name,
-        "nodes": inputs.num_nodes,
-        "follow_edges": inputs.follows.num_edges,
-        "engagement_edges": inputs.engagement.num_edges,
-        "held_out_follows": inputs.holdout.num_edges,
-        "communities": int(results.communities.labels.max()) + 1 if inputs.num_nodes else 0,
-        "modularity": results.communities.modularity,
-        "algorithm": results.communities.algorithm,
-        "excluded_risky": exclude is not None,
-        "as_of": inputs.as_of.isoformat(),
-        "seconds": seconds,
-        "rows_in": inputs.follows.num_edges + inputs.engagement.num_edges + inputs.holdout.num_edges,
-        "rows_out": sum(data.num_rows for data in outputs.values()),
-        "rows_written": {name: data.num_rows for name, data in outputs.items()},
-        "total_seconds": round(time.perf_counter() - start, 3),
-    }
+    return GraphResult(
+        backend=backend.name,
+        nodes=inputs.num_nodes,
+        follow_edges=inputs.follows.num_edges,
+        engagement_edges=inputs.engagement.num_edges,
+        held_out_follows=inputs.holdout.num_edges,
+        communities=int(results.communities.labels.max()) + 1 if inputs.num_nodes else 0,
+        modularity=float(results.communities.modularity),
+        algorithm=results.communities.algorithm,
+        excluded_risky=exclude is not None,
+        as_of=inputs.as_of.isoformat(),
+        seconds=seconds,
+        rows_in=inputs.follows.num_edges + inputs.engagement.num_edges + inputs.holdout.num_edges,
+        rows_out=sum(data.num_rows for data in outputs.values()),
+        rows_written={name: data.num_rows for name, data in outputs.items()},
+        total_seconds=round(time.perf_counter() - start, 3),
+    )

@@ -29,6 +29,7 @@ class Candidates:
     rank: np.ndarray
 
     def __len__(self) -> int:
+        """Number of (user, candidate) rows."""
         return len(self.user)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from socialflywheel.graph.backends.base import GraphBackend
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ def cugraph_importable() -> tuple[bool, str]:
 
 
 def select_backend(
-    name: BackendName = "auto", *, threads: int = 0, leiden_iterations: int = 10, dask_client: Any = None
+    name: BackendName = "auto", *, threads: int = 0, leiden_iterations: int = 10, dask_client: Client | None = None
 ) -> GraphBackend:
     """Build the requested backend; ``auto`` takes cuGraph only when it imports and a GPU is visible.
 

@@ -7,12 +7,14 @@ import hashlib
 import logging
 import uuid
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from socialflywheel.faults import kill_point
 from socialflywheel.ingest.landing import LandingFile, discover, limits_from, parse_files
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.storage import remove_tree
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -33,11 +35,73 @@ class ReconciliationError(RuntimeError):
     """rows in != rows new + rows already present + rows quarantined."""
 
 
+@dataclass(kw_only=True)
+class IngestResult(JobResult):
+    """The reconciliation of an ingest: of one batch, or summed over the batches of a run (see :meth:`add`).
+
+    ``rows_in`` counts the parsed landing lines; ``rows_out`` the rows written (new to bronze.events plus
+    quarantined). ``rows_in == rows_new + rows_present + rows_quarantined`` is the reconciliation.
+    """
+
+    batch_id: str | None = None
+    """The batch's id (of a run: its last batch's); None when there was nothing new to take."""
+    batches: int = 0
+    """Batches taken (1 for one batch)."""
+    files: int = 0
+    """Landing files taken."""
+    changed_files: int = 0
+    """Landing files taken again because their content changed since they were first taken."""
+    rows_new: int = 0
+    """Rows added to bronze.events."""
+    rows_present: int = 0
+    """Valid rows whose event id was already in bronze.events (a replay or a changed file)."""
+    rows_quarantined: int = 0
+    """Rows sent to bronze.quarantine (invalid, or an event id repeated within the batch)."""
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    """Quarantined rows per reason, sorted by reason."""
+    reconciled: bool = True
+    """Whether rows in = rows new + rows present + rows quarantined."""
+
+    def add(self, other: IngestResult) -> IngestResult:
+        """This run's figures with one more batch's added (its batch id becomes the latest)."""
+        by_reason = Counter(self.quarantined_by_reason)
+        by_reason.update(other.quarantined_by_reason)
+        total = IngestResult(
+            batch_id=other.batch_id or self.batch_id,
+            batches=self.batches + other.batches,
+            files=self.files + other.files,
+            changed_files=self.changed_files + other.changed_files,
+            rows_in=self.rows_in + other.rows_in,
+            rows_new=self.rows_new + other.rows_new,
+            rows_present=self.rows_present + other.rows_present,
+            rows_quarantined=self.rows_quarantined + other.rows_quarantined,
+            quarantined_by_reason=dict(sorted(by_reason.items())),
+            rows_out=self.rows_out + other.rows_out,
+        )
+        total.reconciled = total.rows_in == total.rows_new + total.rows_present + total.rows_quarantined
+        return total
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    """Parsed rows of one landing file with one status (None: valid) and one detail prefix."""
+
+    source_file: str
+    """The landing file, relative to the landing root."""
+    status: str | None
+    """The row-level rejection reason, None for a valid row."""
+    detail: str | None
+    """The detail up to its first ``:`` (names the field at fault)."""
+    n: int
+    """How many rows."""
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def batch_id_for(files: list[LandingFile], started: dt.datetime) -> str:
+    """A new batch's id: its start time, a digest of its files' contents and a random part."""
     digest = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()[:10]
     # A random part too: a re-run of the same files within the same second (after a kill) is a new batch.
     return f"b{started:%Y%m%dT%H%M%S}-{digest}-{uuid.uuid4().hex[:6]}"
@@ -55,18 +119,22 @@ def pending_files(lake: Lake, files: list[LandingFile]) -> tuple[list[LandingFil
     return new, changed
 
 
-def check_breaking(stats: list[dict[str, Any]], *, share: float, batch_id: str) -> None:
-    """Fail the batch when one field is missing or mistyped in most rows of a file (a contract change)."""
+def check_breaking(stats: list[StatusCount], *, share: float, batch_id: str) -> None:
+    """Fail the batch when one field is missing or mistyped in most rows of a file (a contract change).
+
+    Raises:
+        SchemaChangeError: a file of at least 20 rows has more than ``share`` of them missing or mistyping one field.
+    """
     per_file: Counter[str] = Counter()
     for row in stats:
-        per_file[row["source_file"]] += row["n"]
+        per_file[row.source_file] += row.n
     for row in stats:
-        total = per_file[row["source_file"]]
-        if row["status"] in ROW_LEVEL_TYPE_REASONS and total >= 20 and row["n"] / total > share:
-            field = (row["detail"] or "").split(" ")[0].split(":")[0]
+        total = per_file[row.source_file]
+        if row.status in ROW_LEVEL_TYPE_REASONS and total >= 20 and row.n / total > share:
+            name = (row.detail or "").split(" ")[0].split(":")[0]
             raise SchemaChangeError(
-                f"breaking schema change in {row['source_file']}: field '{field}' is {row['status'].replace('_', ' ')} "
-                f"in {row['n']} of {total} rows; batch {batch_id} failed, nothing was written "
+                f"breaking schema change in {row.source_file}: field '{name}' is {row.status.replace('_', ' ')} "
+                f"in {row.n} of {total} rows; batch {batch_id} failed, nothing was written "
                 "(map renamed fields with ingest.field_mapping)"
             )
 
@@ -95,7 +163,7 @@ def split_batches(files: list[LandingFile], *, max_files: int, max_bytes: int) -
     return groups
 
 
-def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> IngestResult:
     """Take new landing files into bronze.events; rejected rows go to bronze.quarantine.
 
     New files are taken in batches of at most ``ingest.max_batch_bytes`` (memory stays bounded at any
@@ -106,30 +174,32 @@ def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str
     """
     found = discover(cfg.landing_uri, cfg.ingest.format)
     new_files, changed = pending_files(lake, found)
-    total: dict[str, Any] = {"batch_id": None, "batches": 0, "files": 0, "changed_files": 0}
-    total |= {"rows_in": 0, "rows_new": 0, "rows_present": 0, "rows_quarantined": 0, "rows_out": 0}
+    total = IngestResult()
     if not new_files:
         log.info("no new landing files under %s (%d already taken)", cfg.landing_uri, len(found))
         return total
-    by_reason: Counter[str] = Counter()
     groups = split_batches(new_files, max_files=cfg.ingest.max_files_per_batch, max_bytes=cfg.ingest.max_batch_bytes)
     for group in groups:
         names = {f.rel for f in group}
-        result = ingest_batch(spark, cfg, lake, group, [c for c in changed if c in names])
-        for key in ("files", "changed_files", "rows_in", "rows_new", "rows_present", "rows_quarantined", "rows_out"):
-            total[key] += result[key]
-        by_reason.update(result["quarantined_by_reason"])
-        total["batch_id"] = result["batch_id"]
-        total["batches"] += 1
-    total["quarantined_by_reason"] = dict(sorted(by_reason.items()))
-    total["reconciled"] = total["rows_in"] == total["rows_new"] + total["rows_present"] + total["rows_quarantined"]
+        total = total.add(ingest_batch(spark, cfg, lake, group, [c for c in changed if c in names]))
     return total
 
 
 def ingest_batch(
     spark: SparkSession, cfg: FlywheelConfig, lake: Lake, new_files: list[LandingFile], changed: list[str]
-) -> dict[str, Any]:
-    """Parse, validate, reconcile and load one batch of landing files."""
+) -> IngestResult:
+    """Parse, validate, reconcile and load one batch of landing files.
+
+    Args:
+        spark: the session that parses and merges.
+        cfg: the configuration (``cfg.ingest`` sets the format, limits and field mapping).
+        lake: where bronze.events, bronze.quarantine and the batch records go.
+        new_files: the batch's landing files, none of them in the ledger yet.
+        changed: the names among ``new_files`` whose content changed since they were taken.
+
+    Returns:
+        The batch's reconciliation (``batches`` is 1).
+    """
     from pyspark.sql import functions as F
 
     fmt = cfg.ingest.format
@@ -149,23 +219,27 @@ def ingest_batch(
             .agg(F.count(F.lit(1)).alias("n"))
             .collect()
         )
-        stats_rows = [r.asDict() for r in stats]
+        stats_rows = [
+            StatusCount(source_file=r["source_file"], status=r["status"], detail=r["detail"], n=int(r["n"]))
+            for r in stats
+        ]
         check_breaking(stats_rows, share=cfg.ingest.breaking_share, batch_id=batch_id)
-        result = _load_batch(spark, lake, parsed, batch_id=batch_id, started=started)
+        loaded = _load_batch(spark, lake, parsed, batch_id=batch_id, started=started)
     finally:
         _drop_staging(staging)
 
     rows_per_file = Counter[str]()
     for r in stats_rows:
-        rows_per_file[r["source_file"]] += r["n"]
+        rows_per_file[r.source_file] += r.n
+    result = replace(loaded, files=len(new_files), changed_files=len(changed))
     _record(lake, new_files, changed, rows_per_file, result, batch_id=batch_id, started=started)
-    result.update({"batch_id": batch_id, "files": len(new_files), "changed_files": len(changed)})
     return result
 
 
 def _load_batch(
     spark: SparkSession, lake: Lake, parsed: DataFrame, *, batch_id: str, started: dt.datetime
-) -> dict[str, Any]:
+) -> IngestResult:
+    """Reconcile one parsed batch and merge its new rows into bronze.events and its rejects into bronze.quarantine."""
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
@@ -225,15 +299,17 @@ def _load_batch(
         events = unique.withColumn("batch_id", F.lit(batch_id)).withColumn("ingested_at", now)
         lake.merge(spark, events.select(*table("bronze.events").column_names), "bronze.events")
         kill_point("ingest.after_bronze_merge")
-    return {
-        "rows_in": rows_in,
-        "rows_new": rows_new,
-        "rows_present": rows_present,
-        "rows_quarantined": rows_quarantined,
-        "quarantined_by_reason": dict(sorted(by_reason.items())),
-        "rows_out": rows_new + rows_quarantined,
-        "reconciled": reconciled,
-    }
+    return IngestResult(
+        batch_id=batch_id,
+        batches=1,
+        rows_in=rows_in,
+        rows_new=rows_new,
+        rows_present=rows_present,
+        rows_quarantined=rows_quarantined,
+        quarantined_by_reason=dict(sorted(by_reason.items())),
+        rows_out=rows_new + rows_quarantined,
+        reconciled=reconciled,
+    )
 
 
 def _record(
@@ -241,11 +317,12 @@ def _record(
     files: list[LandingFile],
     changed: list[str],
     rows_per_file: Counter[str],
-    result: dict[str, Any],
+    result: IngestResult,
     *,
     batch_id: str,
     started: dt.datetime,
 ) -> None:
+    """Write the batch record to bronze.batches, then the files to the ledger (bronze.ingested_files)."""
     import pyarrow as pa
 
     now = _utcnow()
@@ -266,14 +343,14 @@ def _record(
             "started_at": pa.array([started], pa.timestamp("us")),
             "ended_at": pa.array([now], pa.timestamp("us")),
             "files": pa.array([len(files)], pa.int64()),
-            "rows_in": pa.array([result["rows_in"]], pa.int64()),
-            "rows_new": pa.array([result["rows_new"]], pa.int64()),
-            "rows_present": pa.array([result["rows_present"]], pa.int64()),
-            "rows_quarantined": pa.array([result["rows_quarantined"]], pa.int64()),
-            "reconciled": [result["reconciled"]],
+            "rows_in": pa.array([result.rows_in], pa.int64()),
+            "rows_new": pa.array([result.rows_new], pa.int64()),
+            "rows_present": pa.array([result.rows_present], pa.int64()),
+            "rows_quarantined": pa.array([result.rows_quarantined], pa.int64()),
+            "reconciled": [result.reconciled],
             "changed_files": pa.array([changed], pa.list_(pa.string())),
             "quarantined_by_reason": pa.array(
-                [list(result["quarantined_by_reason"].items())], pa.map_(pa.string(), pa.int64())
+                [list(result.quarantined_by_reason.items())], pa.map_(pa.string(), pa.int64())
             ),
         }
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from socialflywheel.faults import kill_point
 from socialflywheel.lake.catalog import EVENT_SCHEMA, table
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy.pseudonymize import pseudonymize_udf
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -52,6 +54,7 @@ def derive_posts(events: DataFrame) -> DataFrame:
 
 
 def derive_users(events: DataFrame) -> DataFrame:
+    """One row per person in the events: first and last seen, latest country and device, events."""
     from pyspark.sql import functions as F
 
     return events.groupBy("user_id").agg(
@@ -85,11 +88,34 @@ def derive_follows(events: DataFrame) -> DataFrame:
     )
 
 
-def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+@dataclass(kw_only=True)
+class ConformResult(JobResult):
+    """What a conform run did, and the size of silver after it.
+
+    ``rows_in`` counts the bronze rows conformed; ``rows_out`` the events new to silver.events (rows already
+    there are not counted).
+    """
+
+    batches: int = 0
+    """Bronze batches conformed (0: every batch was already in silver)."""
+    silver_events: int = 0
+    """Rows in silver.events after the run."""
+    silver_users: int = 0
+    """Rows in silver.users after the run."""
+    silver_posts: int = 0
+    """Rows in silver.posts after the run."""
+    silver_follows: int = 0
+    """Rows in silver.follows (current edges) after the run."""
+
+
+def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> ConformResult:
     """Conform every batch of rows in bronze.events not yet in silver; rebuild users and follows.
 
     The work list comes from the batch ids present in bronze.events itself (not from the batch
     records), so rows of a batch killed after its bronze write but before its record are not orphaned.
+
+    Returns:
+        The batches and rows conformed, and the row counts of the silver tables after the run.
     """
     from pyspark.sql import functions as F
 
@@ -99,7 +125,7 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
     todo = sorted(present - done)
     if not todo:
         log.info("conform: every bronze batch is already in silver")
-        return {"batches": 0, "rows_in": 0, "rows_out": 0}
+        return _result(lake, batches=0, rows_in=0, rows_out=0)
     with_rows = todo
     bronze = lake.read(spark, "bronze.events").filter(F.col("batch_id").isin(with_rows))
     conformed = pseudonymize_events(bronze, key)
@@ -121,18 +147,22 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[st
     lake.overwrite(derive_follows(events), "silver.follows")
     kill_point("conform.before_mark")
     _mark_conformed(lake, todo)
-    after = _rows(lake, "silver.events")
-    summary = {
-        "batches": len(todo),
-        "rows_in": rows_in,
-        "rows_out": after - before,
-        "silver_events": after,
-        "silver_users": _rows(lake, "silver.users"),
-        "silver_posts": _rows(lake, "silver.posts"),
-        "silver_follows": _rows(lake, "silver.follows"),
-    }
-    log.info("conform: %d batches, %d bronze rows -> %d new silver events", len(todo), rows_in, after - before)
-    return summary
+    result = _result(lake, batches=len(todo), rows_in=rows_in, rows_out=_rows(lake, "silver.events") - before)
+    log.info("conform: %d batches, %d bronze rows -> %d new silver events", len(todo), rows_in, result.rows_out)
+    return result
+
+
+def _result(lake: Lake, *, batches: int, rows_in: int, rows_out: int) -> ConformResult:
+    """The run's figures with the silver tables' row counts as they are now."""
+    return ConformResult(
+        batches=batches,
+        rows_in=rows_in,
+        rows_out=rows_out,
+        silver_events=_rows(lake, "silver.events"),
+        silver_users=_rows(lake, "silver.users"),
+        silver_posts=_rows(lake, "silver.posts"),
+        silver_follows=_rows(lake, "silver.follows"),
+    )
 
 
 def _mark_conformed(lake: Lake, batch_ids: list[str]) -> None:

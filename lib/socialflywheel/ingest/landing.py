@@ -12,26 +12,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+import pyarrow as pa
 import pyarrow.fs as pa_fs
 
 from socialflywheel.ingest.parse import Limits, Rejected, parse_line, split_lines, validate
+from socialflywheel.lake.catalog import EVENT_FIELDS, spark_ddl, table
+from socialflywheel.lake.catalog.table import BIN, I64, STR
 from socialflywheel.lake.storage import Location, StorageError, is_remote, locate, probe
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
     from socialflywheel.config import FlywheelConfig
 
 SUBDIR = {"json": ("events", "*.jsonl"), "parquet": ("events_parquet", "*.parquet")}
 
-# What the parse step emits per line: the bronze columns plus status, detail and the raw bytes.
-PARSED_SCHEMA = (
-    "event_id string, event_type string, user_id string, post_id string, target_user_id string, ts timestamp, "
-    "dwell_ms bigint, text string, hashtags array<string>, country string, device string, campaign_id string, "
-    "extras map<string,string>, event_date date, status string, detail string, raw binary, source_file string, "
-    "file_sha256 string, line_no bigint"
+# What the parse step emits per line, derived from the catalog: the event contract with bronze.events' extras and
+# partition date, then the line's own columns (its status and detail, raw bytes and where it came from).
+_BRONZE = table("bronze.events").schema
+_LINE_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("status", STR),
+    pa.field("detail", STR),
+    pa.field("raw", BIN),
+    pa.field("source_file", STR),
+    pa.field("file_sha256", STR),
+    pa.field("line_no", I64),
 )
+PARSED_ARROW = pa.schema([*EVENT_FIELDS, _BRONZE.field("extras"), _BRONZE.field("event_date"), *_LINE_FIELDS])
+PARSED_SCHEMA = spark_ddl(PARSED_ARROW)
+_EVENT_NAMES = PARSED_ARROW.names[: len(PARSED_ARROW.names) - len(_LINE_FIELDS)]
 
 
 class UnreadableLandingFile(OSError):
@@ -49,6 +58,7 @@ class LandingFile:
 
 
 def sha256_stream(fs: pa_fs.FileSystem, path: str) -> str:
+    """The SHA-256 (hex) of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with fs.open_input_stream(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -103,6 +113,7 @@ def _list_remote(loc: Location, sub: str, pattern: str) -> list[tuple[str, str]]
 
 
 def limits_from(cfg: FlywheelConfig) -> Limits:
+    """The validator's limits from the ``ingest`` config (the newest plausible ts is counted from now)."""
     min_ts = dt.datetime.fromisoformat(cfg.ingest.min_ts.replace("Z", "+00:00"))
     return Limits(
         max_text_bytes=cfg.ingest.max_text_bytes,
@@ -133,7 +144,7 @@ def parse_content(
 
     Chunks of ``chunk`` rows keep the Python objects of a large file from piling up in memory.
     """
-    cols: dict[str, list[Any]] = {name.split(" ")[0]: [] for name in _schema_names()}
+    cols: dict[str, list[Any]] = {name: [] for name in PARSED_ARROW.names}
     for number, raw, record in _records(content, fmt):
         if len(cols["line_no"]) >= chunk:
             yield cols
@@ -155,48 +166,12 @@ def parse_content(
         yield cols
 
 
-def _schema_names() -> list[str]:
-    return [part.strip().split(" ")[0] for part in PARSED_SCHEMA.replace("map<string,string>", "map").split(",")]
-
-
-_EVENT_NAMES = [
-    n for n in _schema_names() if n not in ("status", "detail", "raw", "source_file", "file_sha256", "line_no")
-]
-
-
-def arrow_schema() -> pa.Schema:
-    import pyarrow as pa
-
-    s, i64 = pa.string(), pa.int64()
-    return pa.schema(
-        [
-            ("event_id", s),
-            ("event_type", s),
-            ("user_id", s),
-            ("post_id", s),
-            ("target_user_id", s),
-            ("ts", pa.timestamp("us", tz="UTC")),
-            ("dwell_ms", i64),
-            ("text", s),
-            ("hashtags", pa.list_(s)),
-            ("country", s),
-            ("device", s),
-            ("campaign_id", s),
-            ("extras", pa.map_(s, s)),
-            ("event_date", pa.date32()),
-            ("status", s),
-            ("detail", s),
-            ("raw", pa.binary()),
-            ("source_file", s),
-            ("file_sha256", s),
-            ("line_no", i64),
-        ]
-    )
-
-
 def _path_key(uri: str) -> str:
-    """Engines spell a file's location differently (file:///x, file:/x, /x, s3a://bucket/k, k): compare the
-    path alone (Sail's binaryFile gives an object's key without the bucket, Spark the whole URI)."""
+    """The path alone of a file's location, the part every engine spells the same.
+
+    Engines spell a location differently (file:///x, file:/x, /x, s3a://bucket/k, k): Sail's binaryFile gives an
+    object's key without the bucket, Spark the whole URI.
+    """
     return unquote(urlparse(uri).path).lstrip("/")
 
 
@@ -208,10 +183,8 @@ def parse_files(
     Sail's JSON reader fails a whole file on one bad line and cannot keep raw bytes, so lines are
     decoded by Python's own JSON decoder here; every bad line becomes a row with its reason.
     """
-    import pyarrow as pa
-
     by_path = {_path_key(f.uri): (f.rel, f.sha256) for f in files}
-    schema = arrow_schema()
+    schema = PARSED_ARROW
 
     def parse_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from socialflywheel.lake.catalog import CATALOG, Table
 from socialflywheel.lake.maintenance import cleanup_log, compact, describe, vacuum
 from socialflywheel.lake.storage import join, remove_tree
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,8 +37,34 @@ def retention_predicate(table: Table, retention_days: dict[str, int], *, today: 
     return f"{column} < '{cutoff.isoformat()}'"
 
 
-def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
-    """Apply retention, compact small files, vacuum and clean the log of every existing table."""
+@dataclass(kw_only=True)
+class MaintainResult(JobResult):
+    """What a maintain run did across the lake's tables.
+
+    ``rows_in`` is 0; ``rows_out`` is the rows expired by retention (the only rows the run changes).
+    """
+
+    tables: int = 0
+    """Existing tables maintained."""
+    expired_rows: int = 0
+    """Rows deleted for being past their retention, over every table."""
+    files_compacted: int = 0
+    """Small files rewritten by compaction, over every table."""
+    files_vacuumed: int = 0
+    """Unreferenced files removed by vacuum, over every table."""
+
+
+def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> MaintainResult:
+    """Apply retention, compact small files, vacuum and clean the log of every existing table.
+
+    Args:
+        spark: unused (maintenance goes through delta-rs); the job contract passes it.
+        cfg: the configuration (``cfg.maintain`` and ``cfg.privacy.retention_days``).
+        lake: the tables to maintain.
+
+    Returns:
+        The tables maintained and the rows expired and files compacted and vacuumed over all of them.
+    """
     today = dt.datetime.now(dt.UTC).date()
     m = cfg.maintain
     done: dict[str, dict[str, int]] = {}
@@ -62,10 +90,10 @@ def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
     expired = sum(s.get("expired_rows", 0) for s in done.values())
     vacuumed = sum(s.get("files_vacuumed", 0) for s in done.values())
     log.info("maintain: %d tables, %d expired rows, %d files vacuumed", len(done), expired, vacuumed)
-    return {
-        "tables": len(done),
-        "expired_rows": expired,
-        "files_compacted": sum(s.get("files_compacted", 0) for s in done.values()),
-        "files_vacuumed": vacuumed,
-        "rows_out": expired,
-    }
+    return MaintainResult(
+        tables=len(done),
+        expired_rows=expired,
+        files_compacted=sum(s.get("files_compacted", 0) for s in done.values()),
+        files_vacuumed=vacuumed,
+        rows_out=expired,
+    )

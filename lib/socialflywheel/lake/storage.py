@@ -117,7 +117,7 @@ def probe(uri: str, *, what: str, must_exist: bool) -> bool:
     except OSError as exc:
         cause = " ".join(str(exc).split())
         raise StorageError(f"{what} {uri} cannot be reached: {cause}") from None
-    exists = info.type != pa_fs.FileType.NotFound
+    exists: bool = info.type != pa_fs.FileType.NotFound
     if must_exist and not exists:
         raise StorageError(f"{what} {uri} does not exist; check the URI (or create it) and run again")
     return exists

@@ -12,11 +12,13 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from socialflywheel.lake.catalog import CATALOG, Table
 from socialflywheel.lake.io import with_commit_retry
 from socialflywheel.privacy.pseudonymize import pseudonym
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -83,11 +85,50 @@ def erasure_plan(table: Table) -> list[tuple[str, str]]:
     return plan
 
 
-def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids: Sequence[str]) -> dict[str, Any]:
+PHYSICAL_REMOVAL_NOTE = "physical removal completes when `flywheel maintain` runs past the retention"
+
+
+@dataclass(kw_only=True)
+class EraseResult(JobResult):
+    """What an erasure removed: counts only, never an identifier.
+
+    ``rows_in`` is 0; ``rows_out`` is the rows deleted over every table.
+    """
+
+    erasure_id: str
+    """The erasure's id in audit.erasures."""
+    people: int = 0
+    """People named in the request (distinct ids)."""
+    people_found: int = 0
+    """People among them with events in the lake, as actor or target, before the deletes."""
+    people_unknown: int = 0
+    """People among them with no events in the lake (reported, not an error)."""
+    tables: int = 0
+    """Tables that lost rows."""
+    rows_deleted: dict[str, int] = field(default_factory=dict)
+    """Rows deleted per table, sorted by table name (tables that lost none left out)."""
+    models_marked: int = 0
+    """Registered model versions tagged as trained on erased data."""
+    training_caches_dropped: int = 0
+    """Prepared training shards deleted from the work directory."""
+    note: str = PHYSICAL_REMOVAL_NOTE
+    """What is left to do: the erasure is logical until maintenance vacuums the old files."""
+
+
+def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids: Sequence[str]) -> EraseResult:
     """Erase people named by raw ids (as a data-protection request names them).
+
+    Args:
+        spark: the session that runs the deletes.
+        cfg: the configuration (the pseudonymization key, the work directory, the model registry).
+        lake: the tables to erase from; the erasure is recorded in audit.erasures.
+        user_ids: the people's raw ids; blanks and repeats are dropped.
 
     Returns:
         Counts per table and the number of people found; no identifiers.
+
+    Raises:
+        ValueError: no id was given.
     """
     import pyarrow as pa
 
@@ -149,18 +190,17 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
         len(deleted),
         marked,
     )
-    return {
-        "erasure_id": erasure_id,
-        "people": len(raw),
-        "people_found": found,
-        "people_unknown": len(raw) - found,
-        "tables": len(deleted),
-        "rows_deleted": dict(sorted(deleted.items())),
-        "rows_out": sum(deleted.values()),
-        "models_marked": marked,
-        "training_caches_dropped": caches,
-        "note": "physical removal completes when `flywheel maintain` runs past the retention",
-    }
+    return EraseResult(
+        erasure_id=erasure_id,
+        people=len(raw),
+        people_found=found,
+        people_unknown=len(raw) - found,
+        tables=len(deleted),
+        rows_deleted=dict(sorted(deleted.items())),
+        rows_out=sum(deleted.values()),
+        models_marked=marked,
+        training_caches_dropped=caches,
+    )
 
 
 def _people_found(spark: SparkSession, lake: Lake, views: dict[str, str]) -> int:
@@ -177,8 +217,10 @@ def _people_found(spark: SparkSession, lake: Lake, views: dict[str, str]) -> int
 
 
 def drop_training_caches(cfg: FlywheelConfig) -> int:
-    """Delete prepared training shards under the work directory: derived copies of training examples that
-    hold pseudonyms. They are rebuilt by the next ``flywheel train``; models stay, tagged by mark_models."""
+    """Delete prepared training shards under the work directory (derived copies of training examples).
+
+    The shards hold pseudonyms. They are rebuilt by the next ``flywheel train``; models stay, tagged by mark_models.
+    """
     import shutil
 
     root = cfg.work_path / "recsys"

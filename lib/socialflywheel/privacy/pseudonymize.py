@@ -29,10 +29,11 @@ def pseudonymize_udf(key: bytes) -> "Callable[[Column | str], Column]":
     The key travels inside the UDF's closure to the workers; it is never part of SQL text or logs.
     """
     import pandas as pd
-    from pyspark.sql.functions import pandas_udf
+    from pyspark.sql.pandas.functions import pandas_udf
 
-    @pandas_udf("string")  # type: ignore[call-overload]
     def _pseudo(ids: pd.Series) -> pd.Series:
         return pd.Series(pseudonyms(ids.tolist(), key), dtype="object")
 
-    return _pseudo
+    # The stubs list only the functionType forms; the type hints above make it a Series-to-Series UDF.
+    udf: Callable[[Column | str], Column] = pandas_udf(_pseudo, "string")  # type: ignore[call-overload]
+    return udf

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -18,6 +18,9 @@ import scipy.sparse as sp
 
 from socialflywheel.recsys.core.data import scan_row_groups
 from socialflywheel.recsys.core.embed import Split
+
+if TYPE_CHECKING:
+    from implicit.cpu.als import AlternatingLeastSquares
 from socialflywheel.recsys.core.metrics import DEFAULT_KS, ScoreFn, metric_dict, ranking_metrics, topk_excluding
 
 DAY = 86_400
@@ -129,7 +132,7 @@ def fit_ials(
     iterations: int = 15,
     seed: int = 0,
     num_threads: int = 0,
-) -> Any:
+) -> AlternatingLeastSquares:
     """Fit ``implicit``'s CPU iALS on a ``users x items`` matrix."""
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
@@ -149,7 +152,7 @@ def fit_ials(
     return model
 
 
-def ials_scores(model: Any, users: np.ndarray) -> ScoreFn:
+def ials_scores(model: AlternatingLeastSquares, users: np.ndarray) -> ScoreFn:
     """Dot products of the query users' iALS factors with every item's."""
     uf, itf = np.asarray(model.user_factors), np.asarray(model.item_factors)
     return lambda rows: uf[users[rows]] @ itf.T

@@ -69,7 +69,7 @@ def upload_dir(local: Path, uri: str) -> str:
     return uri
 
 
-def _rewrite(value: Any, mapping: dict[str, str]) -> Any:
+def _rewrite(value: object, mapping: dict[str, str]) -> object:
     """``value`` with a leading folder of ``mapping`` replaced (a string argument only)."""
     if not isinstance(value, str):
         return value
@@ -94,7 +94,7 @@ def _entry(train_kwargs: dict[str, Any], shipment: Shipment, validate: bool) -> 
         out_driver = str(train_kwargs["out_dir"])
         if shipment.output is not None:
             local[out_driver] = f"{scratch}/out"
-        kwargs = {k: _rewrite(v, local) for k, v in train_kwargs.items()}
+        kwargs: dict[str, Any] = {k: _rewrite(v, local) for k, v in train_kwargs.items()}
         data = Path(kwargs["meta"]).parent
         val_fn = make_val_fn(data, DatasetMeta.load(data)) if validate and rank == 0 else None
         result = asdict(train(**kwargs, val_fn=val_fn))

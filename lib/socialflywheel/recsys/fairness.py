@@ -76,7 +76,8 @@ def _frame(data: pa.Table | pd.DataFrame, columns: Iterable[str]) -> pd.DataFram
     cols = list(columns)
     if isinstance(data, pd.DataFrame):
         return data.loc[:, cols].copy()
-    return data.select(cols).to_pandas()
+    frame: pd.DataFrame = data.select(cols).to_pandas()
+    return frame
 
 
 def position_weight(rank: np.ndarray | pd.Series | Iterable[int]) -> np.ndarray:

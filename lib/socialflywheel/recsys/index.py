@@ -3,8 +3,9 @@
 ``auto`` builds an exact inner-product index (``IndexFlatIP``) below ``exact_below`` items and an
 HNSW graph above it (IVF is available on request). Users' top-K lists over-fetch by the largest
 number of seen items in the chunk, so after the seen items are removed each list still has K
-entries whenever the index can return them. Users the model has not seen get :func:`fallback_scores`
-(trending and popular items in their categories) through the same seen-filtered ranking.
+entries whenever the index can return them. Users the model has not seen get :func:`fallback_topk`:
+the best of :func:`fallback_scores` (trending and popular items in their categories) over the same
+corpus, seen items removed.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from typing import Any, Literal
 
 import faiss
 import numpy as np
-
-from socialflywheel.recsys.core.metrics import topk_excluding
 
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 
@@ -232,13 +231,66 @@ def fallback_scores(
 
     item_score = trend_weight * unit_rank(trending) + (1 - trend_weight) * unit_rank(popular)
     pref = np.asarray(category_pref)[:, item_category]
-    return 3.0 * (pref > 0) + pref + item_score[None, :]
+    scores: np.ndarray = 3.0 * (pref > 0) + pref + item_score[None, :]
+    return scores
 
 
 def fallback_topk(
-    *, scores: np.ndarray, k: int, seen_rows: np.ndarray | None = None, seen_items: np.ndarray | None = None
-) -> np.ndarray:
-    """Top-``k`` of :func:`fallback_scores` per user, seen items removed."""
-    return topk_excluding(
-        lambda rows: scores[rows], num_rows=len(scores), k=k, seen_rows=seen_rows, seen_items=seen_items
-    )
+    *,
+    category_pref: np.ndarray,
+    item_category: np.ndarray,
+    trending: np.ndarray,
+    popular: np.ndarray,
+    k: int,
+    trend_weight: float = 0.5,
+    candidates: np.ndarray | None = None,
+    seen_rows: np.ndarray | None = None,
+    seen_items: np.ndarray | None = None,
+    chunk: int = 512,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` of :func:`fallback_scores` per user over the candidates, best first, seen items removed.
+
+    Scores are ranked in float64 with a stable sort, so equal scores list the lower item_idx first
+    (near-equal ones are never merged by a float32 cast); the returned scores are float32.
+
+    Args:
+        category_pref: ``[U, num_categories]`` the users' category shares (see :func:`fallback_scores`).
+        item_category: ``[num_items]`` category of each item.
+        trending: ``[num_items]`` trend score.
+        popular: ``[num_items]`` popularity.
+        k: List length; rows are padded with ``-1`` / ``-inf`` if fewer items remain.
+        trend_weight: Share of the trend rank in the item score.
+        candidates: item_idx that may be listed (default: all), e.g. the retrieval corpus.
+        seen_rows: Row (into ``category_pref``) of each seen pair, sorted ascending.
+        seen_items: item_idx of each seen pair.
+        chunk: Users scored at once (memory is ``chunk x num_items`` scores).
+
+    Returns:
+        ``(item_ids [U, k], scores [U, k])``.
+    """
+    pref = np.asarray(category_pref)
+    users, n = len(pref), len(item_category)
+    out_ids = np.full((users, k), -1, dtype=np.int64)
+    out_scores = np.full((users, k), -np.inf, dtype=np.float32)
+    blocked = np.zeros(n, dtype=bool)
+    if candidates is not None:
+        blocked[:] = True
+        blocked[np.asarray(candidates, dtype=np.int64)] = False
+    s_rows = np.zeros(0, np.int64) if seen_rows is None else np.asarray(seen_rows, np.int64)
+    s_items = np.zeros(0, np.int64) if seen_items is None else np.asarray(seen_items, np.int64)
+    kk = min(k, n)
+    for a in range(0, users, chunk):
+        b = min(a + chunk, users)
+        scores = fallback_scores(
+            category_pref=pref[a:b], item_category=item_category, trending=trending, popular=popular,
+            trend_weight=trend_weight,
+        )  # fmt: skip
+        scores[:, blocked] = -np.inf
+        lo, hi = np.searchsorted(s_rows, [a, b])
+        scores[s_rows[lo:hi] - a, s_items[lo:hi]] = -np.inf
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :kk]
+        vals = np.take_along_axis(scores, top, axis=1)
+        listed = np.isfinite(vals)
+        out_ids[a:b, :kk] = np.where(listed, top, -1)
+        out_scores[a:b, :kk] = np.where(listed, vals, -np.inf)
+    return out_ids, out_scores

@@ -16,14 +16,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialflywheel.recsys.core.data import DatasetMeta
+
+if TYPE_CHECKING:
+    from socialflywheel.recsys.core.model import TwoTower
 
 LogFn = Callable[[int, dict[str, float]], None]
 
 
-def _val_fn(kwargs: dict[str, Any], validate: bool) -> Any:
+def _val_fn(kwargs: dict[str, Any], validate: bool) -> Callable[[TwoTower], dict[str, float]] | None:
     from socialflywheel.recsys.core.embed import make_val_fn
 
     if not validate:

@@ -119,7 +119,8 @@ def _feature_dims(files: TableFiles) -> tuple[int, int]:
 
 
 def _pairs(users: np.ndarray, items: np.ndarray, num_items: int) -> np.ndarray:
-    return users * num_items + items
+    pairs: np.ndarray = users * num_items + items
+    return pairs
 
 
 def _write_split(
@@ -193,6 +194,8 @@ def prepare_shards(
             test, checked); ``user_time``: each user's own rows are time-ordered train, val, test
             (checked per user; the queries, seen items and targets are per user as of their own
             split starts), as in the per-user 80/20 evaluation of rating data sets.
+        shard_order: ``random``: blocks of one global seeded shuffle; ``time``: consecutive time blocks,
+            each shuffled by ``seed``.
 
     Returns:
         The :class:`DatasetMeta` saved as ``meta.json``; ``extra`` holds the split starts, the Delta

@@ -13,12 +13,18 @@ newest event) is folded into the vectors as one more dimension (user ``1``, item
 prior``), so the inner-product index scores ``u . v + prior``. The slice of
 gold.recommendations for the model version is replaced; embeddings and the index are saved under
 ``<work_dir>/models/<version>/``; simple exposure metrics go to an MLflow run.
+
+This module is the wiring: it reads the inputs, then each step lives with its concern --
+:mod:`.serving` (signals, model users, time prior), :mod:`.index` (corpus, index, model and fallback
+top-K), :mod:`.recommend_write` (rows and the slice write), :mod:`.recommend_metrics` (exposure) and
+:mod:`.fairness` (the fairness report).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,130 +32,159 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from socialflywheel.faults import kill_point
-from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
-from socialflywheel.recsys._arrow import encode, seconds, vocabulary
 from socialflywheel.recsys.fairness import build_fairness, log_fairness_to_mlflow
-from socialflywheel.recsys.tables import HASHTAG_TRENDS_NAME, RECOMMENDATIONS
+from socialflywheel.results import JobResult
+from socialflywheel.recsys.recommend_metrics import exposure_metrics
+from socialflywheel.recsys.recommend_write import recommendation_rows, recommendations_table, write_recommendations
+from socialflywheel.recsys.serving import (
+    ServingSignals,
+    fallback_users,
+    model_users,
+    positives_before,
+    serving_prior,
+    serving_signals,
+    uses_time_prior,
+)
+from socialflywheel.recsys.tables import HASHTAG_TRENDS_NAME, TRAINING_EXAMPLES_NAME
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.recsys import RecommendConfig
     from socialflywheel.lake.io import Lake
+    from socialflywheel.recsys.core.data import DatasetMeta
+    from socialflywheel.recsys.core.model import TwoTower
 
 log = logging.getLogger(__name__)
 
-DAY = 86_400
+
+@dataclass(frozen=True)
+class ServedModel:
+    """The downloaded serving version: its files, dataset metadata, model and catalogue (item_idx order)."""
+
+    files: dict[str, Path]
+    meta: DatasetMeta
+    model: TwoTower
+    items: pa.Table
+
+    @property
+    def post_ids(self) -> pa.Array:
+        """The catalogue's post ids."""
+        return self.items.column("post_id").combine_chunks()
+
+    def item_column(self, name: str) -> np.ndarray:
+        """One catalogue column as a NumPy array."""
+        return np.asarray(self.items.column(name).to_numpy())
 
 
-def _hashtag_strength(lake: Lake, *, now: int, days: float) -> dict[str, float]:
-    """Strength per hashtag of trends still active within ``days`` of ``now`` (empty without the table)."""
-    if not lake.exists(HASHTAG_TRENDS_NAME):
-        return {}
-    trends = lake.read_arrow(HASHTAG_TRENDS_NAME, columns=["hashtag", "end_ts", "strength"])
-    active = seconds(trends.column("end_ts")) >= now - int(days * DAY)
-    out: dict[str, float] = {}
-    tags = np.asarray(trends.column("hashtag").to_pylist(), dtype=object)[active]
-    strengths = np.asarray(pc.fill_null(trends.column("strength"), 0.0).to_numpy(), dtype=np.float64)[active]
-    for tag, strength in zip(tags, strengths, strict=True):
-        out[str(tag)] = out.get(str(tag), 0.0) + float(strength)
-    return out
+def _load_served(cfg: FlywheelConfig, version: str, directory: Path) -> ServedModel:
+    from socialflywheel.recsys.core.data import DatasetMeta
+    from socialflywheel.recsys.core.model import load_model
+    from socialflywheel.recsys.registry import download_serving_files
+
+    files = download_serving_files(cfg, version, directory)
+    meta, model = DatasetMeta.load(files["meta"]), load_model(files["model"])
+    return ServedModel(files=files, meta=meta, model=model, items=pq.read_table(files["items"]))
 
 
-def _signals(lake: Lake, items: pa.Table, item_counts: np.ndarray, *, fresh_days: float) -> dict[str, Any]:
-    """Seen pairs, authors, category shares, trend and popularity scores, read from silver (Arrow columns)."""
-    post_ids = items.column("post_id")
-    n = len(post_ids)
-    events = lake.read_arrow("silver.events", columns=["user_id", "post_id", "event_type", "ts"])
-    events = events.filter(pc.and_(pc.is_valid(events.column("user_id")), pc.is_valid(events.column("post_id"))))
-    posts = lake.read_arrow("silver.posts", columns=["post_id", "author_id", "hashtags"])
-    users = lake.read_arrow("silver.users", columns=["user_id"]).column("user_id")
-    all_users = vocabulary([users.combine_chunks(), events.column("user_id").combine_chunks()])
-    ev_user = encode(events.column("user_id"), all_users)
-    ev_item = encode(events.column("post_id"), post_ids)
-    ts = seconds(events.column("ts"))
-    now = int(ts.max()) if len(ts) else 0
-    own_user = encode(posts.column("author_id"), all_users)
-    own_item = encode(posts.column("post_id"), post_ids)
-    rows = np.concatenate([ev_user, own_user])
-    cols = np.concatenate([ev_item, own_item])
-    ok = (rows >= 0) & (cols >= 0)
-    seen = np.unique(rows[ok] * n + cols[ok])
-    engaged = np.isin(np.asarray(events.column("event_type").to_pylist(), dtype=object), ENGAGEMENT_TYPES) & (
-        ev_item >= 0
+def _read_signals(lake: Lake, served: ServedModel, *, fresh_days: float) -> ServingSignals:
+    trends = None
+    if lake.exists(HASHTAG_TRENDS_NAME):
+        trends = lake.read_arrow(HASHTAG_TRENDS_NAME, columns=["hashtag", "end_ts", "strength"])
+    return serving_signals(
+        events=lake.read_arrow("silver.events", columns=["user_id", "post_id", "event_type", "ts"]),
+        posts=lake.read_arrow("silver.posts", columns=["post_id", "author_id", "hashtags"]),
+        users=lake.read_arrow("silver.users", columns=["user_id"]),
+        items=served.items,
+        item_counts=np.asarray(served.meta.item_counts),
+        trends=trends,
+        fresh_days=fresh_days,
     )
-    recent = engaged & (ts >= now - DAY)
-    trending = np.log1p(np.bincount(ev_item[recent], minlength=n)).astype(np.float64)
-    strength = _hashtag_strength(lake, now=now, days=fresh_days)
-    if strength:
-        tag_lists = posts.column("hashtags").to_pylist()
-        for item, tags in zip(own_item, tag_lists, strict=True):
-            if item >= 0 and tags:
-                trending[item] += sum(strength.get(t, 0.0) for t in tags)
-    popular = np.asarray(item_counts, dtype=np.float64) + np.bincount(ev_item[engaged], minlength=n)
-    category = np.asarray(items.column("item_category").to_numpy(), dtype=np.int64)
-    num_cat = int(category.max(initial=0)) + 1
-    pref = np.zeros((len(all_users), num_cat))
-    sel = engaged & (ev_user >= 0)
-    np.add.at(pref, (ev_user[sel], category[ev_item[sel]]), 1.0)
-    pref /= np.maximum(pref.sum(axis=1, keepdims=True), 1.0)
-    return {"users": all_users, "seen": seen, "now": now, "trending": trending, "popular": popular, "pref": pref}
 
 
-def _serving_prior(lake: Lake, model: Any, meta: Any, items_path: Any, post_ids: pa.Array, *, at: int) -> np.ndarray:
-    """The two-tower's time prior per catalogue item as of ``at`` (``temperature * prior``; ``-inf``: not created).
+def _read_prior(lake: Lake, served: ServedModel, *, at: int) -> np.ndarray:
+    """The time prior as of ``at``; gold.training_examples is read only when the model has a prior."""
+    from socialflywheel.recsys.core.clock import created_times
 
-    Point in time, as in training and evaluation: each item's age and its positives (label 1 in
-    gold.training_examples, the trainer's own definition) strictly before ``at``'s hour. Zeros when the
-    model has no prior or the catalogue has no creation times.
-    """
-    from socialflywheel.recsys.core.clock import ItemClock, created_times
-    from socialflywheel.recsys.core.embed import AsOf
-    from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
-
-    created = created_times(items_path, meta.num_items)
-    if created is None or model.time_prior is None:
-        return np.zeros(meta.num_items, dtype=np.float32)
-    ex = lake.read_arrow(TRAINING_EXAMPLES_NAME, columns=["post_id", "ts", "label"], filters=[("label", "=", 1)])
-    items, ts = encode(ex.column("post_id"), post_ids), seconds(ex.column("ts"))
-    keep = (items >= 0) & (ts < at)
-    bias = AsOf(at=at, clock=ItemClock(created, items[keep], ts[keep])).bias(model)
-    assert bias is not None  # a clock was given
-    return bias
+    n = served.meta.num_items
+    created = created_times(served.files["items"], n)
+    positives = None
+    if uses_time_prior(served.model, created):
+        ex = lake.read_arrow(TRAINING_EXAMPLES_NAME, columns=["post_id", "ts", "label"], filters=[("label", "=", 1)])
+        positives = positives_before(ex, served.post_ids, at=at)
+    return serving_prior(served.model, created=created, positives=positives, at=at, num_items=n)
 
 
-def _seen_for(seen: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seen pairs of the given global user rows, as (position in ``rows``, item), sorted by position."""
-    users, items = seen // n, seen % n
-    pos = np.full(int(users.max(initial=0)) + 1 if len(users) else 1, -1, dtype=np.int64)
-    inside = rows < len(pos)
-    pos[rows[inside]] = np.flatnonzero(inside)
-    mine = pos[users] if len(users) else np.zeros(0, np.int64)
-    keep = mine >= 0
-    order = np.argsort(mine[keep], kind="stable")
-    return mine[keep][order], items[keep][order]
+def _corpus(served: ServedModel, sig: ServingSignals, prior: np.ndarray, rc: RecommendConfig) -> np.ndarray:
+    """Engaged-with, fresh and trending posts, less those not created yet at the query time."""
+    from socialflywheel.recsys.index import candidate_corpus
 
-
-def _rows(user_ids: pa.Array, top: np.ndarray, scores: np.ndarray, post_ids: pa.Array, source: str) -> pa.Table:
-    k = top.shape[1]
-    keep = top >= 0
-    ranks = np.cumsum(keep, axis=1)  # holes (fewer unseen items than K) never leave rank gaps
-    users = np.repeat(np.arange(len(user_ids)), k).reshape(top.shape)
-    return pa.table(
-        {
-            "user_id": pc.take(user_ids, pa.array(users[keep])),
-            "post_id": pc.take(post_ids, pa.array(top[keep])),
-            "rank": pa.array(ranks[keep].astype(np.int32)),
-            "score": pa.array(scores[keep].astype(np.float64)),
-            "source": pa.array([source] * int(keep.sum()), pa.string()),
-        }
+    corpus = candidate_corpus(
+        item_counts=np.asarray(served.meta.item_counts),
+        created_ts=served.item_column("item_created_ts"),
+        trending=sig.trending,
+        now=sig.now,
+        fresh_days=rc.fresh_days,
+        min_count=rc.min_item_interactions,
+        top_trending=rc.trending_top,
     )
+    alive: np.ndarray = corpus[np.isfinite(prior[corpus])]  # a post not created yet has a -inf prior
+    return alive
+
+
+def _embed(served: ServedModel, user_rows: np.ndarray, corpus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """User-tower vectors of the model's vocabulary rows and item-tower vectors of the corpus."""
+    from socialflywheel.recsys.core.data import user_arrays
+    from socialflywheel.recsys.core.embed import embed, load_items
+
+    queries = user_arrays(pq.read_table(served.files["queries"]), served.meta)
+    users = embed(served.model, {key: v[user_rows] for key, v in queries.items()}, tower="user")
+    items = embed(served.model, load_items(served.files["items"], served.meta), tower="item")[corpus]
+    return users, items
+
+
+def _track(
+    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, version: str, index_kind: str, metrics: dict[str, float]
+) -> str:
+    """One MLflow run: parameters, exposure metrics and the fairness report (kept in gold.recommendation_fairness)."""
+    from socialflywheel.tracking import tracked_run
+
+    with tracked_run(cfg, lake, run_name=f"recommend-v{version}", job="recommend") as run:
+        import mlflow
+
+        mlflow.log_params({"model_version": version, "index_kind": index_kind, "k": cfg.recommend.k})
+        mlflow.log_metrics(metrics)
+        log_fairness_to_mlflow(build_fairness(spark, cfg, lake, model_version=version))
+        return str(run.info.run_id)
+
+
+@dataclass(kw_only=True)
+class RecommendResult(JobResult):
+    """A recommend run: who got lists from the model and who from the fallback, and how exposure spread."""
+
+    model_version: str
+    mlflow_run_id: str
+    index: str
+    """The faiss index kind used (flat, ivf or hnsw)."""
+    users: int
+    model_users: int
+    """People the model has seen: lists from the towers and the time prior."""
+    fallback_users: int
+    """Everyone else: trending and popular posts in their categories."""
+    corpus_size: int
+    catalogue_coverage: float
+    """Share of catalogue posts listed at least once."""
+    exposure_gini: float
+    fresh_share: float
+    """Share of listed rows whose post is younger than ``recommend.fresh_days``."""
+    saved: str
+    """Where the index and the embeddings were saved."""
 
 
 def run_recommend(
     spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, version: str | None = None
-) -> dict[str, Any]:
+) -> RecommendResult:
     """Write top-``recommend.k`` posts per user of silver.users for the serving model version.
 
     Args:
@@ -159,125 +194,78 @@ def run_recommend(
         version: Registered model version (default: the serving alias holder, else the latest).
 
     Returns:
-        A summary: model version, users, model and fallback users, corpus size, index kind, exposure
+        The model version, users, model and fallback users, corpus size, index kind, exposure
         metrics, rows in (users) and out (recommendations).
     """
-    from socialflywheel.recsys.core.data import DatasetMeta, user_arrays
-    from socialflywheel.recsys.core.embed import embed, load_items
-    from socialflywheel.recsys.core.metrics import gini
-    from socialflywheel.recsys.core.model import load_model
-    from socialflywheel.recsys.index import (
-        build_index,
-        candidate_corpus,
-        fallback_scores,
-        fold_prior,
-        save_index,
-        search_topk,
-    )
-    from socialflywheel.recsys.registry import download_serving_files, serving_version
-    from socialflywheel.tracking import setup, tracked_run
+    from socialflywheel.recsys.index import build_index, fallback_topk, fold_prior, save_index, search_topk
+    from socialflywheel.recsys.registry import serving_version
+    from socialflywheel.tracking import setup
 
     rc = cfg.recommend
     setup(cfg)
     version = version or serving_version(cfg)
     home = cfg.work_path / "models" / version
-    files = download_serving_files(cfg, version, home / "artifacts")
-    meta = DatasetMeta.load(files["meta"])
-    model = load_model(files["model"])
-    items_table = pq.read_table(files["items"])
-    n = meta.num_items
-    sig = _signals(lake, items_table, np.asarray(meta.item_counts), fresh_days=rc.fresh_days)
-    corpus = candidate_corpus(
-        item_counts=np.asarray(meta.item_counts), created_ts=items_table.column("item_created_ts").to_numpy(),
-        trending=sig["trending"], now=sig["now"], fresh_days=rc.fresh_days, min_count=rc.min_item_interactions,
-        top_trending=rc.trending_top,
-    )  # fmt: skip
-    post_ids = items_table.column("post_id").combine_chunks()
-    # Serving ranks as evaluated: tower dot product plus the time prior as of just after the newest event.
-    prior = _serving_prior(lake, model, meta, files["items"], post_ids, at=sig["now"] + 1)
-    corpus = corpus[np.isfinite(prior[corpus])]
-    vocab = pq.read_table(files["users"])
-    all_users: pa.Array = sig["users"]
-    known = np.asarray(vocab.column("positives").to_numpy()) > 0
-    model_rows = np.flatnonzero(known)  # rows of the model's vocabulary with a history
-    model_global = encode(pc.take(vocab.column("user_id"), pa.array(model_rows)), all_users)
-    # People no longer in silver (erased since training) get nothing.
-    model_rows, model_global = model_rows[model_global >= 0], model_global[model_global >= 0]
-    queries = user_arrays(pq.read_table(files["queries"]), meta)
-    user_vec, corpus_vec = fold_prior(
-        embed(model, {key: v[model_rows] for key, v in queries.items()}, tower="user"),
-        embed(model, load_items(files["items"], meta), tower="item")[corpus],
-        prior[corpus],
-    )
+    served = _load_served(cfg, version, home / "artifacts")
+    post_ids = served.post_ids
+    sig = _read_signals(lake, served, fresh_days=rc.fresh_days)
+    prior = _read_prior(lake, served, at=sig.now + 1)  # as of just after the newest event
+    corpus = _corpus(served, sig, prior, rc)
+
+    # People with a training history: the model's lists (tower dot product plus the time prior).
+    vocab = pq.read_table(served.files["users"])
+    model_rows, model_global = model_users(vocab, sig.users)
+    user_vec, corpus_vec = fold_prior(*_embed(served, model_rows, corpus), prior[corpus])
     index = build_index(
         corpus_vec, item_ids=corpus, kind=rc.index, exact_below=rc.exact_below, nlist=rc.ivf_nlist,
         nprobe=rc.ivf_nprobe, hnsw_m=rc.hnsw_m, ef_search=rc.hnsw_ef_search, seed=cfg.seed,
     )  # fmt: skip
-    s_rows, s_items = _seen_for(sig["seen"], model_global, n)
-    top, scores = search_topk(index, user_vec, k=rc.k, seen_rows=s_rows, seen_items=s_items)
-    parts = [_rows(pc.take(vocab.column("user_id"), pa.array(model_rows)), top, scores, post_ids, "model")]
-    fb_global = np.setdiff1d(np.arange(len(all_users)), model_global)
-    in_corpus = np.zeros(n, dtype=bool)
-    in_corpus[corpus] = True
-    fb_top = np.full((len(fb_global), rc.k), -1, dtype=np.int64)
-    fb_scores = np.zeros((len(fb_global), rc.k), dtype=np.float32)
-    category = np.asarray(items_table.column("item_category").to_numpy(), dtype=np.int64)
-    f_rows, f_items = _seen_for(sig["seen"], fb_global, n)
-    for a in range(0, len(fb_global), 512):
-        b = min(a + 512, len(fb_global))
-        sc = fallback_scores(
-            category_pref=sig["pref"][fb_global[a:b]], item_category=category, trending=sig["trending"],
-            popular=sig["popular"], trend_weight=rc.fallback_trend_weight,
-        )  # fmt: skip
-        sc[:, ~in_corpus] = -np.inf
-        lo, hi = np.searchsorted(f_rows, [a, b])
-        sc[f_rows[lo:hi] - a, f_items[lo:hi]] = -np.inf
-        kk = min(rc.k, n)
-        part = np.argsort(-sc, axis=1, kind="stable")[:, :kk]
-        vals = np.take_along_axis(sc, part, axis=1)
-        fb_top[a:b, :kk] = np.where(np.isfinite(vals), part, -1)
-        fb_scores[a:b, :kk] = np.where(np.isfinite(vals), vals, 0.0)
-    parts.append(_rows(pc.take(all_users, pa.array(fb_global)), fb_top, fb_scores, post_ids, "fallback"))
-    recs = pa.concat_tables(parts)
-    generated = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    recs = recs.append_column("model_version", pa.array([version] * recs.num_rows, pa.string()))
-    recs = recs.append_column("generated_at", pa.array([generated] * recs.num_rows, pa.timestamp("us")))
-    kill_point("recommend.before_write")
-    lake.overwrite(
-        spark.createDataFrame(recs.select(RECOMMENDATIONS.column_names)), RECOMMENDATIONS.name,
-        replace_where=f"model_version = '{version}'",
+    seen_rows, seen_items = sig.seen_pairs(model_global)
+    top, scores = search_topk(index, user_vec, k=rc.k, seen_rows=seen_rows, seen_items=seen_items)
+    model_lists = recommendation_rows(
+        pc.take(vocab.column("user_id"), pa.array(model_rows)), top, scores, post_ids, source="model"
+    )
+
+    # Everyone else: trending and popular corpus posts in the categories they engaged with.
+    fb_global = fallback_users(len(sig.users), model_global)
+    seen_rows, seen_items = sig.seen_pairs(fb_global)
+    fb_top, fb_scores = fallback_topk(
+        category_pref=sig.pref[fb_global], item_category=served.item_column("item_category").astype(np.int64),
+        trending=sig.trending, popular=sig.popular, trend_weight=rc.fallback_trend_weight, k=rc.k,
+        candidates=corpus, seen_rows=seen_rows, seen_items=seen_items,
     )  # fmt: skip
-    kill_point("recommend.after_write")
+    fallback_lists = recommendation_rows(
+        pc.take(sig.users, pa.array(fb_global)), fb_top, fb_scores, post_ids, source="fallback"
+    )
+
+    recs = recommendations_table([model_lists, fallback_lists], version=version)
+    write_recommendations(spark, lake, recs, version=version)
     save_index(home / "index", index, corpus_vec)
     np.save(home / "index" / "user_embeddings.npy", user_vec)
     np.save(home / "index" / "item_prior.npy", prior)  # the last dimension of the item vectors, as of ``now + 1``
-    exposure = np.bincount(encode(recs.column("post_id"), post_ids), minlength=n)
+
     metrics = {
-        "users": float(len(all_users)),
+        "users": float(len(sig.users)),
         "model_users": float(len(model_rows)),
         "fallback_users": float(len(fb_global)),
         "corpus_size": float(len(corpus)),
-        "catalogue_coverage": float(np.count_nonzero(exposure) / max(n, 1)),
-        "exposure_gini": gini(exposure),
-        "fresh_share": float(np.mean(items_table.column("item_created_ts").to_numpy()[
-            encode(recs.column("post_id"), post_ids)] >= sig["now"] - rc.fresh_days * DAY)) if recs.num_rows else 0.0,
+        **exposure_metrics(
+            recs.column("post_id"), post_ids=post_ids, created_ts=served.item_column("item_created_ts"),
+            now=sig.now, fresh_days=rc.fresh_days,
+        ),
     }  # fmt: skip
-    with tracked_run(cfg, lake, run_name=f"recommend-v{version}", job="recommend") as run:
-        import mlflow
-
-        mlflow.log_params({"model_version": version, "index_kind": index.kind, "k": rc.k})
-        mlflow.log_metrics(metrics)
-        # Exposure by creator tier and popularity decile, Gini and coverage: kept in
-        # gold.recommendation_fairness for the report and logged with this run.
-        fairness = build_fairness(spark, cfg, lake, model_version=version)
-        log_fairness_to_mlflow(fairness)
-        run_id = run.info.run_id
-    return {
-        "model_version": version,
-        "mlflow_run_id": run_id,
-        "index": index.kind,
-        **{k: (int(v) if k.endswith(("users", "size")) else round(v, 4)) for k, v in metrics.items()},
-        "saved": str(home),
-        "rows_in": len(all_users),
-        "rows_out": recs.num_rows,
-    }
+    run_id = _track(spark, cfg, lake, version=version, index_kind=index.kind, metrics=metrics)
+    return RecommendResult(
+        model_version=version,
+        mlflow_run_id=run_id,
+        index=index.kind,
+        users=len(sig.users),
+        model_users=len(model_rows),
+        fallback_users=len(fb_global),
+        corpus_size=len(corpus),
+        catalogue_coverage=round(metrics["catalogue_coverage"], 4),
+        exposure_gini=round(metrics["exposure_gini"], 4),
+        fresh_share=round(metrics["fresh_share"], 4),
+        saved=str(home),
+        rows_in=len(sig.users),
+        rows_out=recs.num_rows,
+    )

@@ -21,6 +21,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.recsys.core.data import DatasetMeta
@@ -48,10 +49,10 @@ def dataset_fingerprint(data_root: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
-class TwoTowerRetrieval(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
+class TwoTowerRetrieval(PythonModel):
     """Top-K posts for known users: user tower over serving inputs, exact inner product over the catalogue."""
 
-    def load_context(self, context: Any) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Load the weights and serving inputs, embed every item once."""
         from socialflywheel.recsys.core.data import user_arrays
         from socialflywheel.recsys.core.embed import embed, load_items
@@ -68,7 +69,9 @@ class TwoTowerRetrieval(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined
         self.queries = user_arrays(pq.read_table(art["queries"]), self.meta)
         self.index = build_index(embed(self.model, items, tower="item"), kind="flat")
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """``user_id`` rows in, the top ``params['k']`` (default 10) posts per known user out."""
         from socialflywheel.recsys.core.embed import embed
         from socialflywheel.recsys.index import search_topk

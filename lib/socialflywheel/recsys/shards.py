@@ -47,9 +47,11 @@ def block_of(position: np.ndarray, n: int, blocks: int) -> np.ndarray:
 
 
 class BlockSpill:
-    """External sort of training rows by position into block files: pieces are spilled to at most
-    ``max_open`` files (consecutive blocks share one), then each spill file alone is read back,
-    sorted and cut into its blocks, written as ``part-<block>.parquet`` (one row group each)."""
+    """External sort of training rows by position into block files, with at most ``max_open`` files open.
+
+    Pieces are spilled to at most ``max_open`` files (consecutive blocks share one), then each spill file
+    alone is read back, sorted and cut into its blocks, written as ``part-<block>.parquet`` (one row group each).
+    """
 
     _POS = "__position"
 

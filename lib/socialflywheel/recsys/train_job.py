@@ -20,11 +20,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.lake.storage import join, remove_tree
 from socialflywheel.recsys.core.data import DatasetMeta
+from socialflywheel.results import JobResult, Scalar
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -179,9 +181,42 @@ def _log_evaluation(mlflow: Any, evaluation: Evaluation, run_dir: Path) -> None:
     mlflow.log_artifacts(str(out), artifact_path="evaluation")
 
 
+@dataclass(kw_only=True)
+class TrainResult(JobResult):
+    """A train run: the registered model, how it compares on the holdout, and how training went."""
+
+    mlflow_run_id: str
+    model_name: str
+    model_version: str
+    promoted: bool
+    """Whether the model got the serving alias (it beat the champion on the same holdout)."""
+    serving_alias: str
+    holdout_recall_at_50: float
+    best_baseline_recall_at_50: float
+    champion_version: str | None
+    champion_recall_at_50: float | None
+    same_holdout_as_champion: bool
+    metrics: list[dict[str, Scalar]] = field(default_factory=list)
+    """The test metric table: one row per model and metric."""
+    tuned_baselines: dict[str, str] = field(default_factory=dict)
+    """The hyper-parameters each baseline was tuned to on validation."""
+    best_epoch: int = 0
+    epochs_run: int = 0
+    stopped_early: bool = False
+    examples_per_s: float = 0.0
+    world_size: int = 1
+    device: str = "cpu"
+    refit_epochs: int = 0
+    refit_rows: int = 0
+    """Training rows of the refit on train + validation (0 without a refit)."""
+    read_from: list[str] = field(default_factory=list)
+    """Where the training processes read their prepared data and models from."""
+    data_root: str = ""
+
+
 def run_train(
     spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake, *, run_name: str | None = None
-) -> dict[str, Any]:
+) -> TrainResult:
     """Prepare, train, evaluate and register the two-tower model in one MLflow run.
 
     Args:
@@ -191,8 +226,8 @@ def run_train(
         run_name: MLflow run name (default ``train-<UTC time>``).
 
     Returns:
-        A summary: MLflow run id, model name and version, whether it got the serving alias, the test
-        metric table, the tuned baselines, training facts, rows in (training examples) and out (1 model).
+        The MLflow run id, model name and version, whether it got the serving alias, the test metric table, the
+        tuned baselines, training facts, rows in (training examples) and out (1 model).
     """
     from socialflywheel.recsys.evaluate import evaluate_all
     from socialflywheel.recsys.prepare import prepare_shards
@@ -276,31 +311,30 @@ def run_train(
         run_id = run.info.run_id
     test = evaluation.table[evaluation.table.split == "test"].drop(columns=["split"])
     log.info("train: run %s, %s v%s, promoted=%s\n%s", run_id, name, version, reg.promoted, test.to_string(index=False))
-    return {
-        "run_id": run_id,
-        "mlflow_run_id": run_id,
-        "model_name": name,
-        "model_version": version,
-        "promoted": reg.promoted,
-        "serving_alias": cfg.mlflow.serving_alias,
-        "holdout_recall_at_50": score,
-        "best_baseline_recall_at_50": best_baseline,
-        "champion_version": reg.champion_version,
-        "champion_recall_at_50": reg.champion_score,
-        "same_holdout_as_champion": reg.same_holdout,
-        "metrics": test.to_dict("records"),
-        "tuned_baselines": evaluation.tuned,
-        "train": {
-            **{
-                k: result[k]
-                for k in ("best_epoch", "epochs_run", "stopped_early", "examples_per_s", "world_size", "device")
-            },
-            "refit_epochs": tc.refit_epochs,
-            "refit_rows": refit_rows,
-            "read_from": sorted(read_from),
-        },
-        "data_root": str(data),
-        "delta_versions_read": dict(lake.versions_read),
-        "rows_in": meta.train_rows,
-        "rows_out": 1,
-    }
+    return TrainResult(
+        mlflow_run_id=run_id,
+        model_name=name,
+        model_version=str(version),
+        promoted=reg.promoted,
+        serving_alias=cfg.mlflow.serving_alias,
+        holdout_recall_at_50=float(score),
+        best_baseline_recall_at_50=float(best_baseline),
+        champion_version=reg.champion_version,
+        champion_recall_at_50=reg.champion_score,
+        same_holdout_as_champion=reg.same_holdout,
+        metrics=[{str(k): v for k, v in row.items()} for row in test.to_dict("records")],
+        tuned_baselines={m: str(params) for m, params in evaluation.tuned.items()},
+        best_epoch=int(result["best_epoch"]),
+        epochs_run=int(result["epochs_run"]),
+        stopped_early=bool(result["stopped_early"]),
+        examples_per_s=float(result["examples_per_s"]),
+        world_size=int(result["world_size"]),
+        device=str(result["device"]),
+        refit_epochs=tc.refit_epochs,
+        refit_rows=refit_rows,
+        read_from=sorted(read_from),
+        data_root=str(data),
+        versions_read=dict(lake.versions_read),
+        rows_in=meta.train_rows,
+        rows_out=1,
+    )

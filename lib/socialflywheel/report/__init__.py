@@ -7,18 +7,19 @@ the values the templates render, and ``templates/`` all the markup (every value 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
+    from socialflywheel.report.job import ReportResult
 
 __all__ = ["run_report"]
 
 
-def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> ReportResult:
     """Write the HTML report; see ``socialflywheel.report.job.run_report``."""
     from socialflywheel.report.job import run_report as _run
 

@@ -12,13 +12,15 @@ import datetime as dt
 import json
 import logging
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from socialflywheel.report import sections
-from socialflywheel.report.html import page
+from socialflywheel.report.html import SectionState, page
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -101,7 +103,19 @@ def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.Dat
     return info, evaluation
 
 
-def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+@dataclass(kw_only=True)
+class ReportResult(JobResult):
+    """A report run: the file written and what each section showed."""
+
+    path: str
+    bytes: int
+    sections: dict[str, SectionState] = field(default_factory=dict)
+    """Each section's state: ok, empty (nothing to show, or every group suppressed) or missing (no input)."""
+    mlflow_train_run_id: str | None = None
+    """The MLflow training run the model section shows."""
+
+
+def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> ReportResult:
     """Write the HTML report (trends, sentiment, campaigns, graph, segments, model metrics, fairness).
 
     Args:
@@ -110,8 +124,8 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> d
         lake: The lake.
 
     Returns:
-        A summary: the file written, its size, each section's state (``ok``, ``empty`` or
-        ``missing``), the MLflow training run shown, rows in (rows read) and out (1 file).
+        The file written, its size, each section's state (``ok``, ``empty`` or ``missing``), the MLflow training
+        run shown, rows in (rows read) and out (1 file).
     """
 
     del spark
@@ -167,11 +181,11 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> d
     tmp.replace(out)
     states = {sid: part.state for sid, part in parts.items()}
     log.info("report: %s (%d bytes) %s", out, len(html.encode()), states)
-    return {
-        "path": str(out),
-        "bytes": len(html.encode()),
-        "sections": states,
-        "mlflow_train_run_id": run["run_id"] if run else None,
-        "rows_in": read.rows,
-        "rows_out": 1,
-    }
+    return ReportResult(
+        path=str(out),
+        bytes=len(html.encode()),
+        sections=states,
+        mlflow_train_run_id=str(run["run_id"]) if run else None,
+        rows_in=read.rows,
+        rows_out=1,
+    )

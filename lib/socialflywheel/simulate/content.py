@@ -63,6 +63,7 @@ class Content:
 
     @property
     def n(self) -> int:
+        """Number of posts."""
         return int(self.author.shape[0])
 
 

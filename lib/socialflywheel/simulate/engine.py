@@ -8,12 +8,14 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from socialflywheel.config.simulate import CORRUPTION_KINDS, SimulateConfig
+from socialflywheel.results import JobResult
 from socialflywheel.simulate.files import TASK_SCHEMA, write_chunk
 from socialflywheel.simulate.truth import truth_tables
 from socialflywheel.simulate.world import World, make_world
@@ -70,7 +72,44 @@ def generate(spark: SparkSession, sim: SimulateConfig, landing: Path) -> pa.Tabl
     return ids.mapInArrow(task, ddl).toArrow().select(TASK_SCHEMA.names)
 
 
-def run_simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, Any]:
+@dataclass(kw_only=True)
+class SimulateResult(JobResult):
+    """What a simulate run produced: the planted world's size, the landing files, the corruption and the timings.
+
+    ``rows_in`` is 0 (the simulator reads nothing); ``rows_out`` is the number of events generated.
+    """
+
+    events: int = 0
+    """Events generated (the sum of ``events_by_type``)."""
+    users: int = 0
+    """People in the planted population."""
+    posts: int = 0
+    """Posts in the planted content."""
+    follow_edges: int = 0
+    """Follow edges of the planted graph."""
+    files: int = 0
+    """JSONL landing files written (Parquet copies not counted)."""
+    bytes: int = 0
+    """Bytes of the JSONL landing files."""
+    lines: int = 0
+    """Lines in the JSONL landing files, injected bad lines included."""
+    corruptions: dict[str, int] = field(default_factory=dict)
+    """Corrupted records planted, per corruption kind (every kind listed, zero included)."""
+    events_by_type: dict[str, int] = field(default_factory=dict)
+    """Events generated, per event type."""
+    chunks: int = 0
+    """Engine tasks the generation ran in."""
+    plant_seconds: float = 0.0
+    """Seconds spent planting the world on the driver."""
+    generate_seconds: float = 0.0
+    """Seconds spent generating and writing the chunks."""
+    seconds: float = 0.0
+    """Seconds for the whole run, truth tables included."""
+    events_per_second: int = 0
+    """Events generated per second of the whole run."""
+
+
+def run_simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> SimulateResult:
     """Simulate the platform into ``cfg.landing_dir`` and overwrite the truth.* tables.
 
     Landing files: ``events/date=YYYY-MM-DD/part-NNNNN.jsonl`` (and ``events_parquet/...parquet``
@@ -82,7 +121,7 @@ def run_simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
         lake: where the truth tables go.
 
     Returns:
-        Summary: events, users, posts, files, bytes, corruptions per kind, events per type, seconds.
+        The run's figures: events, users, posts, files, bytes, corruptions per kind, events per type, seconds.
     """
     started = time.perf_counter()
     sim = cfg.simulate
@@ -108,23 +147,23 @@ def run_simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[s
     corr = tables["truth.corruptions"].column("kind").to_pylist()
     events = sum(by_type.values())
     seconds = time.perf_counter() - started
-    summary = {
-        "events": events,
-        "users": world.pop.n,
-        "posts": world.content.n,
-        "follow_edges": len(world.graph.src),
-        "files": len(files),
-        "bytes": int(sum(rows.column("n2").to_pylist()[i] for i in files)),
-        "lines": int(sum(n1[i] for i in files)),
-        "corruptions": {kind: corr.count(kind) for kind in CORRUPTION_KINDS},
-        "events_by_type": by_type,
-        "chunks": n_chunks(sim.events, sim.partitions),
-        "plant_seconds": round(planted_s, 3),
-        "generate_seconds": round(generated_s, 3),
-        "seconds": round(seconds, 3),
-        "events_per_second": round(events / max(seconds, 1e-9)),
-        "rows_in": 0,
-        "rows_out": events,
-    }
+    result = SimulateResult(
+        events=events,
+        users=world.pop.n,
+        posts=world.content.n,
+        follow_edges=len(world.graph.src),
+        files=len(files),
+        bytes=int(sum(rows.column("n2").to_pylist()[i] for i in files)),
+        lines=int(sum(n1[i] for i in files)),
+        corruptions={kind: corr.count(kind) for kind in CORRUPTION_KINDS},
+        events_by_type=by_type,
+        chunks=n_chunks(sim.events, sim.partitions),
+        plant_seconds=round(planted_s, 3),
+        generate_seconds=round(generated_s, 3),
+        seconds=round(seconds, 3),
+        events_per_second=round(events / max(seconds, 1e-9)),
+        rows_in=0,
+        rows_out=events,
+    )
     log.info("simulated %s events (%s files) in %.1f s", events, len(files), seconds)
-    return summary
+    return result

@@ -26,6 +26,7 @@ class FollowGraph:
 
     @property
     def current(self) -> np.ndarray:
+        """Mask of the edges not unfollowed."""
         return self.unfollowed_ms < 0
 
     def in_degree(self, n: int) -> np.ndarray:
@@ -35,7 +36,10 @@ class FollowGraph:
 
 def _sample_in(rng: np.random.Generator, members: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
     cum = np.cumsum(weight[members])
-    return members[np.minimum(np.searchsorted(cum, rng.random(k) * cum[-1], side="right"), len(members) - 1)]
+    picked: np.ndarray = members[
+        np.minimum(np.searchsorted(cum, rng.random(k) * cum[-1], side="right"), len(members) - 1)
+    ]
+    return picked
 
 
 def _close_triangles(src: np.ndarray, have: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -63,8 +67,11 @@ def _close_triangles(src: np.ndarray, have: np.ndarray, n: int, rng: np.random.G
 def _organic_edges(
     cfg: SimulateConfig, pop: Population, rng: np.random.Generator, mean_out: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Human follows in growth rounds: blocks by community, targets by fitness x (in-degree + 1), and from
-    the second round on a share closing triangles. Returns the edge keys and the round each was made in."""
+    """Human follows in growth rounds; returns the edge keys and the round each was made in.
+
+    Blocks by community, targets by fitness x (in-degree + 1), and from the second round on a share
+    closing triangles.
+    """
     n, c = pop.n, cfg.communities
     humans = np.flatnonzero(~pop.is_bot)
     out_deg = np.maximum(1, np.round(rng.lognormal(np.log(mean_out) - 0.32, 0.8, size=len(humans)))).astype(np.int64)

@@ -30,11 +30,14 @@ class Population:
 
     @property
     def n(self) -> int:
+        """Number of users."""
         return int(self.community.shape[0])
 
     @property
     def top_topic(self) -> np.ndarray:
-        return np.argmax(self.interests, axis=1)
+        """Each user's strongest interest topic."""
+        top: np.ndarray = np.argmax(self.interests, axis=1)
+        return top
 
 
 def make_population(cfg: SimulateConfig) -> Population:

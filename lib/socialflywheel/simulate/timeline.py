@@ -57,15 +57,18 @@ class Period:
 
     @classmethod
     def from_date(cls, start_date: dt.date, days: int) -> Period:
+        """The period of ``days`` days starting at midnight UTC of ``start_date``."""
         start = dt.datetime.combine(start_date, dt.time(), tzinfo=dt.UTC)
         return cls(int(start.timestamp() * 1000), days)
 
     @property
     def end_ms(self) -> int:
+        """End of the period (exclusive), UTC epoch milliseconds."""
         return self.start_ms + self.days * MS_PER_DAY
 
     @property
     def hours(self) -> int:
+        """Number of hours in the period."""
         return self.days * 24
 
     def hour_weights(self) -> np.ndarray:
@@ -74,7 +77,8 @@ class Period:
         first_weekday = (self.start_ms // MS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday
         weekday = (first_weekday + hours // 24) % 7
         w = _HOURLY[hours % 24] * _WEEKLY[weekday]
-        return w / w.sum()
+        weights: np.ndarray = w / w.sum()
+        return weights
 
     def sample(self, rng: np.random.Generator, n: int, *, lo_ms: np.ndarray | None = None) -> np.ndarray:
         """``n`` timestamps (ms) following the activity cycles; with ``lo_ms``, each at or after its bound."""
@@ -88,4 +92,5 @@ class Period:
         u = base + rng.random(n) * (1.0 - base)
         hour = np.minimum(np.searchsorted(cdf, u, side="right"), self.hours - 1)
         ts = self.start_ms + hour * MS_PER_HOUR + rng.integers(0, MS_PER_HOUR, size=n)
-        return np.maximum(ts, lo_ms + 1000)
+        bounded: np.ndarray = np.maximum(ts, lo_ms + 1000)
+        return bounded

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 
@@ -108,7 +110,7 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
     }
 
 
-def _campaigns(world: World, rows: dict[str, list]) -> pa.Table:
+def _campaigns(world: World, rows: dict[str, list[Any]]) -> pa.Table:
     c = world.content
     n_c = len(c.camp_ctr)
     counts = {"ad_impression": np.zeros(n_c, np.int64), "ad_click": np.zeros(n_c, np.int64)}

@@ -70,10 +70,12 @@ class Graph:
 
     @property
     def num_edges(self) -> int:
+        """Number of (coalesced) edges."""
         return len(self.src)
 
     @property
     def is_weighted(self) -> bool:
+        """Whether any edge weight differs from 1."""
         return bool(len(self.weights)) and not bool(np.all(self.weights == 1.0))
 
     def symmetrized(self) -> Graph:

@@ -11,9 +11,11 @@ on a machine without it. Node ids are already contiguous, so graphs are built wi
 from __future__ import annotations
 
 import logging
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from socialflywheel.graph.backends.base import (
     Communities,
@@ -25,6 +27,12 @@ from socialflywheel.graph.backends.base import (
     clustering_from_triangles,
     modularity,
 )
+
+if TYPE_CHECKING:
+    import cudf
+    import cugraph
+    import dask_cudf
+    from dask.distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +48,12 @@ class CugraphBackend(GraphBackend):
 
     name = "cugraph"
 
-    def __init__(self, *, dask_client: Any = None, partitions: int | None = None) -> None:
+    def __init__(self, *, dask_client: Client | None = None, partitions: int | None = None) -> None:
         import cudf
         import cugraph
 
-        self._cudf: Any = cudf
-        self._cugraph: Any = cugraph
+        self._cudf: ModuleType = cudf
+        self._cugraph: ModuleType = cugraph
         self._client = dask_client
         self._partitions = partitions
         if dask_client is not None:
@@ -53,25 +61,26 @@ class CugraphBackend(GraphBackend):
             import cugraph.dask.comms.comms as comms
             import dask_cudf
 
-            self._dask_cugraph: Any = dask_cugraph
-            self._dask_cudf: Any = dask_cudf
+            self._dask_cugraph: ModuleType = dask_cugraph
+            self._dask_cudf: ModuleType = dask_cudf
             comms.initialize(p2p=True)
             self.name = "cugraph-dask"
 
     @property
     def multi_gpu(self) -> bool:
+        """Whether the Dask (multi-GPU) API is used."""
         return self._client is not None
 
     # Graph construction --------------------------------------------------------------------------
-    def _edges(self, graph: Graph) -> Any:
+    def _edges(self, graph: Graph) -> cudf.DataFrame:
         return self._cudf.DataFrame({"src": graph.src, "dst": graph.dst, "weight": graph.weights})
 
-    def _build(self, graph: Graph, *, undirected: bool = False, weighted: bool = True) -> Any:
+    def _build(self, graph: Graph, *, undirected: bool = False, weighted: bool = True) -> cugraph.Graph:
         g = graph.symmetrized() if undirected else graph
         cg = self._cugraph.Graph(directed=g.directed)
         edges = self._edges(g)
         attr = "weight" if weighted else None
-        if self.multi_gpu:
+        if self._client is not None:  # multi-GPU
             parts = self._partitions or max(1, len(self._client.scheduler_info()["workers"]))
             ddf = self._dask_cudf.from_cudf(edges, npartitions=parts)
             cg.from_dask_cudf_edgelist(ddf, source="src", destination="dst", edge_attr=attr, renumber=False)
@@ -79,7 +88,15 @@ class CugraphBackend(GraphBackend):
             cg.from_cudf_edgelist(edges, source="src", destination="dst", edge_attr=attr, renumber=False)
         return cg
 
-    def _dense(self, frame: Any, column: str, n: int, *, fill: float = 0.0, dtype: Any = np.float64) -> np.ndarray:
+    def _dense(
+        self,
+        frame: cudf.DataFrame | dask_cudf.DataFrame,
+        column: str,
+        n: int,
+        *,
+        fill: float = 0.0,
+        dtype: npt.DTypeLike = np.float64,
+    ) -> np.ndarray:
         """Scatter a (vertex, value) result into a dense array; vertices without edges get ``fill``."""
         if self.multi_gpu:
             frame = frame.compute()
@@ -89,12 +106,12 @@ class CugraphBackend(GraphBackend):
         out[vertex[keep]] = frame[column].to_numpy()[keep]
         return out
 
-    def _api(self) -> Any:
+    def _api(self) -> ModuleType:
         return self._dask_cugraph if self.multi_gpu else self._cugraph
 
     # Algorithms --------------------------------------------------------------------------------
     def pagerank(self, graph: Graph, *, damping: float = 0.85, tol: float = 1e-10, max_iter: int = 1000) -> np.ndarray:
-        """cuGraph PageRank (sinks distributed uniformly, as in NetworkX); isolated trailing ids filled in."""
+        """PageRank on cuGraph (sinks distributed uniformly, as in NetworkX); isolated trailing ids filled in."""
         n = graph.num_nodes
         if n == 0:
             return np.zeros(0)
@@ -107,9 +124,11 @@ class CugraphBackend(GraphBackend):
         missing = np.isnan(scores)
         if missing.any():
             scores[missing] = (1.0 - damping) / n
-        return scores / scores.sum()
+        normalized: np.ndarray = scores / scores.sum()
+        return normalized
 
     def core_number(self, graph: Graph) -> np.ndarray:
+        """k-core number of each node on cuGraph (symmetrized, unweighted)."""
         n = graph.num_nodes
         if graph.num_edges == 0:
             return np.zeros(n, dtype=np.int64)
@@ -117,6 +136,7 @@ class CugraphBackend(GraphBackend):
         return self._dense(result, "core_number", n, dtype=np.int64)
 
     def betweenness(self, graph: Graph, *, samples: int, seed: int) -> np.ndarray:
+        """Normalized unweighted betweenness on cuGraph, from ``samples`` seeded sources (all when fewer nodes)."""
         n = graph.num_nodes
         if n < 3 or graph.num_edges == 0:
             return np.zeros(n)
@@ -129,7 +149,7 @@ class CugraphBackend(GraphBackend):
     def communities(
         self, graph: Graph, *, algorithm: CommunityAlgorithm = "leiden", seed: int = 0, restarts: int = 1
     ) -> Communities:
-        """cuGraph Leiden (seeded with ``random_state``) or Louvain on the symmetrized graph; best of restarts."""
+        """Leiden (seeded with ``random_state``) or Louvain on cuGraph over the symmetrized graph; best of restarts."""
         sym = graph.symmetrized()
         n = sym.num_nodes
         if sym.num_edges == 0:
@@ -157,6 +177,7 @@ class CugraphBackend(GraphBackend):
         return Communities(best, float(best_q), algorithm)
 
     def weakly_connected_components(self, graph: Graph) -> np.ndarray:
+        """Canonical component labels on cuGraph; isolated nodes get components of their own."""
         n = graph.num_nodes
         if graph.num_edges == 0:
             return np.arange(n, dtype=np.int64)
@@ -167,6 +188,7 @@ class CugraphBackend(GraphBackend):
         return canonical_labels(raw)
 
     def triangles(self, graph: Graph) -> Triangles:
+        """Triangle counts from cuGraph and the local clustering derived from them."""
         sym = graph.symmetrized()
         n = sym.num_nodes
         degree = np.bincount(sym.src, minlength=n) + np.bincount(sym.dst, minlength=n)

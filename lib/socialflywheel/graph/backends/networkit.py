@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from socialflywheel.graph.backends.base import (
     clustering_from_triangles,
     modularity,
 )
+
+if TYPE_CHECKING:
+    import networkit as nk
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ class NetworkitBackend(GraphBackend):
         nk.setNumberOfThreads(self.threads)
         nk.engineering.setLogLevel("ERROR")
 
-    def to_networkit(self, graph: Graph, *, undirected: bool = False) -> Any:
+    def to_networkit(self, graph: Graph, *, undirected: bool = False) -> nk.Graph:
         """Build a NetworKit graph; ``undirected`` symmetrizes first (weights summed)."""
         g = graph.symmetrized() if undirected else graph
         return self._nk.GraphFromCoo((g.weights, (g.src, g.dst)), n=g.num_nodes, weighted=True, directed=g.directed)
@@ -57,9 +60,11 @@ class NetworkitBackend(GraphBackend):
         pr.maxIterations = max_iter
         pr.run()
         scores = np.asarray(pr.scores(), dtype=np.float64)
-        return scores / scores.sum()
+        normalized: np.ndarray = scores / scores.sum()
+        return normalized
 
     def core_number(self, graph: Graph) -> np.ndarray:
+        """k-core number of each node from NetworKit's CoreDecomposition (symmetrized graph)."""
         if graph.num_nodes == 0:
             return np.zeros(0, dtype=np.int64)
         # Keep the graph referenced while the algorithm runs: NetworKit holds only a C++ reference,
@@ -67,7 +72,8 @@ class NetworkitBackend(GraphBackend):
         g = self.to_networkit(graph, undirected=True)
         cd = self._nk.centrality.CoreDecomposition(g)
         cd.run()
-        return np.rint(np.asarray(cd.scores())).astype(np.int64)
+        cores: np.ndarray = np.rint(np.asarray(cd.scores())).astype(np.int64)
+        return cores
 
     def betweenness(self, graph: Graph, *, samples: int, seed: int) -> np.ndarray:
         """Exact when ``samples >= num_nodes``, else Geisberger-Sanders-Schultes estimation."""
@@ -114,6 +120,7 @@ class NetworkitBackend(GraphBackend):
         return Communities(best, float(best_q), algorithm)
 
     def weakly_connected_components(self, graph: Graph) -> np.ndarray:
+        """Canonical component labels from NetworKit's ConnectedComponents (symmetrized graph)."""
         if graph.num_nodes == 0:
             return np.zeros(0, dtype=np.int64)
         g = self.to_networkit(graph, undirected=True)  # referenced until run() returns

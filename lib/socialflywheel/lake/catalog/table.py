@@ -131,4 +131,5 @@ class Table:
 
     def holds_list(self, column: str) -> bool:
         """Whether a column holds an array (of people, for erasure) rather than one value."""
-        return pa.types.is_list(self.schema.field(column).type)
+        is_list: bool = pa.types.is_list(self.schema.field(column).type)
+        return is_list

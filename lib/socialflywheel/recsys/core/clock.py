@@ -52,8 +52,10 @@ class ItemClock:
         return feats[inverse], alive
 
     def bucket_features(self, items: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Features once per distinct time bucket of ``t``: ``[U, N, F]``, the ``[B]`` row -> bucket index, and
-        the ``[B, N]`` alive mask (exact: created at or before each row's own time).
+        """Features once per distinct time bucket of ``t``, with the row -> bucket index and the alive mask.
+
+        Returns the ``[U, N, F]`` bucket features, the ``[B]`` row -> bucket index and the ``[B, N]`` alive
+        mask (exact: created at or before each row's own time).
 
         Age is taken at the start of the query's bucket, like the counts, so every feature is a function
         of (bucket, item): a batch drawn from a few days of data holds far fewer buckets than rows, and

@@ -95,7 +95,8 @@ class DatasetMeta:
         if counts.size != self.num_items:
             counts = np.ones(self.num_items)
         counts = counts + 1.0
-        return np.log(counts / counts.sum()).astype(np.float32)
+        log_q: np.ndarray = np.log(counts / counts.sum()).astype(np.float32)
+        return log_q
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,7 @@ class ShardStream(IterableDataset[Batch]):
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[Batch]:
+        """Batches of the current epoch (see :meth:`set_epoch`)."""
         return self.iter_epoch(self.epoch)
 
     def _row_groups(self, epoch: int) -> Iterator[Batch]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def gather_plain(tensor: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, dim=0)
 
 
-def broadcast_object(obj: Any, env: DistEnv) -> Any:
+def broadcast_object(obj: T, env: DistEnv) -> T:
     """Send rank 0's picklable ``obj`` to every rank."""
     if not env.distributed:
         return obj

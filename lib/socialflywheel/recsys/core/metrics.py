@@ -86,8 +86,9 @@ def topk_excluding(
 
 
 def gini(values: np.ndarray | Iterable[float]) -> float:
-    """Gini coefficient of non-negative values (0 = all equal, (n-1)/n = all on one of n); the one definition
-    the evaluation's popularity bias and the fairness report share.
+    """Gini coefficient of non-negative values (0 = all equal, (n-1)/n = all on one of n).
+
+    The one definition that the evaluation's popularity bias and the fairness report share.
 
     Args:
         values: One value per item, zeros included.

@@ -126,7 +126,8 @@ class TwoTower(nn.Module):
         """The time prior's logit ``[..., ]`` for ``[..., time_features]`` (zeros without a prior)."""
         if self.time_prior is None:
             return torch.zeros(time_feats.shape[:-1], device=time_feats.device)
-        return self.time_prior(time_feats).squeeze(-1)
+        logit: torch.Tensor = self.time_prior(time_feats)
+        return logit.squeeze(-1)
 
     def forward(
         self,

@@ -1,6 +1,6 @@
-"""The training loop's command line (``python -m socialflywheel.recsys.core.train_cli``, also under torchrun).
+r"""The training loop's command line (``python -m socialflywheel.recsys.core.train_cli``, also under torchrun).
 
-    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_cli \\
+    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_cli \
         --data /path/prepared --out /path/run --epochs 5 --batch-size 1024
 
 Every default is :class:`~socialflywheel.config.recsys.TrainConfig`'s; rank 0 prints the result as JSON.

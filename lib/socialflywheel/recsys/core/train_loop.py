@@ -1,8 +1,8 @@
-"""The two-tower training loop: streaming shards, DDP, checkpoints, exact resume, early stopping.
+r"""The two-tower training loop: streaming shards, DDP, checkpoints, exact resume, early stopping.
 
 Runs as a plain function, as ``python -m socialflywheel.recsys.core.train_cli``, and under torchrun::
 
-    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_cli \\
+    torchrun --nproc_per_node 2 -m socialflywheel.recsys.core.train_cli \
         --data /path/prepared --out /path/run --epochs 5 --batch-size 1024
 
 With several processes each rank reads its own row groups, item vectors are all-gathered so every
