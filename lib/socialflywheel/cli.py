@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -21,6 +22,8 @@ from socialflywheel.runs import execute_job
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Social Flywheel: batch analytics over social data.")
 log = logging.getLogger("socialflywheel")
 
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
 ConfOpt = Annotated[str | None, typer.Option("--conf", help="YAML config (default conf/local.yaml).")]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override a config key: --set spark.engine=classic (repeatable).")
@@ -28,6 +31,7 @@ SetOpt = Annotated[
 
 
 def setup_logging(level: int = logging.INFO) -> None:
+    """Log through rich on stderr at ``level`` (once per process) and quieten chatty libraries to warnings."""
     from rich.logging import RichHandler
 
     root = logging.getLogger()
@@ -47,7 +51,18 @@ def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
         raise typer.Exit(2) from None
 
 
-def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: Any) -> list[JobResult]:
+def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: object) -> list[JobResult]:
+    """Run the named jobs in order, printing each summary; exit 2 on a config error, 1 on a failed job.
+
+    Args:
+        names: The jobs to run, in order.
+        conf: The YAML config file (None: the default).
+        sets: ``key=value`` config overrides.
+        **kwargs: Extra keyword arguments for every job's library function (e.g. ``user_ids`` for erase).
+
+    Returns:
+        Each job's result, in order.
+    """
     cfg = resolve_config(conf, sets)
     setup_logging()
     results = []
@@ -75,7 +90,7 @@ def _register_job(name: str) -> None:
     app.command(name=name, help=spec.help)(_rename_set(command))
 
 
-def _rename_set(fn: Any) -> Any:
+def _rename_set(fn: _Command) -> _Command:
     # typer derives the option from the annotation; the parameter is named set_ to avoid the builtin.
     return fn
 
@@ -91,6 +106,7 @@ def ingest(
     set_: SetOpt = None,
     conform: Annotated[bool, typer.Option(help="Also run the conform job (bronze -> silver).")] = True,
 ) -> None:
+    """Ingest landing files into bronze, then conform them into silver unless ``--no-conform``."""
     run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, set_)
 
 
@@ -100,6 +116,7 @@ def erase(
     conf: ConfOpt = None,
     set_: SetOpt = None,
 ) -> None:
+    """Erase each ``--user`` (a raw id) and everything derived from them from every table (GDPR erasure)."""
     run_and_report(["erase"], conf, set_, user_ids=user)
 
 
@@ -114,6 +131,7 @@ def adapt(
     conf: ConfOpt = None,
     set_: SetOpt = None,
 ) -> None:
+    """Convert a SNAP edge list or a MovieLens-style ratings file into landing events; exit 2 on a bad file or kind."""
     import datetime as dt
     from pathlib import Path
 
@@ -142,6 +160,7 @@ def adapt(
 
 @app.command(help="Run the pipeline end to end on the embedded default and print a summary.")
 def demo(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+    """Run every job of the pipeline in order on the configured lake and print their summaries."""
     from socialflywheel.demo import run_demo
 
     cfg = resolve_config(conf, set_)
@@ -155,6 +174,7 @@ def tables(
     set_: SetOpt = None,
     schema: Annotated[bool, typer.Option("--schema", help="Print every table's columns, keys and doc.")] = False,
 ) -> None:
+    """Print a table of the catalog's tables with their row count, version, size and last write, or the dictionary."""
     from rich.table import Table
 
     from socialflywheel.lake.catalog import CATALOG
@@ -201,6 +221,7 @@ def _size(n: int) -> str:
 def runs(
     conf: ConfOpt = None, set_: SetOpt = None, limit: Annotated[int, typer.Option(help="Rows shown.")] = 20
 ) -> None:
+    """Print the ``limit`` most recent run records of audit.job_runs, newest first."""
     from rich.table import Table
 
     from socialflywheel.lake.io import Lake
@@ -232,6 +253,7 @@ def runs(
 
 @app.command(help="Engine, Java, GPU, package versions, and what would run where.")
 def doctor(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+    """Print the environment report: engine, Java, GPU, package versions and the backend each stage would use."""
     from socialflywheel.doctor import report
 
     cfg = resolve_config(conf, set_)

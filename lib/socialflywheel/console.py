@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from socialflywheel.results import Figure, JobResult, Scalar
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def console(stderr: bool = False) -> Any:
+
+def console(stderr: bool = False) -> Console:
+    """A new rich console writing to stdout, or to stderr with ``stderr=True``."""
     from rich.console import Console
 
     return Console(stderr=stderr)

@@ -13,7 +13,7 @@ PIPELINE = ("simulate", "ingest", "conform", "features", "graph", "train", "reco
 
 
 def run_demo(cfg: FlywheelConfig) -> dict[str, JobResult]:
-    """Run the pipeline's jobs in order, print each one's figures, and close with the reconciliation and where to look."""
+    """Run the pipeline's jobs in order, print each one's figures, then the reconciliation and where to look."""
     from rich.console import Console
 
     from socialflywheel.console import print_summary

@@ -24,6 +24,7 @@ class JobSpec:
     help: str
 
     def load(self) -> JobFn:
+        """Import the job's library function and return it."""
         return self.loader()
 
 

@@ -8,9 +8,8 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from socialflywheel.config import FlywheelConfig, config_hash
 from socialflywheel.lake.io import Lake
@@ -35,6 +34,7 @@ def _utcnow() -> dt.datetime:
 
 
 def write_run_record(lake: Lake, ctx: RunContext, *, status: str, cfg_hash: str, error: str | None) -> None:
+    """Append the run's record (times, status, rows, Delta versions read and written, error) to audit.job_runs."""
     import pyarrow as pa
 
     ended = _utcnow()
@@ -82,8 +82,13 @@ def job_run(job: str, cfg: FlywheelConfig, lake: Lake) -> Iterator[RunContext]:
         log.info("job %s succeeded in %.1fs (run %s)", job, time.perf_counter() - t0, ctx.run_id)
 
 
-def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> JobResult:
+def execute_job(name: str, cfg: FlywheelConfig, **kwargs: object) -> JobResult:
     """Open the session, run one job's library function and record the run in audit.job_runs.
+
+    Args:
+        name: The job's name in the registry.
+        cfg: Resolved configuration.
+        **kwargs: Extra keyword arguments for the job's library function, passed on as they are.
 
     Returns:
         The job's typed result, with the run id and the Delta versions the job read and wrote.
@@ -112,7 +117,7 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: Any) -> JobResult:
     return result
 
 
-def _writer_lease(cfg: FlywheelConfig, root: str, job: str) -> Any:
+def _writer_lease(cfg: FlywheelConfig, root: str, job: str) -> AbstractContextManager[None]:
     """The lake's single-writer lease on an object store (see ``lake.lease``); nothing on a local lake."""
     import contextlib
 

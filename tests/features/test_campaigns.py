@@ -78,7 +78,7 @@ def test_suppress_small_groups_boundary(spark: Any) -> None:
     df = spark.createDataFrame([("a", K - 1), ("b", K), ("c", K + 5), ("d", None)], "g string, users bigint")
     kept = sorted(r["g"] for r in suppress_small_groups(df, user_count_col="users", k=K).collect())
     assert kept == ["b", "c"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"k must be >= 1, got 0"):
         suppress_small_groups(df, user_count_col="users", k=0)
 
 

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ GATES = ["gate_freshness", "gate_volume"]
 
 
 @pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowHome]:
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
     """Airflow venv, a migrated SQLite AIRFLOW_HOME and a tiny simulated landing folder (14 days from 2026-10-01)."""
     airflow = ensure_airflow_venv()
     root = tmp_path_factory.mktemp("airflow")
@@ -53,7 +52,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowHo
     )
     assert sim.returncode == 0, sim.stderr[-3000:]
     print(f"airflow home ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    yield af
+    return af
 
 
 def _load_dags(af: AirflowHome, runner: str) -> dict:

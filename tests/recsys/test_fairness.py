@@ -61,7 +61,7 @@ def test_position_weight_and_gini_known_values() -> None:
     assert gini([0, 0, 0, 5]) == pytest.approx(0.75)  # (n-1)/n: all on one item
     assert gini([0, 1, 1, 2]) == pytest.approx(0.375)
     assert gini([]) == 0.0 and gini([0, 0]) == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ranks are 1-based"):
         position_weight([0])
 
 

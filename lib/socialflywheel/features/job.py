@@ -152,8 +152,10 @@ class Step:
 
 
 def part_a_steps() -> tuple[Step, ...]:
-    """The builders that run before training examples, in order: account risk first (the others and the
-    training examples leave risky accounts out), then trends, sentiment, campaigns and segments.
+    """The builders that run before training examples, in order.
+
+    Account risk comes first (the others and the training examples leave risky accounts out), then trends,
+    sentiment, campaigns and segments.
 
     An explicit list (before: every ``build_*`` of modules found by name, a missing module skipped silently).
     """

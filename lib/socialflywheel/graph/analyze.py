@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +18,8 @@ from socialflywheel.graph.pymk import Candidates, people_you_may_know
 from socialflywheel.graph.tables import GRAPH_CENTRALITY, GRAPH_COMMUNITIES, PEOPLE_YOU_MAY_KNOW
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -65,7 +68,7 @@ def analyze(inputs: GraphInputs, backend: GraphBackend, cfg: GraphConfig) -> Gra
     seconds: dict[str, float] = {}
     out: dict[str, Any] = {}
 
-    def timed(name: str, fn: Any) -> Any:
+    def timed(name: str, fn: Callable[[], _T]) -> _T:
         start = time.perf_counter()
         value = fn()
         seconds[name] = round(time.perf_counter() - start, 4)
@@ -124,7 +127,7 @@ def rank_within(groups: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _column(values: Any, dtype: pa.DataType) -> pa.Array:
+def _column(values: object, dtype: pa.DataType) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):

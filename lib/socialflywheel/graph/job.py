@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -17,6 +17,7 @@ from socialflywheel.lake.catalog import table
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
+    from dask.distributed import Client
     from pyspark.sql import DataFrame, SparkSession
 
     from socialflywheel.config import FlywheelConfig
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _dask_client(cfg: FlywheelConfig) -> Any:
+def _dask_client(cfg: FlywheelConfig) -> Client | None:
     """A Dask client for multi-GPU cuGraph when a scheduler is configured and cuGraph can run."""
     if not cfg.graph.dask_scheduler or cfg.graph.backend == "networkit" or not cugraph_importable()[0]:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlparse
 
 from socialflywheel.lake.catalog import Table, table
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
-    from pyspark.sql import DataFrame, SparkSession
+    from deltalake.table import FilterType
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
     from tenacity import RetryCallState
 
     from socialflywheel.config import FlywheelConfig
@@ -112,14 +113,17 @@ class Lake:
 
     @classmethod
     def from_config(cls, cfg: FlywheelConfig) -> Lake:
+        """The lake at the config's ``lake_root``, with its configured storage options."""
         return cls(cfg.lake_root, storage_options=cfg.lake.storage_options)
 
     # Locations and metadata -------------------------------------------------------------------
     def path(self, name: str) -> str:
+        """Where a catalog table lives: ``<root>/<layer>/<short name>``."""
         t = table(name)
         return f"{self.root}/{t.layer}/{t.short}"
 
     def delta(self, name: str) -> DeltaTable | None:
+        """The table's current version opened with delta-rs, or None when it is not a Delta table yet."""
         from deltalake import DeltaTable
 
         path = self.path(name)
@@ -128,9 +132,11 @@ class Lake:
         return DeltaTable(path, storage_options=self.storage_options)
 
     def exists(self, name: str) -> bool:
+        """Whether the table has been written (is a Delta table)."""
         return self.delta(name) is not None
 
     def version(self, name: str) -> int | None:
+        """The table's current Delta version, or None when it does not exist; not recorded as read."""
         dt = self.delta(name)
         return None if dt is None else dt.version()
 
@@ -161,7 +167,7 @@ class Lake:
         name: str,
         *,
         columns: Sequence[str] | None = None,
-        filters: Any = None,
+        filters: FilterType | None = None,
         version: int | None = None,
     ) -> pa.Table:
         """Read a table through delta-rs into Arrow (for graph backends, trainers and notebooks)."""
@@ -183,8 +189,11 @@ class Lake:
         return dt.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters, filesystem=filesystem)
 
     def data_files(self, name: str) -> tuple[pa_fs.FileSystem, list[str], int] | None:
-        """The current version's data files as paths inside a pyarrow filesystem (local or the lake's S3 client),
-        for readers that stream file by file; the version is recorded as read. None when the table does not exist.
+        """The current version's data files, for readers that stream file by file.
+
+        Returns:
+            The pyarrow filesystem (local, or the lake's S3 client), the files' paths inside it and the version
+            (recorded as read); None when the table does not exist.
         """
         import pyarrow.fs as pa_fs
 
@@ -207,13 +216,14 @@ class Lake:
             raise ValueError(f"{t.name}: DataFrame lacks catalog columns {missing}")
         return df.select(*t.column_names)
 
-    def _writer(self, df: DataFrame, t: Table, mode: str) -> Any:
+    def _writer(self, df: DataFrame, t: Table, mode: str) -> DataFrameWriter:
         writer = self._conform(df, t).write.format("delta").mode(mode)
         if t.partition_by:
             writer = writer.partitionBy(*t.partition_by)
         return writer
 
     def append(self, df: DataFrame, name: str) -> None:
+        """Append ``df`` to a table (created on the first write), retrying a lost commit race."""
         t = table(name)
         with_commit_retry(lambda: self._writer(df, t, "append").save(self.path(name)), table=name)
         self._note_write(name)

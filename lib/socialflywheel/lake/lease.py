@@ -39,6 +39,8 @@ class LeaseTimeout(RuntimeError):
 
 @dataclass(frozen=True)
 class Holder:
+    """The lease's holder as ``writer.json`` records it: its token, job, host and pid, and when the lease expires."""
+
     token: str
     job: str
     host: str

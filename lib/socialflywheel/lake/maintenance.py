@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialflywheel.lake.io import Lake
 
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
-def _table(lake: Lake, name: str) -> Any:
+
+def _table(lake: Lake, name: str) -> DeltaTable:
     dt_ = lake.delta(name)
     if dt_ is None:
         raise FileNotFoundError(f"table {name} does not exist at {lake.path(name)}")

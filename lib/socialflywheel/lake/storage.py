@@ -40,15 +40,19 @@ def endpoint() -> str | None:
 
 
 def endpoint_settings() -> dict[str, str]:
-    """What the S3 clients of delta-rs and Sail need beyond credentials for the environment's endpoint: a
-    plain-HTTP endpoint (a test or on-premises server) must be allowed explicitly, or both refuse it."""
+    """What the S3 clients of delta-rs and Sail need beyond credentials for the environment's endpoint.
+
+    A plain-HTTP endpoint (a test or on-premises server) must be allowed explicitly, or both refuse it.
+    """
     url = endpoint()
     return {"AWS_ALLOW_HTTP": "true"} if url and url.startswith("http://") else {}
 
 
 def delta_options(uri: str, configured: dict[str, str] | None = None) -> dict[str, str] | None:
-    """delta-rs storage options for ``uri``: the configured ones plus what the environment's endpoint needs
-    (delta-rs reads credentials from the environment itself)."""
+    """delta-rs storage options for ``uri``: the configured ones plus what the environment's endpoint needs.
+
+    delta-rs reads credentials from the environment itself. None when there are no options.
+    """
     options = dict(configured or {})
     if is_remote(uri):
         options = {**endpoint_settings(), **options}

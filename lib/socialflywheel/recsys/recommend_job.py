@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +33,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialflywheel.recsys.fairness import build_fairness, log_fairness_to_mlflow
-from socialflywheel.results import JobResult
 from socialflywheel.recsys.recommend_metrics import exposure_metrics
 from socialflywheel.recsys.recommend_write import recommendation_rows, recommendations_table, write_recommendations
 from socialflywheel.recsys.serving import (
@@ -46,6 +45,7 @@ from socialflywheel.recsys.serving import (
     uses_time_prior,
 )
 from socialflywheel.recsys.tables import HASHTAG_TRENDS_NAME, TRAINING_EXAMPLES_NAME
+from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.lake.storage import join, remove_tree
@@ -90,7 +91,9 @@ def _shared_run_dir(cfg: FlywheelConfig, run_dir: Path) -> str | None:
     return join(cfg.train.shared_dir, run_dir.name)
 
 
-def _train(cfg: FlywheelConfig, data: Path, out: Path, mlflow: Any, *, refit_from: str | None = None) -> dict[str, Any]:
+def _train(
+    cfg: FlywheelConfig, data: Path, out: Path, mlflow: ModuleType, *, refit_from: str | None = None
+) -> dict[str, Any]:
     """Run the training loop with the configured launcher (:func:`socialflywheel.recsys.launch.launch`).
 
     With ``refit_from`` (the model selected on validation) it runs the refit instead: no validation,
@@ -145,7 +148,7 @@ def test_view(data: Path) -> Path:
     return view
 
 
-def _log_evaluation(mlflow: Any, evaluation: Evaluation, run_dir: Path) -> None:
+def _log_evaluation(mlflow: ModuleType, evaluation: Evaluation, run_dir: Path) -> None:
     """Metrics per (split, model, K), the table as CSV and JSON, the tuned baselines and a recall@K chart."""
     import matplotlib
 

@@ -67,7 +67,7 @@ def fmt_number(value: Any, kind: str = "num") -> str:
     return str(value)
 
 
-def _value_attr(value: Any) -> str:
+def _value_attr(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
@@ -215,13 +215,14 @@ class SectionHtml(str):
     state: SectionState
 
     def __new__(cls, html: str, state: SectionState) -> SectionHtml:
+        """The HTML as a string that carries ``state``."""
         obj = super().__new__(cls, html)
         obj.state = state
         return obj
 
 
 def render_section(
-    template: str, *, section_id: str, title: str, state: SectionState = "ok", **context: Any
+    template: str, *, section_id: str, title: str, state: SectionState = "ok", **context: object
 ) -> SectionHtml:
     """Render a section template (one extending ``section.html.j2``) with its state.
 

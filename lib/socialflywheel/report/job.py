@@ -23,6 +23,7 @@ from socialflywheel.report.html import SectionState, page
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
+    from deltalake.table import FilterType
     from pyspark.sql import SparkSession
 
     from socialflywheel.config import FlywheelConfig
@@ -50,7 +51,9 @@ class _Reader:
         self.lake = lake
         self.rows = 0
 
-    def __call__(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame | None:
+    def __call__(
+        self, name: str, *, columns: list[str] | None = None, filters: FilterType | None = None
+    ) -> pd.DataFrame | None:
         if not self.lake.exists(name):
             return None
         arrow = self.lake.read_arrow(name, columns=columns, filters=filters)
@@ -127,7 +130,6 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> R
         The file written, its size, each section's state (``ok``, ``empty`` or ``missing``), the MLflow training
         run shown, rows in (rows read) and out (1 file).
     """
-
     del spark
 
     k = cfg.privacy.min_group_users

@@ -35,7 +35,7 @@ SECTIONS = {
 """Section ids (stable: tests and links use them) and their headings, in page order."""
 
 
-def _render(section_id: str, state: SectionState = "ok", **context: Any) -> SectionHtml:
+def _render(section_id: str, state: SectionState = "ok", **context: object) -> SectionHtml:
     return render_section(
         f"sections/{section_id}.html.j2", section_id=section_id, title=SECTIONS[section_id], state=state, **context
     )

@@ -108,10 +108,12 @@ class Table:
 
     @property
     def layer(self) -> str:
+        """The layer part of the name (``gold`` of ``gold.trends``): the table's top-level folder."""
         return self.name.split(".", 1)[0]
 
     @property
     def short(self) -> str:
+        """The name without its layer (``trends`` of ``gold.trends``): the table's folder inside its layer."""
         return self.name.split(".", 1)[1]
 
     @cached_property

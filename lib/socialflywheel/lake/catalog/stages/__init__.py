@@ -1,7 +1,8 @@
 """Tables written by the stages: gold features, graph and recommendation outputs, and stage bookkeeping.
 
 Declared here, not in the stages, so the catalog is complete without importing any stage (stages import
-these names; the lake never imports a stage)."""
+these names; the lake never imports a stage).
+"""
 
 from __future__ import annotations
 

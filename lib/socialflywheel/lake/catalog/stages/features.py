@@ -1,5 +1,8 @@
-"""Gold feature tables (written by socialflywheel.features): per-person and per-post snapshots, trends, sentiment,
-segments, risk, campaign delivery, point-in-time training examples, and the features watermark."""
+"""Gold feature tables, written by socialflywheel.features.
+
+Per-person and per-post snapshots, trends, sentiment, segments, risk, campaign delivery, point-in-time training
+examples, and the features watermark.
+"""
 
 from __future__ import annotations
 

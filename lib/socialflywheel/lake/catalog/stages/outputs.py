@@ -1,5 +1,7 @@
-"""Tables the graph, recommendation, conform and erase stages write: graph insight, recommendations and their
-fairness, and stage bookkeeping (conformed batches, erasure records)."""
+"""Tables the graph, recommendation, conform and erase stages write.
+
+Graph insight, recommendations and their fairness, and stage bookkeeping (conformed batches, erasure records).
+"""
 
 from __future__ import annotations
 
