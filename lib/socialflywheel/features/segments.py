@@ -132,7 +132,7 @@ def assign_segments(
                 names=["user_id", "segment", "distance"],
             )
 
-    return features.select("user_id", *columns).mapInArrow(assign, "user_id string, segment int, distance double")
+    return features.select("user_id", *columns).mapInArrow(assign, USER_SEGMENTS.ddl)
 
 
 def segment_profiles(

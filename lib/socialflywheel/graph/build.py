@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from socialflywheel.graph.backends.base import Graph
-from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
+from socialflywheel.lake.catalog import ENGAGEMENT_TYPES, spark_ddl
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -198,9 +198,13 @@ def build_graph_inputs(
     )
 
 
+# The person -> graph node id map the joins share (not a lake table).
+NODE_IDS = pa.schema({"user_id": pa.string(), "node_id": pa.int64()})
+
+
 def ids_table_to_frame(like: DataFrame, ids_table: pa.Table) -> DataFrame:
     """The collected id map back as a DataFrame (so the joins reuse one ranking, not a re-evaluation)."""
     spark = like.sparkSession
     if ids_table.num_rows == 0:
-        return spark.createDataFrame([], "user_id string, node_id bigint")
+        return spark.createDataFrame([], spark_ddl(NODE_IDS))
     return spark.createDataFrame(ids_table.select(["user_id", "node_id"]))

@@ -7,21 +7,10 @@ import json
 import numpy as np
 
 from socialflywheel.config.simulate import CORRUPTION_KINDS
+from socialflywheel.ingest.parse import REQUIRED_BY_TYPE
 
 _UNKNOWN_TYPES = ("teleport", "poke", "reaction_v2", "superlike", "story_view")
 _BAD_TS = ("1970-01-01T00:00:00Z", "2099-06-01T12:00:00Z", "not-a-timestamp", "2026-13-45T99:61:00Z")
-_REQUIRED = {
-    "post": "post_id",
-    "view": "post_id",
-    "like": "post_id",
-    "share": "post_id",
-    "comment": "post_id",
-    "click": "post_id",
-    "follow": "target_user_id",
-    "unfollow": "target_user_id",
-    "ad_impression": "campaign_id",
-    "ad_click": "campaign_id",
-}
 _OVERSIZE_BYTES = 4096
 
 
@@ -41,8 +30,8 @@ def _make(kind: str, line: bytes, fresh_id: str, rng: np.random.Generator) -> by
         return raw[:cut] if rng.random() < 0.6 else raw.replace(b'":"', b'"=>"', 1) + b"}"
     if kind == "missing_field":
         choices = ["user_id", "ts", "event_type"]
-        if record["event_type"] in _REQUIRED:
-            choices.append(_REQUIRED[str(record["event_type"])])
+        # the fields this event type requires, from the landing contract (the JSON Schema's per-type rules)
+        choices.extend(REQUIRED_BY_TYPE.get(str(record["event_type"]), ()))
         record.pop(choices[int(rng.integers(len(choices)))])
         return _dump(record)
     if kind == "wrong_type":

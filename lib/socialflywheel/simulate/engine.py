@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from socialflywheel.config.simulate import CORRUPTION_KINDS, SimulateConfig
+from socialflywheel.lake.catalog import spark_ddl
 from socialflywheel.results import JobResult
 from socialflywheel.simulate.files import TASK_SCHEMA, write_chunk
 from socialflywheel.simulate.truth import truth_tables
@@ -68,8 +69,7 @@ def generate(spark: SparkSession, sim: SimulateConfig, landing: Path) -> pa.Tabl
                 yield write_chunk(world, int(chunk), chunks, Path(landing_str), formats, rates)
 
     ids = spark.range(0, chunks, 1, chunks)
-    ddl = "kind string, s1 string, s2 string, s3 string, n1 bigint, n2 bigint"
-    return ids.mapInArrow(task, ddl).toArrow().select(TASK_SCHEMA.names)
+    return ids.mapInArrow(task, spark_ddl(TASK_SCHEMA)).toArrow().select(TASK_SCHEMA.names)
 
 
 @dataclass(kw_only=True)
