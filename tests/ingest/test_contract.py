@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -24,70 +23,17 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.ingest.events_strategies import SCHEMA, SCHEMA_TYPES, required_for, valid_events
 
 from socialflywheel.ingest.bronze import ROW_LEVEL_TYPE_REASONS, SchemaChangeError, StatusCount, check_breaking
 from socialflywheel.ingest.landing import parse_content
 from socialflywheel.ingest.parse import Limits, Rejected, parse_line, validate
 from socialflywheel.lake.catalog import EVENT_TYPES
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "lib/socialflywheel/ingest/contract/events.schema.json").read_text()
-)
 ORACLE = jsonschema.Draft202012Validator(SCHEMA)
 PROPS: dict[str, Any] = SCHEMA["properties"]
-SCHEMA_TYPES: list[str] = PROPS["event_type"]["enum"]
 LIMITS = Limits(max_ts=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
 FAST = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def required_for(event_type: str) -> list[str]:
-    """The contract's required fields for one event type, read off the schema with the oracle."""
-    needed = list(SCHEMA["required"])
-    for cond in SCHEMA.get("allOf", ()):
-        if jsonschema.Draft202012Validator(cond["if"]).is_valid({"event_type": event_type}):
-            needed += cond["then"].get("required", [])
-    return needed
-
-
-ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=24)
-in_range = st.datetimes(
-    min_value=dt.datetime(2015, 1, 2), max_value=dt.datetime(2029, 12, 30), timezones=st.just(dt.UTC)
-)
-timestamps = st.one_of(
-    in_range.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"),
-    in_range.map(lambda d: d.isoformat()),
-    in_range.map(lambda d: int(d.timestamp() * 1000)),
-)
-maybe_text = st.one_of(st.none(), st.text(max_size=60))
-
-
-@st.composite
-def valid_events(draw: st.DrawFn) -> dict[str, Any]:
-    event_type = draw(st.sampled_from(SCHEMA_TYPES))
-    event: dict[str, Any] = {
-        "event_id": draw(ids),
-        "event_type": event_type,
-        "user_id": draw(ids),
-        "ts": draw(timestamps),
-    }
-    for name in required_for(event_type):
-        event.setdefault(name, draw(ids))
-    optional = {
-        "post_id": st.one_of(st.none(), ids),
-        "target_user_id": st.one_of(st.none(), ids),
-        "campaign_id": st.one_of(st.none(), ids),
-        "dwell_ms": st.one_of(st.none(), st.integers(0, 2**62 - 1)),
-        "text": maybe_text,
-        "hashtags": st.one_of(st.none(), st.lists(st.text(max_size=12), max_size=4)),
-        "country": maybe_text,
-        "device": maybe_text,
-        "category": maybe_text,
-        "some_new_field": st.one_of(st.integers(), st.text(max_size=8), st.lists(st.integers(), max_size=2)),
-    }
-    for name, values in optional.items():
-        if name not in event and draw(st.booleans()):
-            event[name] = draw(values)
-    return event
 
 
 def assert_names(rej: Rejected, reason: str, name: str) -> None:

@@ -4,47 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.ingest.events_strategies import SCHEMA, valid_events
 
-from socialflywheel.ingest.parse import REASONS, REQUIRED_BY_TYPE, Limits, Rejected, parse_line, split_lines
+from socialflywheel.ingest.parse import REASONS, Limits, Rejected, parse_line, split_lines
 from socialflywheel.lake.catalog import EVENT_TYPES
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "lib/socialflywheel/ingest/contract/events.schema.json").read_text()
-)
 LIMITS = Limits(max_ts=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
-ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=24)
-timestamps = st.datetimes(min_value=dt.datetime(2015, 1, 2), max_value=dt.datetime(2029, 12, 30)).map(
-    lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-)
-
-
-@st.composite
-def valid_events(draw: st.DrawFn) -> dict[str, Any]:
-    event_type = draw(st.sampled_from(EVENT_TYPES))
-    event: dict[str, Any] = {
-        "event_id": draw(ids),
-        "event_type": event_type,
-        "user_id": draw(ids),
-        "ts": draw(timestamps),
-    }
-    for name in REQUIRED_BY_TYPE.get(event_type, ()):
-        event[name] = draw(ids)
-    if draw(st.booleans()):
-        event["dwell_ms"] = draw(st.integers(0, 10**7))
-    if draw(st.booleans()):
-        event["text"] = draw(st.text(max_size=200))
-    if draw(st.booleans()):
-        event["hashtags"] = draw(st.lists(st.text(max_size=12), max_size=4))
-    if draw(st.booleans()):
-        event["some_new_field"] = draw(st.one_of(st.integers(), st.text(max_size=8), st.none()))
-    return event
 
 
 @given(valid_events())
