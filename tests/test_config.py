@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialflywheel.config import ConfigError, config_hash, load_config, public_dict
+from socialflywheel.config import ConfigError, FlywheelConfig, config_hash, load_config, public_dict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -126,3 +128,119 @@ def test_an_impossible_date_in_a_config_file_is_one_config_error(tmp_path: Path)
     conf.write_text("run_date: 2026-13-10\n")
     with pytest.raises(ConfigError, match=r"bad.yaml"):
         load_config(conf)
+
+
+# --- credentials in config (issue #16 item 6) --------------------------------------------------------------------
+
+SECRET = "s3cr3tVALUE42"
+
+# Every kind of place a credential can sit in the config: masked by the field's type, not by a list of names.
+SECRET_SLOTS = [
+    "spark.conf={spark.hadoop.fs.s3a.secret.key: %s}",
+    "spark.conf={spark.hadoop.fs.s3a.access.key: %s, spark.plugins: x}",
+    "spark.conf={spark.hadoop.fs.s3a.session.token: %s}",
+    "spark.conf={spark.ssl.keyPassword: %s}",
+    "spark.conf={spark.hadoop.fs.azure.account.key.acct.blob.core.windows.net: %s}",
+    "spark.conf={spark.authenticate.secret: %s}",
+    "lake.storage_options={AWS_SECRET_ACCESS_KEY: %s}",
+    "lake.storage_options={azure_storage_sas_token: %s}",
+    "spark.connect_url=sc://spark.internal:15002/;token=%s",
+    "spark.connect_url=sc://spark.internal:15002/;user_id=me;token=%s;use_ssl=true",
+    "mlflow.tracking_uri=https://alice:%s@mlflow.internal:5000",
+    "mlflow.tracking_uri=https://%s@mlflow.internal",
+    "mlflow.tracking_uri=postgresql://u:p@db.internal/mlflow?password=%s",
+    "mlflow.artifact_root=s3://AKIA:%s@bucket/artifacts",
+    "lake.root=s3a://AKIA:%s@bucket/lake",
+    "lake.root=abfss://c@acct.dfs.core.windows.net/lake?sv=2024-01-01&sig=%s",
+    "ingest.landing_dir=s3a://AKIA:%s@bucket/landing",
+    "train.shared_dir=s3a://AKIA:%s@bucket/scratch",
+    "graph.dask_scheduler=tls://u:%s@scheduler:8786",
+    "privacy.dev_hmac_key=%s",
+]
+
+
+def _shown_everywhere(cfg: FlywheelConfig) -> str:
+    """Everything the code base prints or tracks of a config: its logged view, MLflow params, repr, doctor."""
+    import io
+
+    from rich.console import Console
+
+    from socialflywheel.doctor import report
+    from socialflywheel.tracking import _flatten
+
+    doctor = io.StringIO()
+    Console(file=doctor, width=400).print(report(cfg))
+    params = _flatten(public_dict(cfg), "cfg.")
+    return "\n".join([json.dumps(public_dict(cfg)), repr(params), repr(cfg), str(cfg), doctor.getvalue()])
+
+
+@pytest.mark.parametrize("slot", SECRET_SLOTS)
+def test_a_credential_in_any_config_slot_is_masked_in_every_output(slot: str) -> None:
+    """Before: a spark.conf secret went to MLflow params verbatim; connect_url tokens and tracking_uri passwords were
+    printed by `flywheel doctor`."""
+    cfg = load_config(overrides=["spark.engine=connect", "spark.connect_url=sc://h:15002", slot % SECRET])
+    shown = _shown_everywhere(cfg)
+    assert SECRET not in shown
+    assert "***" in json.dumps(public_dict(cfg))  # the slot is there, masked (not dropped)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    slot=st.sampled_from(SECRET_SLOTS),
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_~", min_size=12),
+)
+def test_no_generated_credential_survives_the_logged_view(slot: str, secret: str) -> None:
+    secret = f"k{secret}"  # YAML reads the value as text (000000000000 would be an int)
+    cfg = load_config(overrides=[slot % secret])
+    assert secret not in json.dumps(public_dict(cfg)) and secret not in repr(cfg)
+
+
+def test_non_secret_values_are_kept() -> None:
+    cfg = load_config(
+        overrides=[
+            "spark.conf={spark.plugins: com.nvidia.spark.SQLPlugin, spark.sql.session.timeZone: UTC}",
+            "mlflow.tracking_uri=http://mlflow.internal:5000",
+            "spark.engine=connect",
+            "spark.connect_url=sc://spark.internal:15002/;user_id=me",
+        ]
+    )
+    data = public_dict(cfg)
+    assert data["spark"]["conf"] == {"spark.plugins": "com.nvidia.spark.SQLPlugin", "spark.sql.session.timeZone": "UTC"}
+    assert data["mlflow"]["tracking_uri"] == "http://mlflow.internal:5000"
+    assert data["spark"]["connect_url"] == "sc://spark.internal:15002/;user_id=me"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "privacy.dev_hmac_key=[%s]",
+        "privacy.dev_hmac_key={k: %s}",
+        "spark.conf={spark.hadoop.fs.s3a.secret.key: [%s]}",
+        "spark.conf={spark.hadoop.fs.s3a.secret.key: %s, '': x}",
+        "lake.storage_options={anything: [%s]}",
+        "spark.connect_url=[sc://h:15002/;token=%s]",
+        "spark.connect_url=https://u:%s@h",
+        "mlflow.tracking_uri=[https://u:%s@h]",
+        "privacy.hmac_key_env=%s-pasted!",
+        "work_dir=[https://u:%s@h]",
+        "simulate.profile=[https://u:%s@h]",
+    ],
+)
+def test_a_config_error_never_echoes_a_credential(override: str) -> None:
+    """Before: `privacy.dev_hmac_key=[key]` failed with "(got ['key'])": the error line echoed the secret."""
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=[override % SECRET])
+    assert SECRET not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_mlflow_gets_the_tracking_password_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow prints its tracking URI in run links and failed-request errors: the URI it is given holds no password."""
+    from socialflywheel.tracking import client_tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+    cfg = load_config(overrides=[f"mlflow.tracking_uri=https://alice:{SECRET}@mlflow.internal:5000/prefix"])
+    assert client_tracking_uri(cfg) == "https://mlflow.internal:5000/prefix"
+    assert os.environ["MLFLOW_TRACKING_USERNAME"] == "alice" and os.environ["MLFLOW_TRACKING_PASSWORD"] == SECRET
+    plain = load_config(overrides=["mlflow.tracking_uri=sqlite:////tmp/x/mlflow.db"])
+    assert client_tracking_uri(plain) == "sqlite:////tmp/x/mlflow.db"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from socialflywheel.config import FlywheelConfig
+from socialflywheel.config.masking import redact_text
 from socialflywheel.jobs_registry import JOBS
 from socialflywheel.results import JobResult
 
@@ -42,5 +43,6 @@ def run_demo(cfg: FlywheelConfig) -> dict[str, JobResult]:
     report = results.get("report")
     if isinstance(report, ReportResult):
         console.print(f"report: {report.path}")
-    console.print(f"see `flywheel tables`, `flywheel runs`, and `mlflow ui --backend-store-uri {cfg.tracking_uri}`")
+    uri = redact_text(cfg.tracking_uri)
+    console.print(f"see `flywheel tables`, `flywheel runs`, and `mlflow ui --backend-store-uri {uri}`")
     return results

@@ -9,7 +9,7 @@ from importlib import metadata
 
 from rich.table import Table
 
-from socialflywheel.config import FlywheelConfig
+from socialflywheel.config import FlywheelConfig, redact_text
 
 KEY_PACKAGES = (
     "pyspark",
@@ -63,17 +63,22 @@ def _version(name: str) -> str:
 
 
 def report(cfg: FlywheelConfig) -> Table:
-    """A table of facts and choices; it imports no heavy library."""
+    """A table of facts and choices; it imports no heavy library and shows every location redacted.
+
+    URLs pass through ``config.redact_text`` (the masking the config's logged view uses): a password in
+    ``mlflow.tracking_uri`` or a ``;token=`` in ``spark.connect_url`` is never printed.
+    """
     gpus = visible_gpus()
     has_cugraph = importlib.util.find_spec("cugraph") is not None
     table = Table(title="flywheel doctor", show_header=True)
     table.add_column("item")
     table.add_column("value")
-    table.add_row("config", str(cfg.source))
-    table.add_row("work dir", str(cfg.work_path))
-    table.add_row("lake root", cfg.lake_root)
-    table.add_row("mlflow", cfg.tracking_uri)
-    table.add_row("spark engine", cfg.spark.engine + (f" ({cfg.spark.connect_url})" if cfg.spark.connect_url else ""))
+    url = cfg.spark.connect_url
+    table.add_row("config", redact_text(str(cfg.source)))
+    table.add_row("work dir", redact_text(str(cfg.work_path)))
+    table.add_row("lake root", redact_text(cfg.lake_root))
+    table.add_row("mlflow", redact_text(cfg.tracking_uri))
+    table.add_row("spark engine", cfg.spark.engine + (f" ({redact_text(url)})" if url else ""))
     table.add_row("java", java_version() or "not found (needed for engine=classic and the compat suite)")
     table.add_row("gpus", "; ".join(gpus) if gpus else "none visible")
     graph: str = cfg.graph.backend

@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.config import FlywheelConfig
+from socialflywheel.config.masking import redact_text
 from socialflywheel.lake.storage import endpoint_settings
 
 if TYPE_CHECKING:
@@ -71,7 +72,10 @@ def get_session(cfg: FlywheelConfig) -> SparkSession:
             log.info("engine=sail, mode %s (embedded Spark Connect server at %s)", cfg.spark.sail_mode, url)
             builder = SparkSession.builder.remote(url)
         elif engine == "connect":
-            log.info("engine=connect (remote Spark Connect at %s): set by spark.connect_url", cfg.spark.connect_url)
+            log.info(
+                "engine=connect (remote Spark Connect at %s): set by spark.connect_url",
+                redact_text(str(cfg.spark.connect_url)),
+            )
             builder = SparkSession.builder.remote(str(cfg.spark.connect_url))
         elif engine == "classic":
             log.info("engine=classic (JVM Spark, master %s)", cfg.spark.master)

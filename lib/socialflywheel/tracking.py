@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from socialflywheel.config import REPO_ROOT, FlywheelConfig, config_hash, public_dict
+from socialflywheel.config import REPO_ROOT, FlywheelConfig, config_hash, public_dict, redact_text
 from socialflywheel.lake.io import Lake
 
 if TYPE_CHECKING:
@@ -41,13 +43,34 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def client_tracking_uri(cfg: FlywheelConfig) -> str:
+    """The tracking URI to hand MLflow: an http(s) URI's ``user:password@`` moves to the environment.
+
+    MLflow reads ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` for basic auth; a URI without the
+    credentials is what its own messages (run links, failed request errors) then print. Child processes
+    (torchrun workers) inherit the variables.
+
+    Args:
+        cfg: the configuration (``mlflow.tracking_uri``).
+    """
+    uri = cfg.tracking_uri
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return uri
+    if parts.username:
+        os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username)
+    if parts.password:
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def setup(cfg: FlywheelConfig) -> ModuleType:
     """Point MLflow at the configured store and make sure the experiment exists."""
     import mlflow
 
     if cfg.tracking_uri.startswith("sqlite:///"):
         Path(cfg.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(cfg.tracking_uri)
+    mlflow.set_tracking_uri(client_tracking_uri(cfg))
     exp = mlflow.get_experiment_by_name(cfg.mlflow.experiment)
     if exp is None:
         artifact = cfg.artifact_root
@@ -58,9 +81,9 @@ def setup(cfg: FlywheelConfig) -> ModuleType:
     elif cfg.artifact_root is None and str(exp.artifact_location).startswith("file:"):
         # Created earlier with a client-side location: every artifact would land on this driver's disk.
         raise ValueError(
-            f"MLflow experiment {cfg.mlflow.experiment!r} on {cfg.tracking_uri} keeps artifacts at "
-            f"{exp.artifact_location} (the client's disk): set mlflow.experiment to a new name (the server then "
-            "stores them) or mlflow.artifact_root to a shared location"
+            f"MLflow experiment {cfg.mlflow.experiment!r} on {redact_text(cfg.tracking_uri)} keeps artifacts at "
+            f"{redact_text(str(exp.artifact_location))} (the client's disk): set mlflow.experiment to a new name "
+            "(the server then stores them) or mlflow.artifact_root to a shared location"
         )
     mlflow.set_experiment(cfg.mlflow.experiment)
     return mlflow
@@ -70,12 +93,12 @@ def log_delta_versions(client_mlflow: ModuleType, lake: Lake) -> None:
     """Log the Delta version of every table read, so the run can be reproduced by time travel."""
     for name, version in sorted(lake.versions_read.items()):
         client_mlflow.log_param(f"delta_version.{name}", version)
-    client_mlflow.set_tag("lake_root", lake.root)
+    client_mlflow.set_tag("lake_root", redact_text(lake.root))
 
 
 @contextmanager
 def tracked_run(cfg: FlywheelConfig, lake: Lake, *, run_name: str, job: str) -> Iterator[mlflow.ActiveRun]:
-    """Start an MLflow run that logs the resolved config (secrets removed), the commit and Delta versions read."""
+    """Start an MLflow run logging the resolved config (``config.redacted``: credentials masked), commit, versions."""
     mlflow = setup(cfg)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags({"job": job, "git_commit": git_commit(), "config_hash": config_hash(cfg)})

@@ -1,9 +1,14 @@
-"""The HMAC key and credentials never appear in logs, errors, run records, MLflow or the report."""
+"""The HMAC key and credentials never appear in logs, errors, run records, MLflow or the report.
+
+Credentials come from the environment (the HMAC key, AWS keys) and from the config itself: an S3A secret in
+``spark.conf``, a token in ``spark.connect_url``, a password in ``mlflow.tracking_uri`` (issue #16 item 6).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -27,12 +32,19 @@ def test_public_config_masks_credentials() -> None:
 
 
 def test_secrets_never_leave_the_process(tmp_path: Path) -> None:
+    """Before (config-borne secrets): the S3A key was an MLflow param (``cfg.spark.conf.<key>``), doctor printed
+    the connect token and the tracking password, and a mistyped secret was echoed in the error."""
     key = f"hmac-{secrets.token_hex(16)}"
     cred = f"cred-{secrets.token_hex(16)}"
+    s3a = f"s3a-{secrets.token_hex(16)}"
+    token = f"tok-{secrets.token_hex(16)}"
+    password = f"pw-{secrets.token_hex(16)}"
+    planted = [key, cred, s3a, token, password]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
     env.update(FLYWHEEL_HMAC_KEY=key, AWS_SECRET_ACCESS_KEY=cred)
     work = tmp_path / "work"
     base = ["--set", f"work_dir={work}", "--set", "simulate.profile=tiny", "--set", "train.epochs=1"]
+    base += ["--set", f"spark.conf={{'spark.hadoop.fs.s3a.secret.key': '{s3a}'}}"]
     outputs: list[bytes] = []
     for job in [j for j in PIPELINE if j in JOBS]:
         out = subprocess.run([FLYWHEEL, job, *base], env=env, capture_output=True, timeout=900)
@@ -51,16 +63,45 @@ def test_secrets_never_leave_the_process(tmp_path: Path) -> None:
     )
     assert cfg_err.returncode == 2
     outputs += [cfg_err.stdout, cfg_err.stderr]
+    # doctor with a token in the Spark Connect URL and a password in the tracking URI (it connects to neither)
+    doctor = subprocess.run(
+        [
+            *[FLYWHEEL, "doctor", *base, "--set", "spark.engine=connect"],
+            *["--set", f"spark.connect_url=sc://spark.internal:15002/;token={token}"],
+            *["--set", f"mlflow.tracking_uri=https://alice:{password}@mlflow.internal:5000"],
+        ],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert doctor.returncode == 0, doctor.stderr[-2000:]
+    assert b"sc://spark.internal:15002/;token=***" in doctor.stdout and b"alice:***@mlflow.internal" in doctor.stdout
+    outputs += [doctor.stdout, doctor.stderr]
+    # wrongly typed secrets: each config error is one line that does not echo the value
+    for bad in (
+        f"privacy.dev_hmac_key=[{key}]",
+        f"spark.conf={{'spark.hadoop.fs.s3a.secret.key': [{s3a}]}}",
+        f"spark.connect_url=[sc://h:15002/;token={token}]",
+        f"mlflow.tracking_uri=[https://alice:{password}@h]",
+    ):
+        typed = subprocess.run([FLYWHEEL, "doctor", "--set", bad], env=env, capture_output=True, timeout=120)
+        assert typed.returncode == 2 and typed.stderr.startswith(b"config error: "), typed.stderr[-500:]
+        outputs += [typed.stdout, typed.stderr]
     assert any(b"INFO" in o or b"succeeded" in o for o in outputs)  # there were logs to search
+    # the S3A key was logged as an MLflow param, masked (not dropped: the param shows the key was configured)
+    with sqlite3.connect(work / "mlflow.db") as db:
+        masked = db.execute("select value from params where key = 'cfg.spark.conf.spark.hadoop.fs.s3a.secret.key'")
+        values = {row[0] for row in masked}
+    assert values == {"***"}
     leaks: list[str] = []
     for blob in outputs:
-        if key.encode() in blob or cred.encode() in blob:
+        if any(p.encode() in blob for p in planted):
             leaks.append("process output")
     # every file the jobs wrote: lake (run records included), MLflow store and artifacts, the report
     files = [p for p in work.rglob("*") if p.is_file() and "landing" not in p.parts]
     assert any(p.name == "mlflow.db" for p in files) and any(p.suffix == ".html" for p in files)
     for path in files:
         for blob in file_texts(path):
-            if key.encode() in blob or cred.encode() in blob:
+            if any(p.encode() in blob for p in planted):
                 leaks.append(str(path.relative_to(work)))
     assert not leaks, f"secret found in: {sorted(set(leaks))}"

@@ -11,12 +11,18 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from socialflywheel.config.models import (
-    SECRET_FIELDS,
-    FlywheelConfig,
-)
+from socialflywheel.config.masking import bounded_repr, may_echo, redact_text, redacted
+from socialflywheel.config.models import FlywheelConfig
 
-__all__ = ["ConfigError", "FlywheelConfig", "config_hash", "load_config", "public_dict"]
+__all__ = [
+    "ConfigError",
+    "FlywheelConfig",
+    "config_hash",
+    "load_config",
+    "public_dict",
+    "redact_text",
+    "redacted",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONF = REPO_ROOT / "conf" / "local.yaml"
@@ -43,11 +49,11 @@ def _set_path(data: dict[str, Any], dotted: str, value: object) -> None:
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse one ``key.path=value`` override; the value is read as YAML (so 3 is an int)."""
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected key.path=value")
+        raise ConfigError(f"--set {bounded_repr(text)}: expected key.path=value")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key:
-        raise ConfigError(f"--set {text!r}: empty key")
+        raise ConfigError(f"--set {bounded_repr(text)}: empty key")
     try:
         value = yaml.safe_load(raw) if raw != "" else ""
     except (yaml.YAMLError, ValueError):  # ValueError: YAML-looking dates like 2026-13-10
@@ -56,18 +62,24 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def _one_line(err: ValidationError) -> str:
-    first = err.errors()[0]
+    """The first error as one line naming the key; the input is shown bounded, redacted, and never for a secret.
+
+    Nothing here formats the whole input: a 400-byte YAML alias bomb expands to billions of elements, and
+    pydantic's own ``str(err)`` would build their repr.
+    """
+    errors = err.errors(include_url=False, include_context=False)
+    first = errors[0]
     loc = ".".join(str(p) for p in first["loc"]) or "<root>"
-    msg = first["msg"]
+    msg = redact_text(" ".join(first["msg"].removeprefix("Value error, ").split())[:300])
     if first["type"] == "extra_forbidden":
         parent = ".".join(str(p) for p in first["loc"][:-1])
         section = FlywheelConfig.section_fields(parent)
         allowed = ", ".join(sorted(section)) if section else "none"
         msg = f"unknown key; allowed here: {allowed}"
-    elif "input" in first and not isinstance(first["input"], dict):
-        msg = f"{msg} (got {first['input']!r})"
-    more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
-    return f"config error: {loc}: {msg}{more}"
+    elif "input" in first and not isinstance(first["input"], dict) and may_echo(FlywheelConfig, first["loc"]):
+        msg = f"{msg} (got {bounded_repr(first['input'])})"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"config error: {loc if len(loc) <= 200 else loc[:200] + '...'}: {msg}{more}"
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> FlywheelConfig:
@@ -86,7 +98,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     try:
         data = yaml.safe_load(conf_path.read_text()) or {}
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: an impossible date such as 2026-13-10
-        raise ConfigError(f"config error: {conf_path} is not valid YAML: {exc}".splitlines()[0]) from None
+        first_line = redact_text((str(exc).splitlines() or [""])[0][:300])
+        raise ConfigError(f"config error: {conf_path} is not valid YAML: {first_line}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config error: {conf_path} must hold a mapping at the top level")
     for text in overrides or []:
@@ -101,15 +114,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 
 def public_dict(cfg: FlywheelConfig) -> dict[str, Any]:
-    """The resolved config with secrets removed, for logs, MLflow params and run records."""
-    data = cfg.model_dump(mode="json")
-    for dotted in SECRET_FIELDS:
-        section, key = dotted.split(".")
-        if key in data.get(section, {}):
-            data[section][key] = "***" if data[section][key] else None
-    # Object-store options may carry credentials: keep the keys, never the values.
-    data["lake"]["storage_options"] = {k: "***" for k in data["lake"].get("storage_options", {})}
-    return data
+    """The resolved config with every credential masked (``config.masking.redacted``), for logs, MLflow and records."""
+    return redacted(cfg)
 
 
 def config_hash(cfg: FlywheelConfig) -> str:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from socialflywheel.config._base import Strict
+from socialflywheel.config._base import INT32_MAX, MAX_DAYS, Seed, Strict, Url
 from socialflywheel.config.graph import GraphConfig
+from socialflywheel.config.masking import Sensitive
 from socialflywheel.config.recsys import RecommendConfig, TrainConfig
 from socialflywheel.config.simulate import SimulateConfig
 from socialflywheel.config.stages import FeaturesConfig, IngestConfig, MaintainConfig, ReportConfig
 
-# Dotted paths of fields whose values never leave the process (logs, MLflow, run records).
-SECRET_FIELDS = ("privacy.dev_hmac_key",)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_SPARK_CONF_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,255}")
 
 
 class SparkConfig(Strict):
@@ -27,11 +29,15 @@ class SparkConfig(Strict):
         description="sail: in-process Sail server (embedded default); connect: a remote Spark Connect URL; "
         "classic: JVM Spark started here; submit: the session spark-submit provides.",
     )
-    connect_url: str | None = Field(None, description="sc://host:port, required when engine=connect.")
-    master: str = Field("local[2]", description="Master URL for engine=classic.")
-    app_name: str = Field("social-flywheel", description="Spark application name.")
-    shuffle_partitions: int = Field(4, ge=1, description="spark.sql.shuffle.partitions.")
-    sail_workers: int = Field(0, ge=0, description="Sail task threads; 0 lets Sail use every core.")
+    connect_url: Url | None = Field(
+        None,
+        pattern=r"^sc://",
+        description="sc://host:port (;token=... is masked wherever it is shown), required when engine=connect.",
+    )
+    master: Url = Field("local[2]", min_length=1, description="Master URL for engine=classic.")
+    app_name: str = Field("social-flywheel", min_length=1, description="Spark application name.")
+    shuffle_partitions: int = Field(4, ge=1, le=1_000_000, description="spark.sql.shuffle.partitions.")
+    sail_workers: int = Field(0, ge=0, le=65_536, description="Sail task threads; 0 lets Sail use every core.")
     sail_mode: Literal["local", "local-cluster"] = Field(
         "local",
         description="local: one Sail process, threads; local-cluster: Sail's driver and workers talking over RPC "
@@ -40,7 +46,19 @@ class SparkConfig(Strict):
     packages: list[str] = Field(
         default_factory=list, description="Maven coordinates for classic sessions (Delta, RAPIDS) when reachable."
     )
-    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark conf passed through verbatim.")
+    conf: Annotated[dict[str, str], Sensitive("keyed")] = Field(
+        default_factory=dict,
+        description="Extra Spark conf passed through verbatim; values of keys naming a secret, password, token, "
+        "credential or key are masked in logs, MLflow and `flywheel doctor`.",
+    )
+
+    @field_validator("conf")
+    @classmethod
+    def _conf_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = next((k for k in value if not _SPARK_CONF_KEY.fullmatch(k)), None)
+        if bad is not None:
+            raise ValueError("a key is empty or holds characters other than letters, digits, '.', '_' and '-'")
+        return value
 
     @model_validator(mode="after")
     def _connect_needs_url(self) -> SparkConfig:
@@ -52,11 +70,12 @@ class SparkConfig(Strict):
 class LakeConfig(Strict):
     """Where the Delta lake lives."""
 
-    root: str | None = Field(
-        None, description="Lake root; a local path or an object-store URI. Default: <work_dir>/lake."
+    root: Url | None = Field(
+        None, min_length=1, description="Lake root; a local path or an object-store URI. Default: <work_dir>/lake."
     )
-    storage_options: dict[str, str] = Field(
-        default_factory=dict, description="delta-rs storage options (credentials come from the environment)."
+    storage_options: Annotated[dict[str, str], Sensitive("values")] = Field(
+        default_factory=dict,
+        description="delta-rs storage options (credentials come from the environment; every value is masked).",
     )
     writer_lease: Literal["auto", "off"] = Field(
         "auto",
@@ -69,31 +88,64 @@ class LakeConfig(Strict):
 class MlflowConfig(Strict):
     """Experiment tracking."""
 
-    tracking_uri: str | None = Field(None, description="Default: sqlite:///<work_dir>/mlflow.db.")
-    artifact_root: str | None = Field(
+    tracking_uri: Url | None = Field(
+        None,
+        min_length=1,
+        description="Default: sqlite:///<work_dir>/mlflow.db. A password in it (https://user:pass@host) is masked "
+        "wherever the URI is shown and handed to MLflow through MLFLOW_TRACKING_USERNAME/PASSWORD.",
+    )
+    artifact_root: Url | None = Field(
         None,
         description="Where a new experiment keeps artifacts. Default: the tracking server's own store when "
         "tracking_uri is an http(s) server (run it with --serve-artifacts), else <work_dir>/mlartifacts.",
+        min_length=1,
     )
-    experiment: str = Field("social-flywheel", description="MLflow experiment name.")
-    registered_model: str = Field("two_tower_retrieval", description="Registered model name.")
-    serving_alias: str = Field("serving", description="Alias a model gets when it beats the current one.")
+    experiment: str = Field("social-flywheel", min_length=1, description="MLflow experiment name.")
+    registered_model: str = Field("two_tower_retrieval", min_length=1, description="Registered model name.")
+    serving_alias: str = Field("serving", min_length=1, description="Alias a model gets when it beats the current one.")
+
+
+RetentionDays = Annotated[int, Field(ge=1, le=MAX_DAYS)]
+
+
+class RetentionConfig(Strict):
+    """Days kept per class of table before ``flywheel maintain`` deletes older partitions; null keeps forever.
+
+    The classes are the ones maintain applies (``lake.maintain.retention_predicate``); any other key is an error,
+    so a misspelled class never silently means "keep forever".
+    """
+
+    bronze: RetentionDays | None = Field(400, description="bronze.events, by event_date.")
+    quarantine: RetentionDays | None = Field(30, description="bronze.quarantine (raw rejected lines), by ingest_date.")
+    snapshots: RetentionDays | None = Field(90, description="Gold tables partitioned by as_of_date.")
 
 
 class PrivacyConfig(Strict):
     """Pseudonymization key and aggregate suppression."""
 
-    hmac_key_env: str = Field("FLYWHEEL_HMAC_KEY", description="Environment variable holding the HMAC key.")
+    hmac_key_env: Annotated[str, Sensitive("name")] = Field(
+        "FLYWHEEL_HMAC_KEY", description="Environment variable holding the HMAC key (its name, never the key)."
+    )
     dev_hmac_key: SecretStr | None = Field(
         None,
         description="DEVELOPMENT ONLY key, used when the env variable is unset; must be null outside local.yaml "
         "(a SecretStr: never printed in a repr, a log or a run record).",
     )
-    min_group_users: int = Field(10, ge=1, description="k: aggregates over fewer distinct users are suppressed.")
-    retention_days: dict[str, int] = Field(
-        default_factory=lambda: {"bronze": 400, "quarantine": 30, "snapshots": 90},
-        description="Days kept per class of table before maintain drops it.",
+    min_group_users: int = Field(
+        10, ge=1, le=INT32_MAX, description="k: aggregates over fewer distinct users are suppressed."
     )
+    retention_days: RetentionConfig = Field(
+        default_factory=RetentionConfig,
+        description="Days kept per class of table (bronze, quarantine, snapshots) before maintain drops it.",
+    )
+
+    @field_validator("hmac_key_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not _ENV_NAME.fullmatch(value):
+            # Never echo it: a key pasted here by mistake must not reach the error line.
+            raise ValueError("expected the name of an environment variable (letters, digits, _), not its value")
+        return value
 
     def hmac_key(self) -> bytes:
         """The pseudonymization key: the environment variable's value, else the development key; raises if neither."""
@@ -110,8 +162,8 @@ class PrivacyConfig(Strict):
 class FlywheelConfig(Strict):
     """The whole configuration of a Social Flywheel deployment."""
 
-    work_dir: str = Field("work", description="Folder for everything the embedded default writes.")
-    seed: int = Field(7, description="Seed for every randomized step unless a stage sets its own.")
+    work_dir: str = Field("work", min_length=1, description="Folder for everything the embedded default writes.")
+    seed: Seed = Field(7, description="Seed for every randomized step unless a stage sets its own.")
     run_date: dt.date | None = Field(
         None, description="Logical date of a scheduled run (YYYY-MM-DD), passed by the Airflow DAGs; informational."
     )

@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from socialflywheel.config._base import Strict
+from socialflywheel.config._base import INT32_MAX, MAX_DAYS, Seed, Strict, Url
 
 
 class TrainConfig(Strict):
     """Two-tower training (``socialflywheel.recsys.core.train_loop.train``)."""
 
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks cuda when visible.")
-    nproc: int = Field(1, ge=1, description="DDP processes on this host (torchrun).")
+    nproc: int = Field(1, ge=1, le=4096, description="DDP processes on this host (torchrun).")
     launcher: Literal["torchrun", "distributor"] = Field(
         "torchrun",
         description="torchrun: processes on this host; distributor: Spark's TorchDistributor on a classic cluster.",
     )
-    shared_dir: str | None = Field(
+    shared_dir: Url | None = Field(
         None,
+        min_length=1,
         description="launcher=distributor: a folder every executor reaches (s3:// or s3a://, or a shared mount) "
         "where the driver puts the prepared shards and the models travel; removed after the run. null: the "
         "driver's work_dir paths are used as they are (only where executors share the driver's disk).",
     )
-    epochs: int = Field(8, ge=1, description="Maximum epochs.")
-    batch_size: int = Field(1024, ge=8, description="Global batch size (split evenly over the processes).")
-    embedding_dim: int = Field(64, ge=4, description="Output embedding size.")
-    hidden_dim: int = Field(128, ge=4, description="Width of each tower's MLP.")
-    lr: float = Field(3e-3, gt=0, description="Adam learning rate.")
-    temperature: float = Field(0.05, gt=0, description="Softmax temperature.")
-    random_negatives: int = Field(0, ge=0, description="Extra uniformly sampled negatives per batch.")
+    epochs: int = Field(8, ge=1, le=100_000, description="Maximum epochs.")
+    batch_size: int = Field(1024, ge=8, le=2**26, description="Global batch size (split evenly over the processes).")
+    embedding_dim: int = Field(64, ge=4, le=65_536, description="Output embedding size.")
+    hidden_dim: int = Field(128, ge=4, le=65_536, description="Width of each tower's MLP.")
+    lr: float = Field(3e-3, gt=0, le=100, description="Adam learning rate.")
+    temperature: float = Field(0.05, gt=0, le=1e6, description="Softmax temperature.")
+    random_negatives: int = Field(0, ge=0, le=2**26, description="Extra uniformly sampled negatives per batch.")
     id_dropout: float = Field(
         0.9,
         ge=0.0,
@@ -46,24 +47,30 @@ class TrainConfig(Strict):
     refit_epochs: int = Field(
         1,
         ge=0,
+        le=100_000,
         description="After selection on validation, epochs of warm-started training over train + val positives "
         "before the test evaluation and registration (the baselines are refit on train + val too; 0: no refit).",
     )
-    patience: int = Field(2, ge=0, description="Epochs without validation recall gain before stopping (0: never).")
-    seed: int = Field(1, description="Training seed.")
+    patience: int = Field(
+        2, ge=0, le=100_000, description="Epochs without validation recall gain before stopping (0: never)."
+    )
+    seed: Seed = Field(1, description="Training seed.")
     amp: Literal["auto", "off", "bf16"] = Field(
         "auto", description="Mixed precision: auto is bf16 autocast on GPUs that support it and fp32 on CPU."
     )
-    checkpoint_every_steps: int = Field(200, ge=0, description="Mid-epoch checkpoint period in steps (0: epoch ends).")
-    shuffle_buffer: int = Field(16384, ge=1, description="Training rows shuffled together in each process.")
-    num_threads: int | None = Field(
-        None, ge=1, description="CPU threads per process; null: cores divided by processes."
+    checkpoint_every_steps: int = Field(
+        200, ge=0, le=INT32_MAX, description="Mid-epoch checkpoint period in steps (0: epoch ends)."
     )
-    history_len: int = Field(20, ge=1, description="Recent items kept in each example's user history.")
-    hashtag_len: int = Field(4, ge=1, description="Hashtags kept per item.")
+    shuffle_buffer: int = Field(16384, ge=1, le=2**30, description="Training rows shuffled together in each process.")
+    num_threads: int | None = Field(
+        None, ge=1, le=65_536, description="CPU threads per process; null: cores divided by processes."
+    )
+    history_len: int = Field(20, ge=1, le=100_000, description="Recent items kept in each example's user history.")
+    hashtag_len: int = Field(4, ge=1, le=10_000, description="Hashtags kept per item.")
     shard_rows: int = Field(
         4096,
         ge=128,
+        le=2**30,
         description="Rows per block of the prepared training data (one shard file of one row group).",
     )
     shard_order: Literal["random", "time"] = Field(
@@ -77,13 +84,13 @@ class TrainConfig(Strict):
         description="time: gold.training_examples splits are global periods (checked); user_time: each user's rows "
         "are time-ordered train/val/test (the per-user split of rating data sets).",
     )
-    ials_factors: list[int] = Field(
+    ials_factors: list[Annotated[int, Field(ge=1, le=65_536)]] = Field(
         default_factory=lambda: [32, 64], min_length=1, description="iALS baseline grid: latent factors (tuned on val)."
     )
-    ials_regularization: list[float] = Field(
+    ials_regularization: list[Annotated[float, Field(ge=0, le=1e9)]] = Field(
         default_factory=lambda: [0.01, 0.1], min_length=1, description="iALS baseline grid: L2 regularization."
     )
-    ials_alpha: list[float] = Field(
+    ials_alpha: list[Annotated[float, Field(gt=0, le=1e9)]] = Field(
         default_factory=lambda: [1.0, 10.0], min_length=1, description="iALS baseline grid: confidence scale."
     )
 
@@ -91,16 +98,20 @@ class TrainConfig(Strict):
 class RecommendConfig(Strict):
     """Batch top-K recommendations."""
 
-    k: int = Field(50, ge=1, description="Recommendations per user.")
+    k: int = Field(50, ge=1, le=100_000, description="Recommendations per user.")
     index: Literal["auto", "flat", "ivf", "hnsw"] = Field("auto", description="auto: exact below exact_below items.")
-    exact_below: int = Field(100_000, ge=1, description="Catalogue size up to which auto uses the exact index.")
-    ivf_nlist: int | None = Field(None, ge=1, description="IVF cells; null: 4 * sqrt(items).")
-    ivf_nprobe: int = Field(16, ge=1, description="IVF cells visited per query.")
-    hnsw_m: int = Field(32, ge=4, description="HNSW neighbours per node.")
-    hnsw_ef_search: int = Field(128, ge=8, description="HNSW search breadth.")
-    fresh_days: int = Field(2, ge=0, description="Posts this new are admitted to the corpus.")
-    trending_top: int = Field(1000, ge=0, description="Top trending posts admitted to the corpus.")
-    min_item_interactions: int = Field(1, ge=0, description="Training interactions that admit an established post.")
+    exact_below: int = Field(
+        100_000, ge=1, le=INT32_MAX, description="Catalogue size up to which auto uses the exact index."
+    )
+    ivf_nlist: int | None = Field(None, ge=1, le=2**30, description="IVF cells; null: 4 * sqrt(items).")
+    ivf_nprobe: int = Field(16, ge=1, le=2**30, description="IVF cells visited per query.")
+    hnsw_m: int = Field(32, ge=4, le=4096, description="HNSW neighbours per node.")
+    hnsw_ef_search: int = Field(128, ge=8, le=2**20, description="HNSW search breadth.")
+    fresh_days: int = Field(2, ge=0, le=MAX_DAYS, description="Posts this new are admitted to the corpus.")
+    trending_top: int = Field(1000, ge=0, le=INT32_MAX, description="Top trending posts admitted to the corpus.")
+    min_item_interactions: int = Field(
+        1, ge=0, le=INT32_MAX, description="Training interactions that admit an established post."
+    )
     fallback_trend_weight: float = Field(
         0.5, ge=0, le=1, description="Share of trend (vs popularity) in the fallback for users the model has not seen."
     )

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from socialflywheel.config._base import Strict
+from socialflywheel.config._base import INT32_MAX, Seed, Strict
+from socialflywheel.config.masking import bounded_repr
 
 # Named sizes: a profile other than ``custom`` sets users, events and days to these values.
 PROFILES: dict[str, dict[str, int]] = {
@@ -68,16 +69,25 @@ class SimulateConfig(Strict):
     profile: Literal["tiny", "default", "custom"] = Field(
         "default", description="Named size: tiny | default set users/events/days; custom uses the sizes below."
     )
-    users: int = Field(5000, ge=10, description="Number of users (replaced by the profile unless profile=custom).")
-    events: int = Field(500_000, ge=100, description="Approximate number of valid events (profile unless custom).")
+    users: int = Field(
+        5000, ge=10, le=INT32_MAX, description="Number of users (replaced by the profile unless profile=custom)."
+    )
+    events: int = Field(
+        500_000, ge=100, le=2**40, description="Approximate number of valid events (profile unless custom)."
+    )
     days: int = Field(28, ge=1, le=3650, description="Days of activity (profile unless custom).")
-    start_date: dt.date = Field(dt.date(2026, 10, 1), description="First day of activity (UTC, ISO date).")
-    communities: int = Field(8, ge=1, description="Planted communities (stochastic-block follow graph).")
+    start_date: dt.date = Field(
+        dt.date(2026, 10, 1),
+        ge=dt.date(1970, 1, 1),
+        le=dt.date(2999, 12, 31),
+        description="First day of activity (UTC, ISO date).",
+    )
+    communities: int = Field(8, ge=1, le=100_000, description="Planted communities (stochastic-block follow graph).")
     topics: int = Field(12, ge=2, le=24, description="Content categories / latent interest topics.")
     inter_community_edge_share: float = Field(
         0.1, ge=0, le=0.9, description="Share of current follow edges between communities (bots' edges included)."
     )
-    influencers_per_community: int = Field(3, ge=0, description="Planted influencers per community.")
+    influencers_per_community: int = Field(3, ge=0, le=100_000, description="Planted influencers per community.")
     bot_share: float = Field(0.01, ge=0, le=0.5, description="Share of users that are bots.")
     unfollow_share: float = Field(0.06, ge=0, le=0.5, description="Share of follow edges later unfollowed.")
     triadic_share: float = Field(
@@ -86,29 +96,32 @@ class SimulateConfig(Strict):
         le=0.9,
         description="Share of a user's later follows closing a triangle (a followee's followee), as graphs grow.",
     )
-    trends: int = Field(6, ge=0, description="Planted hashtag bursts.")
-    campaigns: int = Field(5, ge=0, description="Ad campaigns.")
+    trends: int = Field(6, ge=0, le=100_000, description="Planted hashtag bursts.")
+    campaigns: int = Field(5, ge=0, le=100_000, description="Ad campaigns.")
     post_share: float = Field(0.03, gt=0, le=0.5, description="Share of events that are posts.")
     follow_share: float = Field(0.1, gt=0, le=0.5, description="Target share of events that are follows/unfollows.")
-    partitions: int = Field(8, ge=1, description="Parallel generation tasks (one landing file per task and date).")
+    partitions: int = Field(
+        8, ge=1, le=100_000, description="Parallel generation tasks (one landing file per task and date)."
+    )
     formats: list[LandingFormat] = Field(
         default_factory=_json_only,
         description="Landing formats: json and/or parquet.",
     )
-    seed: int = Field(42, description="Generator seed; the same seed and sizes give byte-identical landing files.")
+    seed: Seed = Field(42, description="Generator seed; the same seed and sizes give byte-identical landing files.")
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
 
     @model_validator(mode="before")
     @classmethod
     def _apply_profile(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("profile", "default") in PROFILES:
-            profile = str(data.get("profile", "default"))
+        profile = data.get("profile", "default") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(profile, str) and profile in PROFILES:
             for key, value in PROFILES[profile].items():
                 given = data.get(key)
-                if given is not None and str(given) != str(value):
+                # Compared without str(): str() of an alias bomb or a 10,000-digit int hangs or raises.
+                if given is not None and not (given == value or (isinstance(given, str) and given == str(value))):
                     # An explicit size that the profile would silently replace is a mistake: say so.
                     raise ValueError(
-                        f"simulate.{key}={given!r} conflicts with profile '{profile}' ({key}={value}); "
+                        f"simulate.{key}={bounded_repr(given)} conflicts with profile '{profile}' ({key}={value}); "
                         "set simulate.profile=custom to choose sizes"
                     )
             data = {**data, **PROFILES[profile]}

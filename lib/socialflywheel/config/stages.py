@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import json
+from functools import cache
+from importlib import resources
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from socialflywheel.config._base import Strict
+from socialflywheel.config._base import INT32_MAX, MAX_DAYS, MAX_HOURS, Strict, Url
+
+_EARLIEST_TS = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+
+
+@cache
+def contract_fields() -> frozenset[str]:
+    """The landing contract's field names (``ingest/contract/events.schema.json``, read as data, not imported)."""
+    text = resources.files("socialflywheel").joinpath("ingest/contract/events.schema.json").read_text("utf-8")
+    return frozenset(json.loads(text)["properties"])
 
 
 class IngestConfig(Strict):
     """Landing -> bronze -> silver."""
 
-    landing_dir: str | None = Field(
-        None, description="Landing folder or object-store prefix (s3a://bucket/landing); default <work_dir>/landing."
+    landing_dir: Url | None = Field(
+        None,
+        min_length=1,
+        description="Landing folder or object-store prefix (s3a://bucket/landing); default <work_dir>/landing.",
     )
     format: Literal["json", "parquet"] = Field("json", description="Landing format read: json lines or parquet.")
-    max_files_per_batch: int = Field(10_000, ge=1, description="Most files taken in one batch.")
+    max_files_per_batch: int = Field(10_000, ge=1, le=INT32_MAX, description="Most files taken in one batch.")
     max_batch_bytes: int = Field(
-        128 * 2**20, ge=1, description="Most landing bytes in one batch; a run takes several batches to stay in memory."
+        128 * 2**20,
+        ge=1,
+        le=2**40,
+        description="Most landing bytes in one batch; a run takes several batches to stay in memory.",
     )
     breaking_share: float = Field(
         0.5,
@@ -30,10 +47,16 @@ class IngestConfig(Strict):
     field_mapping: dict[str, str] = Field(
         default_factory=dict, description="Source field name -> contract field name, for other event dumps."
     )
-    max_text_bytes: int = Field(4096, ge=16, description="Longest accepted text field, in UTF-8 bytes.")
-    max_line_bytes: int = Field(65536, ge=64, description="Longest accepted raw line, in bytes.")
-    min_ts: str = Field("2015-01-01T00:00:00Z", description="Earliest plausible event time.")
-    max_future_hours: int = Field(24, ge=0, description="Latest plausible event time, hours after ingest.")
+    max_text_bytes: int = Field(4096, ge=16, le=2**30, description="Longest accepted text field, in UTF-8 bytes.")
+    max_line_bytes: int = Field(65536, ge=64, le=2**30, description="Longest accepted raw line, in bytes.")
+    min_ts: str = Field(
+        "2015-01-01T00:00:00Z",
+        description="Earliest plausible event time: an ISO-8601 timestamp (UTC unless it has an offset) between "
+        "1900 and now; earlier events are quarantined.",
+    )
+    max_future_hours: int = Field(
+        24, ge=0, le=24 * 366, description="Latest plausible event time, hours after ingest (at most a year)."
+    )
 
     @field_validator("min_ts", mode="before")
     @classmethod
@@ -43,63 +66,121 @@ class IngestConfig(Strict):
             return value.isoformat()
         return value
 
+    @field_validator("min_ts")
+    @classmethod
+    def _plausible_min_ts(cls, value: str) -> str:
+        """Parse it as the ingest job will, so that nonsense fails here and not at job time."""
+        try:
+            when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+            in_range = _EARLIEST_TS <= when <= dt.datetime.now(dt.UTC)
+        except (ValueError, OverflowError):
+            raise ValueError("expected an ISO-8601 timestamp such as 2015-01-01T00:00:00Z") from None
+        if not in_range:
+            raise ValueError("must lie between 1900-01-01 and now (a later one would quarantine every event)")
+        return value.strip()
+
+    @field_validator("field_mapping")
+    @classmethod
+    def _maps_to_contract_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value.values()) - contract_fields())
+        if unknown:
+            raise ValueError(
+                f"{len(unknown)} target(s) are not fields of the landing contract; allowed: "
+                + ", ".join(sorted(contract_fields()))
+            )
+        if any(not source for source in value):
+            raise ValueError("a source field name is empty")
+        return value
+
 
 class FeaturesConfig(Strict):
     """Gold feature tables."""
 
-    windows_days: list[int] = Field(default_factory=lambda: [1, 7, 28], description="Event-count windows.")
+    windows_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS)]] = Field(
+        default_factory=lambda: [1, 7, 28], min_length=1, description="Event-count windows, in days."
+    )
     trend_bucket: Literal["hour", "day"] = Field(
         "hour", description="Finest trend bucket: hour (hourly and daily trends) or day (daily only)."
     )
-    trend_baseline_buckets: int = Field(48, ge=2, description="Trailing buckets for a tag's own baseline.")
-    trend_min_score: float = Field(4.0, gt=0, description="Burst score above which a tag is trending.")
-    segments: int = Field(8, ge=2, description="k for k-means audience segments.")
+    trend_baseline_buckets: int = Field(48, ge=2, le=100_000, description="Trailing buckets for a tag's own baseline.")
+    trend_min_score: float = Field(4.0, gt=0, le=1e9, description="Burst score above which a tag is trending.")
+    segments: int = Field(8, ge=2, le=100_000, description="k for k-means audience segments.")
     risk_threshold: float = Field(0.5, ge=0, le=1, description="Accounts scoring above are left out downstream.")
-    test_days: int = Field(7, ge=1, description="Last days held out as the test period.")
-    validation_days: int = Field(3, ge=1, description="Days before the test period used for validation.")
+    test_days: int = Field(7, ge=1, le=MAX_DAYS, description="Last days held out as the test period.")
+    validation_days: int = Field(3, ge=1, le=MAX_DAYS, description="Days before the test period used for validation.")
     # User, item and training-example tables (part B).
-    session_gap_minutes: int = Field(30, ge=1, description="Inactivity (minutes) after which a new session starts.")
-    label_dwell_ms: int = Field(
-        20_000, ge=0, description="A view dwelt on at least this long (ms) is a positive example, like an engagement."
+    session_gap_minutes: int = Field(
+        30, ge=1, le=MAX_HOURS * 60, description="Inactivity (minutes) after which a new session starts."
     )
-    velocity_hours: list[int] = Field(
+    label_dwell_ms: int = Field(
+        20_000,
+        ge=0,
+        le=INT32_MAX,
+        description="A view dwelt on at least this long (ms) is a positive example, like an engagement.",
+    )
+    velocity_hours: list[Annotated[int, Field(ge=1, le=MAX_HOURS)]] = Field(
         default_factory=lambda: [1, 6, 24],
+        min_length=1,
         description="Item engagement velocity: engagements within h hours of posting.",
     )
     # Analytics gold tables (trends, risk, segments).
     trend_prior: float = Field(
-        2.0, gt=0, description="Pseudo-count added to a tag's baseline variance, so tiny baselines do not burst."
+        2.0,
+        gt=0,
+        le=1e12,
+        description="Pseudo-count added to a tag's baseline variance, so tiny baselines do not burst.",
     )
-    trend_min_count: int = Field(3, ge=1, description="Fewest uses in a bucket for it to count as a burst.")
+    trend_min_count: int = Field(
+        3, ge=1, le=INT32_MAX, description="Fewest uses in a bucket for it to count as a burst."
+    )
     trend_extend_score: float = Field(
-        2.0, gt=0, description="A trend starts/continues in adjacent buckets scoring at least this (hysteresis)."
+        2.0,
+        gt=0,
+        le=1e9,
+        description="A trend starts/continues in adjacent buckets scoring at least this (hysteresis).",
     )
-    trend_max_gap: int = Field(3, ge=0, description="Quiet buckets a trend may bridge (a burst dimming overnight).")
-    trend_daily_baseline_days: int = Field(7, ge=2, description="Trailing days for the daily trend baseline.")
+    trend_max_gap: int = Field(
+        3, ge=0, le=100_000, description="Quiet buckets a trend may bridge (a burst dimming overnight)."
+    )
+    trend_daily_baseline_days: int = Field(
+        7, ge=2, le=MAX_DAYS, description="Trailing days for the daily trend baseline."
+    )
     risk_coordination_minutes: int = Field(
-        10, ge=1, description="Follows of one target within +/- this many minutes count as coordinated."
+        10,
+        ge=1,
+        le=MAX_HOURS * 60,
+        description="Follows of one target within +/- this many minutes count as coordinated.",
     )
     risk_coordination_min_others: int = Field(
-        5, ge=1, description="Other accounts following the same target in the window to call a follow coordinated."
+        5,
+        ge=1,
+        le=INT32_MAX,
+        description="Other accounts following the same target in the window to call a follow coordinated.",
     )
     segment_fit_users: int = Field(
-        200_000, ge=100, description="Most users sampled to fit k-means centres (all users are assigned)."
+        200_000, ge=100, le=INT32_MAX, description="Most users sampled to fit k-means centres (all users are assigned)."
     )
 
 
 class ReportConfig(Strict):
     """The HTML report."""
 
-    path: str | None = Field(None, description="Output file; default <work_dir>/report/report.html.")
+    path: str | None = Field(None, min_length=1, description="Output file; default <work_dir>/report/report.html.")
 
 
 class MaintainConfig(Strict):
     """Compaction, vacuum, log clean-up and retention (``flywheel maintain``)."""
 
     vacuum_retention_hours: int = Field(
-        168, ge=0, description="Files unreferenced for longer are deleted; 0 makes erasure physical at once."
+        168,
+        ge=0,
+        le=MAX_HOURS,
+        description="Files unreferenced for longer are deleted; 0 makes erasure physical at once.",
     )
     log_retention_hours: int = Field(
-        720, ge=0, description="Delta log entries older than this are removed after a checkpoint."
+        720, ge=0, le=MAX_HOURS, description="Delta log entries older than this are removed after a checkpoint."
     )
-    compact_min_files: int = Field(16, ge=2, description="Compact a table once it has at least this many files.")
+    compact_min_files: int = Field(
+        16, ge=2, le=INT32_MAX, description="Compact a table once it has at least this many files."
+    )

@@ -16,23 +16,39 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.models import RetentionConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
 
 
-def retention_predicate(table: Table, retention_days: dict[str, int], *, today: dt.date) -> str | None:
-    """The partition predicate of rows past their retention, or None when the table keeps everything."""
+def retention_class(table: Table) -> tuple[str, str] | None:
+    """The retention class (a field of ``privacy.retention_days``) of a table and its date column, or None."""
     if table.name == "bronze.quarantine":
-        days, column = retention_days.get("quarantine"), "ingest_date"
-    elif table.name == "bronze.events":
-        days, column = retention_days.get("bronze"), "event_date"
-    elif table.layer == "gold" and "as_of_date" in table.partition_by:
-        days, column = retention_days.get("snapshots"), "as_of_date"
-    else:
+        return "quarantine", "ingest_date"
+    if table.name == "bronze.events":
+        return "bronze", "event_date"
+    if table.layer == "gold" and "as_of_date" in table.partition_by:
+        return "snapshots", "as_of_date"
+    return None
+
+
+def retention_predicate(table: Table, retention_days: RetentionConfig, *, today: dt.date) -> str | None:
+    """The partition predicate of rows past their retention, or None when the table keeps everything.
+
+    Raises:
+        ValueError: a retention below one day (the config refuses it; a model built by hand is checked again,
+            since a negative one would delete every partition).
+    """
+    found = retention_class(table)
+    if found is None:
         return None
+    name, column = found
+    days: int | None = getattr(retention_days, name)
     if days is None:
         return None
+    if days < 1:
+        raise ValueError(f"privacy.retention_days.{name}={days}: a retention must be at least one day")
     cutoff = today - dt.timedelta(days=days)
     return f"{column} < '{cutoff.isoformat()}'"
 
@@ -67,14 +83,15 @@ def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Mainta
     """
     today = dt.datetime.now(dt.UTC).date()
     m = cfg.maintain
+    # Every table's retention is checked before the first delete: a bad one stops the run with nothing removed.
+    predicates = {name: retention_predicate(CATALOG[name], cfg.privacy.retention_days, today=today) for name in CATALOG}
     done: dict[str, dict[str, int]] = {}
     for name in sorted(CATALOG):
-        table = CATALOG[name]
         delta = lake.delta(name)
         if delta is None:
             continue
         step: dict[str, int] = {}
-        predicate = retention_predicate(table, cfg.privacy.retention_days, today=today)
+        predicate = predicates[name]
         if predicate:
             metrics = delta.delete(predicate)
             step["expired_rows"] = int(metrics.get("num_deleted_rows", 0) or 0)

@@ -239,7 +239,9 @@ def mark_models(cfg: FlywheelConfig, *, touched: bool, erasure_tables: list[str]
         import mlflow
         from mlflow.tracking import MlflowClient
 
-        mlflow.set_tracking_uri(cfg.tracking_uri)
+        from socialflywheel.tracking import client_tracking_uri
+
+        mlflow.set_tracking_uri(client_tracking_uri(cfg))
         client = MlflowClient()
         versions = client.search_model_versions(f"name='{cfg.mlflow.registered_model}'")
     except Exception as exc:  # no registry yet, or none reachable: nothing was trained on the data

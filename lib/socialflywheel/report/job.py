@@ -72,7 +72,9 @@ def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.Dat
         ``(run facts, evaluation table)``, or ``(None, None)`` when no such run exists (a SQLite
         store that does not exist yet is not created).
     """
-    uri = cfg.tracking_uri
+    from socialflywheel.tracking import client_tracking_uri
+
+    uri = client_tracking_uri(cfg)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         return None, None
     from mlflow.tracking import MlflowClient
