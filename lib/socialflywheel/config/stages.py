@@ -38,6 +38,12 @@ class IngestConfig(Strict):
         le=2**40,
         description="Most landing bytes in one batch; a run takes several batches to stay in memory.",
     )
+    max_batch_lines: int = Field(
+        500_000,
+        ge=1,
+        le=INT32_MAX,
+        description="Most landing lines in one batch (a longer file is taken in parts); bounds memory on short lines.",
+    )
     breaking_share: float = Field(
         0.5,
         gt=0,

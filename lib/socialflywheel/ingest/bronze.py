@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from socialflywheel.faults import kill_point
-from socialflywheel.ingest.landing import LandingFile, discover, limits_from, parse_files
+from socialflywheel.ingest.landing import LandingFile, discover, limits_from, split_batches
+from socialflywheel.ingest.lines import LandingParseError, parse_files
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.results import JobResult
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROW_LEVEL_TYPE_REASONS = ("missing_field", "wrong_type")
+
+# Most landing lines in one batch (a file with more is taken in parts). Parsing and reconciling hold some state per
+# line whatever its length, so a byte bound alone let a file of short junk lines take gigabytes; this bounds that.
+# A module constant for now: it belongs in the ingest config (ingest.max_batch_lines) when that is next changed.
 
 
 class SchemaChangeError(ValueError):
@@ -48,7 +53,7 @@ class IngestResult(JobResult):
     batches: int = 0
     """Batches taken (1 for one batch)."""
     files: int = 0
-    """Landing files taken."""
+    """Landing files taken (a file taken in parts counts in the batch of its last part)."""
     changed_files: int = 0
     """Landing files taken again because their content changed since they were first taken."""
     rows_new: int = 0
@@ -147,27 +152,12 @@ def _drop_staging(path: str) -> None:
     remove_tree(path)
 
 
-def split_batches(files: list[LandingFile], *, max_files: int, max_bytes: int) -> list[list[LandingFile]]:
-    """Consecutive groups of files, each at most ``max_files`` files and ``max_bytes`` (one file may exceed it)."""
-    groups: list[list[LandingFile]] = []
-    current: list[LandingFile] = []
-    size = 0
-    for f in files:
-        if current and (len(current) >= max_files or size + f.size > max_bytes):
-            groups.append(current)
-            current, size = [], 0
-        current.append(f)
-        size += f.size
-    if current:
-        groups.append(current)
-    return groups
-
-
 def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> IngestResult:
     """Take new landing files into bronze.events; rejected rows go to bronze.quarantine.
 
-    New files are taken in batches of at most ``ingest.max_batch_bytes`` (memory stays bounded at any
-    size); each batch is reconciled and recorded on its own.
+    New files are taken in batches of at most ``ingest.max_batch_bytes`` and ``ingest.max_batch_lines`` lines
+    (memory stays bounded at any size, a file of more lines is taken in parts); each batch is reconciled and
+    recorded on its own.
 
     Returns:
         The reconciliation summed over the batches (rows in, new, already present, quarantined by reason).
@@ -178,15 +168,30 @@ def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> IngestRe
     if not new_files:
         log.info("no new landing files under %s (%d already taken)", cfg.landing_uri, len(found))
         return total
-    groups = split_batches(new_files, max_files=cfg.ingest.max_files_per_batch, max_bytes=cfg.ingest.max_batch_bytes)
+    for f in new_files:
+        if f.problem:
+            log.warning("landing file %s: %s; it is quarantined as one row, its lines are not taken", f.rel, f.problem)
+    ingest = cfg.ingest
+    groups = split_batches(
+        new_files,
+        max_files=ingest.max_files_per_batch,
+        max_bytes=ingest.max_batch_bytes,
+        max_lines=ingest.max_batch_lines,
+    )
+    rows_taken: Counter[str] = Counter()
     for group in groups:
-        names = {f.rel for f in group}
-        total = total.add(ingest_batch(spark, cfg, lake, group, [c for c in changed if c in names]))
+        names = {f.rel for f in group if f.completes}
+        total = total.add(ingest_batch(spark, cfg, lake, group, [c for c in changed if c in names], rows_taken))
     return total
 
 
 def ingest_batch(
-    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, new_files: list[LandingFile], changed: list[str]
+    spark: SparkSession,
+    cfg: FlywheelConfig,
+    lake: Lake,
+    new_files: list[LandingFile],
+    changed: list[str],
+    rows_taken: Counter[str] | None = None,
 ) -> IngestResult:
     """Parse, validate, reconcile and load one batch of landing files.
 
@@ -194,8 +199,10 @@ def ingest_batch(
         spark: the session that parses and merges.
         cfg: the configuration (``cfg.ingest`` sets the format, limits and field mapping).
         lake: where bronze.events, bronze.quarantine and the batch records go.
-        new_files: the batch's landing files, none of them in the ledger yet.
+        new_files: the batch's landing files (or parts of files), none of them in the ledger yet.
         changed: the names among ``new_files`` whose content changed since they were taken.
+        rows_taken: rows per file taken by earlier batches of this run: a file taken in parts is recorded in
+            the ledger, with all its rows, by the batch of its last part. Updated in place.
 
     Returns:
         The batch's reconciliation (``batches`` is 1).
@@ -209,9 +216,11 @@ def ingest_batch(
 
     staging = _staging_dir(cfg, batch_id)
     try:
-        parse_files(spark, new_files, fmt=fmt, limits=limits_from(cfg), mapping=cfg.ingest.field_mapping).write.mode(
-            "overwrite"
-        ).parquet(staging)
+        parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(cfg), mapping=cfg.ingest.field_mapping)
+        try:
+            parsed.write.mode("overwrite").parquet(staging)
+        except Exception as exc:
+            raise _parse_failure(exc, batch_id) from None
         kill_point("ingest.after_staging")
         parsed = spark.read.parquet(staging)
         stats = (
@@ -228,12 +237,29 @@ def ingest_batch(
     finally:
         _drop_staging(staging)
 
-    rows_per_file = Counter[str]()
+    rows_per_file = Counter[str]() if rows_taken is None else rows_taken
     for r in stats_rows:
         rows_per_file[r.source_file] += r.n
-    result = replace(loaded, files=len(new_files), changed_files=len(changed))
-    _record(lake, new_files, changed, rows_per_file, result, batch_id=batch_id, started=started)
+    taken = [f for f in new_files if f.completes]
+    result = replace(loaded, files=len(taken), changed_files=len(changed))
+    _record(lake, taken, changed, rows_per_file, result, batch_id=batch_id, started=started)
+    for f in taken:
+        rows_per_file.pop(f.rel, None)
     return result
+
+
+def _parse_failure(exc: Exception, batch_id: str) -> Exception:
+    """The one-line error for a failed parse step, when it came from parsing a landing file (else ``exc`` itself).
+
+    The engine wraps an error raised in a parse task in its own, with the task's traceback; the line the task
+    raised names the file and line.
+    """
+    text = str(exc)
+    marker = f"{LandingParseError.__name__}: "
+    if isinstance(exc, LandingParseError) or marker in text:
+        line = text.split(marker, 1)[-1].splitlines()[0] if marker in text else text
+        return LandingParseError(f"batch {batch_id} failed, nothing written: {line}")
+    return exc
 
 
 def _load_batch(
@@ -334,7 +360,7 @@ def _record(
             "batch_id": [batch_id] * len(files),
             "ingested_at": pa.array([now] * len(files), pa.timestamp("us")),
             "rows": pa.array([rows_per_file.get(f.rel, 0) for f in files], pa.int64()),
-            "status": ["changed" if f.rel in changed else "taken" for f in files],
+            "status": ["rejected" if f.problem else "changed" if f.rel in changed else "taken" for f in files],
         }
     )
     batch = pa.table(
@@ -358,4 +384,5 @@ def _record(
     # row then counts as already present), while conform still finds this batch's new rows.
     lake.write_arrow(batch, "bronze.batches")
     kill_point("ingest.after_batch_record")
-    lake.write_arrow(ledger, "bronze.ingested_files")
+    if files:  # none when the batch took a part of a file, not its last
+        lake.write_arrow(ledger, "bronze.ingested_files")

@@ -1,46 +1,27 @@
-"""Landing files: discover them, fingerprint them, and parse them in parallel on the engine."""
+"""Landing files: discover them, fingerprint them, check their names, and group them into bounded batches."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import os
+import re
+import stat
+from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 import pyarrow.fs as pa_fs
 
-from socialflywheel.ingest.parse import Limits, Rejected, parse_line, split_lines, validate
-from socialflywheel.lake.catalog import EVENT_FIELDS, spark_ddl, table
-from socialflywheel.lake.catalog.table import BIN, I64, STR
+from socialflywheel.ingest.parse import Limits, utf8_storable
 from socialflywheel.lake.storage import Location, StorageError, is_remote, locate, probe
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
-
     from socialflywheel.config import FlywheelConfig
 
 SUBDIR = {"json": ("events", "*.jsonl"), "parquet": ("events_parquet", "*.parquet")}
-
-# What the parse step emits per line, derived from the catalog: the event contract with bronze.events' extras and
-# partition date, then the line's own columns (its status and detail, raw bytes and where it came from).
-_BRONZE = table("bronze.events").schema
-_LINE_FIELDS: tuple[pa.Field, ...] = (
-    pa.field("status", STR),
-    pa.field("detail", STR),
-    pa.field("raw", BIN),
-    pa.field("source_file", STR),
-    pa.field("file_sha256", STR),
-    pa.field("line_no", I64),
-)
-PARSED_ARROW = pa.schema([*EVENT_FIELDS, _BRONZE.field("extras"), _BRONZE.field("event_date"), *_LINE_FIELDS])
-PARSED_SCHEMA = spark_ddl(PARSED_ARROW)
-_EVENT_NAMES = PARSED_ARROW.names[: len(PARSED_ARROW.names) - len(_LINE_FIELDS)]
 
 
 class UnreadableLandingFile(OSError):
@@ -52,22 +33,90 @@ class LandingFile:
     """A landing file with the fingerprint the ledger keeps."""
 
     rel: str
+    """The name relative to the landing root (escaped when ``problem`` is set: it is not the name on disk then)."""
     uri: str
     size: int
     sha256: str
+    lines: int = 1
+    """Line numbers the file spans (Parquet: rows); at least 1. Batches are bounded by it."""
+    problem: str | None = None
+    """Why the engine cannot take the file by its name (None: it can); such a file is one quarantine row."""
+    name_bytes: bytes = b""
+    """The name's own bytes (relative to the landing root) when ``problem`` is set: the quarantine row's raw."""
+    part: tuple[int, int] | None = None
+    """The first and last line a batch takes of a file too long for one batch (None: the whole file)."""
+
+    @property
+    def line_count(self) -> int:
+        """Lines of the file this (part of a) file spans."""
+        return self.lines if self.part is None else self.part[1] - self.part[0] + 1
+
+    @property
+    def completes(self) -> bool:
+        """Whether taking this (part of the) file finishes the file (its last part, or the whole of it)."""
+        return self.part is None or self.part[1] >= self.lines
 
 
-def sha256_stream(fs: pa_fs.FileSystem, path: str) -> str:
-    """The SHA-256 (hex) of a file, read in 1 MiB chunks."""
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _fingerprint(fh: _Readable) -> tuple[str, int]:
+    """The SHA-256 (hex) and the number of lines (at least 1) of an open binary file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
-    with fs.open_input_stream(path) as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    newlines, last = 0, b"\n"
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(chunk)
+        newlines += chunk.count(b"\n")
+        last = chunk[-1:]
+    # Parquet rows are counted from the footer (by the caller); a line count bounds them for a damaged file.
+    return digest.hexdigest(), max(1, newlines + (last != b"\n"))
+
+
+# Engines read a file by its name: Sail's object-store paths refuse control characters, a name that is not UTF-8
+# cannot be passed to the engine at all, and Spark and Sail skip names starting with "." or "_" without a word.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(name: str) -> str | None:
+    """What in a file's name or path keeps an engine from taking the file by it, or None."""
+    if not utf8_storable(name):
+        return "a byte that is not UTF-8"
+    if _CONTROL.search(name):
+        return "a control character (newline, tab, CR...)"
+    if name.rsplit("/", 1)[-1].startswith((".", "_")):
+        return "a leading '.' or '_' (engines skip such files as hidden)"
+    return None
+
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def escape_name(rel: str) -> str:
+    r"""A file name as printable UTF-8 text, for the ledger, the quarantine and messages.
+
+    Bytes that are not UTF-8 become ``\xNN`` (a name read from disk holds them as surrogates, Python's
+    surrogateescape), control characters ``\n``, ``\t``, ``\r`` or ``\uNNNN``, and a backslash ``\\``.
+    """
+    out = []
+    for c in rel:
+        code = ord(c)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif _CONTROL.match(c) or 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
     """Every landing file of the format under a local folder or an object-store prefix, sorted by relative path.
+
+    A file the engine cannot take by its name (see :func:`name_problem`) is listed too, escaped and with its
+    problem: ingest makes it one quarantine row and one ledger entry instead of failing the batch.
 
     Raises:
         StorageError: the landing location does not exist or cannot be reached (one line naming it).
@@ -76,19 +125,53 @@ def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
     sub, pattern = SUBDIR[fmt]
     probe(landing_uri, what="landing folder", must_exist=True)
     loc = locate(landing_uri)
-    listed = _list_remote(loc, sub, pattern) if is_remote(landing_uri) else _list_local(Path(loc.path), sub, pattern)
+    remote = is_remote(landing_uri)
+    listed = _list_remote(loc, sub, pattern) if remote else _list_local(Path(loc.path), sub, pattern)
     files = []
     for rel, path in listed:
+        problem = None
+        if why := name_problem(rel):
+            problem = f"its name has {why}"
+        elif not remote and (why := name_problem(path)):  # the engine reads it by its resolved path (a link's target)
+            problem = f"its path {escape_name(path)} has {why}"
+        name = escape_name(rel) if problem else rel
         try:  # a dangling link, a vanished or unreadable file fails the batch before anything is written
-            info = loc.fs.get_file_info(path)
-            if info.type != pa_fs.FileType.File:
-                raise FileNotFoundError(2, "No such file or directory")
-            files.append(LandingFile(rel, loc.child_uri(path), int(info.size or 0), sha256_stream(loc.fs, path)))
+            if remote:
+                info = loc.fs.get_file_info(path)
+                if info.type != pa_fs.FileType.File:
+                    raise FileNotFoundError(2, "No such file or directory")
+                size = int(info.size or 0)
+                with loc.fs.open_input_stream(path) as fh:
+                    sha, lines = _fingerprint(fh)
+            else:  # Python's own calls take any local name (pyarrow's need UTF-8)
+                st = os.stat(path)
+                if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read forever
+                    raise FileNotFoundError(2, "Not a regular file")
+                size = st.st_size
+                with open(path, "rb") as fh:
+                    sha, lines = _fingerprint(fh)
+            if fmt == "parquet" and problem is None:
+                lines = _parquet_rows(loc.fs, path, lines)
         except OSError as exc:
+            reason = exc.strerror or exc
             raise UnreadableLandingFile(
-                f"landing file {rel} cannot be read ({exc.strerror or exc}); the batch was not started, nothing written"
+                f"landing file {name} cannot be read ({reason}); the batch was not started, nothing written"
             ) from None
+        raw_name = os.fsencode(rel) if problem else b""
+        files.append(LandingFile(name, loc.child_uri(path), size, sha, lines, problem, raw_name))
     return files
+
+
+def _parquet_rows(fs: pa_fs.FileSystem, path: str, default: int) -> int:
+    """A Parquet file's row count from its footer (``default`` for a damaged file: parsing then quarantines it)."""
+    import pyarrow.parquet as pq
+
+    try:
+        with fs.open_input_file(path) as fh:
+            rows: int = pq.read_metadata(fh).num_rows
+            return max(1, rows)
+    except (OSError, ValueError, pa.ArrowException):
+        return default
 
 
 def _list_local(root: Path, sub: str, pattern: str) -> list[tuple[str, str]]:
@@ -123,80 +206,33 @@ def limits_from(cfg: FlywheelConfig) -> Limits:
     )
 
 
-def _records(content: bytes, fmt: str) -> Iterator[tuple[int, bytes, Any]]:
-    """(line_no, raw bytes, decoded record or a Rejected) for each row of a file."""
-    if fmt == "json":
-        for number, line in split_lines(content):
-            yield number, line, None
-        return
-    import pyarrow.parquet as pq
+def split_batches(
+    files: list[LandingFile], *, max_files: int, max_bytes: int, max_lines: int
+) -> list[list[LandingFile]]:
+    """Consecutive groups of files, each at most ``max_files`` files, ``max_bytes`` and ``max_lines`` lines.
 
-    table = pq.read_table(io.BytesIO(content))
-    for number, row in enumerate(table.to_pylist(), start=1):
-        raw = json.dumps(row, default=str, sort_keys=True).encode()
-        yield number, raw, row
-
-
-def parse_content(
-    content: bytes, *, rel: str, sha: str, fmt: str, limits: Limits, mapping: dict[str, str], chunk: int = 20_000
-) -> Iterator[dict[str, list[Any]]]:
-    """Parse one file into column chunks of PARSED_SCHEMA (good rows have status None).
-
-    Chunks of ``chunk`` rows keep the Python objects of a large file from piling up in memory.
+    A file of more than ``max_lines`` lines is taken in parts of ``max_lines`` lines (its ``part``), each part
+    a batch of its own but the last; a file of more than ``max_bytes`` makes a batch of its own.
     """
-    cols: dict[str, list[Any]] = {name: [] for name in PARSED_ARROW.names}
-    for number, raw, record in _records(content, fmt):
-        if len(cols["line_no"]) >= chunk:
-            yield cols
-            cols = {name: [] for name in cols}
-        try:
-            event = parse_line(raw, limits, mapping) if record is None else validate(record, limits, mapping)
-            status, detail = None, None
-        except Rejected as rej:
-            event, status, detail = {}, rej.reason, rej.detail
-        for name in _EVENT_NAMES:
-            cols[name].append(event.get(name))
-        cols["status"].append(status)
-        cols["detail"].append(detail)
-        cols["raw"].append(raw)
-        cols["source_file"].append(rel)
-        cols["file_sha256"].append(sha)
-        cols["line_no"].append(number)
-    if cols["line_no"]:
-        yield cols
+    groups: list[list[LandingFile]] = []
+    current: list[LandingFile] = []
+    size = lines = 0
+    for f in chain.from_iterable(_parts(f, max_lines) for f in files):
+        # A file with a bad name is not read: one row.
+        f_bytes, f_lines = (0, 1) if f.problem else (f.size * f.line_count // f.lines, f.line_count)
+        if current and (len(current) >= max_files or size + f_bytes > max_bytes or lines + f_lines > max_lines):
+            groups.append(current)
+            current, size, lines = [], 0, 0
+        current.append(f)
+        size += f_bytes
+        lines += f_lines
+    if current:
+        groups.append(current)
+    return groups
 
 
-def _path_key(uri: str) -> str:
-    """The path alone of a file's location, the part every engine spells the same.
-
-    Engines spell a location differently (file:///x, file:/x, /x, s3a://bucket/k, k): Sail's binaryFile gives an
-    object's key without the bucket, Spark the whole URI.
-    """
-    return unquote(urlparse(uri).path).lstrip("/")
-
-
-def parse_files(
-    spark: SparkSession, files: list[LandingFile], *, fmt: str, limits: Limits, mapping: dict[str, str]
-) -> DataFrame:
-    """Read files as bytes with ``binaryFile`` and parse every line in ``mapInArrow`` tasks.
-
-    Sail's JSON reader fails a whole file on one bad line and cannot keep raw bytes, so lines are
-    decoded by Python's own JSON decoder here; every bad line becomes a row with its reason.
-    """
-    by_path = {_path_key(f.uri): (f.rel, f.sha256) for f in files}
-    schema = PARSED_ARROW
-
-    def parse_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            paths = batch.column("path").to_pylist()
-            contents = batch.column("content").to_pylist()
-            for uri, content in zip(paths, contents, strict=True):
-                rel, sha = by_path[_path_key(uri)]
-                for cols in parse_content(content, rel=rel, sha=sha, fmt=fmt, limits=limits, mapping=mapping):
-                    yield pa.RecordBatch.from_pydict(cols, schema=schema)
-
-    raw = spark.read.format("binaryFile").load([f.uri for f in files])
-    parsed = raw.select("path", "content").mapInArrow(parse_batches, PARSED_SCHEMA)
-    # Seen with Sail 0.7.2: binaryFile returned one of 112 files twice. A line is identified by its
-    # file and number, so keeping one row per (file, line) makes the parse exact on any engine.
-    return parsed.dropDuplicates(["file_sha256", "line_no"])
+def _parts(f: LandingFile, max_lines: int) -> list[LandingFile]:
+    """A file as the parts of at most ``max_lines`` lines a batch can take (the file itself when it fits)."""
+    if f.lines <= max_lines or f.problem:
+        return [f]
+    return [replace(f, part=(first, min(first + max_lines - 1, f.lines))) for first in range(1, f.lines + 1, max_lines)]

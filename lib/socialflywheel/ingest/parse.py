@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
+import itertools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -29,6 +31,15 @@ REASONS = (
     "oversized_text",
     "oversized_line",
     "invalid_utf8",
+    # JSON the lake cannot store: a lone surrogate escape ("\\ud800") in a string, nesting too deep to keep, or
+    # a row the Arrow conversion refused.
+    "unrepresentable",
+    # Reasons for a whole landing file, one quarantine row (line 0) each: a name the engine cannot read or skips,
+    # a file that cannot be decoded in its format (a damaged Parquet file).
+    "bad_file_name",
+    "unreadable_file",
+    # Anything else that failed on one line: the detail names the exception (a parser bug worth reporting).
+    "parse_error",
 )
 
 # The bronze columns an event fills (a storage layout, not a rule); every other field goes to ``extras``.
@@ -238,17 +249,31 @@ def parse_ts(value: str | float | dt.datetime) -> dt.datetime:
                 parsed = dt.datetime.fromisoformat(text)
             except ValueError:
                 raise Rejected("bad_timestamp", f"ts: unparseable {value[:40]!r}") from None
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=dt.UTC)
-        return parsed if parsed.tzinfo is dt.UTC else parsed.astimezone(dt.UTC)
+        return _utc(parsed, value)
     if isinstance(value, dt.datetime):  # typed sources (Parquet) give datetimes
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return _utc(value, value)
     if not math.isfinite(value):  # Python's JSON decoder reads NaN and Infinity as numbers
         raise Rejected("bad_timestamp", f"ts: {value!r}")
     try:
         return dt.datetime.fromtimestamp(value / 1000.0, dt.UTC)
     except (OverflowError, OSError, ValueError):
         raise Rejected("bad_timestamp", f"ts: {value!r} out of range") from None
+
+
+def _utc(when: dt.datetime, value: object) -> dt.datetime:
+    """``when`` in UTC (a naive one taken as UTC).
+
+    Raises:
+        Rejected: the offset moves it outside years 1..9999 (``0001-01-01T00:30+01:00``), which no datetime holds.
+    """
+    if when.tzinfo is None:
+        return when.replace(tzinfo=dt.UTC)
+    if when.tzinfo is dt.UTC:
+        return when
+    try:
+        return when.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise Rejected("bad_timestamp", f"ts: {_short(value)} out of range in UTC") from None
 
 
 def _extra_value(value: object) -> str:
@@ -290,7 +315,10 @@ def validate(record: object, limits: Limits, mapping: Mapping[str, str] | None =
         event = {**_NO_FIELDS, **record, "extras": []}
     else:
         event = {name: record.get(name) for name in CONTRACT_FIELDS}
-        event["extras"] = [(k, _extra_value(v)) for k, v in record.items() if k not in event and v is not None]
+        try:
+            event["extras"] = [(k, _extra_value(v)) for k, v in record.items() if k not in event and v is not None]
+        except RecursionError:  # JSON nested just within the decoder's depth, but not the encoder's here
+            raise Rejected("unrepresentable", "extras: nested too deep to store") from None
     dwell = event["dwell_ms"]
     if dwell is not None and not isinstance(dwell, int):  # JSON Schema's integer includes 5.0; the column is bigint
         event["dwell_ms"] = int(dwell)
@@ -315,14 +343,53 @@ def parse_line(line: bytes, limits: Limits, mapping: Mapping[str, str] | None = 
         record = json.loads(text)
     except (ValueError, RecursionError) as exc:  # ValueError: also an integer over Python's 4300-digit limit
         raise Rejected("malformed_json", str(exc)[:120]) from None
-    return validate(record, limits, mapping)
+    event = validate(record, limits, mapping)
+    # The line decoded as UTF-8, so only a backslash-u escape can spell a lone surrogate, which UTF-8 (and so
+    # Arrow and Parquet) cannot hold: lines without one skip the check.
+    if b"\\u" in line:
+        _check_storable(event)
+    return event
+
+
+def utf8_storable(text: str) -> bool:
+    """Whether a string can be stored as UTF-8 (it holds no lone surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_storable(event: Mapping[str, Any]) -> None:
+    """Reject an event with a string the lake cannot store.
+
+    Raises:
+        Rejected: ``unrepresentable``, naming the field (for an extra, its name) that holds a lone surrogate.
+    """
+    for name in CONTRACT_FIELDS:
+        value = event[name]
+        for text in value if isinstance(value, list) else (value,):
+            if isinstance(text, str) and not utf8_storable(text):
+                raise Rejected("unrepresentable", f"{name}: a lone surrogate escape, which UTF-8 cannot hold")
+    for key, text in event["extras"]:
+        if not (utf8_storable(key) and utf8_storable(text)):
+            raise Rejected("unrepresentable", f"extras: {_short(key)} holds a lone surrogate escape")
 
 
 def split_lines(content: bytes) -> list[tuple[int, bytes]]:
     """Numbered (1-based) non-blank lines of a file; a trailing CR is part of the line ending."""
-    out = []
-    for number, raw in enumerate(content.split(b"\n"), start=1):
-        line = raw[:-1] if raw.endswith(b"\r") else raw
+    return list(iter_lines(content))
+
+
+def iter_lines(content: bytes, first: int = 1, last: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """The numbered non-blank lines of a file from line ``first`` to ``last`` (inclusive; None: to the end).
+
+    Lazily: a file of millions of short lines is never held as a list of them.
+    """
+    for number, raw in enumerate(itertools.islice(io.BytesIO(content), first - 1, last), start=first):
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        line = line[:-1] if line.endswith(b"\r") else line
         if line.strip():
-            out.append((number, line))
-    return out
+            yield number, line

@@ -1,0 +1,285 @@
+"""Landing bytes -> one parsed row per line, as Arrow batches, on the engine.
+
+The per-file step is pure (tests drive it without an engine); :func:`parse_files` runs it over a batch's files in
+``mapInArrow`` tasks.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+
+from socialflywheel.ingest.landing import LandingFile, escape_name
+from socialflywheel.ingest.parse import Limits, Rejected, iter_lines, parse_line, utf8_storable, validate
+from socialflywheel.lake.catalog import EVENT_FIELDS, spark_ddl, table
+from socialflywheel.lake.catalog.table import BIN, I64, STR
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# What the parse step emits per line, derived from the catalog: the event contract with bronze.events' extras and
+# partition date, then the line's own columns (its status and detail, raw bytes and where it came from).
+_BRONZE = table("bronze.events").schema
+_LINE_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("status", STR),
+    pa.field("detail", STR),
+    pa.field("raw", BIN),
+    pa.field("source_file", STR),
+    pa.field("file_sha256", STR),
+    pa.field("line_no", I64),
+)
+PARSED_ARROW = pa.schema([*EVENT_FIELDS, _BRONZE.field("extras"), _BRONZE.field("event_date"), *_LINE_FIELDS])
+PARSED_SCHEMA = spark_ddl(PARSED_ARROW)
+_EVENT_NAMES = PARSED_ARROW.names[: len(PARSED_ARROW.names) - len(_LINE_FIELDS)]
+
+
+class LandingParseError(RuntimeError):
+    """Parsing a landing file failed outside the per-line guard; the message names the file (and line) in one line."""
+
+
+# Rows per column chunk and raw bytes per chunk (whichever comes first): the Python objects of one chunk are all a
+# parse task holds of a file beyond its bytes (20,000 lines of up to max_line_bytes would be 1.3 GB of raw alone).
+CHUNK_ROWS = 20_000
+CHUNK_BYTES = 16 << 20
+
+
+def _records(content: bytes, fmt: str, part: tuple[int, int] | None) -> Iterator[tuple[int, bytes, Any]]:
+    """(line_no, raw bytes, decoded record or None for a JSON line still to decode) for each row of a file.
+
+    A Parquet file that cannot be read is one row, line 0, rejected as ``unreadable_file``.
+    """
+    first, last = part or (1, None)
+    if fmt == "json":
+        for number, line in iter_lines(content, first, last):
+            yield number, line, None
+        return
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(content))
+        table = table.slice(first - 1, None if last is None else last - first + 1)
+        batches = table.to_batches(max_chunksize=1024)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        yield 0, b"", Rejected("unreadable_file", f"not readable as Parquet: {one_line(exc)}")
+        return
+    number = first
+    for batch in batches:
+        try:
+            rows: list[Any] = batch.to_pylist()
+        except (ValueError, OverflowError, pa.ArrowException):  # a value Python cannot hold: find its rows
+            rows = [_parquet_row(batch, i) for i in range(batch.num_rows)]
+        for row in rows:
+            record, values = (row, row) if isinstance(row, dict) else row
+            yield number, json.dumps(values, default=str, sort_keys=True).encode(), record
+            number += 1
+
+
+def _parquet_row(batch: pa.RecordBatch, i: int) -> dict[str, Any] | tuple[Rejected, dict[str, Any]]:
+    """Row ``i`` of a batch as a record, or its rejection and its values (Arrow's text for those Python cannot hold).
+
+    A Parquet value can lie outside what Python holds (a timestamp or date past year 9999).
+    """
+    values: dict[str, Any] = {}
+    failed = []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        try:
+            values[name] = column[i].as_py()
+        except (ValueError, OverflowError, pa.ArrowException):
+            values[name] = _arrow_text(column.slice(i, 1))
+            failed.append(name)
+    if not failed:
+        return values
+    return Rejected("unrepresentable", f"{failed[0]}: {values[failed[0]]} is out of range"), values
+
+
+def _arrow_text(value: pa.Array) -> str:
+    """A one-value array as Arrow spells it (no Python object is made of the value)."""
+    try:
+        return str(value.cast(pa.string())[0].as_py())
+    except (ValueError, OverflowError, pa.ArrowException):
+        return f"a {value.type} value"
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception as one line of storable text, at most ``limit`` characters."""
+    return _storable(" ".join(f"{type(exc).__name__}: {exc}".split())[:limit])
+
+
+def _storable(text: str) -> str:
+    """``text`` with any lone surrogate backslash-escaped (UTF-8, and so Arrow, cannot hold one)."""
+    return text if utf8_storable(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def parse_content(
+    content: bytes,
+    *,
+    rel: str,
+    sha: str,
+    fmt: str,
+    limits: Limits,
+    mapping: dict[str, str],
+    part: tuple[int, int] | None = None,
+    chunk: int = CHUNK_ROWS,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[dict[str, list[Any]]]:
+    """Parse one file (or the lines ``part`` names) into column chunks of PARSED_SCHEMA (good rows: status None).
+
+    Every line gives exactly one row: any failure to decode, validate or convert it becomes the row's reason.
+    Chunks of ``chunk`` rows or ``chunk_bytes`` raw bytes keep a large file's Python objects bounded in memory.
+
+    Raises:
+        LandingParseError: reading the file's lines failed (not one line's content): one line naming file and line.
+    """
+    cols: dict[str, list[Any]] = {name: [] for name in PARSED_ARROW.names}
+    size = number = 0
+    try:
+        for number, raw, record in _records(content, fmt, part):
+            if len(cols["line_no"]) >= chunk or size >= chunk_bytes:
+                yield cols
+                cols, size = {name: [] for name in cols}, 0
+            try:
+                if isinstance(record, Rejected):
+                    raise record
+                event = parse_line(raw, limits, mapping) if record is None else validate(record, limits, mapping)
+                status, detail = None, None
+            except Rejected as rej:
+                event, status, detail = {}, rej.reason, _storable(rej.detail)
+            except Exception as exc:  # a failure no rule names still stays with its line (its detail says what)
+                event, status, detail = {}, "parse_error", one_line(exc)
+            for name in _EVENT_NAMES:
+                cols[name].append(event.get(name))
+            cols["status"].append(status)
+            cols["detail"].append(detail)
+            cols["raw"].append(raw)
+            cols["source_file"].append(rel)
+            cols["file_sha256"].append(sha)
+            cols["line_no"].append(number)
+            size += len(raw)
+    except Exception as exc:  # reading the file itself failed: one line naming it, not a task's traceback
+        raise LandingParseError(f"landing file {rel}: reading failed after line {number}: {one_line(exc)}") from None
+    if cols["line_no"]:
+        yield cols
+
+
+def to_record_batch(cols: dict[str, list[Any]]) -> pa.RecordBatch:
+    """A chunk's columns as an Arrow batch of PARSED_ARROW.
+
+    Should a row's values still not convert (the parser let through a value Arrow refuses), the chunk is converted
+    row by row and each such row keeps its line, raw bytes and place, with its values dropped and the reason
+    ``unrepresentable``.
+    """
+    try:
+        return pa.RecordBatch.from_pydict(cols, schema=PARSED_ARROW)
+    except Exception:  # any conversion failure: the rows at fault are found below
+        pass
+    for i in range(len(cols["line_no"])):
+        try:
+            pa.RecordBatch.from_pydict({name: values[i : i + 1] for name, values in cols.items()}, schema=PARSED_ARROW)
+        except Exception as exc:  # the row at fault: keep its line, drop its values
+            for name in _EVENT_NAMES:
+                cols[name][i] = None
+            cols["status"][i] = "unrepresentable"
+            cols["detail"][i] = f"row not convertible to Arrow: {one_line(exc)}"
+    return pa.RecordBatch.from_pydict(cols, schema=PARSED_ARROW)
+
+
+def file_batches(
+    content: bytes, file: LandingFile, *, fmt: str, limits: Limits, mapping: dict[str, str]
+) -> Iterator[pa.RecordBatch]:
+    """Parse one landing file (or its ``part``) into Arrow batches of PARSED_ARROW, as each parse task does.
+
+    Raises:
+        LandingParseError: something failed outside the per-line guard: one line naming the file and line.
+    """
+    for cols in parse_content(
+        content, rel=file.rel, sha=file.sha256, fmt=fmt, limits=limits, mapping=mapping, part=file.part
+    ):
+        try:
+            batch = to_record_batch(cols)
+        except Exception as exc:
+            lines = f"{cols['line_no'][0]}..{cols['line_no'][-1]}"
+            raise LandingParseError(f"landing file {file.rel}: lines {lines} do not convert: {one_line(exc)}") from None
+        yield batch
+
+
+def bad_file_rows(files: list[LandingFile]) -> list[tuple[Any, ...]]:
+    """One PARSED_SCHEMA row (line 0, reason ``bad_file_name``) per file the engine cannot take by its name.
+
+    ``raw`` is the name's own bytes, ``source_file`` the escaped name. Files of the same content share a row.
+    """
+    rows: dict[str, tuple[Any, ...]] = {}
+    for f in files:
+        if f.problem and f.sha256 not in rows:
+            detail = f"{f.problem}; rename it to take its lines"
+            values: dict[str, object] = {"status": "bad_file_name", "detail": detail, "raw": f.name_bytes}
+            values |= {"source_file": f.rel, "file_sha256": f.sha256, "line_no": 0}
+            rows[f.sha256] = tuple(values.get(name) for name in PARSED_ARROW.names)
+    return list(rows.values())
+
+
+def _engine_key(uri: str) -> str:
+    """The path alone of a file's location as an engine spells it, without scheme or bucket.
+
+    Engines spell a location differently (file:///x, file:/x, /x, s3a://bucket/k, k): Sail's binaryFile gives a
+    local path or an object's key without the bucket, Spark the whole URI, both without percent-encoding, so
+    nothing is decoded here and ``#`` or ``?`` in a name stay part of it.
+    """
+    scheme, sep, rest = uri.partition("://")
+    if sep and "/" not in scheme:
+        path = rest.partition("/")[2]
+    elif uri.startswith("file:"):
+        path = uri[len("file:") :]
+    else:
+        path = uri
+    return path.lstrip("/")
+
+
+def _file_key(f: LandingFile) -> str:
+    """The key :func:`_engine_key` gives for one of our files (our local URIs are percent-encoded)."""
+    if f.uri.startswith("file:"):
+        return unquote(urlparse(f.uri).path).lstrip("/")
+    return _engine_key(f.uri)
+
+
+def parse_files(
+    spark: SparkSession, files: list[LandingFile], *, fmt: str, limits: Limits, mapping: dict[str, str]
+) -> DataFrame:
+    """Read files as bytes with ``binaryFile`` and parse every line in ``mapInArrow`` tasks.
+
+    Sail's JSON reader fails a whole file on one bad line and cannot keep raw bytes, so lines are
+    decoded by Python's own JSON decoder here; every bad line becomes a row with its reason, and every file
+    the engine cannot take by its name one row (line 0).
+    """
+    # Files of the same content are parsed once (their lines would be the same quarantine keys).
+    readable, seen = [], set()
+    for f in files:
+        if f.problem is None and (f.sha256, f.part) not in seen:
+            seen.add((f.sha256, f.part))
+            readable.append(f)
+    by_path = {_file_key(f): f for f in readable}
+    frames = []
+    if readable:
+
+        def parse_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                paths, contents = batch.column("path").to_pylist(), batch.column("content").to_pylist()
+                for uri, content in zip(paths, contents, strict=True):
+                    key = _engine_key(uri)
+                    file = by_path.get(key) or by_path.get(unquote(key))
+                    if file is None:
+                        raise LandingParseError(f"the engine read a file this batch did not list: {escape_name(uri)}")
+                    yield from file_batches(content, file, fmt=fmt, limits=limits, mapping=mapping)
+
+        raw = spark.read.format("binaryFile").load([f.uri for f in readable]).select("path", "content")
+        # Seen with Sail 0.7.2: binaryFile returned one of 112 files twice. Keeping one row per file makes the parse
+        # exact on any engine; per file, not per parsed line (a dropDuplicates on lines held ~7 KB per line).
+        frames.append(raw.dropDuplicates(["path"]).mapInArrow(parse_batches, PARSED_SCHEMA))
+    if rows := bad_file_rows(files):
+        frames.append(spark.createDataFrame(rows, schema=PARSED_SCHEMA))
+    return functools.reduce(lambda a, b: a.unionByName(b), frames)
