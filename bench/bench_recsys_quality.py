@@ -67,6 +67,10 @@ def build_movielens_lake(work: Path) -> Path:
     return Path(cfg.lake_root)
 
 
+# How training went, per run (TrainResult fields).
+TRAIN_FACTS = ("best_epoch", "epochs_run", "stopped_early", "examples_per_s", "world_size", "device", "refit_rows")
+
+
 def quality_runs(lake_root: Path, work: Path, *, seeds: list[int], overrides: tuple[str, ...]) -> list[dict[str, Any]]:
     """``run_train`` once per seed (private MLflow store); returns each run's summary."""
     import torch
@@ -82,7 +86,7 @@ def quality_runs(lake_root: Path, work: Path, *, seeds: list[int], overrides: tu
             None, [f"work_dir={work}", f"lake.root={lake_root}", *TRAIN, *overrides, f"train.seed={seed}"]
         )
         t0 = time.perf_counter()
-        summary = run_train(None, cfg, Lake.from_config(cfg), run_name=f"quality-seed{seed}")
+        summary = run_train(None, cfg, Lake.from_config(cfg), run_name=f"quality-seed{seed}").to_json()
         summary["seconds"] = round(time.perf_counter() - t0, 1)
         out.append(summary)
         tt, base = summary["holdout_recall_at_50"], summary["best_baseline_recall_at_50"]
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
             "best_baseline_recall_at_50": [r["best_baseline_recall_at_50"] for r in runs],
             "mean_gain_recall_at_50": statistics.fmean(gains),
             "tuned_baselines": [r["tuned_baselines"] for r in runs],
-            "train": [r["train"] for r in runs],
+            "train": [{k: r[k] for k in TRAIN_FACTS} for r in runs],
             "seconds_per_run": [r["seconds"] for r in runs],
             "overrides": [*TRAIN, *overrides],
         }

@@ -55,12 +55,12 @@ def test_train_artifacts_go_to_the_server_store_not_the_client(
 
     client = mlflow.MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
     # (1) the run is on the server, with the Delta versions it read
-    run = client.get_run(result["run_id"])
+    run = client.get_run(result.mlflow_run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "server"
     versions = {k: v for k, v in run.data.params.items() if k.startswith("delta_version.")}
-    assert versions == {f"delta_version.{k}": str(v) for k, v in result["delta_versions_read"].items()}
+    assert versions == {f"delta_version.{k}": str(v) for k, v in result.versions_read.items()}
     assert f"delta_version.{TRAINING_EXAMPLES_NAME}" in versions and "delta_version.silver.posts" in versions
-    version = client.get_model_version(cfg.mlflow.registered_model, result["model_version"])
+    version = client.get_model_version(cfg.mlflow.registered_model, result.model_version)
     assert version.run_id == run.info.run_id
 
     # (4) the experiment was created with the server's proxied artifact store

@@ -12,6 +12,7 @@ import pytest
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
+from socialflywheel.recsys.train_job import TrainResult
 from tests.cluster.conftest import BUCKET, ObjectStore, Submitter, cluster_sets
 from tests.conftest import make_config
 from tests.mlflow_server import Server, assert_artifacts_on_server, mlflow_server_at
@@ -30,12 +31,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture(scope="module")
-def local_run(cluster_lake: tuple[FlywheelConfig, Lake], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def local_run(cluster_lake: tuple[FlywheelConfig, Lake], tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
     """The embedded path: this process prepares from the S3 lake (delta-rs + the lake's S3 client), torchrun trains."""
     from socialflywheel.recsys.train_job import run_train
 
     cfg = make_config(tmp_path_factory.mktemp("local-train"), f"lake.root={cluster_lake[1].root}", *TRAIN)
-    return dict(run_train(None, cfg, Lake.from_config(cfg), run_name="local"))
+    return run_train(None, cfg, Lake.from_config(cfg), run_name="local")
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +78,13 @@ def test_distributor_trains_on_two_executor_processes_from_the_object_store(clus
     assert len(read_from) == 2 and all(u.startswith(f"s3a://{BUCKET}/{SCRATCH}/") for u in read_from), read_from
 
 
-def test_cluster_recall_is_within_001_of_the_local_run(cluster_run: Any, local_run: dict[str, Any]) -> None:
+def test_cluster_recall_is_within_001_of_the_local_run(cluster_run: Any, local_run: TrainResult) -> None:
     _, run, _ = cluster_run
     cluster = run.data.metrics["holdout_recall_at_50"]
-    assert local_run["train"]["world_size"] == 2
-    print(f"holdout Recall@50: cluster {cluster:.4f}, local {local_run['holdout_recall_at_50']:.4f}", file=sys.stderr)
-    assert abs(cluster - local_run["holdout_recall_at_50"]) <= 0.01, (cluster, local_run["holdout_recall_at_50"])
-    assert run.data.params["data.train_rows"] == str(local_run["rows_in"])
+    assert local_run.world_size == 2
+    print(f"holdout Recall@50: cluster {cluster:.4f}, local {local_run.holdout_recall_at_50:.4f}", file=sys.stderr)
+    assert abs(cluster - local_run.holdout_recall_at_50) <= 0.01, (cluster, local_run.holdout_recall_at_50)
+    assert run.data.params["data.train_rows"] == str(local_run.rows_in)
 
 
 def test_every_artifact_is_in_the_server_store_and_scratch_is_gone(

@@ -86,6 +86,6 @@ def test_two_tower_beats_popularity_on_movielens(movielens: tuple[FlywheelConfig
         "train.batch_size=512", "train.checkpoint_every_steps=0", "train.shard_rows=8192", "train.patience=3",
     )  # fmt: skip
     summary = run_train(None, cfg, Lake.from_config(cfg))
-    table = {(r["model"], r["k"]): r for r in summary["metrics"]}
+    table = {(r["model"], r["k"]): r for r in summary.metrics}
     assert table[("two_tower", 50)]["recall"] > table[("most_popular", 50)]["recall"] + 0.05
-    assert DatasetMeta.load(Path(summary["data_root"])).extra["split_by"] == "user_time"
+    assert DatasetMeta.load(Path(summary.data_root)).extra["split_by"] == "user_time"
