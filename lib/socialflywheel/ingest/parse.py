@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import fastjsonschema
@@ -65,7 +65,9 @@ Check = Callable[[Any], Any]
 
 def load_contract() -> dict[str, Any]:
     """The landing contract (a JSON Schema) shipped in this package."""
-    text = resources.files("socialflywheel.ingest").joinpath("contract/events.schema.json").read_text(encoding="utf-8")
+    # Beside this module (package data), read by path: naming the package would import it, and its __init__ imports
+    # the ingest job, which imports this module.
+    text = (Path(__file__).parent / "contract" / "events.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

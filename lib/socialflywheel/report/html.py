@@ -15,9 +15,10 @@ import io
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,7 @@ def environment() -> Environment:
         The (shared) environment.
     """
     return Environment(
-        loader=PackageLoader("socialflywheel.report", "templates"),
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),  # package data beside this module
         autoescape=True,  # every template here is HTML; a value is text unless it is Markup
         undefined=StrictUndefined,  # a misspelt or missing variable fails the report instead of rendering ""
         trim_blocks=True,
