@@ -52,9 +52,9 @@ def prepare(events: int, work: Path) -> None:
         ]
     )
     spark, lake = get_session(cfg), Lake.from_config(cfg)
-    run_simulate(spark, cfg, lake)
-    ingested = run_ingest(spark, cfg, lake)
-    run_conform(spark, cfg, lake)
+    run_simulate(spark, lake, cfg.simulate, landing=cfg.landing_dir)
+    ingested = run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
+    run_conform(spark, lake, cfg.privacy)
     stop_session()
     print(json.dumps({"rows_in": ingested.rows_in}))
 

@@ -74,7 +74,7 @@ def prepare(events: int, work: str) -> None:
         ]
     )
     spark = get_session(cfg)
-    summary = run_simulate(spark, cfg, Lake.from_config(cfg))
+    summary = run_simulate(spark, Lake.from_config(cfg), cfg.simulate, landing=cfg.landing_dir)
     sim_s = time.perf_counter() - t0
     raw = spark.read.parquet(f"{work}/sim/landing/events_parquet")
     cols = [c for c in table("silver.events").column_names if c != "event_date"]

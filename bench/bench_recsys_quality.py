@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._harness import emit
 
+from socialflywheel.tracking import Tracking
+
 TRAIN = ("train.device=cpu", "train.num_threads=1", "train.checkpoint_every_steps=0")
 MOVIELENS = (
     "train.split_by=user_time", "train.batch_size=512", "train.epochs=10", "train.patience=3", "train.id_dropout=0",
@@ -86,7 +88,14 @@ def quality_runs(lake_root: Path, work: Path, *, seeds: list[int], overrides: tu
             None, [f"work_dir={work}", f"lake.root={lake_root}", *TRAIN, *overrides, f"train.seed={seed}"]
         )
         t0 = time.perf_counter()
-        summary = run_train(None, cfg, Lake.from_config(cfg), run_name=f"quality-seed{seed}").to_json()
+        summary = run_train(
+            None,
+            Lake.from_config(cfg),
+            cfg.train,
+            tracking=Tracking.from_config(cfg),
+            work=cfg.work_path,
+            run_name=f"quality-seed{seed}",
+        ).to_json()
         summary["seconds"] = round(time.perf_counter() - t0, 1)
         out.append(summary)
         tt, base = summary["holdout_recall_at_50"], summary["best_baseline_recall_at_50"]

@@ -40,7 +40,7 @@ def run_one(events: int, work_dir: str) -> dict[str, Any]:
     )
     spark = get_session(cfg)
     try:
-        return run_simulate(spark, cfg, Lake.from_config(cfg)).to_json()
+        return run_simulate(spark, Lake.from_config(cfg), cfg.simulate, landing=cfg.landing_dir).to_json()
     finally:
         stop_session()
 

@@ -20,6 +20,22 @@ def make_config(work_dir: Path, *overrides: str) -> FlywheelConfig:
     return load_config(REPO / "conf" / "local.yaml", [f"work_dir={work_dir}", *overrides])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def spark_scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Spark's scratch space (``/tmp/spark-*``) for every JVM the tests start, inside the session's temp root.
+
+    A JVM killed by a fault test never runs its shutdown hook; under /tmp its scratch would outlive the run.
+    """
+    scratch = tmp_path_factory.mktemp("spark-scratch")
+    saved = os.environ.get("SPARK_LOCAL_DIRS")
+    os.environ["SPARK_LOCAL_DIRS"] = str(scratch)
+    yield scratch
+    if saved is None:
+        os.environ.pop("SPARK_LOCAL_DIRS", None)
+    else:
+        os.environ["SPARK_LOCAL_DIRS"] = saved
+
+
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("flywheel")
@@ -66,9 +82,9 @@ def tiny_lake(session_dir: Path, spark: object) -> tuple[FlywheelConfig, Lake]:
 
     cfg = make_config(session_dir / "tiny", "simulate.profile=tiny", "simulate.corruption.enabled=true")
     lake = Lake.from_config(cfg)
-    run_simulate(spark, cfg, lake)
-    run_ingest(spark, cfg, lake)
-    run_conform(spark, cfg, lake)
+    run_simulate(spark, lake, cfg.simulate, landing=cfg.landing_dir)
+    run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
+    run_conform(spark, lake, cfg.privacy)
     return cfg, lake
 
 
@@ -91,9 +107,9 @@ def default_lake(session_dir: Path, spark: object) -> tuple[FlywheelConfig, Lake
 
     cfg = make_config(session_dir / "default", "simulate.profile=default", "simulate.corruption.enabled=true")
     lake = Lake.from_config(cfg)
-    run_simulate(spark, cfg, lake)
-    run_ingest(spark, cfg, lake)
-    run_conform(spark, cfg, lake)
+    run_simulate(spark, lake, cfg.simulate, landing=cfg.landing_dir)
+    run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
+    run_conform(spark, lake, cfg.privacy)
     return cfg, lake
 
 

@@ -39,3 +39,20 @@ def test_doctor_and_tables(tmp_path: Path) -> None:
         [str(FLYWHEEL), "tables", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0 and "bronze.events" in out.stdout and "not written" in out.stdout
+
+
+def test_any_job_failure_is_one_line_with_the_traceback_saved(tmp_path: Path) -> None:
+    """#16 item 9: a failure outside the config (here: recommend before any model) printed a long traceback.
+
+    Now every failure is one line naming the job and the cause, the traceback saved under the work folder.
+    Mutation tried: catching only ValueError/OSError/RuntimeError prints the LookupError's traceback again.
+    """
+    out = subprocess.run(
+        [str(FLYWHEEL), "recommend", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    (line,) = [ln for ln in out.stderr.splitlines() if "failed:" in ln]
+    assert line.startswith("recommend failed: LookupError: no registered versions of two_tower_retrieval")
+    saved = sorted((tmp_path / "logs").glob("recommend-*.log"))
+    assert len(saved) == 1 and "Traceback" in saved[0].read_text() and str(saved[0]) in line

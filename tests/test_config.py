@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -240,7 +241,52 @@ def test_mlflow_gets_the_tracking_password_from_the_environment(monkeypatch: pyt
     monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
     cfg = load_config(overrides=[f"mlflow.tracking_uri=https://alice:{SECRET}@mlflow.internal:5000/prefix"])
-    assert client_tracking_uri(cfg) == "https://mlflow.internal:5000/prefix"
+    assert client_tracking_uri(cfg.tracking_uri) == "https://mlflow.internal:5000/prefix"
     assert os.environ["MLFLOW_TRACKING_USERNAME"] == "alice" and os.environ["MLFLOW_TRACKING_PASSWORD"] == SECRET
     plain = load_config(overrides=["mlflow.tracking_uri=sqlite:////tmp/x/mlflow.db"])
-    assert client_tracking_uri(plain) == "sqlite:////tmp/x/mlflow.db"
+    assert client_tracking_uri(plain.tracking_uri) == "sqlite:////tmp/x/mlflow.db"
+
+
+def _choice_fields(model: type, prefix: str = "") -> list[tuple[str, list[str]]]:
+    """Every field of the config tree whose value is one of fixed words, with its words (dotted paths)."""
+    from typing import get_origin
+
+    from pydantic import BaseModel
+
+    from socialflywheel.config._base import _literal_words
+
+    out = []
+    for name, field in model.model_fields.items():  # type: ignore[attr-defined]
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += _choice_fields(ann, f"{prefix}{name}.")
+        elif get_origin(ann) is not list and (words := _literal_words(ann)):
+            out.append((f"{prefix}{name}", words))
+    return out
+
+
+def test_every_choice_round_trips_through_set_and_yaml(tmp_path: Path) -> None:
+    """Class test: ``--set lake.writer_lease=off`` was refused because YAML reads ``off`` as False.
+
+    Every word of every choice field, given on the command line and in a YAML file, loads as itself.
+    """
+    import yaml
+
+    fields = _choice_fields(FlywheelConfig)
+    assert ("lake.writer_lease", ["auto", "off"]) in fields
+    needs = {("spark.engine", "connect"): ["spark.connect_url=sc://spark:15002"]}  # a choice's required companion
+    for path, words in fields:
+        for word in words:
+            cfg = load_config(overrides=[f"{path}={word}", *needs.get((path, word), [])])
+            node: Any = cfg
+            for part in path.split("."):
+                node = getattr(node, part)
+            assert node == word, (path, word)
+            section, _, key = path.rpartition(".")
+            plain = section and "." not in section and (path, word) not in needs
+            text = f"{section}:\n  {key}: {word}\n" if plain else None
+            if text is not None:
+                (tmp_path / "c.yaml").write_text(text)
+                assert yaml.safe_load(text) is not None
+                from_file = load_config(tmp_path / "c.yaml")
+                assert getattr(getattr(from_file, section), key) == word, (path, word)

@@ -118,7 +118,7 @@ def test_min_ts_nonsense_is_refused(value: str) -> None:
 def test_a_plausible_min_ts_loads_and_ingest_can_use_it(value: str) -> None:
     from socialflywheel.ingest.landing import limits_from
 
-    limits = limits_from(load_config(overrides=[f"ingest.min_ts={value}"]))
+    limits = limits_from(load_config(overrides=[f"ingest.min_ts={value}"]).ingest)
     assert limits.min_ts.tzinfo is not None and limits.min_ts < limits.max_ts
 
 
@@ -342,7 +342,7 @@ def test_every_field_at_its_bounds_at_once_loads_and_job_time_arithmetic_holds(e
     from socialflywheel.ingest.landing import limits_from
 
     cfg = load_config(overrides=[CUSTOM, *(_at(f, end) for f in NUMERIC)])
-    limits = limits_from(cfg)
+    limits = limits_from(cfg.ingest)
     assert limits.min_ts < limits.max_ts
     today = dt.datetime.now(dt.UTC).date()
     for t in CATALOG.values():

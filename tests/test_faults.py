@@ -20,6 +20,7 @@ from socialflywheel.ingest import run_conform, run_ingest
 from socialflywheel.ingest.landing import UnreadableLandingFile
 from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.io import Lake
+from socialflywheel.tracking import Tracking
 from tests.conftest import copy_lake, make_config
 
 FLYWHEEL = str(Path(sys.executable).parent / "flywheel")
@@ -76,8 +77,8 @@ def test_sigkill_at_named_point(job: str, point: str, tiny_lake: Any, spark: Any
     assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
     lake = Lake.from_config(cfg)
     assert_lake_sound(spark, lake)
-    run_ingest(spark, cfg, lake)
-    run_conform(spark, cfg, lake)
+    run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
+    run_conform(spark, lake, cfg.privacy)
     assert_lake_sound(spark, lake)
     assert_same_as_reference(lake, tiny_lake[1])
 
@@ -92,8 +93,8 @@ def test_sigkill_at_random_moment(after: float, tiny_lake: Any, spark: Any, tmp_
     proc.wait(timeout=60)
     lake = Lake.from_config(cfg)
     assert_lake_sound(spark, lake)
-    run_ingest(spark, cfg, lake)
-    run_conform(spark, cfg, lake)
+    run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
+    run_conform(spark, lake, cfg.privacy)
     assert_lake_sound(spark, lake)
     assert_same_as_reference(lake, tiny_lake[1])
 
@@ -108,7 +109,7 @@ def features_reference(tiny_lake: Any, spark: Any, tmp_path_factory: pytest.Temp
     from socialflywheel.features.job import run_features
 
     cfg, lake = copy_lake(tiny_lake[0], tmp_path_factory.mktemp("features-ref") / "w")
-    run_features(spark, cfg, lake)
+    run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
     return lake
 
 
@@ -123,7 +124,7 @@ def test_sigkill_during_features(
     out = subprocess.run(argv, env=child_env(FLYWHEEL_KILL_AT=point), capture_output=True, timeout=600)
     assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
     assert_lake_sound(spark, lake)
-    run_features(spark, cfg, lake)
+    run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
     for name in FEATURE_TABLES:
         got, want = lake.read_arrow(name), features_reference.read_arrow(name)
         assert got.num_rows == want.num_rows, name
@@ -143,7 +144,7 @@ def trained_lake(features_reference: Lake, spark: Any, tmp_path_factory: pytest.
 
     root = Path(features_reference.root).parent
     cfg = make_config(root, "simulate.profile=tiny", "train.epochs=1")
-    run_train(spark, cfg, Lake.from_config(cfg))
+    run_train(spark, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
     return cfg
 
 
@@ -156,7 +157,7 @@ def test_sigkill_during_recommend(point: str, trained_lake: FlywheelConfig, spar
     out = subprocess.run(argv, env=child_env(FLYWHEEL_KILL_AT=point), capture_output=True, timeout=600)
     assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
     assert_lake_sound(spark, lake)
-    run_recommend(spark, cfg, lake)
+    run_recommend(spark, lake, cfg.recommend, tracking=Tracking.from_config(cfg), work=cfg.work_path, seed=cfg.seed)
     recs = lake.read_arrow("gold.recommendations").to_pylist()
     pairs = [(r["model_version"], r["user_id"], r["post_id"]) for r in recs]
     assert recs and len(pairs) == len(set(pairs))  # the re-run replaced the slice, nothing twice
@@ -172,7 +173,7 @@ def test_unreadable_landing_file_fails_batch_cleanly(tiny_lake: Any, spark: Any,
     (day / "part-99999.jsonl").symlink_to(tmp_path / "gone.jsonl")  # dangling: exists by name only
     lake = Lake.from_config(cfg)
     with pytest.raises(UnreadableLandingFile, match=r"part-99999\.jsonl cannot be read"):
-        run_ingest(spark, cfg, lake)
+        run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
     assert not lake.exists("bronze.events") and not lake.exists("bronze.ingested_files")
 
 
@@ -190,8 +191,8 @@ def test_full_disk_fails_batch_with_nothing_half_written(tiny_lake: Any, spark: 
     lake = Lake.from_config(cfg)
     assert_lake_sound(spark, lake)
     assert not lake.read_arrow("bronze.ingested_files").num_rows  # no file counted as taken
-    run_ingest(spark, cfg, lake)
-    run_conform(spark, cfg, lake)
+    run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
+    run_conform(spark, lake, cfg.privacy)
     assert_same_as_reference(lake, tiny_lake[1])
 
 

@@ -76,3 +76,29 @@ def test_no_module_over_400_lines() -> None:
         str(p.relative_to(LIB)): n for p in (LIB / ROOT).rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
     }
     assert long == {}
+
+
+# The composition root: the modules that may hold the whole configuration. Every job's library function takes
+# its own section (and the few resolved values it shares), so a stage can be read, tested and reused alone.
+COMPOSITION_ROOT = {
+    "socialflywheel.cli",
+    "socialflywheel.demo",
+    "socialflywheel.doctor",
+    "socialflywheel.jobs_registry",
+    "socialflywheel.runs",
+    "socialflywheel.spark",
+    "socialflywheel.tracking",  # Tracking.from_config resolves the mlflow section against the work folder
+    "socialflywheel.lake.io",  # Lake.from_config resolves the lake root and storage options
+}
+
+
+def test_only_the_composition_root_takes_the_whole_configuration() -> None:
+    """Mutation tried: ``run_graph(spark, cfg, lake)`` taking ``FlywheelConfig`` again fails naming graph.job."""
+    takers = []
+    for path in sorted(LIB.rglob("*.py")):
+        module = ".".join(path.relative_to(LIB).with_suffix("").parts).removesuffix(".__init__")
+        if module in COMPOSITION_ROOT or module.startswith("socialflywheel.config"):
+            continue
+        if re.search(r"\bFlywheelConfig\b", path.read_text()):
+            takers.append(module)
+    assert takers == []

@@ -28,8 +28,8 @@ def notebook_env(
 
     root = tmp_path_factory.mktemp("notebooks")
     cfg, lake = copy_lake(tiny_lake[0], root / "work")
-    run_features(spark, cfg, lake)
-    run_graph(spark, cfg, Lake.from_config(cfg))
+    run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
+    run_graph(spark, Lake.from_config(cfg), cfg.graph)
     spec = root / "jupyter" / "kernels" / KERNEL
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]  # the venv's python, by path
@@ -77,5 +77,11 @@ def test_notebook_runs_top_to_bottom(path: Path, notebook_env: dict[str, str], m
         assert "communities under k=" in text and "user_id" in text and "leader_share" in text
     if path.stem.startswith("03"):
         # the copied lake has no MLflow store: the notebook trains its tiny model, then compares it
-        assert "0 finished training run(s)" in text and "\ntrained " in text and "two_tower R@50" in text
+        assert "0 finished training run(s)" in text and "\ntrained (not registered)" in text
+        assert "two_tower R@50" in text
+        # #16 item 4: a notebook never registers (so it never changes what serves)
+        from mlflow.tracking import MlflowClient
+
+        store = f"sqlite:///{notebook_env['FLYWHEEL_WORK_DIR']}/mlflow.db"
+        assert MlflowClient(tracking_uri=store, registry_uri=store).search_registered_models() == []
     assert elapsed < 120, f"{path.name} took {elapsed:.0f}s on the tiny lake"

@@ -12,6 +12,7 @@ import pytest
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
+from socialflywheel.tracking import Tracking
 from tests.mlflow_server import Server, assert_artifacts_on_server, mlflow_server_at
 from tests.recsys.examples_fixture import recsys_lake
 from tests.recsys.test_train_job import WEAK, small_config
@@ -49,7 +50,14 @@ def test_train_artifacts_go_to_the_server_store_not_the_client(
 
     previous = mlflow.get_tracking_uri()
     try:
-        result = run_train(None, cfg, Lake.from_config(cfg), run_name="server")
+        result = run_train(
+            None,
+            Lake.from_config(cfg),
+            cfg.train,
+            tracking=Tracking.from_config(cfg),
+            work=cfg.work_path,
+            run_name="server",
+        )
     finally:
         mlflow.set_tracking_uri(previous)
 
@@ -93,7 +101,7 @@ def test_an_experiment_with_client_side_artifacts_is_refused(mlflow_server: Serv
     mlflow.create_experiment("legacy", artifact_location=(tmp_path / "driver-disk").as_uri())
     cfg = make_config(tmp_path / "work", f"mlflow.tracking_uri={mlflow_server.url}", "mlflow.experiment=legacy")
     with pytest.raises(ValueError, match=r"keeps artifacts at file:.*set mlflow.experiment to a new name"):
-        setup(cfg)
+        setup(Tracking.from_config(cfg))
     fresh = make_config(tmp_path / "work", f"mlflow.tracking_uri={mlflow_server.url}", "mlflow.experiment=fresh")
-    setup(fresh)
+    setup(Tracking.from_config(fresh))
     assert str(mlflow.get_experiment_by_name("fresh").artifact_location).startswith("mlflow-artifacts:")

@@ -6,6 +6,7 @@ Heavy libraries (pyspark, torch, mlflow, networkit) are imported inside commands
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, TypeVar
@@ -72,12 +73,40 @@ def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, *
         except ConfigError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
-        except (ValueError, OSError, RuntimeError) as exc:
-            typer.echo(f"{name} failed: {exc}", err=True)
+        except Exception as exc:  # any failure: one line here, the traceback in the work folder's log
+            if os.environ.get("FLYWHEEL_DEBUG"):
+                raise
+            where = _save_traceback(cfg, name, exc)
+            typer.echo(f"{name} failed: {_one_line(exc)} (traceback: {where}; FLYWHEEL_DEBUG=1 prints it)", err=True)
             raise typer.Exit(1) from None
         print_summary(name, summary)
         results.append(summary)
     return results
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error as one bounded line; the type is named unless it is one of the messages written for people."""
+    text = " ".join(str(exc).split())[:400] or type(exc).__name__
+    return text if isinstance(exc, ValueError | OSError | RuntimeError) else f"{type(exc).__name__}: {text}"
+
+
+def _save_traceback(cfg: FlywheelConfig, job: str, exc: BaseException) -> str:
+    """Write the traceback to ``<work>/logs/<job>-<UTC time>.log`` (secrets masked) and return where it went."""
+    import datetime as dt
+    import traceback
+
+    from socialflywheel.config import redact_text
+
+    text = redact_text("".join(traceback.format_exception(exc)))
+    try:
+        folder = cfg.work_path / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{job}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.log"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+    except OSError:  # the work folder itself is the problem: the log gets it
+        log.debug("%s", text)
+        return "not saved (the work folder is not writable)"
 
 
 def _register_job(name: str) -> None:
@@ -215,6 +244,22 @@ def _size(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"
+
+
+@app.command(help="Integrity of the lake: holes in each table's Delta log, bronze's bookkeeping against bronze.events.")
+def check(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+    """Print one line per problem (the table, what is wrong, the fix) and exit 1, or say the lake is intact."""
+    from socialflywheel.lake.integrity import check as integrity_check
+    from socialflywheel.lake.io import Lake
+
+    cfg = resolve_config(conf, set_)
+    lake = Lake.from_config(cfg)
+    problems = integrity_check(lake)
+    for problem in problems:
+        typer.echo(problem.line(), err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"lake {lake.root}: every table's log is whole and bronze's bookkeeping matches bronze.events")
 
 
 @app.command(help="Recent job runs from audit.job_runs.")

@@ -1,91 +1,110 @@
-"""The jobs of the pipeline, in data-flow order: an explicit list of typed entries.
+"""The jobs of the pipeline, in data-flow order: an explicit list of typed entries, and the composition root.
 
-Each entry's loader imports the job's library function when the job runs (so ``flywheel --help`` does not import
-pyspark, torch or MLflow); the import is code, checked by mypy, not a ``"module:function"`` string.
+Each job's library function takes its own configuration section (``run_graph(spark, lake, cfg.graph)``), plus the
+few resolved values it shares with others (the work folder, the tracking settings, k, a seed). This module is the
+one place that binds a whole ``FlywheelConfig`` to those arguments: each entry's binder imports the job's library
+function when the job runs (so ``flywheel --help`` does not import pyspark, torch or MLflow) and calls it; the
+import is code, checked by mypy, not a ``"module:function"`` string.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from socialflywheel.results import JobResult
 
-# A job: (session, or None for jobs without Spark; config; lake) -> its typed result (rows in/out, own figures).
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.lake.io import Lake
+
+# A bound job: (session, or None for jobs without Spark; config; lake; the CLI's extra arguments) -> its result.
 JobFn = Callable[..., JobResult]
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A job: its command name, the loader of its library function and what it does."""
+    """A job: its command name, the binder of its library function to a configuration, and what it does."""
 
     name: str
-    loader: Callable[[], JobFn]
+    run: JobFn
+    """The job as ``run(spark, cfg, lake, **extra)``: its library function called with its own sections."""
     help: str
 
-    def load(self) -> JobFn:
-        """Import the job's library function and return it."""
-        return self.loader()
 
-
-def _simulate() -> JobFn:
+def _simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.simulate import run_simulate
 
-    return run_simulate
+    return run_simulate(spark, lake, cfg.simulate, landing=cfg.landing_dir)
 
 
-def _ingest() -> JobFn:
+def _ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.ingest import run_ingest
 
-    return run_ingest
+    return run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
 
 
-def _conform() -> JobFn:
+def _conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.ingest import run_conform
 
-    return run_conform
+    return run_conform(spark, lake, cfg.privacy)
 
 
-def _features() -> JobFn:
+def _features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.features.job import run_features
 
-    return run_features
+    return run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
 
 
-def _graph() -> JobFn:
+def _graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.graph.job import run_graph
 
-    return run_graph
+    return run_graph(spark, lake, cfg.graph)
 
 
-def _train() -> JobFn:
+def _train(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.recsys.train_job import run_train
+    from socialflywheel.tracking import Tracking
 
-    return run_train
+    return run_train(spark, lake, cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
 
 
-def _recommend() -> JobFn:
+def _recommend(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.recsys.recommend_job import run_recommend
+    from socialflywheel.tracking import Tracking
 
-    return run_recommend
-
-
-def _report() -> JobFn:
-    from socialflywheel.report import run_report
-
-    return run_report
+    tracking = Tracking.from_config(cfg)
+    return run_recommend(spark, lake, cfg.recommend, tracking=tracking, work=cfg.work_path, seed=cfg.seed)
 
 
-def _maintain() -> JobFn:
+def _report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> JobResult:
+    from socialflywheel.report.job import report_path, run_report
+    from socialflywheel.tracking import Tracking
+
+    return run_report(
+        spark,
+        lake,
+        out=report_path(cfg.report, cfg.work_path),
+        tracking=Tracking.from_config(cfg),
+        min_group_users=cfg.privacy.min_group_users,
+    )
+
+
+def _maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.lake.maintain import run_maintain
 
-    return run_maintain
+    return run_maintain(spark, lake, cfg.maintain, retention=cfg.privacy.retention_days)
 
 
-def _erase() -> JobFn:
+def _erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids: list[str]) -> JobResult:
     from socialflywheel.privacy.erase import run_erase
+    from socialflywheel.tracking import Tracking
 
-    return run_erase
+    tracking = Tracking.from_config(cfg)
+    return run_erase(spark, lake, cfg.privacy, tracking=tracking, work=cfg.work_path, user_ids=user_ids)
 
 
 JOB_LIST: tuple[JobSpec, ...] = (

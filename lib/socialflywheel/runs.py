@@ -94,12 +94,12 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: object) -> JobResult:
         The job's typed result, with the run id and the Delta versions the job read and wrote.
     """
     from socialflywheel.jobs_registry import JOBS
+    from socialflywheel.lake.integrity import require_intact
     from socialflywheel.lake.io import Lake
     from socialflywheel.lake.storage import probe
     from socialflywheel.spark import get_session
 
-    spec = JOBS[name]
-    fn = spec.load()
+    fn = JOBS[name].run
     lake = Lake.from_config(cfg)
     cfg.work_path.mkdir(parents=True, exist_ok=True)
     probe(lake.root, what="lake", must_exist=False)  # a missing bucket or refused credentials: one line, now
@@ -107,6 +107,7 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: object) -> JobResult:
     # for its whole life, so a job that opened its session and then waited for the lease could hold every core
     # while the lease holder waits for one (seen on the 2-core test cluster: two ingests stuck for good).
     with _writer_lease(cfg, lake.root, name):
+        require_intact(lake, job=name)  # a table whose log lost a commit is refused before any work
         spark = get_session(cfg)
         with job_run(name, cfg, lake) as ctx:
             result = fn(spark, cfg, lake, **kwargs)
@@ -118,12 +119,12 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: object) -> JobResult:
 
 
 def _writer_lease(cfg: FlywheelConfig, root: str, job: str) -> AbstractContextManager[None]:
-    """The lake's single-writer lease on an object store (see ``lake.lease``); nothing on a local lake."""
+    """One writing job at a time (see ``lake.lease``): an S3 lease on an object store, a ``flock`` on a local lake."""
     import contextlib
 
-    from socialflywheel.lake.lease import writer_lease
+    from socialflywheel.lake.lease import local_writer_lock, writer_lease
     from socialflywheel.lake.storage import is_remote
 
-    if cfg.lake.writer_lease == "off" or not is_remote(root):
+    if cfg.lake.writer_lease == "off":
         return contextlib.nullcontext()
-    return writer_lease(root, job=job)
+    return writer_lease(root, job=job) if is_remote(root) else local_writer_lock(root, job=job)

@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,37 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def client_tracking_uri(cfg: FlywheelConfig) -> str:
+@dataclass(frozen=True)
+class Tracking:
+    """Where runs and models go: the ``mlflow`` section resolved once (defaults under the work folder filled in).
+
+    The jobs that track (train, recommend, report, erase) take this, not the whole configuration; ``params`` and
+    ``config_hash`` are what every run logs about the configuration that produced it (credentials masked).
+    """
+
+    uri: str
+    artifact_root: str | None
+    experiment: str
+    registered_model: str
+    serving_alias: str
+    config_hash: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg: FlywheelConfig) -> Tracking:
+        """Resolve the tracking settings of ``cfg`` (``mlflow`` and the work folder)."""
+        return cls(
+            uri=cfg.tracking_uri,
+            artifact_root=cfg.artifact_root,
+            experiment=cfg.mlflow.experiment,
+            registered_model=cfg.mlflow.registered_model,
+            serving_alias=cfg.mlflow.serving_alias,
+            config_hash=config_hash(cfg),
+            params=_flatten(public_dict(cfg), "cfg."),
+        )
+
+
+def client_tracking_uri(uri: str) -> str:
     """The tracking URI to hand MLflow: an http(s) URI's ``user:password@`` moves to the environment.
 
     MLflow reads ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` for basic auth; a URI without the
@@ -51,9 +82,8 @@ def client_tracking_uri(cfg: FlywheelConfig) -> str:
     (torchrun workers) inherit the variables.
 
     Args:
-        cfg: the configuration (``mlflow.tracking_uri``).
+        uri: the configured tracking URI (``mlflow.tracking_uri``, resolved).
     """
-    uri = cfg.tracking_uri
     parts = urlsplit(uri)
     if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
         return uri
@@ -64,28 +94,28 @@ def client_tracking_uri(cfg: FlywheelConfig) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def setup(cfg: FlywheelConfig) -> ModuleType:
+def setup(tracking: Tracking) -> ModuleType:
     """Point MLflow at the configured store and make sure the experiment exists."""
     import mlflow
 
-    if cfg.tracking_uri.startswith("sqlite:///"):
-        Path(cfg.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(client_tracking_uri(cfg))
-    exp = mlflow.get_experiment_by_name(cfg.mlflow.experiment)
+    if tracking.uri.startswith("sqlite:///"):
+        Path(tracking.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(client_tracking_uri(tracking.uri))
+    exp = mlflow.get_experiment_by_name(tracking.experiment)
     if exp is None:
-        artifact = cfg.artifact_root
+        artifact = tracking.artifact_root
         if artifact is not None and "://" not in artifact:
             Path(artifact).mkdir(parents=True, exist_ok=True)
             artifact = Path(artifact).as_uri()
-        mlflow.create_experiment(cfg.mlflow.experiment, artifact_location=artifact)
-    elif cfg.artifact_root is None and str(exp.artifact_location).startswith("file:"):
+        mlflow.create_experiment(tracking.experiment, artifact_location=artifact)
+    elif tracking.artifact_root is None and str(exp.artifact_location).startswith("file:"):
         # Created earlier with a client-side location: every artifact would land on this driver's disk.
         raise ValueError(
-            f"MLflow experiment {cfg.mlflow.experiment!r} on {redact_text(cfg.tracking_uri)} keeps artifacts at "
+            f"MLflow experiment {tracking.experiment!r} on {redact_text(tracking.uri)} keeps artifacts at "
             f"{redact_text(str(exp.artifact_location))} (the client's disk): set mlflow.experiment to a new name "
             "(the server then stores them) or mlflow.artifact_root to a shared location"
         )
-    mlflow.set_experiment(cfg.mlflow.experiment)
+    mlflow.set_experiment(tracking.experiment)
     return mlflow
 
 
@@ -97,12 +127,12 @@ def log_delta_versions(client_mlflow: ModuleType, lake: Lake) -> None:
 
 
 @contextmanager
-def tracked_run(cfg: FlywheelConfig, lake: Lake, *, run_name: str, job: str) -> Iterator[mlflow.ActiveRun]:
-    """Start an MLflow run logging the resolved config (``config.redacted``: credentials masked), commit, versions."""
-    mlflow = setup(cfg)
+def tracked_run(tracking: Tracking, lake: Lake, *, run_name: str, job: str) -> Iterator[mlflow.ActiveRun]:
+    """Start an MLflow run logging the resolved config (credentials masked), the commit and the Delta versions read."""
+    mlflow = setup(tracking)
     with mlflow.start_run(run_name=run_name) as run:
-        mlflow.set_tags({"job": job, "git_commit": git_commit(), "config_hash": config_hash(cfg)})
-        mlflow.log_params(_flatten(public_dict(cfg), "cfg."))
+        mlflow.set_tags({"job": job, "git_commit": git_commit(), "config_hash": tracking.config_hash})
+        mlflow.log_params(tracking.params)
         try:
             yield run
         finally:

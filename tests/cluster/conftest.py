@@ -223,8 +223,8 @@ def sail_lake(tiny_lake: tuple[FlywheelConfig, Lake], spark: Any, tmp_path_facto
     from tests.conftest import copy_lake
 
     cfg, lake = copy_lake(tiny_lake[0], tmp_path_factory.mktemp("sail") / "work")
-    run_features(spark, cfg, lake)
-    run_graph(spark, cfg, lake)
+    run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
+    run_graph(spark, lake, cfg.graph)
     return cfg, lake
 
 

@@ -26,10 +26,10 @@ def sail_s3_lake(s3_landing: str, spark: Any, tmp_path_factory: Any) -> tuple[Fl
     work = tmp_path_factory.mktemp("sail-s3")
     cfg = make_config(work, f"lake.root={SAIL_LAKE}", f"ingest.landing_dir=s3://{BUCKET}/{LANDING_PREFIX}")
     lake = Lake.from_config(cfg)
-    first = run_ingest(spark, cfg, lake)
+    first = run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
     assert first.reconciled and first.rows_in > 0
-    run_conform(spark, cfg, lake)
-    run_features(spark, cfg, lake)
+    run_conform(spark, lake, cfg.privacy)
+    run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
     return cfg, lake
 
 
@@ -38,7 +38,7 @@ def test_sail_on_s3_equals_sail_on_disk(sail_s3_lake: Any, tiny_lake: Any, spark
     from tests.conftest import copy_lake
 
     local_cfg, local = copy_lake(tiny_lake[0], tmp_path / "local")
-    run_features(spark, local_cfg, local)
+    run_features(spark, local, local_cfg.features, k=local_cfg.privacy.min_group_users, seed=local_cfg.seed)
     _, s3 = sail_s3_lake
     names = ["silver.events", "silver.posts", "silver.follows", "gold.user_features", "gold.hashtag_trends"]
     for name in names:
@@ -52,7 +52,7 @@ def test_second_ingest_from_s3_adds_nothing(sail_s3_lake: Any, spark: Any) -> No
 
     cfg, lake = sail_s3_lake
     version = lake.version("bronze.events")
-    again = run_ingest(spark, cfg, lake)
+    again = run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
     assert again.files == 0 and again.rows_new == 0
     assert lake.version("bronze.events") == version
 
@@ -65,7 +65,7 @@ def test_delta_rs_maintenance_on_s3(sail_s3_lake: Any, spark: Any) -> None:
     cfg, lake = sail_s3_lake
     before = {n: lake.read_arrow(n) for n in ("silver.events", "gold.user_features")}
     cfg.maintain.vacuum_retention_hours = 0
-    summary = run_maintain(spark, cfg, lake)
+    summary = run_maintain(spark, lake, cfg.maintain, retention=cfg.privacy.retention_days)
     assert summary.tables >= 5 and summary.files_vacuumed > 0
     fresh = Lake.from_config(cfg)
     for name, rows in before.items():

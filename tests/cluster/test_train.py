@@ -13,6 +13,7 @@ import pytest
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.recsys.train_job import TrainResult
+from socialflywheel.tracking import Tracking
 from tests.cluster.conftest import BUCKET, ObjectStore, Submitter, cluster_sets
 from tests.conftest import make_config
 from tests.mlflow_server import Server, assert_artifacts_on_server, mlflow_server_at
@@ -36,7 +37,9 @@ def local_run(cluster_lake: tuple[FlywheelConfig, Lake], tmp_path_factory: pytes
     from socialflywheel.recsys.train_job import run_train
 
     cfg = make_config(tmp_path_factory.mktemp("local-train"), f"lake.root={cluster_lake[1].root}", *TRAIN)
-    return run_train(None, cfg, Lake.from_config(cfg), run_name="local")
+    return run_train(
+        None, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path, run_name="local"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -87,7 +87,7 @@ def test_default_lake_campaigns_match_planted_delivery(default_lake: Any, spark:
     from socialflywheel.features.campaigns import build_campaign_performance
 
     cfg, lake = default_lake
-    assert build_campaign_performance(spark, cfg, lake) > 0
+    assert build_campaign_performance(spark, lake, k=cfg.privacy.min_group_users) > 0
     rows = lake.read_arrow("gold.campaign_performance").to_pylist()
     assert min(r["reach"] for r in rows) >= cfg.privacy.min_group_users
     truth = {r["campaign_id"]: r for r in lake.read_arrow("truth.campaigns").to_pylist()}

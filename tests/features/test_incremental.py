@@ -72,13 +72,15 @@ def runs(spark: Any, tiny_lake: Any, tmp_path_factory: pytest.TempPathFactory) -
         held = lake.read(spark, "silver.events").where(F.col("event_date") == F.lit(last))
         held.write.parquet(str(tmp / "held"))
         lake.delta("silver.events").delete(f"event_date = '{last}'")
-        first = job.run_features(spark, cfg, lake)
+        first = job.run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
         before = {name: lake.version(name) for name in TABLES}
         lake.append(spark.read.parquet(str(tmp / "held")), "silver.events")
         shutil.copytree(copied.work_path, tmp / "full")
-        second = job.run_features(spark, cfg, lake)
+        second = job.run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
         cfg_full, lake_full = _fresh(tmp / "full")
-        full = job.run_features(spark, cfg_full, lake_full)
+        full = job.run_features(
+            spark, lake_full, cfg_full.features, k=cfg_full.privacy.min_group_users, seed=cfg_full.seed
+        )
     finally:
         patch.undo()
     return {

@@ -14,7 +14,7 @@ def items(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[st
     from socialflywheel.features.item_features import build_item_features
 
     cfg, lake = write_hand_lake(spark, tmp_path_factory.mktemp("hand-items"))
-    written = build_item_features(spark, cfg, lake)
+    written = build_item_features(spark, lake, cfg.features)
     rows = lake.read_arrow("gold.item_features").to_pylist()
     assert written == len(rows)
     return {(r["post_id"], r["as_of_date"]): r | {"engagement_velocity": dict(r["engagement_velocity"])} for r in rows}

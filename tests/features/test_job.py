@@ -23,7 +23,7 @@ def job_runs(spark: Any, tiny_lake: Any, tmp_path_factory: pytest.TempPathFactor
     lake = Lake.from_config(cfg)
     for name in OUTPUTS:
         shutil.rmtree(lake.path(name), ignore_errors=True)
-    first = run_features(spark, cfg, lake)
+    first = run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
     versions = {name: lake.version(name) for name in OUTPUTS}
     mark = lake.read_arrow("gold.features_watermark").to_pylist()
     example = lake.read_arrow("gold.training_examples", columns=["user_features", "item_features"]).slice(0, 1)
@@ -31,10 +31,12 @@ def job_runs(spark: Any, tiny_lake: Any, tmp_path_factory: pytest.TempPathFactor
         name: lake.read_arrow(name, columns=["as_of_date" if "features" in name else "event_id"]).num_rows
         for name in OUTPUTS[:3]
     }
-    again = run_features(spark, cfg, lake)
+    again = run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
     versions_again = {name: lake.version(name) for name in OUTPUTS}
     changed = make_config(copied.work_path, "simulate.profile=tiny", "features.windows_days=[1,7]")
-    third = run_features(spark, changed, Lake.from_config(changed))
+    third = run_features(
+        spark, Lake.from_config(changed), changed.features, k=changed.privacy.min_group_users, seed=changed.seed
+    )
     return {
         "mark": mark,
         "example": example,

@@ -13,7 +13,7 @@ def test_risky_accounts_are_the_planted_bots(default_lake: tuple[FlywheelConfig,
     from socialflywheel.features.risk import build_account_risk
 
     cfg, lake = default_lake
-    rows = build_account_risk(spark, cfg, lake)
+    rows = build_account_risk(spark, lake, cfg.features)
     risk = lake.read_arrow("gold.account_risk").to_pylist()
     assert rows == len(risk) == len({r["user_id"] for r in risk})
     assert all(0.0 <= r["score"] <= 1.0 for r in risk)

@@ -51,7 +51,7 @@ def test_default_lake_segments_follow_communities(default_lake: tuple[FlywheelCo
     from socialflywheel.privacy.pseudonymize import pseudonym
 
     cfg, lake = default_lake
-    published = build_segments(spark, cfg, lake)
+    published = build_segments(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
     users = lake.read_arrow("gold.user_segments").to_pylist()
     profiles = lake.read_arrow("gold.segments").to_pylist()
     n_users = lake.read(spark, "silver.users").count()

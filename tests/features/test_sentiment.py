@@ -15,7 +15,7 @@ def test_vader_labels_match_planted_sentiment(default_lake: tuple[FlywheelConfig
     from socialflywheel.features.sentiment import build_post_sentiment
 
     cfg, lake = default_lake
-    rows = build_post_sentiment(spark, cfg, lake)
+    rows = build_post_sentiment(spark, lake, k=cfg.privacy.min_group_users)
     got = {r["event_id"]: r for r in lake.read_arrow("gold.post_sentiment").to_pylist()}
     truth = lake.read_arrow("truth.sentiment").to_pylist()
     assert rows == len(got)

@@ -16,8 +16,8 @@ def test_planted_trends_found_and_raw_counts_are_worse(default_lake: tuple[Flywh
     from socialflywheel.features.trends import build_hashtag_trends
 
     cfg, lake = default_lake
-    build_account_risk(spark, cfg, lake)  # trends leave risky accounts out
-    assert build_hashtag_trends(spark, cfg, lake) > 0
+    build_account_risk(spark, lake, cfg.features)  # trends leave risky accounts out
+    assert build_hashtag_trends(spark, lake, cfg.features) > 0
     planted = lake.read_arrow("truth.trends").to_pylist()
     found = [r for r in lake.read_arrow("gold.hashtag_trends").to_pylist() if r["granularity"] == "hour"]
     assert len(planted) >= 5

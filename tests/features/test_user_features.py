@@ -87,7 +87,7 @@ def snapshots(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[tupl
     cfg, lake = write_hand_lake(spark, tmp_path_factory.mktemp("hand-users"))
     cats = category_vocabulary(lake)
     assert cats == ["food", "tech"]
-    written = build_user_features(spark, cfg, lake, categories=cats)
+    written = build_user_features(spark, lake, cfg.features, categories=cats)
     rows = lake.read_arrow("gold.user_features").to_pylist()
     assert written == len(rows)
     out = {}

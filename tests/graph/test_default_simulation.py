@@ -22,7 +22,7 @@ Default = tuple[FlywheelConfig, Lake]
 @pytest.fixture(scope="module")
 def graph_on_default(default_lake: Default, spark: Any) -> dict[str, Any]:
     cfg, lake = default_lake
-    summary = run_graph(spark, cfg, lake)
+    summary = run_graph(spark, lake, cfg.graph)
     key = cfg.privacy.hmac_key()
     truth = {pseudonym(r["user_id"], key): r for r in lake.read_arrow("truth.users").to_pylist()}
     rows = [r for r in lake.read_arrow("gold.graph_centrality").to_pylist() if r["user_id"] in truth]

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from socialflywheel.graph import run_graph
-from socialflywheel.graph.job import GraphResult
+from socialflywheel.graph.job import GraphResult, run_graph
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.io import Lake
 from tests.conftest import make_config
@@ -45,7 +44,7 @@ def graph_run(spark: Any, tmp_path: Path) -> tuple[GraphResult, Lake, Any]:
     cfg = make_config(tmp_path / "work", "graph.backend=networkit", "graph.threads=2", "graph.pymk_k=3")
     lake = Lake.from_config(cfg)
     silver(spark, lake)
-    return run_graph(spark, cfg, lake), lake, cfg
+    return run_graph(spark, lake, cfg.graph), lake, cfg
 
 
 def test_run_graph_writes_gold_tables_with_catalog_schema(spark: Any, graph_run: tuple[GraphResult, Lake, Any]) -> None:
@@ -90,7 +89,7 @@ def test_run_graph_values(spark: Any, graph_run: tuple[GraphResult, Lake, Any]) 
 def test_run_graph_is_idempotent(spark: Any, graph_run: tuple[GraphResult, Lake, Any]) -> None:
     summary, lake, cfg = graph_run
     before = lake.read_arrow("gold.graph_centrality").sort_by("user_id")
-    again = run_graph(spark, cfg, lake)
+    again = run_graph(spark, lake, cfg.graph)
     after = lake.read_arrow("gold.graph_centrality").sort_by("user_id")
     assert again.nodes == summary.nodes
     assert after.drop(["betweenness"]).equals(before.drop(["betweenness"]))

@@ -27,15 +27,15 @@ def test_snap_edge_list_becomes_follows(spark: Any, work: FlywheelConfig, lake: 
     )
     result = adapt_snap(edges, work.landing_dir, name="karate", followed_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
     assert result.events == karate.number_of_edges() == 78
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert out.rows_new == 78 and out.rows_quarantined == 0
-    run_conform(spark, work, lake)
+    run_conform(spark, lake, work.privacy)
     key = work.privacy.hmac_key()
     got = {(f["follower_id"], f["followee_id"]) for f in lake.read_arrow("silver.follows").to_pylist()}
     assert got == {(pseudonym(f"snap-{a}", key), pseudonym(f"snap-{b}", key)) for a, b in karate.edges()}
     # adapting the same file again gives the same ids: nothing is taken twice
     adapt_snap(edges, work.landing_dir, name="karate", followed_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
-    assert run_ingest(spark, work, lake).files == 0
+    assert run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy).files == 0
 
 
 def _movielens_100k() -> Path | None:
@@ -61,9 +61,9 @@ def test_movielens_ratings_become_interactions(spark: Any, tmp_path: Path) -> No
     likes = sum(float(r.split("\t")[2]) >= 4 for r in ratings)
     movies = len({r.split("\t")[1] for r in ratings})
     assert len(ratings) == 100_000 and result.events == movies + len(ratings) + likes
-    out = run_ingest(spark, cfg, lake)
+    out = run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
     assert out.rows_new == result.events and out.rows_quarantined == 0
-    summary = run_conform(spark, cfg, lake)
+    summary = run_conform(spark, lake, cfg.privacy)
     assert summary.silver_posts == movies == 1682
     assert summary.silver_users == 943 + 1  # the raters and the "studio" that posts every movie
     posts = lake.read_arrow("silver.posts", columns=["category"]).column("category").to_pylist()

@@ -13,6 +13,7 @@ import json
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -67,7 +68,7 @@ GOOD = [line(i) for i in range(10)]
 def ingest_one_poison_line(spark: Any, cfg: FlywheelConfig, lake: Lake, poison: bytes) -> dict[str, Any]:
     """Ingest 5 good lines, the poison line (line 6) and 5 more; return the poison line's quarantine row."""
     write_landing(cfg, "part-0.jsonl", [*GOOD[:5], poison, *GOOD[5:]])
-    out = run_ingest(spark, cfg, lake)
+    out = run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
     assert (out.rows_in, out.rows_new, out.rows_quarantined) == (11, 10, 1)
     assert out.reconciled
     (row,) = lake.read_arrow("bronze.quarantine").to_pylist()
@@ -126,7 +127,7 @@ def test_lone_surrogate_escape_is_unrepresentable(
 def test_a_valid_surrogate_pair_is_kept(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
     """The check rejects lone surrogates only: an escaped pair is one code point (here an emoji) and lands."""
     write_landing(work, "part-0.jsonl", [line(0, text="\U0001f600 ok")])  # json.dumps escapes it as a pair
-    assert run_ingest(spark, work, lake).rows_new == 1
+    assert run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy).rows_new == 1
     assert lake.read_arrow("bronze.events").column("text").to_pylist() == ["\U0001f600 ok"]
 
 
@@ -151,7 +152,7 @@ def test_bad_file_name_is_one_quarantine_and_ledger_entry(
     the engine but recorded in the ledger as taken, its lines silently lost."""
     write_landing(work, "good.jsonl", GOOD)
     write_landing(work, name, [line(i) for i in range(100, 103)])
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert (out.rows_in, out.rows_new, out.rows_quarantined, out.files) == (11, 10, 1, 2)
     assert out.reconciled and out.quarantined_by_reason == {"bad_file_name": 1}
     (row,) = lake.read_arrow("bronze.quarantine").to_pylist()
@@ -161,7 +162,9 @@ def test_bad_file_name_is_one_quarantine_and_ledger_entry(
     ledger = {r["path"]: r for r in lake.read_arrow("bronze.ingested_files").to_pylist()}
     assert ledger["events/good.jsonl"]["status"] == "taken"
     assert ledger[escaped]["status"] == "rejected" and ledger[escaped]["rows"] == 1
-    assert run_ingest(spark, work, lake).files == 0  # recorded: not taken again on every run
+    assert (
+        run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy).files == 0
+    )  # recorded: not taken again on every run
 
 
 def test_link_to_a_hidden_name_is_a_bad_name(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
@@ -171,10 +174,51 @@ def test_link_to_a_hidden_name_is_a_bad_name(spark: Any, work: FlywheelConfig, l
     target = work.landing_dir / "_spool.jsonl"  # inside the landing folder, outside events/
     target.write_bytes(b"\n".join(line(i) for i in range(100, 103)) + b"\n")
     (work.landing_dir / "events" / "link.jsonl").symlink_to(target)
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert (out.rows_in, out.rows_new, out.quarantined_by_reason) == (11, 10, {"bad_file_name": 1})
     (row,) = lake.read_arrow("bronze.quarantine").to_pylist()
     assert row["source_file"] == "events/link.jsonl" and "_spool.jsonl has a leading '.' or '_'" in row["detail"]
+
+
+def test_a_link_out_of_the_landing_folder_is_never_read(
+    spark: Any, work: FlywheelConfig, lake: Lake, tmp_path: Path
+) -> None:
+    """#16 item 9: a symlink to /etc/passwd put the file's lines into bronze.quarantine.raw."""
+    secret = tmp_path / "outside" / "secret.jsonl"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:x:0:0:SECRET-CONTENT:/root:/bin/bash\n" + line(500) + b"\n")
+    write_landing(work, "good.jsonl", GOOD)
+    (work.landing_dir / "events" / "passwd.jsonl").symlink_to(secret)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
+    assert (out.rows_new, out.quarantined_by_reason) == (10, {"bad_file_name": 1})
+    (row,) = lake.read_arrow("bronze.quarantine").to_pylist()
+    assert row["raw"] == b"events/passwd.jsonl" and "links out of the landing folder" in row["detail"]
+    from tests.privacy.scan import file_texts
+
+    stored = b"".join(b for f in Path(lake.root).rglob("*") if f.is_file() for b in file_texts(f))
+    assert b"SECRET-CONTENT" not in stored and b"e500" not in stored
+
+
+def test_a_byte_order_mark_is_not_part_of_line_one(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
+    """#16 item 9: a UTF-8 BOM sent line 1 to quarantine."""
+    write_landing(work, "bom.jsonl", [b"\xef\xbb\xbf" + GOOD[0], *GOOD[1:]])
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
+    assert (out.rows_new, out.rows_quarantined) == (10, 0)
+
+
+def test_files_ingest_does_not_take_are_named_in_a_warning(
+    spark: Any, work: FlywheelConfig, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#16 item 9: ``*.jsonl.gz`` files were skipped without a word."""
+    import gzip
+
+    write_landing(work, "good.jsonl", GOOD)
+    (work.landing_dir / "events" / "day2.jsonl.gz").write_bytes(gzip.compress(b"\n".join(GOOD)))
+    with caplog.at_level("WARNING", logger="socialflywheel.ingest.landing"):
+        out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
+    assert out.rows_new == 10
+    (warning,) = [r.getMessage() for r in caplog.records if "not taken" in r.getMessage()]
+    assert "events/day2.jsonl.gz" in warning and "decompress" in warning
 
 
 @pytest.mark.parametrize("name", ["a%20b.jsonl", "a%b.jsonl", "a#b.jsonl", "a?b.jsonl", "zo\u00eb b.jsonl"])
@@ -184,7 +228,7 @@ def test_names_with_url_characters_are_taken(name: str, spark: Any, work: Flywhe
     on a KeyError."""
     write_landing(work, "good.jsonl", GOOD)
     write_landing(work, name, [line(i) for i in range(100, 103)])
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert (out.rows_in, out.rows_new, out.files) == (13, 13, 2)
     assert {r["path"] for r in lake.read_arrow("bronze.ingested_files").to_pylist()} == {
         "events/good.jsonl",
@@ -199,14 +243,14 @@ def test_batches_are_bounded_by_lines(spark: Any, work: FlywheelConfig, lake: La
     work = work.model_copy(update={"ingest": work.ingest.model_copy(update={"max_batch_lines": 10})})
     write_landing(work, "a.jsonl", [line(i) for i in range(25)])
     write_landing(work, "b.jsonl", [line(i) for i in range(100, 104)])
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert (out.batches, out.files, out.rows_in, out.rows_new) == (3, 2, 29, 29)
     batches = sorted(lake.read_arrow("bronze.batches").to_pylist(), key=lambda b: b["started_at"])
     assert [b["rows_in"] for b in batches] == [10, 10, 9] and all(b["reconciled"] for b in batches)
     assert [b["files"] for b in batches] == [0, 0, 2]
     ledger = {r["path"]: r["rows"] for r in lake.read_arrow("bronze.ingested_files").to_pylist()}
     assert ledger == {"events/a.jsonl": 25, "events/b.jsonl": 4}
-    assert run_ingest(spark, work, lake).files == 0
+    assert run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy).files == 0
 
 
 def peak_rss_during(fn: Any) -> int:
@@ -236,7 +280,9 @@ def test_memory_does_not_grow_per_short_line(spark: Any, work: FlywheelConfig, l
     line: 300,000 two-byte junk lines (600 KB) took ~2 GB over the baseline. Now ~0.2 GB."""
     write_landing(work, "junk.jsonl", [b"x"] * 300_000)
     results: list[IngestResult] = []
-    grown = peak_rss_during(lambda: results.append(run_ingest(spark, work, lake)))
+    grown = peak_rss_during(
+        lambda: results.append(run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy))
+    )
     assert results[0].rows_quarantined == 300_000 and results[0].reconciled
     assert grown < 700 * 2**20, f"{grown / 2**20:.0f} MB over the baseline"
 
@@ -256,7 +302,7 @@ def test_a_failure_outside_the_line_guard_is_one_line_naming_file_and_line(
     monkeypatch.setattr(lines, "_records", failing_reader)
     write_landing(work, "part-7.jsonl", GOOD)
     with pytest.raises(LandingParseError) as err:
-        run_ingest(spark, work, lake)
+        run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     message = str(err.value)
     assert "\n" not in message and len(message) < 300, message
     assert "landing file events/part-7.jsonl: reading failed after line 1: MemoryError" in message
@@ -280,7 +326,7 @@ def test_poison_lines_and_a_bad_name_end_to_end(spark: Any, work: FlywheelConfig
     write_landing(work, "day/part-0.jsonl", [*GOOD[:4], *poison, *GOOD[4:]])
     write_landing(work, b"day/part-\n1.jsonl", [line(i) for i in range(200, 210)])
     write_landing(work, "day/part-2.jsonl", [line(i) for i in range(300, 305)])
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert out.reconciled and out.batches == 1 and out.files == 3
     assert out.rows_in == 10 + len(poison) + 1 + 5 == out.rows_new + out.rows_quarantined
     assert out.rows_new == 15

@@ -96,7 +96,7 @@ BAD = {
 def test_batch_reconciles_and_quarantine_keeps_bytes(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
     lines = [*GOOD[:10], *BAD.keys(), *GOOD[10:], POST, *FOLLOWS]
     write_landing(work, "date=2026-10-02/part-00000.jsonl", lines)
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert out.rows_in == len(lines) == out.rows_new + out.rows_present + out.rows_quarantined
     assert out.rows_new == 25 + 1 + 3 and out.rows_quarantined == len(BAD)
     quarantine = lake.read_arrow("bronze.quarantine").to_pylist()
@@ -113,16 +113,16 @@ def test_batch_reconciles_and_quarantine_keeps_bytes(spark: Any, work: FlywheelC
 
 def test_rerun_replay_and_changed_file(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
     first = write_landing(work, "date=2026-10-02/part-00000.jsonl", GOOD)
-    run_ingest(spark, work, lake)
+    run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     version = lake.version("bronze.events")
-    again = run_ingest(spark, work, lake)
+    again = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert again.files == 0 and lake.version("bronze.events") == version  # no data commit at all
     shutil.copy(first, first.with_name("part-00001-replay.jsonl"))
-    replay = run_ingest(spark, work, lake)
+    replay = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert replay.rows_present == 25 and replay.rows_new == 0
     assert lake.version("bronze.events") == version
     write_landing(work, "date=2026-10-02/part-00000.jsonl", [*GOOD, json.dumps(event(99)).encode()])
-    changed = run_ingest(spark, work, lake)
+    changed = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert changed.changed_files == 1 and changed.rows_new == 1 and changed.rows_present == 25
     ledger = lake.read_arrow("bronze.ingested_files").to_pylist()
     assert sorted(r["status"] for r in ledger) == ["changed", "taken", "taken"]
@@ -131,7 +131,7 @@ def test_rerun_replay_and_changed_file(spark: Any, work: FlywheelConfig, lake: L
 
 def test_breaking_change_fails_batch_naming_field(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
     write_landing(work, "date=2026-10-02/part-00000.jsonl", GOOD)
-    run_ingest(spark, work, lake)
+    run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     renamed = [
         json.dumps({("actor" if k == "user_id" else k): v for k, v in event(200 + i).items()}).encode()
         for i in range(30)
@@ -139,16 +139,16 @@ def test_breaking_change_fails_batch_naming_field(spark: Any, work: FlywheelConf
     write_landing(work, "date=2026-10-03/part-00000.jsonl", renamed)
     before = {n: lake.version(n) for n in ("bronze.events", "bronze.quarantine", "bronze.ingested_files")}
     with pytest.raises(SchemaChangeError, match=r"field 'user_id' is missing field in 30 of 30 rows"):
-        run_ingest(spark, work, lake)
+        run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert {n: lake.version(n) for n in before} == before  # nothing written
     work.ingest.field_mapping = {"actor": "user_id"}
-    assert run_ingest(spark, work, lake).rows_new == 30
+    assert run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy).rows_new == 30
 
 
 def test_conform_pseudonymizes_and_derives(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
     write_landing(work, "date=2026-10-02/part-00000.jsonl", [*GOOD, POST, *FOLLOWS])
-    run_ingest(spark, work, lake)
-    out = run_conform(spark, work, lake)
+    run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
+    out = run_conform(spark, lake, work.privacy)
     assert out.silver_events == 29 and out.rows_out == 29
     key = work.privacy.hmac_key()
     silver = lake.read_arrow("silver.events").to_pylist()
@@ -159,7 +159,7 @@ def test_conform_pseudonymizes_and_derives(spark: Any, work: FlywheelConfig, lak
     assert [(f["follower_id"], f["followee_id"]) for f in follows] == [(pseudonym("u1", key), pseudonym("u3", key))]
     posts = lake.read_arrow("silver.posts").to_pylist()
     assert posts[0]["category"] == "sports" and posts[0]["author_id"] == pseudonym("u1", key)
-    assert run_conform(spark, work, lake).batches == 0  # incremental: nothing left to do
+    assert run_conform(spark, lake, work.privacy).batches == 0  # incremental: nothing left to do
 
 
 def test_large_landing_is_taken_in_bounded_batches(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
@@ -171,7 +171,7 @@ def test_large_landing_is_taken_in_bounded_batches(spark: Any, work: FlywheelCon
         )
     sizes = sorted(p.stat().st_size for p in (work.landing_dir / "events").rglob("*.jsonl"))
     work.ingest.max_batch_bytes = sizes[0] + sizes[1]  # two files per batch
-    out = run_ingest(spark, work, lake)
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     assert out.batches == 2 and out.files == 4 and out.rows_new == 120 and out.reconciled
     batches = lake.read_arrow("bronze.batches").to_pylist()
     assert len(batches) == 2 and all(b["reconciled"] and b["files"] == 2 for b in batches)

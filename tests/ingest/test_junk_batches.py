@@ -61,11 +61,11 @@ def test_junk_batches_reconcile(seed: int, spark: Any, work: FlywheelConfig, lak
         path = work.landing_dir / "events" / f"date=2026-10-{batch + 1:02d}" / "junk.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"\n".join(lines) + b"\n")
-        out = run_ingest(spark, work, lake)
+        out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
         assert out.rows_in == len([ln for ln in lines if ln.strip()])
         assert out.rows_in == out.rows_new + out.rows_present + out.rows_quarantined
         total_in += out.rows_in
-    run_conform(spark, work, lake)
+    run_conform(spark, lake, work.privacy)
     batches = lake.read_arrow("bronze.batches").to_pylist()
     assert len(batches) == BATCHES and all(b["reconciled"] for b in batches)
     assert sum(b["rows_in"] for b in batches) == total_in

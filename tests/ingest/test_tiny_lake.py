@@ -74,8 +74,8 @@ def test_no_valid_event_lost_or_duplicated(tiny_lake: Tiny) -> None:
 def test_second_ingest_and_replay_add_nothing(tiny_lake: Tiny, spark: Any, tmp_path: Path) -> None:
     cfg, lake = copy_lake(tiny_lake[0], tmp_path / "copy")
     versions = {n: lake.version(n) for n in ("bronze.events", "silver.events", "bronze.quarantine")}
-    assert run_ingest(spark, cfg, lake).files == 0
-    assert run_conform(spark, cfg, lake).batches == 0
+    assert run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy).files == 0
+    assert run_conform(spark, lake, cfg.privacy).batches == 0
     assert {n: lake.version(n) for n in versions} == versions  # no data commit
     # replay one day's files under new names: a new batch, every row already present or quarantined
     day = sorted((cfg.landing_dir / "events").iterdir())[3]
@@ -83,11 +83,11 @@ def test_second_ingest_and_replay_add_nothing(tiny_lake: Tiny, spark: Any, tmp_p
     replay.mkdir(parents=True)
     for f in day.glob("*.jsonl"):
         (replay / f.name).write_bytes(f.read_bytes())
-    out = run_ingest(spark, cfg, lake)
+    out = run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
     assert out.rows_new == 0 and out.rows_present > 0
     assert out.rows_in == out.rows_present + out.rows_quarantined
     assert lake.version("bronze.events") == versions["bronze.events"]
-    run_conform(spark, cfg, lake)
+    run_conform(spark, lake, cfg.privacy)
     assert lake.read(spark, "silver.events").count() == lake.read(spark, "bronze.events").count()
 
 

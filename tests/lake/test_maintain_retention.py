@@ -38,7 +38,7 @@ def test_retention_expires_old_partitions_only(tmp_path: Path) -> None:
     cfg = make_config(tmp_path / "w", "privacy.retention_days={bronze: 400, quarantine: 5}")
     lake = Lake.from_config(cfg)
     seed_bronze(lake)
-    result = run_maintain(None, cfg, lake)  # type: ignore[arg-type]  # maintain goes through delta-rs
+    result = run_maintain(None, lake, cfg.maintain, retention=cfg.privacy.retention_days)  # type: ignore[arg-type]  # maintain goes through delta-rs
     assert ages_left(lake, "bronze.events", "event_date") == [1, 10]
     assert ages_left(lake, "bronze.quarantine", "ingest_date") == [1]
     assert result.expired_rows == 3
@@ -48,7 +48,7 @@ def test_null_retention_keeps_everything(tmp_path: Path) -> None:
     cfg = make_config(tmp_path / "w", "privacy.retention_days={bronze: null, quarantine: null}")
     lake = Lake.from_config(cfg)
     seed_bronze(lake)
-    run_maintain(None, cfg, lake)  # type: ignore[arg-type]
+    run_maintain(None, lake, cfg.maintain, retention=cfg.privacy.retention_days)  # type: ignore[arg-type]
     assert ages_left(lake, "bronze.events", "event_date") == AGES
     assert ages_left(lake, "bronze.quarantine", "ingest_date") == AGES
 
@@ -64,6 +64,6 @@ def test_a_negative_retention_never_reaches_the_lake(tmp_path: Path) -> None:
     seed_bronze(lake)
     object.__setattr__(cfg.privacy, "retention_days", RetentionConfig.model_construct(bronze=-5, quarantine=1))
     with pytest.raises(ValueError, match="at least one day"):
-        run_maintain(None, cfg, lake)  # type: ignore[arg-type]
+        run_maintain(None, lake, cfg.maintain, retention=cfg.privacy.retention_days)  # type: ignore[arg-type]
     assert ages_left(lake, "bronze.events", "event_date") == AGES
     assert ages_left(lake, "bronze.quarantine", "ingest_date") == AGES

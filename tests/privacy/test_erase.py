@@ -12,6 +12,7 @@ from socialflywheel.lake.io import Lake
 from socialflywheel.lake.maintain import run_maintain
 from socialflywheel.privacy.erase import EraseResult, erasure_plan, run_erase
 from socialflywheel.privacy.pseudonymize import pseudonym
+from socialflywheel.tracking import Tracking
 from tests.conftest import copy_lake
 from tests.privacy.scan import find_ids, id_patterns
 
@@ -23,7 +24,7 @@ def erased_lake(tiny_lake: Tiny, spark: Any, tmp_path: Path) -> dict[str, Any]:
     from socialflywheel.graph.job import run_graph
 
     cfg, lake = copy_lake(tiny_lake[0], tmp_path / "copy")
-    run_graph(spark, cfg, lake)  # gold tables that hold people too
+    run_graph(spark, lake, cfg.graph)  # gold tables that hold people too
     users = lake.read_arrow("truth.users", columns=["user_id"]).column("user_id").to_pylist()
     active = lake.read_arrow("bronze.events", columns=["user_id"]).column("user_id").to_pylist()
     victims = sorted({u for u in active if u in set(users)})[:3]
@@ -31,7 +32,14 @@ def erased_lake(tiny_lake: Tiny, spark: Any, tmp_path: Path) -> dict[str, Any]:
     pseudos = [pseudonym(v, key) for v in victims]
     posts = {r["post_id"] for r in lake.read_arrow("silver.posts").to_pylist() if r["author_id"] in pseudos}
     before = lake.read_arrow("silver.events").to_pylist()
-    summary = run_erase(spark, cfg, lake, user_ids=[*victims, "no-such-person"])
+    summary = run_erase(
+        spark,
+        lake,
+        cfg.privacy,
+        tracking=Tracking.from_config(cfg),
+        work=cfg.work_path,
+        user_ids=[*victims, "no-such-person"],
+    )
     return {
         "cfg": cfg,
         "lake": lake,
@@ -81,7 +89,7 @@ def test_maintain_makes_erasure_physical(erased_lake: dict[str, Any], spark: Any
     assert find_ids(Path(cfg.lake_root), patterns)  # old versions still hold them before maintain
     cfg.maintain.vacuum_retention_hours = 0
     cfg.maintain.log_retention_hours = 0
-    maintained = run_maintain(spark, cfg, lake)
+    maintained = run_maintain(spark, lake, cfg.maintain, retention=cfg.privacy.retention_days)
     assert maintained.files_vacuumed > 0 and maintained.tables > 0
     assert find_ids(Path(cfg.lake_root), patterns) == {}  # data, log and checkpoints: every byte read
     assert lake.read(spark, "silver.events").count() == len(lake.read_arrow("silver.events"))

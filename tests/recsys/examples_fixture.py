@@ -114,6 +114,6 @@ def recsys_lake(base: Path, source: FlywheelConfig, spark: Any) -> tuple[Flywhee
     key = f"{base}:{source.work_path}"
     if key not in _CACHE:
         cfg, lake = copy_lake(source, base)
-        run_features(spark, cfg, lake)
+        run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
         _CACHE[key] = (cfg, Lake.from_config(cfg))
     return _CACHE[key]

@@ -35,6 +35,7 @@ from socialflywheel.recsys.fairness import (
     popularity_deciles,
     position_weight,
 )
+from socialflywheel.tracking import Tracking
 
 W = 1.0 / math.log2(3.0)
 POSTS = pd.DataFrame({"post_id": ["A", "B", "C", "D"], "author_id": ["x", "x", "y", "z"]})
@@ -196,12 +197,12 @@ def hand_lake(lake: Lake) -> Lake:
 
 
 def test_build_fairness_writes_versions_and_replaces_own_rows(work: FlywheelConfig, hand_lake: Lake) -> None:
-    latest = build_fairness(None, work, hand_lake)
+    latest = build_fairness(hand_lake)
     assert latest["model_version"] == "2"  # the most recently generated slice by default
     assert latest["fairness.exposure_share.creator_tier.emerging"] == 1.0
     assert latest["fairness.catalogue_coverage"] == 0.25 and latest["rows_in"] == 2 and latest["rows_out"] == 14
-    first = build_fairness(None, work, hand_lake, model_version="1")
-    again = build_fairness(None, work, hand_lake, model_version="1")
+    first = build_fairness(hand_lake, model_version="1")
+    again = build_fairness(hand_lake, model_version="1")
     assert first["fairness.gini_impressions"] == pytest.approx(0.375) == again["fairness.gini_impressions"]
     assert first["generated_at"] == "2026-10-02T00:00:00"
     stored = hand_lake.read_arrow(RECOMMENDATION_FAIRNESS.name).to_pandas()
@@ -213,7 +214,7 @@ def test_build_fairness_writes_versions_and_replaces_own_rows(work: FlywheelConf
 
 
 def test_build_fairness_without_recommendations(work: FlywheelConfig, lake: Lake) -> None:
-    out = build_fairness(None, work, lake)
+    out = build_fairness(lake)
     assert out == {"model_version": None, "rows_in": 0, "rows_out": 0}
     assert not lake.exists(RECOMMENDATION_FAIRNESS.name)
 
@@ -221,7 +222,7 @@ def test_build_fairness_without_recommendations(work: FlywheelConfig, lake: Lake
 def test_log_fairness_to_mlflow(work: FlywheelConfig) -> None:
     from socialflywheel.tracking import setup
 
-    mlflow = setup(work)
+    mlflow = setup(Tracking.from_config(work))
     metrics = {"model_version": "1", "fairness.gini_exposure": 0.5, "fairness.catalogue_coverage": 0.75, "rows_out": 3}
     with mlflow.start_run() as run:
         logged = log_fairness_to_mlflow(metrics)

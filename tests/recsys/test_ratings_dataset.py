@@ -16,6 +16,7 @@ from socialflywheel.recsys.core.data import DatasetMeta
 from socialflywheel.recsys.prepare import prepare_shards
 from socialflywheel.recsys.ratings import RatingsDataUnavailable, movielens_100k_dir, write_movielens_lake
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
+from socialflywheel.tracking import Tracking
 from tests.conftest import make_config
 
 torch.set_num_threads(1)
@@ -85,7 +86,7 @@ def test_two_tower_beats_popularity_on_movielens(movielens: tuple[FlywheelConfig
         "train.epochs=10",
         "train.batch_size=512", "train.checkpoint_every_steps=0", "train.shard_rows=8192", "train.patience=3",
     )  # fmt: skip
-    summary = run_train(None, cfg, Lake.from_config(cfg))
+    summary = run_train(None, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
     table = {(r["model"], r["k"]): r for r in summary.metrics}
     assert table[("two_tower", 50)]["recall"] > table[("most_popular", 50)]["recall"] + 0.05
     assert DatasetMeta.load(Path(summary.data_root)).extra["split_by"] == "user_time"

@@ -13,6 +13,7 @@ import torch
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
+from socialflywheel.tracking import Tracking
 from tests.recsys.examples_fixture import recsys_lake
 from tests.recsys.test_train_job import GOOD, small_config
 
@@ -29,10 +30,19 @@ def recommended(
 
     _, base = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
     cfg = small_config(tmp_path_factory.mktemp("recommend"), base, *GOOD, f"recommend.k={K}")
-    trained = run_train(spark, cfg, Lake.from_config(cfg))
+    trained = run_train(spark, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
     lake = Lake.from_config(cfg)
-    first = run_recommend(spark, cfg, lake)
-    second = run_recommend(spark, cfg, Lake.from_config(cfg))
+    first = run_recommend(
+        spark, lake, cfg.recommend, tracking=Tracking.from_config(cfg), work=cfg.work_path, seed=cfg.seed
+    )
+    second = run_recommend(
+        spark,
+        Lake.from_config(cfg),
+        cfg.recommend,
+        tracking=Tracking.from_config(cfg),
+        work=cfg.work_path,
+        seed=cfg.seed,
+    )
     recs = lake.read_arrow("gold.recommendations")
     return {"cfg": cfg, "lake": lake, "trained": trained, "first": first, "second": second, "recs": recs}
 
@@ -98,7 +108,7 @@ def test_model_lists_rank_by_dot_product_plus_the_time_prior_as_of_now(recommend
 
     cfg, lake, first = recommended["cfg"], recommended["lake"], recommended["first"]
     saved = Path(first.saved)
-    files = download_serving_files(cfg, first.model_version, saved / "oracle")
+    files = download_serving_files(Tracking.from_config(cfg), first.model_version, saved / "oracle")
     model = load_model(files["model"])
     assert model.time_prior is not None
     items = pq.read_table(files["items"])
@@ -167,3 +177,39 @@ def test_model_lists_rank_by_dot_product_plus_the_time_prior_as_of_now(recommend
         np.testing.assert_allclose(
             [s for _, _, s in by_user[user]], [full[row, position[p]] for p in listed], rtol=1e-5, atol=1e-5
         )
+
+
+def test_posts_of_an_erased_author_are_never_recommended_again(
+    recommended: dict[str, Any], spark: Any, tmp_path: Path
+) -> None:
+    """#16 item 3: the model's catalogue and index still hold an erased author's posts; serving must drop them.
+
+    Erasure deletes the author's posts from silver.posts; here that deletion alone is applied (on private copies
+    of the lake and the work folder) to the author whose posts were recommended most. Mutation tried: dropping
+    ``sig.live`` from the corpus filter lists those posts again.
+    """
+    import shutil
+    from collections import Counter
+
+    from socialflywheel.recsys.recommend_job import run_recommend
+
+    cfg: FlywheelConfig = recommended["cfg"]
+    shutil.copytree(cfg.work_path, tmp_path / "work")
+    shutil.copytree(recommended["lake"].root, tmp_path / "lake")
+    mine = small_config(tmp_path / "work", Lake(str(tmp_path / "lake")), *GOOD, f"recommend.k={K}")
+    lake = Lake.from_config(mine)
+    posts = lake.read_arrow("silver.posts", columns=["post_id", "author_id"]).to_pylist()
+    author_of = {r["post_id"]: r["author_id"] for r in posts}
+    listed = Counter(author_of[p] for p in recommended["recs"].column("post_id").to_pylist())
+    author, times = listed.most_common(1)[0]
+    gone = {p for p, a in author_of.items() if a == author}
+    assert times > 0 and gone
+    delta = lake.delta("silver.posts")
+    assert delta is not None
+    delta.delete(f"author_id = '{author}'")
+    out = run_recommend(
+        spark, lake, mine.recommend, tracking=Tracking.from_config(mine), work=mine.work_path, seed=mine.seed
+    )
+    recs = lake.read_arrow("gold.recommendations", filters=[("model_version", "=", out.model_version)])
+    assert recs.num_rows == out.rows_out > 0
+    assert not set(recs.column("post_id").to_pylist()) & gone

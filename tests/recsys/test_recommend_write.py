@@ -55,7 +55,7 @@ def _lists(k: int) -> tuple[pa.Table, dict[str, set[int]], dict[str, int], dict[
     users = pa.array([f"u{u:02d}" for u in range(num_users)])
     sig = ServingSignals(
         users=users, seen=seen, num_items=n, now=0, trending=rng.random(n), popular=rng.random(n),
-        pref=rng.dirichlet(np.ones(3), size=num_users),
+        pref=rng.dirichlet(np.ones(3), size=num_users), live=np.ones(n, dtype=bool),
     )  # fmt: skip
     model_global = rng.permutation(np.arange(0, 35))[:30]
     model_global = np.append(model_global[model_global != 3], 3)

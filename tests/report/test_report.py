@@ -10,12 +10,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import pandas as pd
 import pytest
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.report.sections import SECTIONS
+from socialflywheel.tracking import Tracking
 from tests.conftest import copy_lake, make_config
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,21 +60,42 @@ def built(
     from socialflywheel.recsys.fairness import build_fairness
     from socialflywheel.recsys.recommend_job import run_recommend
     from socialflywheel.recsys.train_job import run_train
-    from socialflywheel.report import run_report
+    from socialflywheel.report.job import report_path, run_report
 
     root = tmp_path_factory.mktemp("report")
     cfg, lake = copy_lake(tiny_lake[0], root / "work")
-    run_features(spark, cfg, lake)
-    run_graph(spark, cfg, Lake.from_config(cfg))
+    run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
+    run_graph(spark, Lake.from_config(cfg), cfg.graph)
     # Before any model: a work dir with no MLflow store over the same lake.
     early_cfg = make_config(root / "early", f"lake.root={lake.root}")
-    early = run_report(spark, early_cfg, Lake.from_config(early_cfg))
+    early = run_report(
+        spark,
+        Lake.from_config(early_cfg),
+        out=report_path(early_cfg.report, early_cfg.work_path),
+        tracking=Tracking.from_config(early_cfg),
+        min_group_users=early_cfg.privacy.min_group_users,
+    )
     cfg = make_config(cfg.work_path, "simulate.profile=tiny", *TRAIN_SMALL)
     out: dict[str, Any] = {"cfg": cfg, "early": early}
-    out["trained"] = run_train(spark, cfg, Lake.from_config(cfg))
-    run_recommend(spark, cfg, Lake.from_config(cfg))
-    out["fairness"] = build_fairness(spark, cfg, Lake.from_config(cfg))
-    out["report"] = run_report(spark, cfg, Lake.from_config(cfg))
+    out["trained"] = run_train(
+        spark, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path
+    )
+    run_recommend(
+        spark,
+        Lake.from_config(cfg),
+        cfg.recommend,
+        tracking=Tracking.from_config(cfg),
+        work=cfg.work_path,
+        seed=cfg.seed,
+    )
+    out["fairness"] = build_fairness(Lake.from_config(cfg))
+    out["report"] = run_report(
+        spark,
+        Lake.from_config(cfg),
+        out=report_path(cfg.report, cfg.work_path),
+        tracking=Tracking.from_config(cfg),
+        min_group_users=cfg.privacy.min_group_users,
+    )
     out["html"] = Path(out["report"].path).read_text(encoding="utf-8")
     return out
 
@@ -99,6 +122,11 @@ def test_report_is_self_contained_with_every_section(built: dict[str, Any]) -> N
     for sid in ("trending-hashtags", "sentiment", "campaigns", "communities", "segments"):
         assert states[sid] == "ok", sid
     assert states["model-metrics"] == "ok" and states["fairness"] == "ok"
+    # #16 item 4: the promotion decision and its reason, as the train run recorded them
+    trained = built["trained"]
+    verdict = "given" if trained.promoted else "not given"
+    assert f'data-promotion="{trained.promoted}">Serving alias: {verdict}' in html
+    assert str(markupsafe.escape(trained.promotion_reason)) in html
 
 
 def test_report_before_any_model_says_so(built: dict[str, Any]) -> None:

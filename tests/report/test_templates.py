@@ -106,3 +106,13 @@ def test_a_missing_template_value_fails_loudly() -> None:
         render_section("sections/fairness.html.j2", section_id="fairness", title="t", state="missing")
     ok = render_section("sections/campaigns.html.j2", section_id="campaigns", title="t", state="empty", k=K, hidden=2)
     assert ok.state == "empty" and "2 campaign-days hidden" in ok
+
+
+@pytest.mark.parametrize("text", ["$\\frac{1}{$ sale", "50$ off $x^$", "$$", "\\$\\undefinedmacro$"])
+def test_data_that_looks_like_tex_math_is_drawn_as_typed(text: str) -> None:
+    """#16 item 9: a campaign id or hashtag holding ``$...$`` reached matplotlib as mathtext and failed the report.
+
+    Mutation tried: without ``set_parse_math(False)`` the first and the third raise ``ValueError`` from mathtext.
+    """
+    html = sections.campaigns(_campaigns(text), K)
+    assert html.state == "ok" and "data:image/png;base64," in html

@@ -25,7 +25,7 @@ def simulate_into(
 
     def run(*overrides: str) -> tuple[FlywheelConfig, SimulateResult]:
         cfg = make_config(tmp_path_factory.mktemp("sim"), *overrides)
-        return cfg, run_simulate(spark, cfg, Lake.from_config(cfg))
+        return cfg, run_simulate(spark, Lake.from_config(cfg), cfg.simulate, landing=cfg.landing_dir)
 
     return run
 

@@ -119,7 +119,11 @@ def start_cluster(
     """
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    env = {**env, "SPARK_LOG_DIR": str(logs)}
+    # Executor scratch (the unpacked executor environment, shuffle files) under ``root``, not /tmp: a worker
+    # killed by a fault test leaves it behind otherwise.
+    scratch = root / "scratch"
+    scratch.mkdir(exist_ok=True)
+    env = {**env, "SPARK_LOG_DIR": str(logs), "SPARK_LOCAL_DIRS": str(scratch)}
     port, ui = free_port(), free_port()
     master_log = logs / "master.log"
     with master_log.open("wb") as out:

@@ -80,8 +80,9 @@ class LakeConfig(Strict):
     writer_lease: Literal["auto", "off"] = Field(
         "auto",
         description="auto: on an object-store lake, a writing job holds <lake>/_locks/writer.json (S3 conditional "
-        "PUT) so two jobs never commit at once (delta-spark's S3 log store assumes one writer); local lakes rely on "
-        "Delta's atomic rename. off: no lease (a single scheduler guarantees one writer).",
+        "PUT) so two jobs never commit at once (delta-spark's S3 log store assumes one writer); on a local lake it "
+        "holds an OS lock (flock) on <lake>/_locks/writer.lock, dropped when its process exits. A second job waits. "
+        "off: no lease (a single scheduler guarantees one writer).",
     )
 
 

@@ -51,6 +51,13 @@ class TrainConfig(Strict):
         description="After selection on validation, epochs of warm-started training over train + val positives "
         "before the test evaluation and registration (the baselines are refit on train + val too; 0: no refit).",
     )
+    promotion_margin: float = Field(
+        0.0,
+        ge=-1.0,
+        le=1.0,
+        description="Holdout Recall@50 a model must add over the best baseline's (most-popular, iALS) before it may "
+        "take the serving alias; a negative margin turns that guard off (only for testing the champion comparison).",
+    )
     patience: int = Field(
         2, ge=0, le=100_000, description="Epochs without validation recall gain before stopping (0: never)."
     )

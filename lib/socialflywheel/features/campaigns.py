@@ -21,7 +21,6 @@ from socialflywheel.lake.catalog.stages import CAMPAIGN_PERFORMANCE
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
 
 
@@ -73,7 +72,7 @@ def campaign_performance(events: DataFrame, posts: DataFrame, *, min_users: int)
     return suppress_small_groups(out, user_count_col="reach", k=min_users)
 
 
-def build_campaign_performance(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
+def build_campaign_performance(spark: SparkSession, lake: Lake, *, k: int) -> int:
     """Write gold.campaign_performance (overwrite) from silver, leaving out risky accounts.
 
     Returns:
@@ -82,6 +81,6 @@ def build_campaign_performance(spark: SparkSession, cfg: FlywheelConfig, lake: L
     from socialflywheel.features.risk import risky_accounts, without_risky
 
     events = without_risky(lake.read(spark, "silver.events"), risky_accounts(spark, lake))
-    out = campaign_performance(events, lake.read(spark, "silver.posts"), min_users=cfg.privacy.min_group_users)
+    out = campaign_performance(events, lake.read(spark, "silver.posts"), min_users=k)
     lake.overwrite(out, CAMPAIGN_PERFORMANCE.name)
     return lake.read(spark, CAMPAIGN_PERFORMANCE.name).count()

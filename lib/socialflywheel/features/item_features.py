@@ -26,7 +26,7 @@ from socialflywheel.lake.catalog.stages import ITEM_FEATURES as ITEM_FEATURES  #
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
 
 _COUNTS = {"view": "impressions", "like": "likes", "share": "shares", "comment": "comments", "click": "clicks"}
@@ -185,13 +185,13 @@ def item_feature_vector(*, velocity_hours: list[int]) -> Column:
     return F.array(*parts)
 
 
-def build_item_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, since: str | None = None) -> int:
+def build_item_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, since: str | None = None) -> int:
     """Read silver events and posts, write gold.item_features (every snapshot, or ``as_of_date >= since``).
 
     Args:
         spark: the session.
-        cfg: the configuration (section ``features``).
         lake: the lake read from and written to.
+        fc: the ``features`` section (velocity windows).
         since: ISO date of the first snapshot to rewrite; None rewrites the table.
 
     Returns:
@@ -200,7 +200,7 @@ def build_item_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *,
     df = item_features(
         lake.read(spark, "silver.events"),
         lake.read(spark, "silver.posts"),
-        velocity_hours=cfg.features.velocity_hours,
+        velocity_hours=fc.velocity_hours,
         since=since,
     )
     return write_partitions(spark, lake, df, ITEM_FEATURES.name, column="as_of_date", since=since)

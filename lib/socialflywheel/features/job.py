@@ -34,7 +34,7 @@ from socialflywheel.results import JobResult
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,9 @@ def category_vocabulary(lake: Lake) -> list[str]:
     return sorted({c for c in cats if c is not None})
 
 
-def features_config_hash(cfg: FlywheelConfig) -> str:
+def features_config_hash(fc: FeaturesConfig) -> str:
     """A hash of the ``features`` section: a change forces a full rebuild."""
-    return hashlib.sha256(cfg.features.model_dump_json().encode()).hexdigest()[:16]
+    return hashlib.sha256(fc.model_dump_json().encode()).hexdigest()[:16]
 
 
 def _event_dates(lake: Lake, version: int | None = None) -> dict[str, dt.date]:
@@ -111,14 +111,14 @@ class Plan:
     """First event date of the training examples to rewrite (ISO); None: all."""
 
 
-def plan_run(cfg: FlywheelConfig, lake: Lake, *, categories: list[str]) -> Plan:
+def plan_run(fc: FeaturesConfig, lake: Lake, *, categories: list[str]) -> Plan:
     """Decide the mode (full, incremental or noop) and the first dates to rebuild."""
     max_date = max(_event_dates(lake).values())
     prev = last_watermark(lake)
     full = Plan("full", max_date)
     if (
         prev is None
-        or prev["config_hash"] != features_config_hash(cfg)
+        or prev["config_hash"] != features_config_hash(fc)
         or list(prev["categories"] or []) != categories
         or not all(lake.exists(name) for name in OUTPUTS)
     ):
@@ -129,7 +129,7 @@ def plan_run(cfg: FlywheelConfig, lake: Lake, *, categories: list[str]) -> Plan:
     if not changed:
         return Plan("noop", max_date)
     start = min(changed)
-    holdout = dt.timedelta(days=cfg.features.test_days + cfg.features.validation_days - 1)
+    holdout = dt.timedelta(days=fc.test_days + fc.validation_days - 1)
     examples_start = min(start - dt.timedelta(days=1), prev["max_event_date"] - holdout, max_date - holdout)
     return Plan("incremental", max_date, start.isoformat(), examples_start.isoformat())
 
@@ -144,11 +144,21 @@ def risky_hash(spark: SparkSession, lake: Lake) -> str:
 
 
 @dataclass(frozen=True)
+class StepInputs:
+    """What a part-A builder may use besides the lake: the ``features`` section, k and the seed."""
+
+    fc: FeaturesConfig
+    k: int
+    """The smallest publishable group (``privacy.min_group_users``)."""
+    seed: int
+
+
+@dataclass(frozen=True)
 class Step:
-    """One builder of the features job: its name in the summary and the function that writes its tables."""
+    """One builder of the features job: its name in the summary and the call that writes its tables."""
 
     name: str
-    build: Callable[[SparkSession, FlywheelConfig, Lake], int]
+    build: Callable[[SparkSession, Lake, StepInputs], int]
 
 
 def part_a_steps() -> tuple[Step, ...]:
@@ -160,20 +170,23 @@ def part_a_steps() -> tuple[Step, ...]:
     An explicit list (before: every ``build_*`` of modules found by name, a missing module skipped silently).
     """
     return (
-        Step("risk.build_account_risk", risk.build_account_risk),
-        Step("trends.build_hashtag_trends", trends.build_hashtag_trends),
-        Step("sentiment.build_post_sentiment", sentiment.build_post_sentiment),
-        Step("campaigns.build_campaign_performance", campaigns.build_campaign_performance),
-        Step("segments.build_segments", segments.build_segments),
+        Step("risk.build_account_risk", lambda s, lake, i: risk.build_account_risk(s, lake, i.fc)),
+        Step("trends.build_hashtag_trends", lambda s, lake, i: trends.build_hashtag_trends(s, lake, i.fc)),
+        Step("sentiment.build_post_sentiment", lambda s, lake, i: sentiment.build_post_sentiment(s, lake, k=i.k)),
+        Step(
+            "campaigns.build_campaign_performance",
+            lambda s, lake, i: campaigns.build_campaign_performance(s, lake, k=i.k),
+        ),
+        Step("segments.build_segments", lambda s, lake, i: segments.build_segments(s, lake, i.fc, k=i.k, seed=i.seed)),
     )
 
 
-def _run_part_a(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> dict[str, int]:
+def _run_part_a(spark: SparkSession, lake: Lake, inputs: StepInputs) -> dict[str, int]:
     """Run every step of :func:`part_a_steps` in order; rows written per step."""
     results: dict[str, int] = {}
     for step in part_a_steps():
         log.info("features: %s", step.name)
-        results[step.name] = step.build(spark, cfg, lake)
+        results[step.name] = step.build(spark, lake, inputs)
     return results
 
 
@@ -198,13 +211,15 @@ class FeaturesResult(JobResult):
     seconds: float = 0.0
 
 
-def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> FeaturesResult:
+def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int, seed: int) -> FeaturesResult:
     """Build gold.user_features, item_features, part A's tables and training_examples, fully or incrementally.
 
     Args:
         spark: the session.
-        cfg: the configuration (section ``features``).
         lake: the lake with silver tables; gold tables are written to it.
+        fc: the ``features`` section.
+        k: the smallest publishable group in the aggregates (``privacy.min_group_users``).
+        seed: the seed of the randomized steps (segments' k-means).
 
     Returns:
         The mode, first rebuilt dates, rows per table, ``rows_in`` (silver events) and ``rows_out`` (rows written
@@ -220,7 +235,7 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Featur
         return FeaturesResult(mode="noop", reason="silver.events is empty")
     version = int(info["version"])
     cats = category_vocabulary(lake)
-    plan = plan_run(cfg, lake, categories=cats)
+    plan = plan_run(fc, lake, categories=cats)
     result = FeaturesResult(
         mode=plan.mode,
         rows_in=int(info["rows"]),
@@ -231,14 +246,13 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Featur
     if plan.mode == "noop":
         log.info("features: nothing new in silver.events since version %s", version)
         return result
-    fc = cfg.features
     since = plan.features_since
     tables = {
-        USER_FEATURES.name: build_user_features(spark, cfg, lake, categories=cats, since=since),
-        ITEM_FEATURES.name: build_item_features(spark, cfg, lake, since=since),
+        USER_FEATURES.name: build_user_features(spark, lake, fc, categories=cats, since=since),
+        ITEM_FEATURES.name: build_item_features(spark, lake, fc, since=since),
     }
     kill_point("features.after_snapshots")
-    part_a = _run_part_a(spark, cfg, lake)
+    part_a = _run_part_a(spark, lake, StepInputs(fc, k, seed))
     kill_point("features.after_part_a")
     risky = risky_hash(spark, lake)
     prev = last_watermark(lake)
@@ -247,7 +261,7 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Featur
         plan = dataclasses.replace(plan, examples_since=None)
         result.examples_since = None
     tables[TRAINING_EXAMPLES.name] = build_training_examples(
-        spark, cfg, lake, categories=cats, since=plan.examples_since
+        spark, lake, fc, categories=cats, since=plan.examples_since
     )
     kill_point("features.before_watermark")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -261,7 +275,7 @@ def run_features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Featur
                 "silver_events_version": pa.array([version], pa.int64()),
                 "max_event_date": pa.array([plan.max_event_date], pa.date32()),
                 "rebuilt_from": pa.array([rebuilt], pa.date32()),
-                "config_hash": [features_config_hash(cfg)],
+                "config_hash": [features_config_hash(fc)],
                 "categories": pa.array([cats], pa.list_(pa.string())),
                 "user_feature_names": pa.array(
                     [user_feature_names(windows_days=fc.windows_days, categories=cats)], pa.list_(pa.string())

@@ -24,7 +24,7 @@ from socialflywheel.lake.catalog.stages import ACCOUNT_RISK
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
 
 # (feature, low, high, weight, evidence column, least evidence): the component is 0 at or below `low`
@@ -155,7 +155,7 @@ def account_risk(
     )
 
 
-def build_account_risk(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
+def build_account_risk(spark: SparkSession, lake: Lake, fc: FeaturesConfig) -> int:
     """Score every account from silver.events and silver.follows into gold.account_risk (overwrite).
 
     Returns:
@@ -164,9 +164,9 @@ def build_account_risk(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> 
     out = account_risk(
         lake.read(spark, "silver.events"),
         lake.read(spark, "silver.follows"),
-        window_minutes=cfg.features.risk_coordination_minutes,
-        min_others=cfg.features.risk_coordination_min_others,
-        threshold=cfg.features.risk_threshold,
+        window_minutes=fc.risk_coordination_minutes,
+        min_others=fc.risk_coordination_min_others,
+        threshold=fc.risk_threshold,
     )
     lake.overwrite(out, ACCOUNT_RISK.name)
     return lake.read(spark, ACCOUNT_RISK.name).count()

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
     from pyspark.sql import DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
 
 
@@ -196,7 +196,7 @@ def segment_profiles(
 
 
 def _latest_user_features(
-    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, categories: list[str]
+    spark: SparkSession, lake: Lake, *, windows_days: list[int], categories: list[str]
 ) -> DataFrame | None:
     """Part B's gold.user_features at each user's latest as-of date, one column per vector position.
 
@@ -209,7 +209,7 @@ def _latest_user_features(
 
     from socialflywheel.features import user_features as part_b
 
-    wins = cfg.features.windows_days
+    wins = windows_days
     names = part_b.user_feature_names(windows_days=wins, categories=categories)
     latest = Window.partitionBy("user_id").orderBy(F.col("as_of_date").desc())
     snap = lake.read(spark, "gold.user_features").withColumn("_rn", F.row_number().over(latest)).filter("_rn = 1")
@@ -217,8 +217,15 @@ def _latest_user_features(
     return vec.select("user_id", *[F.col("_v")[i].alias(n) for i, n in enumerate(names)])
 
 
-def build_segments(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
+def build_segments(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int, seed: int) -> int:
     """Fit segments, write gold.user_segments and gold.segments (both overwritten).
+
+    Args:
+        spark: the session.
+        lake: silver and gold.user_features in, the segment tables out.
+        fc: the ``features`` section (segments, the fit sample, the snapshot windows).
+        k: the smallest publishable segment (``privacy.min_group_users``).
+        seed: the k-means seed.
 
     Returns:
         Segment profiles written (after suppression).
@@ -226,14 +233,15 @@ def build_segments(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
     events = lake.read(spark, "silver.events")
     posts = lake.read(spark, "silver.posts")
     categories = sorted(r[0] for r in posts.select("category").distinct().collect() if r[0] is not None)
-    features, source = _latest_user_features(spark, cfg, lake, categories=categories), "gold.user_features"
+    features, source = (
+        _latest_user_features(spark, lake, windows_days=fc.windows_days, categories=categories),
+        "gold.user_features",
+    )
     if features is None:
         features, source = behaviour_features(events, posts, categories=categories), "behaviour"
     columns = feature_columns(features)
     features = features.select("user_id", *[features[c].cast("double").alias(c) for c in columns]).fillna(0.0)
-    fit = fit_segment_centres(
-        features, columns=columns, k=cfg.features.segments, seed=cfg.seed, max_users=cfg.features.segment_fit_users
-    )
+    fit = fit_segment_centres(features, columns=columns, k=fc.segments, seed=seed, max_users=fc.segment_fit_users)
     lake.overwrite(assign_segments(features, **fit), USER_SEGMENTS.name)
     profiles = segment_profiles(
         lake.read(spark, USER_SEGMENTS.name),
@@ -241,7 +249,7 @@ def build_segments(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
         events,
         posts,
         columns=columns,
-        min_users=cfg.privacy.min_group_users,
+        min_users=k,
         feature_source=source,
     )
     lake.overwrite(profiles, SEGMENTS.name)

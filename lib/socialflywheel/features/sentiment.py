@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
 
 POSITIVE_AT = 0.05
@@ -139,7 +138,7 @@ def sentiment_aggregates(sentiment: "DataFrame", posts: "DataFrame", *, min_user
     return suppress_small_groups(out, user_count_col="users", k=min_users).select(*SENTIMENT_AGGREGATES.column_names)
 
 
-def build_post_sentiment(spark: "SparkSession", cfg: "FlywheelConfig", lake: "Lake") -> int:
+def build_post_sentiment(spark: "SparkSession", lake: "Lake", *, k: int) -> int:
     """Write gold.post_sentiment (overwrite) and gold.sentiment_aggregates from it.
 
     Returns:
@@ -149,6 +148,6 @@ def build_post_sentiment(spark: "SparkSession", cfg: "FlywheelConfig", lake: "La
 
     lake.overwrite(post_sentiment(lake.read(spark, "silver.events")), POST_SENTIMENT.name)
     scored = without_risky(lake.read(spark, POST_SENTIMENT.name), risky_accounts(spark, lake))
-    aggregates = sentiment_aggregates(scored, lake.read(spark, "silver.posts"), min_users=cfg.privacy.min_group_users)
+    aggregates = sentiment_aggregates(scored, lake.read(spark, "silver.posts"), min_users=k)
     lake.overwrite(aggregates, SENTIMENT_AGGREGATES.name)
     return lake.read(spark, POST_SENTIMENT.name).count()

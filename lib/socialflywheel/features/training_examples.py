@@ -26,7 +26,7 @@ from socialflywheel.lake.catalog.stages import TRAINING_EXAMPLES as TRAINING_EXA
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
 
 
@@ -162,21 +162,20 @@ def _split(*, test_days: int, validation_days: int) -> Column:
 
 
 def build_training_examples(
-    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, categories: list[str], since: str | None = None
+    spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, categories: list[str], since: str | None = None
 ) -> int:
     """Read silver and the feature snapshots, write gold.training_examples (all, or ``event_date >= since``).
 
     Args:
         spark: the session.
-        cfg: the configuration (section ``features``).
         lake: the lake read from and written to.
+        fc: the ``features`` section.
         categories: the sorted category vocabulary (user vector layout).
         since: ISO date of the first event date to rewrite; None rewrites the table.
 
     Returns:
         The number of examples written.
     """
-    fc = cfg.features
     df = training_examples(
         lake.read(spark, "silver.events"),
         lake.read(spark, "silver.posts"),

@@ -24,7 +24,7 @@ from socialflywheel.lake.catalog.stages import TREND_SCORES, TRENDS
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
 
 Granularity = Literal["hour", "day"]
@@ -223,9 +223,8 @@ def trends_table(events: DataFrame, **options: object) -> DataFrame:
     return hashtag_trends(events, **options)[1]  # type: ignore[arg-type]
 
 
-def trend_options(cfg: FlywheelConfig, granularity: Granularity) -> dict[str, object]:
-    """The keyword options of :func:`hashtag_trends` for one granularity, from config."""
-    f = cfg.features
+def trend_options(f: FeaturesConfig, granularity: Granularity) -> dict[str, object]:
+    """The keyword options of :func:`hashtag_trends` for one granularity, from the ``features`` section."""
     return {
         "granularity": granularity,
         "baseline_buckets": f.trend_baseline_buckets if granularity == "hour" else f.trend_daily_baseline_days,
@@ -237,7 +236,7 @@ def trend_options(cfg: FlywheelConfig, granularity: Granularity) -> dict[str, ob
     }
 
 
-def build_hashtag_trends(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> int:
+def build_hashtag_trends(spark: SparkSession, lake: Lake, fc: FeaturesConfig) -> int:
     """Write gold.hashtag_trend_scores and gold.hashtag_trends for ``features.trend_bucket`` and for days.
 
     Posts by accounts that gold.account_risk marks risky are left out when that table exists.
@@ -250,8 +249,8 @@ def build_hashtag_trends(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -
     from socialflywheel.features.risk import risky_accounts, without_risky
 
     events = without_risky(lake.read(spark, "silver.events"), risky_accounts(spark, lake))
-    grains: list[Granularity] = ["hour", "day"] if cfg.features.trend_bucket == "hour" else ["day"]
-    results = [hashtag_trends(events, **trend_options(cfg, g)) for g in grains]  # type: ignore[arg-type]
+    grains: list[Granularity] = ["hour", "day"] if fc.trend_bucket == "hour" else ["day"]
+    results = [hashtag_trends(events, **trend_options(fc, g)) for g in grains]  # type: ignore[arg-type]
     lake.overwrite(reduce(lambda a, b: a.unionByName(b), [r[0] for r in results]), TREND_SCORES.name)
     lake.overwrite(reduce(lambda a, b: a.unionByName(b), [r[1] for r in results]), TRENDS.name)
     return lake.read(spark, TRENDS.name).count()

@@ -26,7 +26,7 @@ from socialflywheel.lake.catalog.stages import USER_FEATURES as USER_FEATURES  #
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
 
 
@@ -219,21 +219,20 @@ def user_feature_vector(*, windows_days: list[int], categories: list[str]) -> Co
 
 
 def build_user_features(
-    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, categories: list[str], since: str | None = None
+    spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, categories: list[str], since: str | None = None
 ) -> int:
     """Read silver events and posts, write gold.user_features (every snapshot, or ``as_of_date >= since``).
 
     Args:
         spark: the session.
-        cfg: the configuration (section ``features``).
         lake: the lake read from and written to.
+        fc: the ``features`` section.
         categories: the sorted category vocabulary.
         since: ISO date of the first snapshot to rewrite; None rewrites the table.
 
     Returns:
         The number of snapshot rows written.
     """
-    fc = cfg.features
     df = user_features(
         lake.read(spark, "silver.events"),
         lake.read(spark, "silver.posts"),

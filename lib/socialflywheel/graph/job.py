@@ -20,20 +20,20 @@ if TYPE_CHECKING:
     from dask.distributed import Client
     from pyspark.sql import DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.graph import GraphConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
 
 
-def _dask_client(cfg: FlywheelConfig) -> Client | None:
+def _dask_client(gcfg: GraphConfig) -> Client | None:
     """A Dask client for multi-GPU cuGraph when a scheduler is configured and cuGraph can run."""
-    if not cfg.graph.dask_scheduler or cfg.graph.backend == "networkit" or not cugraph_importable()[0]:
+    if not gcfg.dask_scheduler or gcfg.backend == "networkit" or not cugraph_importable()[0]:
         return None
     from dask.distributed import Client
 
-    log.info("graph: multi-GPU cuGraph through the Dask scheduler at %s", cfg.graph.dask_scheduler)
-    return Client(cfg.graph.dask_scheduler)
+    log.info("graph: multi-GPU cuGraph through the Dask scheduler at %s", gcfg.dask_scheduler)
+    return Client(gcfg.dask_scheduler)
 
 
 def _frame(spark: SparkSession, data: pa.Table, name: str) -> DataFrame:
@@ -66,20 +66,19 @@ class GraphResult(JobResult):
     total_seconds: float = 0.0
 
 
-def run_graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, exclude: DataFrame | None = None) -> GraphResult:
+def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: DataFrame | None = None) -> GraphResult:
     """Build the follow and engagement graphs, run the configured backend, overwrite the graph gold tables.
 
     Args:
         spark: the session.
-        cfg: the resolved configuration (section ``graph``).
         lake: the lake the silver tables are read from and the gold tables written to.
+        gcfg: the ``graph`` section (backend, algorithms and their parameters, its own seed).
         exclude: user ids (column ``user_id``) to leave out; default: accounts above
             ``graph.risk_threshold`` in gold.account_risk when that table exists.
 
     Returns:
         Backend, nodes, edges, communities, modularity, seconds per step, rows in and out.
     """
-    gcfg = cfg.graph
     start = time.perf_counter()
     follows = lake.read(spark, "silver.follows")
     events = lake.read(spark, "silver.events")
@@ -105,7 +104,7 @@ def run_graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, exclude: 
         build_s,
     )
     backend = select_backend(
-        gcfg.backend, threads=gcfg.threads, leiden_iterations=gcfg.leiden_iterations, dask_client=_dask_client(cfg)
+        gcfg.backend, threads=gcfg.threads, leiden_iterations=gcfg.leiden_iterations, dask_client=_dask_client(gcfg)
     )
     results = analyze(inputs, backend, gcfg)
     outputs = {

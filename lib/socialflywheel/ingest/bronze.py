@@ -15,21 +15,19 @@ from socialflywheel.ingest.landing import LandingFile, discover, limits_from, sp
 from socialflywheel.ingest.lines import LandingParseError, parse_files
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.storage import remove_tree
+from socialflywheel.privacy import suppression
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.models import PrivacyConfig
+    from socialflywheel.config.stages import IngestConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
 
 ROW_LEVEL_TYPE_REASONS = ("missing_field", "wrong_type")
-
-# Most landing lines in one batch (a file with more is taken in parts). Parsing and reconciling hold some state per
-# line whatever its length, so a byte bound alone let a file of short junk lines take gigabytes; this bounds that.
-# A module constant for now: it belongs in the ingest config (ingest.max_batch_lines) when that is next changed.
 
 
 class SchemaChangeError(ValueError):
@@ -144,85 +142,99 @@ def check_breaking(stats: list[StatusCount], *, share: float, batch_id: str) -> 
             )
 
 
-def _staging_dir(cfg: FlywheelConfig, batch_id: str) -> str:
-    return f"{cfg.lake_root}/_staging/{batch_id}"
+def _staging_dir(lake: Lake, batch_id: str) -> str:
+    return f"{lake.root}/_staging/{batch_id}"
 
 
-def _drop_staging(path: str) -> None:
-    remove_tree(path)
-
-
-def run_ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> IngestResult:
+def run_ingest(
+    spark: SparkSession, lake: Lake, ingest: IngestConfig, *, landing: str, privacy: PrivacyConfig
+) -> IngestResult:
     """Take new landing files into bronze.events; rejected rows go to bronze.quarantine.
 
     New files are taken in batches of at most ``ingest.max_batch_bytes`` and ``ingest.max_batch_lines`` lines
     (memory stays bounded at any size, a file of more lines is taken in parts); each batch is reconciled and
     recorded on its own.
 
+    Args:
+        spark: the session that parses and merges.
+        lake: where bronze.events, bronze.quarantine, the ledger and the batch records go.
+        ingest: the ``ingest`` section (format, limits, field mapping, batch bounds).
+        landing: the landing location, a local folder or an object-store URI (``ingest.landing_dir``, resolved).
+        privacy: the ``privacy`` section: its key finds re-delivered lines of people on the suppression list
+            (asked for only when somebody was erased).
+
     Returns:
         The reconciliation summed over the batches (rows in, new, already present, quarantined by reason).
     """
-    found = discover(cfg.landing_uri, cfg.ingest.format)
+    found = discover(landing, ingest.format)
     new_files, changed = pending_files(lake, found)
     total = IngestResult()
     if not new_files:
-        log.info("no new landing files under %s (%d already taken)", cfg.landing_uri, len(found))
+        log.info("no new landing files under %s (%d already taken)", landing, len(found))
         return total
     for f in new_files:
         if f.problem:
             log.warning("landing file %s: %s; it is quarantined as one row, its lines are not taken", f.rel, f.problem)
-    ingest = cfg.ingest
     groups = split_batches(
         new_files,
         max_files=ingest.max_files_per_batch,
         max_bytes=ingest.max_batch_bytes,
         max_lines=ingest.max_batch_lines,
     )
+    listed = suppression.tokens(lake)
+    erased = suppression.Erased(privacy.hmac_key(), listed) if listed else None
     rows_taken: Counter[str] = Counter()
     for group in groups:
         names = {f.rel for f in group if f.completes}
-        total = total.add(ingest_batch(spark, cfg, lake, group, [c for c in changed if c in names], rows_taken))
+        total = total.add(
+            ingest_batch(spark, lake, ingest, group, [c for c in changed if c in names], rows_taken, erased)
+        )
     return total
 
 
 def ingest_batch(
     spark: SparkSession,
-    cfg: FlywheelConfig,
     lake: Lake,
+    ingest: IngestConfig,
     new_files: list[LandingFile],
     changed: list[str],
     rows_taken: Counter[str] | None = None,
+    erased: suppression.Erased | None = None,
 ) -> IngestResult:
     """Parse, validate, reconcile and load one batch of landing files.
 
     Args:
         spark: the session that parses and merges.
-        cfg: the configuration (``cfg.ingest`` sets the format, limits and field mapping).
         lake: where bronze.events, bronze.quarantine and the batch records go.
+        ingest: the ``ingest`` section (format, limits, field mapping).
         new_files: the batch's landing files (or parts of files), none of them in the ledger yet.
         changed: the names among ``new_files`` whose content changed since they were taken.
         rows_taken: rows per file taken by earlier batches of this run: a file taken in parts is recorded in
             the ledger, with all its rows, by the batch of its last part. Updated in place.
+        erased: the suppression list and the key that recognizes its people in raw ids; their lines become
+            content-free quarantine rows.
 
     Returns:
         The batch's reconciliation (``batches`` is 1).
     """
     from pyspark.sql import functions as F
 
-    fmt = cfg.ingest.format
+    fmt = ingest.format
     started = _utcnow()
     batch_id = batch_id_for(new_files, started)
     log.info("batch %s: %d landing files (%d changed since taken)", batch_id, len(new_files), len(changed))
 
-    staging = _staging_dir(cfg, batch_id)
+    staging = _staging_dir(lake, batch_id)
     try:
-        parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(cfg), mapping=cfg.ingest.field_mapping)
+        parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(ingest), mapping=ingest.field_mapping)
         try:
             parsed.write.mode("overwrite").parquet(staging)
         except Exception as exc:
             raise _parse_failure(exc, batch_id) from None
         kill_point("ingest.after_staging")
         parsed = spark.read.parquet(staging)
+        if erased is not None:
+            parsed = suppression.mark_erased(parsed, erased)
         stats = (
             parsed.groupBy("source_file", "status", F.substring_index(F.col("detail"), ":", 1).alias("detail"))
             .agg(F.count(F.lit(1)).alias("n"))
@@ -232,10 +244,10 @@ def ingest_batch(
             StatusCount(source_file=r["source_file"], status=r["status"], detail=r["detail"], n=int(r["n"]))
             for r in stats
         ]
-        check_breaking(stats_rows, share=cfg.ingest.breaking_share, batch_id=batch_id)
+        check_breaking(stats_rows, share=ingest.breaking_share, batch_id=batch_id)
         loaded = _load_batch(spark, lake, parsed, batch_id=batch_id, started=started)
     finally:
-        _drop_staging(staging)
+        remove_tree(staging)
 
     rows_per_file = Counter[str]() if rows_taken is None else rows_taken
     for r in stats_rows:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from socialflywheel.faults import kill_point
 from socialflywheel.lake.catalog import EVENT_SCHEMA, table
 from socialflywheel.lake.storage import remove_tree
+from socialflywheel.privacy import suppression
 from socialflywheel.privacy.pseudonymize import pseudonymize_udf
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.models import PrivacyConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ def pseudonymize_events(bronze: DataFrame, key: bytes) -> DataFrame:
     return bronze.select(
         *[pseudo(F.col(c)).alias(c) if c in ("user_id", "target_user_id") else F.col(c) for c in EVENT_COLUMN_NAMES],
         F.col("extras"),
+        *[F.col("batch_id")] * ("batch_id" in bronze.columns),  # bookkeeping (rows per batch), not a silver column
     )
 
 
@@ -108,18 +111,23 @@ class ConformResult(JobResult):
     """Rows in silver.follows (current edges) after the run."""
 
 
-def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> ConformResult:
+def run_conform(spark: SparkSession, lake: Lake, privacy: PrivacyConfig) -> ConformResult:
     """Conform every batch of rows in bronze.events not yet in silver; rebuild users and follows.
 
     The work list comes from the batch ids present in bronze.events itself (not from the batch
     records), so rows of a batch killed after its bronze write but before its record are not orphaned.
+
+    Args:
+        spark: the session that pseudonymizes and merges.
+        lake: bronze in, silver out.
+        privacy: the ``privacy`` section (the pseudonymization key comes from its environment variable).
 
     Returns:
         The batches and rows conformed, and the row counts of the silver tables after the run.
     """
     from pyspark.sql import functions as F
 
-    key = cfg.privacy.hmac_key()
+    key = privacy.hmac_key()
     done = {r["batch_id"] for r in lake.read_arrow("silver.conformed_batches", columns=["batch_id"]).to_pylist()}
     present = set(lake.read_arrow("bronze.events", columns=["batch_id"]).column("batch_id").unique().to_pylist())
     todo = sorted(present - done)
@@ -128,12 +136,17 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Conform
         return _result(lake, batches=0, rows_in=0, rows_out=0)
     with_rows = todo
     bronze = lake.read(spark, "bronze.events").filter(F.col("batch_id").isin(with_rows))
-    conformed = pseudonymize_events(bronze, key)
-    staging = f"{cfg.lake_root}/_staging/conform-{todo[-1]}"
+    # People on the suppression list are dropped again here (ingest already keeps them out of bronze).
+    conformed = suppression.without_suppressed(pseudonymize_events(bronze, key), key, suppression.tokens(lake))
+    staging = f"{lake.root}/_staging/conform-{todo[-1]}-{uuid.uuid4().hex[:8]}"  # unique per run, never shared
     conformed.write.mode("overwrite").parquet(staging)  # the UDF runs once; two writes read the result
     try:
-        staged = spark.read.parquet(staging)
-        rows_in = staged.count()
+        staged = spark.read.schema(conformed.schema).parquet(staging)  # no file to infer from when 0 rows are left
+        per_batch = {
+            r["batch_id"]: int(r["n"])
+            for r in staged.groupBy("batch_id").count().withColumnRenamed("count", "n").collect()
+        }
+        rows_in = sum(per_batch.values())
         before = _rows(lake, "silver.events")
         kill_point("conform.after_staging")
         lake.merge(spark, staged.select(*table("silver.events").column_names), "silver.events")
@@ -146,7 +159,7 @@ def run_conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Conform
     kill_point("conform.after_users")
     lake.overwrite(derive_follows(events), "silver.follows")
     kill_point("conform.before_mark")
-    _mark_conformed(lake, todo)
+    _mark_conformed(lake, {b: per_batch.get(b, 0) for b in todo})
     result = _result(lake, batches=len(todo), rows_in=rows_in, rows_out=_rows(lake, "silver.events") - before)
     log.info("conform: %d batches, %d bronze rows -> %d new silver events", len(todo), rows_in, result.rows_out)
     return result
@@ -165,8 +178,11 @@ def _result(lake: Lake, *, batches: int, rows_in: int, rows_out: int) -> Conform
     )
 
 
-def _mark_conformed(lake: Lake, batch_ids: list[str]) -> None:
+def _mark_conformed(lake: Lake, rows: dict[str, int]) -> None:
+    """Record the batches conformed, with the bronze rows each brought (before deduplication against silver)."""
     import pyarrow as pa
+
+    batch_ids = sorted(rows)
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     lake.write_arrow(
@@ -174,7 +190,7 @@ def _mark_conformed(lake: Lake, batch_ids: list[str]) -> None:
             {
                 "batch_id": batch_ids,
                 "conformed_at": pa.array([now] * len(batch_ids), pa.timestamp("us")),
-                "rows": pa.array([0] * len(batch_ids), pa.int64()),
+                "rows": pa.array([rows[b] for b in batch_ids], pa.int64()),
             }
         ),
         "silver.conformed_batches",

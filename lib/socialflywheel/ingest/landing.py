@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import re
 import stat
@@ -19,9 +20,11 @@ from socialflywheel.ingest.parse import Limits, utf8_storable
 from socialflywheel.lake.storage import Location, StorageError, is_remote, locate, probe
 
 if TYPE_CHECKING:
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import IngestConfig
 
 SUBDIR = {"json": ("events", "*.jsonl"), "parquet": ("events_parquet", "*.parquet")}
+
+log = logging.getLogger(__name__)
 
 
 class UnreadableLandingFile(OSError):
@@ -127,14 +130,24 @@ def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
     loc = locate(landing_uri)
     remote = is_remote(landing_uri)
     listed = _list_remote(loc, sub, pattern) if remote else _list_local(Path(loc.path), sub, pattern)
+    if not remote:
+        _warn_unexpected(Path(loc.path), sub, pattern)
+    root = Path(loc.path).resolve()
     files = []
     for rel, path in listed:
         problem = None
+        # A dangling link is not "outside": it cannot be read at all, which fails the batch as any unreadable file.
+        outside = not remote and os.path.exists(path) and not Path(path).is_relative_to(root)
         if why := name_problem(rel):
             problem = f"its name has {why}"
+        elif outside:  # a link to /etc/passwd must not put its bytes in bronze.quarantine
+            problem = "it links out of the landing folder (the target is never read)"
         elif not remote and (why := name_problem(path)):  # the engine reads it by its resolved path (a link's target)
             problem = f"its path {escape_name(path)} has {why}"
         name = escape_name(rel) if problem else rel
+        if outside:
+            files.append(LandingFile(name, loc.child_uri(path), 0, _name_digest(rel), 1, problem, os.fsencode(rel)))
+            continue
         try:  # a dangling link, a vanished or unreadable file fails the batch before anything is written
             if remote:
                 info = loc.fs.get_file_info(path)
@@ -160,6 +173,35 @@ def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
         raw_name = os.fsencode(rel) if problem else b""
         files.append(LandingFile(name, loc.child_uri(path), size, sha, lines, problem, raw_name))
     return files
+
+
+def _name_digest(rel: str) -> str:
+    """A ledger fingerprint for a file whose content is never read: the digest of its name."""
+    return hashlib.sha256(b"name:" + os.fsencode(rel)).hexdigest()
+
+
+def _warn_unexpected(root: Path, sub: str, pattern: str) -> None:
+    """One warning naming the files under the landing folder that ingest does not take (``.gz``, other suffixes)."""
+    import fnmatch
+
+    folder = root / sub
+    if not folder.is_dir():
+        return
+    others = sorted(
+        str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file() and not fnmatch.fnmatch(p.name, pattern)
+    )
+    if others:
+        shown = ", ".join(escape_name(o) for o in others[:5]) + (
+            f" and {len(others) - 5} more" if len(others) > 5 else ""
+        )
+        log.warning(
+            "landing: %d file(s) under %s are not %s files and are not taken: %s (decompress .gz files; rename or "
+            "move the others)",
+            len(others),
+            sub,
+            pattern,
+            shown,
+        )
 
 
 def _parquet_rows(fs: pa_fs.FileSystem, path: str, default: int) -> int:
@@ -195,14 +237,14 @@ def _list_remote(loc: Location, sub: str, pattern: str) -> list[tuple[str, str]]
     )
 
 
-def limits_from(cfg: FlywheelConfig) -> Limits:
-    """The validator's limits from the ``ingest`` config (the newest plausible ts is counted from now)."""
-    min_ts = dt.datetime.fromisoformat(cfg.ingest.min_ts.replace("Z", "+00:00"))
+def limits_from(ingest: IngestConfig) -> Limits:
+    """The validator's limits from the ``ingest`` section (the newest plausible ts is counted from now)."""
+    min_ts = dt.datetime.fromisoformat(ingest.min_ts.replace("Z", "+00:00"))
     return Limits(
-        max_text_bytes=cfg.ingest.max_text_bytes,
-        max_line_bytes=cfg.ingest.max_line_bytes,
+        max_text_bytes=ingest.max_text_bytes,
+        max_line_bytes=ingest.max_line_bytes,
         min_ts=min_ts if min_ts.tzinfo else min_ts.replace(tzinfo=dt.UTC),
-        max_ts=dt.datetime.now(dt.UTC) + dt.timedelta(hours=cfg.ingest.max_future_hours),
+        max_ts=dt.datetime.now(dt.UTC) + dt.timedelta(hours=ingest.max_future_hours),
     )
 
 

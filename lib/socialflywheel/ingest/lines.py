@@ -49,6 +49,9 @@ CHUNK_ROWS = 20_000
 CHUNK_BYTES = 16 << 20
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def _records(content: bytes, fmt: str, part: tuple[int, int] | None) -> Iterator[tuple[int, bytes, Any]]:
     """(line_no, raw bytes, decoded record or None for a JSON line still to decode) for each row of a file.
 
@@ -146,7 +149,10 @@ def parse_content(
             try:
                 if isinstance(record, Rejected):
                     raise record
-                event = parse_line(raw, limits, mapping) if record is None else validate(record, limits, mapping)
+                if record is None:  # a UTF-8 byte order mark (Windows tools write one) is not line 1's JSON
+                    event = parse_line(raw.removeprefix(UTF8_BOM) if number == 1 else raw, limits, mapping)
+                else:
+                    event = validate(record, limits, mapping)
                 status, detail = None, None
             except Rejected as rej:
                 event, status, detail = {}, rej.reason, _storable(rej.detail)

@@ -253,9 +253,12 @@ class Lake:
         if not keys:
             raise ValueError(f"{name} has no merge keys")
         if not self.exists(name):
-            if insert and when_matched != "delete":
-                self.append(df, name)
-            return
+            if not insert or when_matched == "delete":
+                return
+            # Created empty, then merged into: a blind append here wrote a batch twice when two runs both found
+            # the table missing (each appended; both "reconciled"). Two creators race on version 0 and one loses
+            # cleanly; both MERGEs then go through Delta's conflict check.
+            self.create_if_missing(name)
         view = f"merge_src_{uuid.uuid4().hex[:12]}"
         src = df if when_matched == "delete" and not insert else self._conform(df, t)
         src.createOrReplaceTempView(view)
@@ -273,6 +276,23 @@ class Lake:
         with_commit_retry(lambda: spark.sql(sql).collect(), table=name)
         spark.catalog.dropTempView(view)
         self._note_write(name)
+
+    def create_if_missing(self, name: str) -> None:
+        """Create a table, empty, with its catalog schema and partitioning, unless it exists (race-safe)."""
+        from deltalake import DeltaTable
+
+        t = table(name)
+        try:
+            DeltaTable.create(
+                self.path(name),
+                t.schema,
+                mode="ignore",
+                partition_by=list(t.partition_by) or None,
+                storage_options=self.storage_options,
+            )
+        except Exception:
+            if not self.exists(name):  # not a lost race with another creator: a real failure
+                raise
 
     def write_arrow(self, data: pa.Table, name: str, *, mode: Literal["append", "overwrite"] = "append") -> None:
         """Write a small Arrow table with delta-rs (run records, ledgers: no Spark needed).

@@ -167,3 +167,74 @@ def writer_lease(lake_root: str, *, job: str, ttl_s: float = 120.0, wait_s: floa
         stop.set()
         beat.join(5)
         lease.release()
+
+
+LOCK_FILE = "_locks/writer.lock"
+_held_here: dict[str, int] = {}  # local lake roots whose lock this process holds, with a nesting count
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def local_writer_lock(lake_root: str, *, job: str, wait_s: float = 3600.0) -> Iterator[None]:
+    """One writing job at a time on a local lake: an exclusive ``flock`` on ``<lake>/_locks/writer.lock``.
+
+    Delta's atomic rename keeps each commit whole, but not a job's sequence of them: two ingests that both
+    found bronze missing each wrote the batch (#16). The kernel drops the lock when its holder exits, killed
+    or not, so a dead holder never blocks the next job. Re-entrant within a process (a job that runs another).
+
+    Raises:
+        LeaseTimeout: another job held the lock for more than ``wait_s`` seconds.
+    """
+    import fcntl
+    from pathlib import Path
+
+    path = Path(lake_root) / LOCK_FILE
+    key = str(path.resolve())
+    with _held_guard:
+        if _held_here.get(key):
+            _held_here[key] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held_here[key] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        deadline = time.monotonic() + wait_s
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another job"
+                if time.monotonic() > deadline:
+                    raise LeaseTimeout(
+                        f"lake {lake_root}: {holder} has held the writer lock ({LOCK_FILE}) for more than "
+                        f"{wait_s:.0f} s; wait for it to finish (the lock goes with its process)"
+                    ) from None
+                if not announced:
+                    log.info("lake %s: %s waits for %s", lake_root, job, holder)
+                    announced = True
+                time.sleep(0.1 + 0.2 * random.random())
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{job} (pid {os.getpid()} on {socket.gethostname()})")
+        fh.flush()
+        with _held_guard:
+            _held_here[key] = 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held_here.pop(key, None)
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -15,8 +15,8 @@ from socialflywheel.results import JobResult
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
     from socialflywheel.config.models import RetentionConfig
+    from socialflywheel.config.stages import MaintainConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
@@ -70,21 +70,21 @@ class MaintainResult(JobResult):
     """Unreferenced files removed by vacuum, over every table."""
 
 
-def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> MaintainResult:
+def run_maintain(spark: SparkSession, lake: Lake, m: MaintainConfig, *, retention: RetentionConfig) -> MaintainResult:
     """Apply retention, compact small files, vacuum and clean the log of every existing table.
 
     Args:
         spark: unused (maintenance goes through delta-rs); the job contract passes it.
-        cfg: the configuration (``cfg.maintain`` and ``cfg.privacy.retention_days``).
         lake: the tables to maintain.
+        m: the ``maintain`` section (compaction, vacuum and log retention).
+        retention: days kept per class of table (``privacy.retention_days``).
 
     Returns:
         The tables maintained and the rows expired and files compacted and vacuumed over all of them.
     """
     today = dt.datetime.now(dt.UTC).date()
-    m = cfg.maintain
     # Every table's retention is checked before the first delete: a bad one stops the run with nothing removed.
-    predicates = {name: retention_predicate(CATALOG[name], cfg.privacy.retention_days, today=today) for name in CATALOG}
+    predicates = {name: retention_predicate(CATALOG[name], retention, today=today) for name in CATALOG}
     done: dict[str, dict[str, int]] = {}
     for name in sorted(CATALOG):
         delta = lake.delta(name)
@@ -103,7 +103,7 @@ def run_maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> Mainta
         cleanup_log(lake, name, log_retention=f"interval {m.log_retention_hours} hours")
         lake.versions_written[name] = lake.version(name) or 0
         done[name] = step
-    remove_tree(join(cfg.lake_root, "_staging"))  # leftovers of killed batches, on disk or in a bucket
+    remove_tree(join(lake.root, "_staging"))  # leftovers of killed batches, on disk or in a bucket
     expired = sum(s.get("expired_rows", 0) for s in done.values())
     vacuumed = sum(s.get("files_vacuumed", 0) for s in done.values())
     log.info("maintain: %d tables, %d expired rows, %d files vacuumed", len(done), expired, vacuumed)

@@ -17,14 +17,19 @@ from typing import TYPE_CHECKING
 
 from socialflywheel.lake.catalog import CATALOG, Table
 from socialflywheel.lake.io import with_commit_retry
+from socialflywheel.lake.storage import join, remove_tree
+from socialflywheel.privacy import suppression
 from socialflywheel.privacy.pseudonymize import pseudonym
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.models import PrivacyConfig
     from socialflywheel.lake.io import Lake
+    from socialflywheel.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +55,17 @@ def _merge_delete(spark: SparkSession, lake: Lake, table: str, on: str, view: st
 
 
 def _erase_quarantine(spark: SparkSession, lake: Lake, raw: Sequence[str]) -> int:
-    """Rejected lines are raw bytes (maybe not UTF-8): find the JSON-quoted ids in them, delete by key."""
+    r"""Rejected lines are raw bytes (maybe not UTF-8): find the lines naming the people, delete them by key.
+
+    A line is matched on its decoded JSON strings (so ``zo\u00eb`` is ``zoë`` and an id holding a quote is found
+    however it was escaped), else on the bytes of every JSON spelling of each id.
+    """
     from pyspark.sql import functions as F
 
-    from socialflywheel.privacy._udfs import contains_any_udf
+    from socialflywheel.privacy._udfs import mentions_any_udf
 
-    contains = contains_any_udf([f'"{u}"'.encode() for u in raw])
-    keys = lake.read(spark, "bronze.quarantine").where(contains(F.col("raw"))).select("file_sha256", "line_no")
+    mentions = mentions_any_udf(raw)
+    keys = lake.read(spark, "bronze.quarantine").where(mentions(F.col("raw"))).select("file_sha256", "line_no")
     view = f"erase_q_{uuid.uuid4().hex[:10]}"
     keys.createOrReplaceTempView(view)
     n = _merge_delete(spark, lake, "bronze.quarantine", "t.file_sha256 = s.file_sha256 AND t.line_no = s.line_no", view)
@@ -115,13 +124,23 @@ class EraseResult(JobResult):
     """What is left to do: the erasure is logical until maintenance vacuums the old files."""
 
 
-def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids: Sequence[str]) -> EraseResult:
+def run_erase(
+    spark: SparkSession,
+    lake: Lake,
+    privacy: PrivacyConfig,
+    *,
+    tracking: Tracking,
+    work: Path,
+    user_ids: Sequence[str],
+) -> EraseResult:
     """Erase people named by raw ids (as a data-protection request names them).
 
     Args:
         spark: the session that runs the deletes.
-        cfg: the configuration (the pseudonymization key, the work directory, the model registry).
         lake: the tables to erase from; the erasure is recorded in audit.erasures.
+        privacy: the ``privacy`` section (the pseudonymization key).
+        tracking: the model registry whose versions trained on erased people are tagged.
+        work: the work folder whose prepared training shards are dropped.
         user_ids: the people's raw ids; blanks and repeats are dropped.
 
     Returns:
@@ -132,11 +151,13 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
     """
     import pyarrow as pa
 
-    raw = sorted({u.strip() for u in user_ids if u and u.strip()})
+    erasure_id = uuid.uuid4().hex
+    raw = sorted({u for u in user_ids if u})  # exactly as given: " alice" is not "alice" (nothing trimmed)
     if not raw:
         raise ValueError("erase needs at least one --user id")
     requested = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    key = cfg.privacy.hmac_key()
+    _check_readable(spark, lake)  # all or nothing: a damaged table stops the erasure before its first delete
+    key = privacy.hmac_key()
     pseudo = [pseudonym(u, key) for u in raw]
     posts = authored_posts(spark, lake, pseudo)
     views = {
@@ -161,9 +182,10 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
             deleted["bronze.quarantine"] = deleted.get("bronze.quarantine", 0) + n
     for view in views.values():
         spark.catalog.dropTempView(view)
-    marked = mark_models(cfg, touched="gold.training_examples" in deleted, erasure_tables=sorted(deleted))
-    caches = drop_training_caches(cfg) if found else 0
-    erasure_id = uuid.uuid4().hex
+    suppression.add(lake, pseudo, key=key, erasure_id=erasure_id)  # re-delivered data never brings them back
+    remove_tree(join(lake.root, "_staging"))  # raw bytes of killed batches (nothing runs beside an erase)
+    marked = mark_models(tracking, touched="gold.training_examples" in deleted, erasure_tables=sorted(deleted))
+    caches = drop_training_caches(work) if found else 0
     lake.write_arrow(
         pa.table(
             {
@@ -203,6 +225,24 @@ def run_erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids:
     )
 
 
+def _check_readable(spark: SparkSession, lake: Lake) -> None:
+    """Every existing table answers a query, or the erasure stops before deleting anything.
+
+    Raises:
+        ValueError: a table's log or files cannot be read; names the table and what to do.
+    """
+    for name in sorted(CATALOG):
+        if not lake.exists(name):
+            continue
+        try:
+            spark.sql(f"SELECT 1 FROM delta.`{lake.path(name)}` LIMIT 1").collect()
+        except Exception as exc:
+            raise ValueError(
+                f"erase: {name} cannot be read ({type(exc).__name__}); nothing was erased. Repair the table "
+                "(restore it to a readable version) and run the erasure again"
+            ) from exc
+
+
 def _people_found(spark: SparkSession, lake: Lake, views: dict[str, str]) -> int:
     """How many of the requested people appear in events (as actor or target), before deleting."""
     for name, view in (("bronze.events", views["raw"]), ("silver.events", views["pseudo"])):
@@ -216,14 +256,14 @@ def _people_found(spark: SparkSession, lake: Lake, views: dict[str, str]) -> int
     return 0
 
 
-def drop_training_caches(cfg: FlywheelConfig) -> int:
+def drop_training_caches(work: Path) -> int:
     """Delete prepared training shards under the work directory (derived copies of training examples).
 
     The shards hold pseudonyms. They are rebuilt by the next ``flywheel train``; models stay, tagged by mark_models.
     """
     import shutil
 
-    root = cfg.work_path / "recsys"
+    root = work / "recsys"
     dropped = 0
     for data in sorted(root.glob("*/data")) if root.exists() else []:
         shutil.rmtree(data, ignore_errors=True)
@@ -231,7 +271,7 @@ def drop_training_caches(cfg: FlywheelConfig) -> int:
     return dropped
 
 
-def mark_models(cfg: FlywheelConfig, *, touched: bool, erasure_tables: list[str]) -> int:
+def mark_models(tracking: Tracking, *, touched: bool, erasure_tables: list[str]) -> int:
     """Tag registered model versions trained on data that held an erased person."""
     if not touched:
         return 0
@@ -241,9 +281,9 @@ def mark_models(cfg: FlywheelConfig, *, touched: bool, erasure_tables: list[str]
 
         from socialflywheel.tracking import client_tracking_uri
 
-        mlflow.set_tracking_uri(client_tracking_uri(cfg))
+        mlflow.set_tracking_uri(client_tracking_uri(tracking.uri))
         client = MlflowClient()
-        versions = client.search_model_versions(f"name='{cfg.mlflow.registered_model}'")
+        versions = client.search_model_versions(f"name='{tracking.registered_model}'")
     except Exception as exc:  # no registry yet, or none reachable: nothing was trained on the data
         log.info("erase: no registered models to mark (%s)", type(exc).__name__)
         return 0

@@ -46,9 +46,7 @@ from socialflywheel.recsys.core.metrics import gini
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
@@ -246,17 +244,13 @@ def _latest_version(lake: Lake) -> str | None:
     return str(df.sort_values(kind="stable").index[-1])
 
 
-def build_fairness(
-    spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake, *, model_version: str | None = None
-) -> dict[str, Any]:
+def build_fairness(lake: Lake, *, model_version: str | None = None) -> dict[str, Any]:
     """Measure one model version's recommendations and replace its rows of gold.recommendation_fairness.
 
     Reads gold.recommendations (one version's partition), silver.posts, silver.follows and the
     interaction events of silver.events through delta-rs; no Spark is needed.
 
     Args:
-        spark: Unused (kept for the job signature ``fn(spark, cfg, lake)``).
-        cfg: Resolved configuration (unused beyond the lake; kept for the job signature).
         lake: The lake.
         model_version: The slice to measure (default: the most recently generated one).
 
@@ -266,8 +260,6 @@ def build_fairness(
         metric is present when there are no recommendations yet.
     """
     import pyarrow as pa
-
-    del spark, cfg
 
     version = model_version or _latest_version(lake)
     if version is None:

@@ -50,11 +50,11 @@ from socialflywheel.results import JobResult
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
     from socialflywheel.config.recsys import RecommendConfig
     from socialflywheel.lake.io import Lake
     from socialflywheel.recsys.core.data import DatasetMeta
     from socialflywheel.recsys.core.model import TwoTower
+    from socialflywheel.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,12 @@ class ServedModel:
         return np.asarray(self.items.column(name).to_numpy())
 
 
-def _load_served(cfg: FlywheelConfig, version: str, directory: Path) -> ServedModel:
+def _load_served(tracking: Tracking, version: str, directory: Path) -> ServedModel:
     from socialflywheel.recsys.core.data import DatasetMeta
     from socialflywheel.recsys.core.model import load_model
     from socialflywheel.recsys.registry import download_serving_files
 
-    files = download_serving_files(cfg, version, directory)
+    files = download_serving_files(tracking, version, directory)
     meta, model = DatasetMeta.load(files["meta"]), load_model(files["model"])
     return ServedModel(files=files, meta=meta, model=model, items=pq.read_table(files["items"]))
 
@@ -117,7 +117,7 @@ def _read_prior(lake: Lake, served: ServedModel, *, at: int) -> np.ndarray:
 
 
 def _corpus(served: ServedModel, sig: ServingSignals, prior: np.ndarray, rc: RecommendConfig) -> np.ndarray:
-    """Engaged-with, fresh and trending posts, less those not created yet at the query time."""
+    """Engaged-with, fresh and trending posts, less those not created yet at the query time or gone from silver."""
     from socialflywheel.recsys.index import candidate_corpus
 
     corpus = candidate_corpus(
@@ -129,7 +129,8 @@ def _corpus(served: ServedModel, sig: ServingSignals, prior: np.ndarray, rc: Rec
         min_count=rc.min_item_interactions,
         top_trending=rc.trending_top,
     )
-    alive: np.ndarray = corpus[np.isfinite(prior[corpus])]  # a post not created yet has a -inf prior
+    # A post not created yet has a -inf prior; a post gone from silver.posts (erased) is never listed again.
+    alive: np.ndarray = corpus[np.isfinite(prior[corpus]) & sig.live[corpus]]
     return alive
 
 
@@ -145,17 +146,24 @@ def _embed(served: ServedModel, user_rows: np.ndarray, corpus: np.ndarray) -> tu
 
 
 def _track(
-    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, version: str, index_kind: str, metrics: dict[str, float]
+    spark: SparkSession,
+    lake: Lake,
+    tracking: Tracking,
+    *,
+    k: int,
+    version: str,
+    index_kind: str,
+    metrics: dict[str, float],
 ) -> str:
     """One MLflow run: parameters, exposure metrics and the fairness report (kept in gold.recommendation_fairness)."""
     from socialflywheel.tracking import tracked_run
 
-    with tracked_run(cfg, lake, run_name=f"recommend-v{version}", job="recommend") as run:
+    with tracked_run(tracking, lake, run_name=f"recommend-v{version}", job="recommend") as run:
         import mlflow
 
-        mlflow.log_params({"model_version": version, "index_kind": index_kind, "k": cfg.recommend.k})
+        mlflow.log_params({"model_version": version, "index_kind": index_kind, "k": k})
         mlflow.log_metrics(metrics)
-        log_fairness_to_mlflow(build_fairness(spark, cfg, lake, model_version=version))
+        log_fairness_to_mlflow(build_fairness(lake, model_version=version))
         return str(run.info.run_id)
 
 
@@ -183,14 +191,24 @@ class RecommendResult(JobResult):
 
 
 def run_recommend(
-    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, version: str | None = None
+    spark: SparkSession,
+    lake: Lake,
+    rc: RecommendConfig,
+    *,
+    tracking: Tracking,
+    work: Path,
+    seed: int,
+    version: str | None = None,
 ) -> RecommendResult:
     """Write top-``recommend.k`` posts per user of silver.users for the serving model version.
 
     Args:
         spark: The session (writes gold.recommendations).
-        cfg: Resolved configuration (``recommend``, ``mlflow``).
         lake: The lake.
+        rc: The ``recommend`` section (k, the index, the corpus and the fallback).
+        tracking: Where the serving model is registered and the run is logged (the resolved ``mlflow`` section).
+        work: The work folder; the index and embeddings are saved under ``<work>/models/<version>``.
+        seed: Seed of the approximate index's training.
         version: Registered model version (default: the serving alias holder, else the latest).
 
     Returns:
@@ -201,11 +219,10 @@ def run_recommend(
     from socialflywheel.recsys.registry import serving_version
     from socialflywheel.tracking import setup
 
-    rc = cfg.recommend
-    setup(cfg)
-    version = version or serving_version(cfg)
-    home = cfg.work_path / "models" / version
-    served = _load_served(cfg, version, home / "artifacts")
+    setup(tracking)
+    version = version or serving_version(tracking)
+    home = work / "models" / version
+    served = _load_served(tracking, version, home / "artifacts")
     post_ids = served.post_ids
     sig = _read_signals(lake, served, fresh_days=rc.fresh_days)
     prior = _read_prior(lake, served, at=sig.now + 1)  # as of just after the newest event
@@ -217,7 +234,7 @@ def run_recommend(
     user_vec, corpus_vec = fold_prior(*_embed(served, model_rows, corpus), prior[corpus])
     index = build_index(
         corpus_vec, item_ids=corpus, kind=rc.index, exact_below=rc.exact_below, nlist=rc.ivf_nlist,
-        nprobe=rc.ivf_nprobe, hnsw_m=rc.hnsw_m, ef_search=rc.hnsw_ef_search, seed=cfg.seed,
+        nprobe=rc.ivf_nprobe, hnsw_m=rc.hnsw_m, ef_search=rc.hnsw_ef_search, seed=seed,
     )  # fmt: skip
     seen_rows, seen_items = sig.seen_pairs(model_global)
     top, scores = search_topk(index, user_vec, k=rc.k, seen_rows=seen_rows, seen_items=seen_items)
@@ -253,7 +270,7 @@ def run_recommend(
             now=sig.now, fresh_days=rc.fresh_days,
         ),
     }  # fmt: skip
-    run_id = _track(spark, cfg, lake, version=version, index_kind=index.kind, metrics=metrics)
+    run_id = _track(spark, lake, tracking, k=rc.k, version=version, index_kind=index.kind, metrics=metrics)
     return RecommendResult(
         model_version=version,
         mlflow_run_id=run_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
-from socialflywheel.config import FlywheelConfig
 from socialflywheel.recsys.core.data import DatasetMeta
+from socialflywheel.tracking import Tracking
 
 SCORE_TAG = "holdout_recall_at_50"
+PROMOTION_TAG = "promotion"
 FINGERPRINT_TAG = "dataset_fingerprint"
 SERVING_FILES = {
     "model": "model/model.pt",
@@ -96,7 +98,7 @@ class TwoTowerRetrieval(PythonModel):
 
 @dataclass
 class Registration:
-    """A registered version and what the promotion decided."""
+    """A registered version and what the promotion decided, with the reason in one sentence."""
 
     name: str
     version: str
@@ -105,10 +107,15 @@ class Registration:
     champion_version: str | None
     champion_score: float | None
     same_holdout: bool
+    reason: str = ""
+    champion_rescored: float | None = None
+    """The champion's Recall@50 re-measured on this run's holdout (when the holdouts differed)."""
+    mine_rescored: float | None = None
+    """This version's Recall@50 measured the same way (the re-scored comparison is like for like)."""
 
 
 def log_and_register(
-    cfg: FlywheelConfig, *, run_dir: str | Path, score: float, model_path: str | Path | None = None
+    tracking: Tracking, *, run_dir: str | Path, score: float, model_path: str | Path | None = None
 ) -> tuple[str, str]:
     """Log the pyfunc model into the active run and register it; returns ``(model name, version)``.
 
@@ -128,48 +135,118 @@ def log_and_register(
         python_model=TwoTowerRetrieval(),
         artifacts=artifacts,
         signature=infer_signature(sample_in, sample_out, params={"k": 10}),
-        registered_model_name=cfg.mlflow.registered_model,
+        registered_model_name=tracking.registered_model,
         pip_requirements=PIP_REQUIREMENTS,
     )
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
-    name = cfg.mlflow.registered_model
+    name = tracking.registered_model
     client.set_model_version_tag(name, version, SCORE_TAG, f"{score:.6f}")
     client.set_model_version_tag(name, version, FINGERPRINT_TAG, dataset_fingerprint(root / "data"))
     return name, version
 
 
-def promote_if_better(cfg: FlywheelConfig, *, version: str) -> Registration:
-    """Give ``version`` the serving alias when nobody holds it or when it beats the holder's holdout Recall@50."""
+def promote_if_better(
+    tracking: Tracking,
+    *,
+    version: str,
+    best_baseline: float,
+    margin: float = 0.0,
+    rescore: Callable[[str], float] | None = None,
+) -> Registration:
+    """Give ``version`` the serving alias only when it beats the best baseline and the champion on one holdout.
+
+    Guards, in order: the version's holdout Recall@50 must beat the best baseline's (plus ``margin``; the
+    ``train.promotion_margin``) on the same split (a first
+    model that loses to most-popular never serves); with a champion of the same holdout (the datasets'
+    fingerprints agree) the recorded scores are compared; with a champion of another holdout both versions are
+    re-scored on this run's holdout by ``rescore`` (the same serving path and metric for both) and compared, or,
+    without ``rescore``, the champion stays. The decision and its reason are tagged on the version.
+    """
     from mlflow.exceptions import MlflowException
 
     client = mlflow.MlflowClient()
-    name, alias = cfg.mlflow.registered_model, cfg.mlflow.serving_alias
+    name, alias = tracking.registered_model, tracking.serving_alias
     mine = client.get_model_version(name, version)
     score = float(mine.tags[SCORE_TAG])
     try:
         holder = client.get_model_version_by_alias(name, alias)
     except MlflowException:
         holder = None
-    if holder is None or str(holder.version) == str(mine.version):
+    if holder is not None and str(holder.version) == str(mine.version):
+        holder = None
+    champion = float(holder.tags.get(SCORE_TAG, "-inf")) if holder is not None else None
+    same = holder is None or holder.tags.get(FINGERPRINT_TAG) == mine.tags.get(FINGERPRINT_TAG)
+    reg = Registration(name, version, False, score, str(holder.version) if holder else None, champion, same)
+    if score <= best_baseline + margin:
+        plus = f" + margin {margin:.4f}" if margin else ""
+        reg.reason = f"holdout Recall@50 {score:.4f} does not beat the best baseline's {best_baseline:.4f}{plus}"
+    elif holder is None:
+        reg.promoted = True
+        reg.reason = f"no champion; holdout Recall@50 {score:.4f} beats the best baseline's {best_baseline:.4f}"
+    elif same:
+        reg.promoted = score > float(champion or 0.0)
+        verb = "beats" if reg.promoted else "does not beat"
+        reg.reason = f"holdout Recall@50 {score:.4f} {verb} champion v{holder.version}'s {champion:.4f} (same holdout)"
+    elif rescore is None:
+        reg.reason = f"champion v{holder.version} was scored on another holdout and cannot be re-scored here"
+    else:
+        reg.mine_rescored, reg.champion_rescored = rescore(version), rescore(str(holder.version))
+        reg.promoted = reg.mine_rescored > reg.champion_rescored
+        verb = "beats" if reg.promoted else "does not beat"
+        reg.reason = (
+            f"re-scored on this run's holdout, Recall@50 {reg.mine_rescored:.4f} {verb} champion "
+            f"v{holder.version}'s {reg.champion_rescored:.4f}"
+        )
+    if reg.promoted:
         client.set_registered_model_alias(name, alias, version)
-        return Registration(name, version, True, score, None, None, True)
-    champion = float(holder.tags.get(SCORE_TAG, "-inf"))
-    same = holder.tags.get(FINGERPRINT_TAG) == mine.tags.get(FINGERPRINT_TAG)
-    promoted = score > champion
-    if promoted:
-        client.set_registered_model_alias(name, alias, version)
-    return Registration(name, version, promoted, score, str(holder.version), champion, same)
+    client.set_model_version_tag(name, version, PROMOTION_TAG, reg.reason)
+    return reg
 
 
-def serving_version(cfg: FlywheelConfig) -> str:
+def rescore_on_holdout(tracking: Tracking, version: str, data_root: str | Path, *, k: int = 50) -> float:
+    """A registered version's Recall@``k`` on a prepared dataset's test targets, through its pyfunc.
+
+    The served lists (the version's own catalogue and user inputs) are compared with the test targets by ids,
+    seen pairs of the dataset left out, so versions trained on different data are measured alike. People the
+    version does not know count as zero recall.
+    """
+    import mlflow.pyfunc
+
+    root = Path(data_root)
+    users = pq.read_table(root / "users.parquet", columns=["user_idx", "user_id"]).to_pandas()
+    posts = pq.read_table(root / "items.parquet", columns=["post_id"]).column("post_id").to_pylist()
+    uid = dict(zip(users["user_idx"], users["user_id"], strict=True))
+
+    def pairs(name: str) -> set[tuple[str, str]]:
+        t = pq.read_table(root / "test" / name, columns=["user_idx", "item_idx"])
+        return {(uid[u], posts[i]) for u, i in zip(t.column(0).to_pylist(), t.column(1).to_pylist(), strict=True)}
+
+    targets, seen = pairs("targets.parquet"), pairs("seen.parquet")
+    wanted: dict[str, set[str]] = {}
+    for u, p in targets:
+        wanted.setdefault(u, set()).add(p)
+    if not wanted:
+        return 0.0
+    model = mlflow.pyfunc.load_model(f"models:/{tracking.registered_model}/{version}")
+    pool = k + max(sum(1 for s in seen if s[0] == u) for u in wanted)
+    listed = model.predict(pd.DataFrame({"user_id": sorted(wanted)}), params={"k": pool})
+    top: dict[str, list[str]] = {}
+    for u, p in zip(listed["user_id"].tolist(), listed["post_id"].tolist(), strict=True):
+        if (u, p) not in seen and len(top.setdefault(u, [])) < k:
+            top[u].append(p)
+    recalls = [len(set(top.get(u, [])) & ps) / len(ps) for u, ps in wanted.items()]  # as core.metrics
+    return float(np.mean(recalls))
+
+
+def serving_version(tracking: Tracking) -> str:
     """The version holding the serving alias, else the latest registered version."""
     from mlflow.exceptions import MlflowException
 
     client = mlflow.MlflowClient()
-    name = cfg.mlflow.registered_model
+    name = tracking.registered_model
     try:
-        return str(client.get_model_version_by_alias(name, cfg.mlflow.serving_alias).version)
+        return str(client.get_model_version_by_alias(name, tracking.serving_alias).version)
     except MlflowException:
         versions = client.search_model_versions(f"name = '{name}'")
         if not versions:
@@ -177,13 +254,13 @@ def serving_version(cfg: FlywheelConfig) -> str:
         return str(max(int(v.version) for v in versions))
 
 
-def download_serving_files(cfg: FlywheelConfig, version: str, dst: str | Path) -> dict[str, Path]:
+def download_serving_files(tracking: Tracking, version: str, dst: str | Path) -> dict[str, Path]:
     """Download a version's artifacts and return the local path of each serving file (keys of SERVING_FILES)."""
     import mlflow.artifacts
 
     local = Path(
         mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{cfg.mlflow.registered_model}/{version}", dst_path=str(dst)
+            artifact_uri=f"models:/{tracking.registered_model}/{version}", dst_path=str(dst)
         )
     )
     found = {p.name: p for p in local.rglob("*") if p.is_file()}

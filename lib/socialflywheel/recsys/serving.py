@@ -36,6 +36,8 @@ class ServingSignals:
         trending: ``[num_items]`` ``log1p`` of engagements in the last day plus active hashtag trend strength.
         popular: ``[num_items]`` training interactions plus engagements in silver.events.
         pref: ``[users, num_categories]`` each person's share of engagements per item category.
+        live: ``[num_items]`` whether the catalogue item is still in silver.posts: a post erased since the model
+            was trained (its author's erasure) is in the model's catalogue but must never be listed again.
     """
 
     users: pa.Array
@@ -45,6 +47,7 @@ class ServingSignals:
     trending: np.ndarray
     popular: np.ndarray
     pref: np.ndarray
+    live: np.ndarray
 
     def seen_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Seen pairs of the given global user rows, as ``(position in rows, item)`` sorted by position.
@@ -137,8 +140,10 @@ def serving_signals(
     sel = engaged & (ev_user >= 0)
     np.add.at(pref, (ev_user[sel], category[ev_item[sel]]), 1.0)
     pref /= np.maximum(pref.sum(axis=1, keepdims=True), 1.0)
+    live = np.zeros(n, dtype=bool)
+    live[own_item[own_item >= 0]] = True
     return ServingSignals(
-        users=all_users, seen=seen, num_items=n, now=now, trending=trending, popular=popular, pref=pref
+        users=all_users, seen=seen, num_items=n, now=now, trending=trending, popular=popular, pref=pref, live=live
     )
 
 

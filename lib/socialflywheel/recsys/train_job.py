@@ -32,21 +32,21 @@ from socialflywheel.results import JobResult, Scalar
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.recsys import TrainConfig
     from socialflywheel.lake.io import Lake
     from socialflywheel.recsys.evaluate import Evaluation
+    from socialflywheel.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
 PROMOTE_METRIC = ("two_tower", "recall", 50)
 
 
-def _threads(cfg: FlywheelConfig) -> int:
-    return cfg.train.num_threads or max(1, (os.cpu_count() or 1) // cfg.train.nproc)
+def _threads(tc: TrainConfig) -> int:
+    return tc.num_threads or max(1, (os.cpu_count() or 1) // tc.nproc)
 
 
-def _train_kwargs(cfg: FlywheelConfig, data: Path, out: Path) -> dict[str, Any]:
-    tc = cfg.train
+def _train_kwargs(tc: TrainConfig, data: Path, out: Path) -> dict[str, Any]:
     return {
         "shards_dir": str(data / "train"),
         "meta": str(data / "meta.json"),
@@ -65,34 +65,34 @@ def _train_kwargs(cfg: FlywheelConfig, data: Path, out: Path) -> dict[str, Any]:
         "amp": tc.amp,
         "checkpoint_every_steps": tc.checkpoint_every_steps,
         "shuffle_buffer": tc.shuffle_buffer,
-        "num_threads": _threads(cfg),
+        "num_threads": _threads(tc),
         "time_prior": tc.time_prior,
         "id_dropout": tc.id_dropout,
     }
 
 
-def _refit_kwargs(cfg: FlywheelConfig, data: Path, out: Path, selected: str) -> dict[str, Any]:
+def _refit_kwargs(tc: TrainConfig, data: Path, out: Path, selected: str) -> dict[str, Any]:
     """The refit: the selected model, warm-started, trained ``refit_epochs`` more over train + val."""
     return {
-        **_train_kwargs(cfg, data, out),
+        **_train_kwargs(tc, data, out),
         "shards_dir": str(data / "refit" / "train"),
         "meta": str(data / "refit" / "meta.json"),
         "items_path": str(data / "test" / "items.parquet"),
-        "epochs": cfg.train.refit_epochs,
+        "epochs": tc.refit_epochs,
         "patience": 0,
         "init_model": selected,
     }
 
 
-def _shared_run_dir(cfg: FlywheelConfig, run_dir: Path) -> str | None:
+def _shared_run_dir(tc: TrainConfig, run_dir: Path) -> str | None:
     """Where a TorchDistributor run ships its shards and models (``train.shared_dir/<run>``), if anywhere."""
-    if cfg.train.launcher != "distributor" or cfg.train.shared_dir is None:
+    if tc.launcher != "distributor" or tc.shared_dir is None:
         return None
-    return join(cfg.train.shared_dir, run_dir.name)
+    return join(tc.shared_dir, run_dir.name)
 
 
 def _train(
-    cfg: FlywheelConfig, data: Path, out: Path, mlflow: ModuleType, *, refit_from: str | None = None
+    tc: TrainConfig, data: Path, out: Path, mlflow: ModuleType, *, refit_from: str | None = None
 ) -> dict[str, Any]:
     """Run the training loop with the configured launcher (:func:`socialflywheel.recsys.launch.launch`).
 
@@ -102,7 +102,7 @@ def _train(
     from socialflywheel.recsys.launch import launch
 
     validate = refit_from is None
-    kwargs = _train_kwargs(cfg, data, out) if validate else _refit_kwargs(cfg, data, out, str(refit_from))
+    kwargs = _train_kwargs(tc, data, out) if validate else _refit_kwargs(tc, data, out, str(refit_from))
     prefix = "epoch" if validate else "refit"
 
     def log_epoch(epoch: int, record: dict[str, float]) -> None:
@@ -113,18 +113,18 @@ def _train(
         from socialflywheel.recsys.distributor import train_with_distributor
 
         return train_with_distributor(
-            num_processes=cfg.train.nproc,
-            use_gpu=cfg.train.device == "cuda",
+            num_processes=tc.nproc,
+            use_gpu=tc.device == "cuda",
             train_kwargs=kwargs,
             validate=validate,
-            shared_dir=_shared_run_dir(cfg, out.parent),
+            shared_dir=_shared_run_dir(tc, out.parent),
             inputs=(data,) if validate else (data, Path(str(refit_from)).parent),
         )
 
     return launch(
         kwargs,
-        launcher=cfg.train.launcher,
-        nproc=cfg.train.nproc,
+        launcher=tc.launcher,
+        nproc=tc.nproc,
         validate=validate,
         log_fn=log_epoch,
         distributor=start_distributor,
@@ -199,6 +199,10 @@ class TrainResult(JobResult):
     champion_version: str | None
     champion_recall_at_50: float | None
     same_holdout_as_champion: bool
+    promotion_reason: str = ""
+    """Why the model did or did not get the serving alias, in one sentence."""
+    champion_recall_at_50_rescored: float | None = None
+    """The champion re-scored on this run's holdout (when it was scored on another one)."""
     metrics: list[dict[str, Scalar]] = field(default_factory=list)
     """The test metric table: one row per model and metric."""
     tuned_baselines: dict[str, str] = field(default_factory=dict)
@@ -218,15 +222,26 @@ class TrainResult(JobResult):
 
 
 def run_train(
-    spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake, *, run_name: str | None = None
+    spark: SparkSession | None,
+    lake: Lake,
+    tc: TrainConfig,
+    *,
+    tracking: Tracking,
+    work: Path,
+    run_name: str | None = None,
+    register: bool = True,
 ) -> TrainResult:
     """Prepare, train, evaluate and register the two-tower model in one MLflow run.
 
     Args:
         spark: The session (unused: the trainer reads Delta through delta-rs; kept for the job signature).
-        cfg: Resolved configuration (``train``, ``mlflow``).
         lake: The lake holding gold.training_examples and silver.posts.
+        tc: The ``train`` section (the model's hyper-parameters, the launcher, the baselines' grids).
+        tracking: Where the run and the registered model go (the resolved ``mlflow`` section).
+        work: The work folder; prepared shards and checkpoints go under ``<work>/recsys/<run>``.
         run_name: MLflow run name (default ``train-<UTC time>``).
+        register: Register the model and decide its promotion (False: an exploration, e.g. from a notebook, that
+            is tracked but never registered and never serves).
 
     Returns:
         The MLflow run id, model name and version, whether it got the serving alias, the test metric table, the
@@ -234,13 +249,12 @@ def run_train(
     """
     from socialflywheel.recsys.evaluate import evaluate_all
     from socialflywheel.recsys.prepare import prepare_shards
-    from socialflywheel.recsys.registry import log_and_register, promote_if_better
+    from socialflywheel.recsys.registry import Registration, log_and_register, promote_if_better, rescore_on_holdout
     from socialflywheel.tracking import tracked_run
 
     del spark
-    tc = cfg.train
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    run_dir = cfg.work_path / "recsys" / f"{stamp}-{uuid.uuid4().hex[:6]}"
+    run_dir = work / "recsys" / f"{stamp}-{uuid.uuid4().hex[:6]}"
     data = run_dir / "data"
     meta = prepare_shards(
         lake,
@@ -252,7 +266,7 @@ def run_train(
         split_by=tc.split_by,
         shard_order=tc.shard_order,
     )
-    with tracked_run(cfg, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
+    with tracked_run(tracking, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
         import mlflow
 
         mlflow.log_params(
@@ -267,14 +281,14 @@ def run_train(
             }
         )
         mlflow.log_dict(meta.extra, "data/meta_extra.json")
-        shared = _shared_run_dir(cfg, run_dir)
+        shared = _shared_run_dir(tc, run_dir)
         try:
-            result = _train(cfg, data, run_dir / "model", mlflow)
+            result = _train(tc, data, run_dir / "model", mlflow)
             model_path = result["model_path"]
             read_from = set(result.get("read_from", [str(data)]))
             refit_rows = 0
             if tc.refit_epochs > 0:  # the selected model, refit on train + val as the baselines are
-                refit = _train(cfg, data, run_dir / "refit", mlflow, refit_from=model_path)
+                refit = _train(tc, data, run_dir / "refit", mlflow, refit_from=model_path)
                 model_path, refit_rows = refit["model_path"], DatasetMeta.load(data / "refit").train_rows
                 read_from |= set(refit.get("read_from", []))
         finally:
@@ -294,18 +308,29 @@ def run_train(
             splits=("test",),
             ials_grid=grid,
             seed=tc.seed,
-            num_threads=_threads(cfg),
+            num_threads=_threads(tc),
         )
         _log_evaluation(mlflow, evaluation, run_dir)
         score = evaluation.metric(*PROMOTE_METRIC[:2], k=PROMOTE_METRIC[2])
         best_baseline = max(evaluation.metric(m, "recall", 50) for m in ("most_popular", "ials"))
         mlflow.log_metrics({"holdout_recall_at_50": score, "holdout_gain_over_best_baseline": score - best_baseline})
-        name, version = log_and_register(cfg, run_dir=run_dir, score=score, model_path=model_path)
-        reg = promote_if_better(cfg, version=version)
+        if register:
+            name, version = log_and_register(tracking, run_dir=run_dir, score=score, model_path=model_path)
+            reg = promote_if_better(
+                tracking,
+                version=version,
+                best_baseline=best_baseline,
+                margin=tc.promotion_margin,
+                rescore=lambda v: rescore_on_holdout(tracking, v, data),
+            )
+        else:  # an exploration (a notebook): tracked, never registered, never serving
+            name, version = tracking.registered_model, ""
+            reg = Registration(name, "", False, score, None, None, True, "not registered (register=False)")
         mlflow.set_tags(
             {
                 "model_version": version,
                 "promoted": str(reg.promoted),
+                "promotion.reason": reg.reason,
                 "train.launcher": tc.launcher if tc.launcher == "distributor" or tc.nproc > 1 else "in-process",
                 "train.world_size": str(result["world_size"]),
                 "train.read_from": ",".join(sorted(read_from)),
@@ -319,12 +344,14 @@ def run_train(
         model_name=name,
         model_version=str(version),
         promoted=reg.promoted,
-        serving_alias=cfg.mlflow.serving_alias,
+        serving_alias=tracking.serving_alias,
         holdout_recall_at_50=float(score),
         best_baseline_recall_at_50=float(best_baseline),
         champion_version=reg.champion_version,
         champion_recall_at_50=reg.champion_score,
         same_holdout_as_champion=reg.same_holdout,
+        promotion_reason=reg.reason,
+        champion_recall_at_50_rescored=reg.champion_rescored,
         metrics=[{str(k): v for k, v in row.items()} for row in test.to_dict("records")],
         tuned_baselines={m: str(params) for m, params in evaluation.tuned.items()},
         best_epoch=int(result["best_epoch"]),

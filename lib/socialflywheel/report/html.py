@@ -205,6 +205,10 @@ def figure(fig: Figure, caption: str, *, name: str) -> Plot:
     Returns:
         The plot.
     """
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):  # data ($5 off, $tag$) is shown as typed, never parsed as TeX math
+        text.set_parse_math(False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, metadata={"Software": None})
     return Plot(name, caption, base64.b64encode(buf.getvalue()).decode("ascii"))

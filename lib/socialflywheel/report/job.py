@@ -26,22 +26,24 @@ if TYPE_CHECKING:
     from deltalake.table import FilterType
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
+    from socialflywheel.config.stages import ReportConfig
     from socialflywheel.lake.io import Lake
+    from socialflywheel.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
 
-def report_path(cfg: FlywheelConfig) -> Path:
+def report_path(conf: ReportConfig, work: Path) -> Path:
     """Where the report goes: ``report.path`` or ``<work_dir>/report/report.html``.
 
     Args:
-        cfg: Resolved configuration.
+        conf: the ``report`` section.
+        work: the work folder.
 
     Returns:
         The output file.
     """
-    return Path(cfg.report.path).expanduser().resolve() if cfg.report.path else cfg.work_path / "report" / "report.html"
+    return Path(conf.path).expanduser().resolve() if conf.path else work / "report" / "report.html"
 
 
 class _Reader:
@@ -62,11 +64,11 @@ class _Reader:
         return frame
 
 
-def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
+def latest_train_run(tracking: Tracking) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
     """The most recent finished ``train`` run of the configured experiment and its evaluation table.
 
     Args:
-        cfg: Resolved configuration (``mlflow``).
+        tracking: The resolved ``mlflow`` section.
 
     Returns:
         ``(run facts, evaluation table)``, or ``(None, None)`` when no such run exists (a SQLite
@@ -74,13 +76,13 @@ def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.Dat
     """
     from socialflywheel.tracking import client_tracking_uri
 
-    uri = client_tracking_uri(cfg)
+    uri = client_tracking_uri(tracking.uri)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         return None, None
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(cfg.mlflow.experiment)
+    exp = client.get_experiment_by_name(tracking.experiment)
     if exp is None:
         return None, None
     runs = client.search_runs(
@@ -97,6 +99,8 @@ def latest_train_run(cfg: FlywheelConfig) -> tuple[dict[str, Any] | None, pd.Dat
         "run_name": run.info.run_name,
         "start_time": dt.datetime.fromtimestamp(run.info.start_time / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "model_version": run.data.tags.get("model_version"),
+        "promoted": run.data.tags.get("promoted", ""),
+        "promotion": run.data.tags.get("promotion.reason", ""),
     }
     evaluation: pd.DataFrame | None = None
     try:  # the evaluation table as the train job wrote it (records), not decoded back from metric names
@@ -120,13 +124,17 @@ class ReportResult(JobResult):
     """The MLflow training run the model section shows."""
 
 
-def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> ReportResult:
+def run_report(
+    spark: SparkSession | None, lake: Lake, *, out: Path, tracking: Tracking, min_group_users: int
+) -> ReportResult:
     """Write the HTML report (trends, sentiment, campaigns, graph, segments, model metrics, fairness).
 
     Args:
         spark: Unused (the report reads through delta-rs); kept for the job signature.
-        cfg: Resolved configuration (``report.path``, ``privacy.min_group_users``, ``mlflow``).
         lake: The lake.
+        out: The HTML file to write (``report_path`` resolves ``report.path``).
+        tracking: The resolved ``mlflow`` section (the latest train run is shown).
+        min_group_users: k: groups of fewer people are suppressed (``privacy.min_group_users``).
 
     Returns:
         The file written, its size, each section's state (``ok``, ``empty`` or ``missing``), the MLflow training
@@ -134,7 +142,7 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> R
     """
     del spark
 
-    k = cfg.privacy.min_group_users
+    k = min_group_users
     read = _Reader(lake)
     trends = read("gold.hashtag_trends")
     scores = None
@@ -154,7 +162,7 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> R
             columns=["model_version", "user_id", "source"],
             filters=[("model_version", "=", version)],
         )
-    run, evaluation = latest_train_run(cfg)
+    run, evaluation = latest_train_run(tracking)
     parts = {
         "trending-hashtags": sections.trends(trends, scores, k),
         "sentiment": sections.sentiment(read("gold.sentiment_aggregates"), k),
@@ -178,7 +186,6 @@ def run_report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> R
         f"Generated {now}; groups of fewer than {k} people are never shown. Tables read: {versions or 'none'}.",
         [(sid, sections.SECTIONS[sid], parts[sid]) for sid in sections.SECTIONS],
     )
-    out = report_path(cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")

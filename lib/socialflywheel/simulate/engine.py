@@ -24,7 +24,6 @@ from socialflywheel.simulate.world import World, make_world
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config import FlywheelConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
@@ -109,23 +108,22 @@ class SimulateResult(JobResult):
     """Events generated per second of the whole run."""
 
 
-def run_simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> SimulateResult:
-    """Simulate the platform into ``cfg.landing_dir`` and overwrite the truth.* tables.
+def run_simulate(spark: SparkSession, lake: Lake, sim: SimulateConfig, *, landing: Path) -> SimulateResult:
+    """Simulate the platform into the ``landing`` folder and overwrite the truth.* tables.
 
     Landing files: ``events/date=YYYY-MM-DD/part-NNNNN.jsonl`` (and ``events_parquet/...parquet``
     when ``simulate.formats`` has parquet). Both folders are replaced on every run.
 
     Args:
         spark: the session whose tasks generate the chunks.
-        cfg: the configuration; ``cfg.simulate`` sets sizes, structure and corruption.
         lake: where the truth tables go.
+        sim: the ``simulate`` section: sizes, structure, corruption and its own seed.
+        landing: the local landing folder (``ingest.landing_dir``, resolved).
 
     Returns:
         The run's figures: events, users, posts, files, bytes, corruptions per kind, events per type, seconds.
     """
     started = time.perf_counter()
-    sim = cfg.simulate
-    landing = cfg.landing_dir
     for sub in ("events", "events_parquet"):
         shutil.rmtree(landing / sub, ignore_errors=True)
     landing.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from socialflywheel.lake.catalog.stages.features import (
 )
 from socialflywheel.lake.catalog.stages.outputs import (
     CONFORMED,
+    ERASURE_SUPPRESSIONS,
     ERASURES,
     GRAPH_CENTRALITY,
     GRAPH_COMMUNITIES,
@@ -36,6 +37,7 @@ __all__ = [
     "CAMPAIGN_PERFORMANCE",
     "CONFORMED",
     "ERASURES",
+    "ERASURE_SUPPRESSIONS",
     "GRAPH_CENTRALITY",
     "GRAPH_COMMUNITIES",
     "ITEM_FEATURES",
@@ -56,6 +58,7 @@ __all__ = [
 
 STAGE_TABLES: tuple[Table, ...] = (
     ERASURES,
+    ERASURE_SUPPRESSIONS,
     ACCOUNT_RISK,
     CAMPAIGN_PERFORMANCE,
     WATERMARK,

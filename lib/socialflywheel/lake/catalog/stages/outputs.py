@@ -42,6 +42,21 @@ ERASURES = Table(
     doc="One row per erasure request: when, which tables, how many rows. Never an identifier.",
 )
 
+# written by socialflywheel.privacy.erase; read by ingest and conform
+ERASURE_SUPPRESSIONS = Table(
+    "audit.erasure_suppressions",
+    pa.schema(
+        {
+            "token": STR,
+            "erasure_id": STR,
+            "added_at": TS,
+        }
+    ),
+    keys=("token",),
+    doc="Suppression tokens of erased people (a keyed hash of the pseudonym that joins with no other table): "
+    "ingest and conform drop their re-delivered rows, so an erasure stays erased.",
+)
+
 # written by socialflywheel.graph.job
 GRAPH_CENTRALITY = Table(
     "gold.graph_centrality",
