@@ -96,6 +96,22 @@ def _start_ingests(cfg: FlywheelConfig, n: int, *sets: str) -> list[subprocess.P
     return [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(n)]
 
 
+def _race(
+    cfg: FlywheelConfig, oracle: Lake, want: dict[str, int], trial: int, *sets: str
+) -> tuple[Lake, dict[str, int]]:
+    """Three ``flywheel ingest`` started at once on ``cfg``'s landing; every event row is then in bronze and silver
+    exactly once, the same event ids as the oracle lake. Returns the lake and its bookkeeping."""
+    for p in _start_ingests(cfg, 3, *sets):
+        out = p.communicate(timeout=600)[0]
+        assert p.returncode == 0, out[-3000:]
+    lake = Lake.from_config(cfg)
+    got = _bookkeeping(lake)
+    assert got["bronze"] == got["bronze_distinct"] == want["bronze"], f"trial {trial}: {got}"
+    assert got["silver"] == got["silver_distinct"] == want["silver"], f"trial {trial}: {got}"
+    assert _ids(lake, "bronze.events") == _ids(oracle, "bronze.events"), f"trial {trial}"
+    return got
+
+
 def _ids(lake: Lake, name: str) -> set[str]:
     return set(lake.read_arrow(name, columns=["event_id"]).column("event_id").to_pylist())
 
@@ -145,15 +161,7 @@ def test_three_concurrent_ingests_write_every_row_once(
             for f in held:
                 f.parent.mkdir(parents=True, exist_ok=True)
                 (aside / f.relative_to(cfg.landing_dir)).rename(f)
-        procs = _start_ingests(cfg, 3)
-        for p in procs:
-            out = p.communicate(timeout=600)[0]
-            assert p.returncode == 0, out[-3000:]
-        lake = Lake.from_config(cfg)
-        got = _bookkeeping(lake)
-        assert got["bronze"] == got["bronze_distinct"] == want["bronze"], f"trial {trial}: {got}"
-        assert _ids(lake, "bronze.events") == _ids(src_lake, "bronze.events"), f"trial {trial}"
-        assert got["silver"] == got["silver_distinct"] == want["silver"], f"trial {trial}: {got}"
+        got = _race(cfg, src_lake, want, trial)
         assert got["ledger"] == got["ledger_distinct"] == want["ledger"], f"trial {trial}: {got}"
         assert got["batch_rows_new"] == got["bronze"], f"trial {trial}: {got}"
         if not existing:  # one batch either way; split batches quarantine cross-batch repeats differently (#16 i9)
@@ -173,12 +181,4 @@ def test_without_the_lock_rows_are_still_written_once(tiny_lake: tuple[FlywheelC
     for trial in range(5):
         cfg = make_config(tmp_path / f"t{trial}", "simulate.profile=tiny")
         shutil.copytree(src_cfg.landing_dir, cfg.landing_dir)
-        procs = _start_ingests(cfg, 3, "lake.writer_lease=off")
-        for p in procs:
-            out = p.communicate(timeout=600)[0]
-            assert p.returncode == 0, out[-3000:]
-        lake = Lake.from_config(cfg)
-        got = _bookkeeping(lake)
-        assert got["bronze"] == got["bronze_distinct"] == want["bronze"], f"trial {trial}: {got}"
-        assert got["silver"] == got["silver_distinct"] == want["silver"], f"trial {trial}: {got}"
-        assert _ids(lake, "bronze.events") == _ids(src_lake, "bronze.events"), f"trial {trial}"
+        _race(cfg, src_lake, want, trial, "lake.writer_lease=off")

@@ -210,11 +210,18 @@ class Lake:
 
     # Writes --------------------------------------------------------------------------------------
     def _conform(self, df: DataFrame, t: Table) -> DataFrame:
-        """Select the catalog columns in order, so a schema drift fails here with the table's name."""
+        """The catalog columns in order, each cast to its catalog type; a missing column fails naming the table.
+
+        The cast is what keeps an edge case's inferred type out of the lake: an empty category vocabulary made
+        ``category_affinity`` an ``array<void>``, which Delta refuses ("Invalid data type for Delta Lake: Null").
+        """
+        from pyspark.sql import functions as F
+
         missing = [c for c in t.column_names if c not in df.columns]
         if missing:
             raise ValueError(f"{t.name}: DataFrame lacks catalog columns {missing}")
-        return df.select(*t.column_names)
+        types = t.column_types
+        return df.select(*[F.col(c).cast(types[c]).alias(c) for c in t.column_names])
 
     def _writer(self, df: DataFrame, t: Table, mode: str) -> DataFrameWriter:
         writer = self._conform(df, t).write.format("delta").mode(mode)
