@@ -119,6 +119,26 @@ def setup(tracking: Tracking) -> ModuleType:
     return mlflow
 
 
+@contextmanager
+def brief_requests(*, retries: int = 2, timeout_s: int = 10) -> Iterator[None]:
+    """MLflow HTTP calls inside give up after ``retries`` retries of ``timeout_s`` seconds.
+
+    MLflow's default is 7 retries with backoff: minutes against a server that is down. For calls whose caller can
+    say so and go on.
+    """
+    names = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(retries), "MLFLOW_HTTP_REQUEST_TIMEOUT": str(timeout_s)}
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def log_delta_versions(client_mlflow: ModuleType, lake: Lake) -> None:
     """Log the Delta version of every table read, so the run can be reproduced by time travel."""
     for name, version in sorted(lake.versions_read.items()):

@@ -183,3 +183,24 @@ def test_conformed_batches_record_their_rows(spark: Any, work: FlywheelConfig, l
     ingested = _ingest(spark, work, lake)
     (done,) = lake.read_arrow("silver.conformed_batches").to_pylist()
     assert done["rows"] == ingested.rows_new == lake.read_arrow("silver.events").num_rows > 0
+
+
+def test_an_unreachable_registry_costs_seconds_and_says_so(caplog: Any) -> None:
+    """Seen on the cluster suite: erase waited ~4 minutes in MLflow's HTTP retries for a registry that was down.
+
+    Mutation tried: without ``brief_requests`` this takes over 200 s (7 retries, backoff up to 120 s).
+    """
+    import socket
+    import time
+
+    from socialflywheel.privacy.erase import mark_models
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tracking = Tracking(f"http://127.0.0.1:{port}", None, "exp", "model", "serving")
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="socialflywheel.privacy.erase"):
+        marked = mark_models(tracking, touched=True, erasure_tables=["gold.training_examples"])
+    assert marked == 0 and time.monotonic() - started < 60
+    assert any("run the same erasure again" in r.getMessage() for r in caplog.records)

@@ -279,13 +279,18 @@ def mark_models(tracking: Tracking, *, touched: bool, erasure_tables: list[str])
         import mlflow
         from mlflow.tracking import MlflowClient
 
-        from socialflywheel.tracking import client_tracking_uri
+        from socialflywheel.tracking import brief_requests, client_tracking_uri
 
         mlflow.set_tracking_uri(client_tracking_uri(tracking.uri))
         client = MlflowClient()
-        versions = client.search_model_versions(f"name='{tracking.registered_model}'")
-    except Exception as exc:  # no registry yet, or none reachable: nothing was trained on the data
-        log.info("erase: no registered models to mark (%s)", type(exc).__name__)
+        with brief_requests():  # a registry that is down: a warning in seconds, not minutes of retries
+            versions = client.search_model_versions(f"name='{tracking.registered_model}'")
+    except Exception as exc:  # no registry yet, or none reachable
+        log.warning(
+            "erase: the model registry could not be asked for models trained on the erased people (%s); none "
+            "was marked: run the same erasure again when the registry is reachable",
+            type(exc).__name__,
+        )
         return 0
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for version in versions:
