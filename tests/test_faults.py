@@ -20,8 +20,8 @@ from socialflywheel.ingest import run_conform, run_ingest
 from socialflywheel.ingest.landing import UnreadableLandingFile
 from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.io import Lake
-from socialflywheel.tracking import Tracking
 from tests.conftest import copy_lake, make_config
+from tests.jobs import recommend, train
 
 FLYWHEEL = str(Path(sys.executable).parent / "flywheel")
 KILL_POINTS = [
@@ -140,24 +140,22 @@ RECOMMEND_KILLS = ["recommend.before_write", "recommend.after_write"]
 @pytest.fixture(scope="module")
 def trained_lake(features_reference: Lake, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> FlywheelConfig:
     """The features reference lake with a small model trained and registered."""
-    from socialflywheel.recsys.train_job import run_train
 
     root = Path(features_reference.root).parent
     cfg = make_config(root, "simulate.profile=tiny", "train.epochs=1")
-    run_train(spark, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
+    train(spark, cfg)
     return cfg
 
 
 @pytest.mark.parametrize("point", RECOMMEND_KILLS)
 def test_sigkill_during_recommend(point: str, trained_lake: FlywheelConfig, spark: Any, tmp_path: Path) -> None:
-    from socialflywheel.recsys.recommend_job import run_recommend
 
     cfg, lake = copy_lake(trained_lake, tmp_path / "w")
     argv = [FLYWHEEL, "recommend", "--set", f"work_dir={cfg.work_path}", "--set", "simulate.profile=tiny"]
     out = subprocess.run(argv, env=child_env(FLYWHEEL_KILL_AT=point), capture_output=True, timeout=600)
     assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
     assert_lake_sound(spark, lake)
-    run_recommend(spark, lake, cfg.recommend, tracking=Tracking.from_config(cfg), work=cfg.work_path, seed=cfg.seed)
+    recommend(spark, cfg, lake)
     recs = lake.read_arrow("gold.recommendations").to_pylist()
     pairs = [(r["model_version"], r["user_id"], r["post_id"]) for r in recs]
     assert recs and len(pairs) == len(set(pairs))  # the re-run replaced the slice, nothing twice

@@ -13,6 +13,7 @@ from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
 from socialflywheel.tracking import Tracking
+from tests.jobs import train
 from tests.mlflow_server import Server, assert_artifacts_on_server, mlflow_server_at
 from tests.recsys.examples_fixture import recsys_lake
 from tests.recsys.test_train_job import WEAK, small_config
@@ -36,8 +37,6 @@ def test_train_artifacts_go_to_the_server_store_not_the_client(
 ) -> None:
     import mlflow
 
-    from socialflywheel.recsys.train_job import run_train
-
     _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
     client_dir = tmp_path / "client"
     work, cwd = client_dir / "work", client_dir / "cwd"
@@ -50,14 +49,7 @@ def test_train_artifacts_go_to_the_server_store_not_the_client(
 
     previous = mlflow.get_tracking_uri()
     try:
-        result = run_train(
-            None,
-            Lake.from_config(cfg),
-            cfg.train,
-            tracking=Tracking.from_config(cfg),
-            work=cfg.work_path,
-            run_name="server",
-        )
+        result = train(None, cfg, run_name="server")
     finally:
         mlflow.set_tracking_uri(previous)
 

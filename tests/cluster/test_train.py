@@ -13,9 +13,9 @@ import pytest
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.recsys.train_job import TrainResult
-from socialflywheel.tracking import Tracking
 from tests.cluster.conftest import BUCKET, ObjectStore, Submitter, cluster_sets
 from tests.conftest import make_config
+from tests.jobs import train
 from tests.mlflow_server import Server, assert_artifacts_on_server, mlflow_server_at
 from tests.recsys.test_train_job import GOOD, SMALL
 
@@ -34,12 +34,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="module")
 def local_run(cluster_lake: tuple[FlywheelConfig, Lake], tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
     """The embedded path: this process prepares from the S3 lake (delta-rs + the lake's S3 client), torchrun trains."""
-    from socialflywheel.recsys.train_job import run_train
 
     cfg = make_config(tmp_path_factory.mktemp("local-train"), f"lake.root={cluster_lake[1].root}", *TRAIN)
-    return run_train(
-        None, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path, run_name="local"
-    )
+    return train(None, cfg, run_name="local")
 
 
 @pytest.fixture(scope="module")

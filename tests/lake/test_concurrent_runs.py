@@ -83,13 +83,6 @@ def test_a_killed_holder_never_blocks_the_next_job(tmp_path: Path) -> None:
     assert time.monotonic() - started < 2
 
 
-def test_the_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
-    with local_writer_lock(str(tmp_path), job="outer"), local_writer_lock(str(tmp_path), job="inner", wait_s=1):
-        pass
-    with local_writer_lock(str(tmp_path), job="after", wait_s=1):  # released by the outer exit
-        pass
-
-
 def _start_ingests(cfg: FlywheelConfig, n: int, *sets: str) -> list[subprocess.Popen[str]]:
     argv = [str(FLYWHEEL), "ingest", "--set", f"work_dir={cfg.work_path}", "--set", "simulate.profile=tiny"]
     argv += [a for s in sets for a in ("--set", s)]

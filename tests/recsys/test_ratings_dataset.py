@@ -16,8 +16,8 @@ from socialflywheel.recsys.core.data import DatasetMeta
 from socialflywheel.recsys.prepare import prepare_shards
 from socialflywheel.recsys.ratings import RatingsDataUnavailable, movielens_100k_dir, write_movielens_lake
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
-from socialflywheel.tracking import Tracking
 from tests.conftest import make_config
+from tests.jobs import train
 
 torch.set_num_threads(1)
 
@@ -78,7 +78,6 @@ def test_prepare_per_user_split_is_point_in_time(
 
 @pytest.mark.slow
 def test_two_tower_beats_popularity_on_movielens(movielens: tuple[FlywheelConfig, dict[str, int]]) -> None:
-    from socialflywheel.recsys.train_job import run_train
 
     cfg, _ = movielens
     cfg = make_config(
@@ -86,7 +85,7 @@ def test_two_tower_beats_popularity_on_movielens(movielens: tuple[FlywheelConfig
         "train.epochs=10",
         "train.batch_size=512", "train.checkpoint_every_steps=0", "train.shard_rows=8192", "train.patience=3",
     )  # fmt: skip
-    summary = run_train(None, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
+    summary = train(None, cfg)
     table = {(r["model"], r["k"]): r for r in summary.metrics}
     assert table[("two_tower", 50)]["recall"] > table[("most_popular", 50)]["recall"] + 0.05
     assert DatasetMeta.load(Path(summary.data_root)).extra["split_by"] == "user_time"

@@ -14,6 +14,7 @@ import torch
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.tracking import Tracking
+from tests.jobs import recommend, train
 from tests.recsys.examples_fixture import recsys_lake
 from tests.recsys.test_train_job import GOOD, small_config
 
@@ -25,24 +26,13 @@ K = 20
 def recommended(
     tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: Any
 ) -> dict[str, Any]:
-    from socialflywheel.recsys.recommend_job import run_recommend
-    from socialflywheel.recsys.train_job import run_train
 
     _, base = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
     cfg = small_config(tmp_path_factory.mktemp("recommend"), base, *GOOD, f"recommend.k={K}")
-    trained = run_train(spark, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
+    trained = train(spark, cfg)
     lake = Lake.from_config(cfg)
-    first = run_recommend(
-        spark, lake, cfg.recommend, tracking=Tracking.from_config(cfg), work=cfg.work_path, seed=cfg.seed
-    )
-    second = run_recommend(
-        spark,
-        Lake.from_config(cfg),
-        cfg.recommend,
-        tracking=Tracking.from_config(cfg),
-        work=cfg.work_path,
-        seed=cfg.seed,
-    )
+    first = recommend(spark, cfg, lake)
+    second = recommend(spark, cfg)
     recs = lake.read_arrow("gold.recommendations")
     return {"cfg": cfg, "lake": lake, "trained": trained, "first": first, "second": second, "recs": recs}
 
@@ -191,8 +181,6 @@ def test_posts_of_an_erased_author_are_never_recommended_again(
     import shutil
     from collections import Counter
 
-    from socialflywheel.recsys.recommend_job import run_recommend
-
     cfg: FlywheelConfig = recommended["cfg"]
     shutil.copytree(cfg.work_path, tmp_path / "work")
     shutil.copytree(recommended["lake"].root, tmp_path / "lake")
@@ -207,9 +195,7 @@ def test_posts_of_an_erased_author_are_never_recommended_again(
     delta = lake.delta("silver.posts")
     assert delta is not None
     delta.delete(f"author_id = '{author}'")
-    out = run_recommend(
-        spark, lake, mine.recommend, tracking=Tracking.from_config(mine), work=mine.work_path, seed=mine.seed
-    )
+    out = recommend(spark, mine, lake)
     recs = lake.read_arrow("gold.recommendations", filters=[("model_version", "=", out.model_version)])
     assert recs.num_rows == out.rows_out > 0
     assert not set(recs.column("post_id").to_pylist()) & gone

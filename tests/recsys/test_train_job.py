@@ -14,6 +14,7 @@ from socialflywheel.lake.io import Lake
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
 from socialflywheel.tracking import Tracking
 from tests.conftest import make_config
+from tests.jobs import train
 from tests.recsys.examples_fixture import recsys_lake
 
 torch.set_num_threads(1)
@@ -47,21 +48,13 @@ def small_config(work: Path, lake: Lake, *extra: str) -> FlywheelConfig:
 def runs(
     tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: object
 ) -> dict[str, Any]:
-    from socialflywheel.recsys.train_job import run_train
 
     _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
     work = tmp_path_factory.mktemp("train_job")
     out: dict[str, Any] = {"work": work}
     for name, extra in (("weak", WEAK), ("good", GOOD), ("weak_again", WEAK)):
         cfg = small_config(work, lake, *extra, *NO_BASELINE_GUARD)
-        out[name] = run_train(
-            None,
-            Lake.from_config(cfg),
-            cfg.train,
-            tracking=Tracking.from_config(cfg),
-            work=cfg.work_path,
-            run_name=name,
-        )
+        out[name] = train(None, cfg, run_name=name)
     out["cfg"] = small_config(work, lake)
     return out
 
@@ -153,7 +146,6 @@ def test_two_tower_beats_the_best_baseline_on_the_default_simulation(
     tmp_path_factory: pytest.TempPathFactory, default_lake: tuple[FlywheelConfig, Lake], spark: object
 ) -> None:
     """Averaged over 3 seeds, holdout Recall@50 of two-tower >= best tuned baseline + 0.02 (the issue's floor)."""
-    from socialflywheel.recsys.train_job import run_train
 
     _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_default", default_lake[0], spark)
     work = tmp_path_factory.mktemp("quality")
@@ -163,14 +155,7 @@ def test_two_tower_beats_the_best_baseline_on_the_default_simulation(
             work, f"lake.root={lake.root}", "train.device=cpu", "train.num_threads=1",
             "train.checkpoint_every_steps=0", f"train.seed={seed}",
         )  # fmt: skip
-        summary = run_train(
-            None,
-            Lake.from_config(cfg),
-            cfg.train,
-            tracking=Tracking.from_config(cfg),
-            work=cfg.work_path,
-            run_name=f"quality-{seed}",
-        )
+        summary = train(None, cfg, run_name=f"quality-{seed}")
         gains.append(summary.holdout_recall_at_50 - summary.best_baseline_recall_at_50)
     assert min(gains) > 0 and sum(gains) / len(gains) >= 0.02, gains
 
@@ -182,11 +167,9 @@ def test_two_processes_under_torchrun(
     """nproc=2 trains in a torchrun child (exec'd, not forked); per-epoch metrics still reach MLflow."""
     import mlflow
 
-    from socialflywheel.recsys.train_job import run_train
-
     _, lake = recsys_lake(tmp_path_factory.getbasetemp() / "recsys_tiny", tiny_lake[0], spark)
     cfg = small_config(tmp_path_factory.mktemp("torchrun"), lake, "train.nproc=2", "train.epochs=2")
-    summary = run_train(None, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
+    summary = train(None, cfg)
     assert summary.world_size == 2 and summary.promotion_reason  # promoted or not, with the reason
     mlflow.set_tracking_uri(cfg.tracking_uri)
     history = mlflow.MlflowClient().get_metric_history(summary.mlflow_run_id, "epoch.recall_at_50")

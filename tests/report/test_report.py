@@ -19,6 +19,7 @@ from socialflywheel.lake.io import Lake
 from socialflywheel.report.sections import SECTIONS
 from socialflywheel.tracking import Tracking
 from tests.conftest import copy_lake, make_config
+from tests.jobs import recommend, train
 
 CHROMIUM = "/usr/bin/chromium"
 TRAIN_SMALL = (
@@ -58,8 +59,6 @@ def built(
     from socialflywheel.features.job import run_features
     from socialflywheel.graph.job import run_graph
     from socialflywheel.recsys.fairness import build_fairness
-    from socialflywheel.recsys.recommend_job import run_recommend
-    from socialflywheel.recsys.train_job import run_train
     from socialflywheel.report.job import report_path, run_report
 
     root = tmp_path_factory.mktemp("report")
@@ -77,17 +76,8 @@ def built(
     )
     cfg = make_config(cfg.work_path, "simulate.profile=tiny", *TRAIN_SMALL)
     out: dict[str, Any] = {"cfg": cfg, "early": early}
-    out["trained"] = run_train(
-        spark, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path
-    )
-    run_recommend(
-        spark,
-        Lake.from_config(cfg),
-        cfg.recommend,
-        tracking=Tracking.from_config(cfg),
-        work=cfg.work_path,
-        seed=cfg.seed,
-    )
+    out["trained"] = train(spark, cfg)
+    recommend(spark, cfg)
     out["fairness"] = build_fairness(Lake.from_config(cfg))
     out["report"] = run_report(
         spark,

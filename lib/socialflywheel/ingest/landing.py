@@ -130,8 +130,6 @@ def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
     loc = locate(landing_uri)
     remote = is_remote(landing_uri)
     listed = _list_remote(loc, sub, pattern) if remote else _list_local(Path(loc.path), sub, pattern)
-    if not remote:
-        _warn_unexpected(Path(loc.path), sub, pattern)
     root = Path(loc.path).resolve()
     files = []
     for rel, path in listed:
@@ -180,30 +178,6 @@ def _name_digest(rel: str) -> str:
     return hashlib.sha256(b"name:" + os.fsencode(rel)).hexdigest()
 
 
-def _warn_unexpected(root: Path, sub: str, pattern: str) -> None:
-    """One warning naming the files under the landing folder that ingest does not take (``.gz``, other suffixes)."""
-    import fnmatch
-
-    folder = root / sub
-    if not folder.is_dir():
-        return
-    others = sorted(
-        str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file() and not fnmatch.fnmatch(p.name, pattern)
-    )
-    if others:
-        shown = ", ".join(escape_name(o) for o in others[:5]) + (
-            f" and {len(others) - 5} more" if len(others) > 5 else ""
-        )
-        log.warning(
-            "landing: %d file(s) under %s are not %s files and are not taken: %s (decompress .gz files; rename or "
-            "move the others)",
-            len(others),
-            sub,
-            pattern,
-            shown,
-        )
-
-
 def _parquet_rows(fs: pa_fs.FileSystem, path: str, default: int) -> int:
     """A Parquet file's row count from its footer (``default`` for a damaged file: parsing then quarantines it)."""
     import pyarrow.parquet as pq
@@ -217,8 +191,27 @@ def _parquet_rows(fs: pa_fs.FileSystem, path: str, default: int) -> int:
 
 
 def _list_local(root: Path, sub: str, pattern: str) -> list[tuple[str, str]]:
-    """(relative name, resolved path) of local files; dangling links are listed (and then fail the batch)."""
-    return [(str(p.relative_to(root)), str(p.resolve())) for p in sorted((root / sub).rglob(pattern)) if not p.is_dir()]
+    """(relative name, resolved path) of local files; dangling links are listed (and then fail the batch).
+
+    One walk of the folder: the files that do not match ``pattern`` (``.gz``, other suffixes) are named in one
+    warning, since ingest does not take them.
+    """
+    import fnmatch
+
+    folder = root / sub
+    files = sorted(p for p in folder.rglob("*") if not p.is_dir()) if folder.is_dir() else []
+    others = [str(p.relative_to(root)) for p in files if not fnmatch.fnmatch(p.name, pattern)]
+    if others:
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        log.warning(
+            "landing: %d file(s) under %s are not %s files and are not taken: %s (decompress .gz files; rename or "
+            "move the others)",
+            len(others),
+            sub,
+            pattern,
+            ", ".join(escape_name(o) for o in others[:5]) + more,
+        )
+    return [(str(p.relative_to(root)), str(p.resolve())) for p in files if fnmatch.fnmatch(p.name, pattern)]
 
 
 def _list_remote(loc: Location, sub: str, pattern: str) -> list[tuple[str, str]]:

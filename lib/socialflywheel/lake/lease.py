@@ -170,8 +170,6 @@ def writer_lease(lake_root: str, *, job: str, ttl_s: float = 120.0, wait_s: floa
 
 
 LOCK_FILE = "_locks/writer.lock"
-_held_here: dict[str, int] = {}  # local lake roots whose lock this process holds, with a nesting count
-_held_guard = threading.Lock()
 
 
 @contextmanager
@@ -180,7 +178,7 @@ def local_writer_lock(lake_root: str, *, job: str, wait_s: float = 3600.0) -> It
 
     Delta's atomic rename keeps each commit whole, but not a job's sequence of them: two ingests that both
     found bronze missing each wrote the batch (#16). The kernel drops the lock when its holder exits, killed
-    or not, so a dead holder never blocks the next job. Re-entrant within a process (a job that runs another).
+    or not, so a dead holder never blocks the next job. Not re-entrant: jobs run one after another, never nested.
 
     Raises:
         LeaseTimeout: another job held the lock for more than ``wait_s`` seconds.
@@ -189,20 +187,6 @@ def local_writer_lock(lake_root: str, *, job: str, wait_s: float = 3600.0) -> It
     from pathlib import Path
 
     path = Path(lake_root) / LOCK_FILE
-    key = str(path.resolve())
-    with _held_guard:
-        if _held_here.get(key):
-            _held_here[key] += 1
-            nested = True
-        else:
-            nested = False
-    if nested:
-        try:
-            yield
-        finally:
-            with _held_guard:
-                _held_here[key] -= 1
-        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as fh:
         deadline = time.monotonic() + wait_s
@@ -227,13 +211,9 @@ def local_writer_lock(lake_root: str, *, job: str, wait_s: float = 3600.0) -> It
         fh.truncate()
         fh.write(f"{job} (pid {os.getpid()} on {socket.gethostname()})")
         fh.flush()
-        with _held_guard:
-            _held_here[key] = 1
         try:
             yield
         finally:
-            with _held_guard:
-                _held_here.pop(key, None)
             fh.seek(0)
             fh.truncate()
             fh.flush()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,7 +230,8 @@ def rescore_on_holdout(tracking: Tracking, version: str, data_root: str | Path, 
     if not wanted:
         return 0.0
     model = mlflow.pyfunc.load_model(f"models:/{tracking.registered_model}/{version}")
-    pool = k + max(sum(1 for s in seen if s[0] == u) for u in wanted)
+    seen_per_user = Counter(u for u, _ in seen)  # one pass (a count per user was quadratic in users x pairs)
+    pool = k + max(seen_per_user[u] for u in wanted)
     listed = model.predict(pd.DataFrame({"user_id": sorted(wanted)}), params={"k": pool})
     top: dict[str, list[str]] = {}
     for u, p in zip(listed["user_id"].tolist(), listed["post_id"].tolist(), strict=True):
