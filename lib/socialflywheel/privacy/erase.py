@@ -184,7 +184,15 @@ def run_erase(
         spark.catalog.dropTempView(view)
     suppression.add(lake, pseudo, key=key, erasure_id=erasure_id)  # re-delivered data never brings them back
     remove_tree(join(lake.root, "_staging"))  # raw bytes of killed batches (nothing runs beside an erase)
-    marked = mark_models(tracking, touched="gold.training_examples" in deleted, erasure_tables=sorted(deleted))
+    marked = mark_models(
+        tracking,
+        touched="gold.training_examples" in deleted,
+        erasure_tables=sorted(deleted),
+        erasure_id=erasure_id,
+        pseudonyms=pseudo,
+        posts=posts,
+        work=work,
+    )
     caches = drop_training_caches(work) if found else 0
     lake.write_arrow(
         pa.table(
@@ -271,17 +279,49 @@ def drop_training_caches(work: Path) -> int:
     return dropped
 
 
-def mark_models(tracking: Tracking, *, touched: bool, erasure_tables: list[str]) -> int:
-    """Tag registered model versions trained on data that held an erased person."""
-    if not touched:
+def mark_models(
+    tracking: Tracking,
+    *,
+    touched: bool,
+    erasure_tables: list[str],
+    erasure_id: str = "",
+    pseudonyms: Sequence[str] = (),
+    posts: Sequence[str] = (),
+    work: Path | None = None,
+) -> int:
+    """Tag registered model versions trained on erased data; replace those whose files name the people.
+
+    Tagging alone leaves the people in a version's files (its user vocabulary and catalogue): every version that
+    names one of ``pseudonyms`` or lists one of ``posts`` is replaced by a scrubbed copy that takes its aliases,
+    and is deleted with its artifact files (:mod:`socialflywheel.recsys.scrub`).
+
+    Args:
+        tracking: the model registry.
+        touched: whether gold.training_examples lost rows (every version is then tagged).
+        erasure_tables: the tables that lost rows.
+        erasure_id: the erasure's id, tagged on the scrubbed copies.
+        pseudonyms: the erased people's pseudonyms.
+        posts: the post ids they authored.
+        work: the work folder, whose downloaded copies of deleted versions go too.
+
+    Returns:
+        How many versions were tagged.
+    """
+    import os
+
+    from socialflywheel.tracking import brief_requests, client_tracking_uri
+
+    del erasure_tables
+    uri = client_tracking_uri(tracking.uri)
+    if not touched and not pseudonyms and not posts:
         return 0
+    if uri.startswith("sqlite:///") and not os.path.exists(uri.removeprefix("sqlite:///")):
+        return 0  # no registry yet: nothing was ever registered (and none is created here)
     try:
         import mlflow
         from mlflow.tracking import MlflowClient
 
-        from socialflywheel.tracking import brief_requests, client_tracking_uri
-
-        mlflow.set_tracking_uri(client_tracking_uri(tracking.uri))
+        mlflow.set_tracking_uri(uri)
         client = MlflowClient()
         with brief_requests():  # a registry that is down: a warning in seconds, not minutes of retries
             versions = client.search_model_versions(f"name='{tracking.registered_model}'")
@@ -293,6 +333,23 @@ def mark_models(tracking: Tracking, *, touched: bool, erasure_tables: list[str])
         )
         return 0
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for version in versions:
-        client.set_model_version_tag(version.name, version.version, "trained_on_erased_data", stamp)
-    return len(versions)
+    marked = 0
+    if touched:
+        for version in versions:
+            client.set_model_version_tag(version.name, version.version, "trained_on_erased_data", stamp)
+            version.tags["trained_on_erased_data"] = stamp  # the scrubbed copies carry it on
+        marked = len(versions)
+    try:
+        from socialflywheel.recsys.scrub import scrub_models
+
+        with brief_requests():
+            scrub_models(
+                client, tracking, versions, pseudonyms=pseudonyms, posts=posts, erasure_id=erasure_id, work=work
+            )
+    except Exception as exc:  # the registry went away half way: what was scrubbed stays scrubbed
+        log.warning(
+            "erase: registered models could not all be scrubbed of the erased people (%s): run the same erasure "
+            "again when the registry is reachable",
+            type(exc).__name__,
+        )
+    return marked
