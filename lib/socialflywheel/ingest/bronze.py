@@ -14,12 +14,13 @@ from socialflywheel.faults import kill_point
 from socialflywheel.ingest.landing import LandingFile, discover, limits_from, split_batches
 from socialflywheel.ingest.lines import LandingParseError, parse_files
 from socialflywheel.lake.catalog import table
+from socialflywheel.lake.catalog.table import EVENT_FIELDS
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy import suppression
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
     from socialflywheel.config.models import PrivacyConfig
     from socialflywheel.config.stages import IngestConfig
@@ -274,6 +275,28 @@ def _parse_failure(exc: Exception, batch_id: str) -> Exception:
     return exc
 
 
+def contract_hash() -> Column:
+    """A digest of an event's contract columns (``EVENT_FIELDS``), the same for a batch row and a bronze row."""
+    from pyspark.sql import functions as F
+
+    return F.sha2(F.to_json(F.struct(*[F.col(f.name) for f in EVENT_FIELDS])), 256)
+
+
+def changed_redeliveries(present: DataFrame, bronze: DataFrame) -> DataFrame:
+    """The rows of ``present`` (event ids already in bronze.events) whose contract columns differ from the stored row.
+
+    Only the batch's ``event_date`` partitions of bronze are read: a row whose event id is stored in another
+    partition has another ``ts``, so it is changed too (no stored row of the same id and hash is found).
+    """
+    from pyspark.sql import functions as F
+
+    dates = [r["event_date"] for r in present.select("event_date").distinct().collect()]
+    stored = bronze.where(F.col("event_date").isin(dates)).select("event_id", contract_hash().alias("_contract"))
+    mine = present.select("event_id", contract_hash().alias("_contract"))
+    same = mine.join(stored, ["event_id", "_contract"], "left_semi")
+    return present.join(same.select("event_id"), "event_id", "left_anti")
+
+
 def _load_batch(
     spark: SparkSession, lake: Lake, parsed: DataFrame, *, batch_id: str, started: dt.datetime
 ) -> IngestResult:
@@ -291,7 +314,18 @@ def _load_batch(
         .withColumn("status", F.lit("duplicate"))
         .withColumn("detail", F.concat(F.lit("event_id repeated in batch: "), F.col("event_id")))
     )
-    rejected = parsed.filter(F.col("status").isNotNull()).unionByName(dups)
+    changed, rows_present, rows_changed = unique.limit(0), 0, 0
+    if lake.exists("bronze.events"):
+        bronze = lake.read(spark, "bronze.events")
+        present = unique.join(bronze.select("event_id"), "event_id", "left_semi")
+        rows_present = present.count()
+        if rows_present:  # a re-delivery that changed the event is rejected as an in-batch repeat would be
+            changed = changed_redeliveries(present, bronze)
+            rows_changed = changed.count()
+    changed = changed.withColumn("status", F.lit("duplicate")).withColumn(
+        "detail", F.concat(F.lit("event_id already in bronze with other content: "), F.col("event_id"))
+    )
+    rejected = parsed.filter(F.col("status").isNotNull()).unionByName(dups).unionByName(changed)
     quarantine = rejected.select(
         "raw",
         F.col("status").alias("reason"),
@@ -307,12 +341,8 @@ def _load_batch(
     by_reason = {r["reason"]: r["n"] for r in quarantine.groupBy("reason").agg(F.count(F.lit(1)).alias("n")).collect()}
     rows_quarantined = sum(by_reason.values())
     unique_rows = unique.count()
-    if lake.exists("bronze.events"):
-        present_ids = lake.read(spark, "bronze.events").select("event_id")
-        rows_present = unique.join(present_ids, "event_id", "left_semi").count()
-    else:
-        rows_present = 0
     rows_new = unique_rows - rows_present
+    rows_present -= rows_changed  # counted among the quarantined
     reconciled = rows_in == rows_new + rows_present + rows_quarantined
     log.info(
         "batch %s: rows in %d = new %d + already present %d + quarantined %d -> %s",
