@@ -16,10 +16,12 @@ from socialflywheel.tracking import Tracking
 
 
 def train(spark: Any, cfg: FlywheelConfig, **extra: Any) -> TrainResult:
-    """``run_train`` over ``cfg``'s lake, train section, tracking and work folder."""
-    return run_train(
+    """``run_train`` over ``cfg``'s lake, train section, tracking and work folder (undated: it always trains)."""
+    result = run_train(
         spark, Lake.from_config(cfg), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path, **extra
     )
+    assert isinstance(result, TrainResult), result
+    return result
 
 
 def recommend(spark: Any, cfg: FlywheelConfig, lake: Lake | None = None, **extra: Any) -> RecommendResult:

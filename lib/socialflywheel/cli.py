@@ -141,12 +141,62 @@ def ingest(
 
 @app.command(help=JOBS["erase"].help)
 def erase(
-    user: Annotated[list[str], typer.Option("--user", help="A raw user id, as the request names it (repeatable).")],
+    user: Annotated[
+        list[str] | None, typer.Option("--user", help="A raw user id, as the request names it (repeatable).")
+    ] = None,
+    request: Annotated[
+        str | None, typer.Option("--request", help="A stored request's id (from erase-request) instead of ids.")
+    ] = None,
     conf: ConfOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Erase each ``--user`` (a raw id) and everything derived from them from every table (GDPR erasure)."""
-    run_and_report(["erase"], conf, set_, user_ids=user)
+    """Erase each ``--user`` (a raw id), or the people of a stored ``--request``, from every table (GDPR erasure)."""
+    if bool(user) == bool(request):
+        typer.echo("erase: give either --user ID (repeatable) or --request ER-ID (from erase-request)", err=True)
+        raise typer.Exit(2)
+    run_and_report(["erase"], conf, set_, user_ids=user or (), request_id=request)
+
+
+@app.command(name="erase-request", help="Store an erasure request (pseudonymized on arrival); prints its id only.")
+def erase_request(
+    user: Annotated[list[str] | None, typer.Option("--user", help="A raw user id (repeatable).")] = None,
+    users_file: Annotated[
+        str | None, typer.Option("--users-file", help="A file of raw user ids, one per line (kept exactly).")
+    ] = None,
+    conf: ConfOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Store the people of a data-protection request as pseudonyms; ``flywheel erase --request ID`` carries it out.
+
+    The id is all a scheduler needs (the ``flywheel_erase`` DAG takes it), so no raw id reaches its database or logs.
+    """
+    from pathlib import Path
+
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.privacy.requests import file_request
+    from socialflywheel.runs import job_lease
+
+    ids = list(user or [])
+    if users_file:
+        try:
+            ids += [line.rstrip("\r\n") for line in Path(users_file).read_text("utf-8").splitlines(keepends=True)]
+        except (OSError, UnicodeDecodeError) as exc:
+            typer.echo(f"erase-request: cannot read {users_file}: {type(exc).__name__}", err=True)
+            raise typer.Exit(2) from None
+    cfg = resolve_config(conf, set_)
+    lake = Lake.from_config(cfg)
+    try:
+        with job_lease(cfg, lake.root, "erase-request"):
+            request_id = file_request(lake, [i for i in ids if i], key=cfg.privacy.hmac_key())
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"erase-request: {len({i for i in ids if i})} people stored as pseudonyms; carry it out with "
+        f"flywheel erase --request {request_id}",
+        err=True,
+    )
+    typer.echo(request_id)  # alone on stdout, for scripts: REQ=$(flywheel erase-request --users-file ids.txt)
 
 
 @app.command(help="Load a real public format into the landing folder (then run `flywheel ingest`).")

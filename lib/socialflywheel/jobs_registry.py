@@ -1,5 +1,9 @@
 """The jobs of the pipeline, in data-flow order: an explicit list of typed entries, and the composition root.
 
+A dated run (``run_date`` set, as the Airflow DAGs do) hands the features, graph, train, recommend and report jobs
+the lake bounded to that day (``Lake.bounded``) and ingest its date (landing partitions up to it); conform, maintain
+and erase always see the whole lake.
+
 Each job's library function takes its own configuration section (``run_graph(spark, lake, cfg.graph)``), plus the
 few resolved values it shares with others (the work folder, the tracking settings, k, a seed). This module is the
 one place that binds a whole ``FlywheelConfig`` to those arguments: each entry's binder imports the job's library
@@ -44,7 +48,7 @@ def _simulate(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult
 def _ingest(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.ingest import run_ingest
 
-    return run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy)
+    return run_ingest(spark, lake, cfg.ingest, landing=cfg.landing_uri, privacy=cfg.privacy, until=cfg.run_date)
 
 
 def _conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
@@ -56,20 +60,22 @@ def _conform(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
 def _features(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.features.job import run_features
 
-    return run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
+    return run_features(spark, lake.bounded(cfg.run_date), cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
 
 
 def _graph(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.graph.job import run_graph
 
-    return run_graph(spark, lake, cfg.graph)
+    return run_graph(spark, lake.bounded(cfg.run_date), cfg.graph)
 
 
 def _train(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> JobResult:
     from socialflywheel.recsys.train_job import run_train
     from socialflywheel.tracking import Tracking
 
-    return run_train(spark, lake, cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path)
+    return run_train(
+        spark, lake.bounded(cfg.run_date), cfg.train, tracking=Tracking.from_config(cfg), work=cfg.work_path
+    )
 
 
 def _recommend(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
@@ -77,7 +83,9 @@ def _recommend(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResul
     from socialflywheel.tracking import Tracking
 
     tracking = Tracking.from_config(cfg)
-    return run_recommend(spark, lake, cfg.recommend, tracking=tracking, work=cfg.work_path, seed=cfg.seed)
+    return run_recommend(
+        spark, lake.bounded(cfg.run_date), cfg.recommend, tracking=tracking, work=cfg.work_path, seed=cfg.seed
+    )
 
 
 def _report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> JobResult:
@@ -86,7 +94,7 @@ def _report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> JobR
 
     return run_report(
         spark,
-        lake,
+        lake.bounded(cfg.run_date),
         out=report_path(cfg.report, cfg.work_path),
         tracking=Tracking.from_config(cfg),
         min_group_users=cfg.privacy.min_group_users,
@@ -99,12 +107,16 @@ def _maintain(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult
     return run_maintain(spark, lake, cfg.maintain, retention=cfg.privacy.retention_days)
 
 
-def _erase(spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids: list[str]) -> JobResult:
+def _erase(
+    spark: SparkSession, cfg: FlywheelConfig, lake: Lake, *, user_ids: list[str], request_id: str | None = None
+) -> JobResult:
     from socialflywheel.privacy.erase import run_erase
     from socialflywheel.tracking import Tracking
 
     tracking = Tracking.from_config(cfg)
-    return run_erase(spark, lake, cfg.privacy, tracking=tracking, work=cfg.work_path, user_ids=user_ids)
+    return run_erase(
+        spark, lake, cfg.privacy, tracking=tracking, work=cfg.work_path, user_ids=user_ids, request_id=request_id
+    )
 
 
 JOB_LIST: tuple[JobSpec, ...] = (
@@ -142,7 +154,10 @@ JOB_LIST: tuple[JobSpec, ...] = (
         "maintain", _maintain, "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical)."
     ),
     JobSpec(
-        "erase", _erase, "GDPR erasure: remove people (raw ids) and everything derived from them from every table."
+        "erase",
+        _erase,
+        "GDPR erasure: remove people (raw ids, or a stored request's id) and everything derived from them from every "
+        "table.",
     ),
 )
 JOBS: dict[str, JobSpec] = {spec.name: spec for spec in JOB_LIST}

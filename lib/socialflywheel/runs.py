@@ -106,7 +106,7 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: object) -> JobResult:
     # The lease before the session: on a cluster the session registers the application and takes executor cores
     # for its whole life, so a job that opened its session and then waited for the lease could hold every core
     # while the lease holder waits for one (seen on the 2-core test cluster: two ingests stuck for good).
-    with _writer_lease(cfg, lake.root, name):
+    with job_lease(cfg, lake.root, name):
         require_intact(lake, job=name)  # a table whose log lost a commit is refused before any work
         spark = get_session(cfg)
         with job_run(name, cfg, lake) as ctx:
@@ -118,7 +118,7 @@ def execute_job(name: str, cfg: FlywheelConfig, **kwargs: object) -> JobResult:
     return result
 
 
-def _writer_lease(cfg: FlywheelConfig, root: str, job: str) -> AbstractContextManager[None]:
+def job_lease(cfg: FlywheelConfig, root: str, job: str) -> AbstractContextManager[None]:
     """One writing job at a time (see ``lake.lease``): an S3 lease on an object store, a ``flock`` on a local lake."""
     import contextlib
 

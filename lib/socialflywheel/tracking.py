@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import subprocess
@@ -146,12 +147,41 @@ def log_delta_versions(client_mlflow: ModuleType, lake: Lake) -> None:
     client_mlflow.set_tag("lake_root", redact_text(lake.root))
 
 
+RUN_DATE_TAG = "run_date"
+
+
+def last_run_date(tracking: Tracking, *, job: str, until: dt.date) -> dt.date | None:
+    """The latest logical date on or before ``until`` of a finished, dated ``job`` run in the experiment.
+
+    Raises:
+        MlflowException (or a connection error): the tracking server cannot be asked (retried briefly).
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(client_tracking_uri(tracking.uri))
+    client = MlflowClient()
+    with brief_requests():
+        experiment = client.get_experiment_by_name(tracking.experiment)
+        if experiment is None:
+            return None
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.job = '{job}' and attributes.status = 'FINISHED' and tags.{RUN_DATE_TAG} != ''",
+            max_results=5000,
+        )
+    days = [dt.date.fromisoformat(r.data.tags[RUN_DATE_TAG]) for r in runs if RUN_DATE_TAG in r.data.tags]
+    return max((d for d in days if d <= until), default=None)
+
+
 @contextmanager
 def tracked_run(tracking: Tracking, lake: Lake, *, run_name: str, job: str) -> Iterator[mlflow.ActiveRun]:
     """Start an MLflow run logging the resolved config (credentials masked), the commit and the Delta versions read."""
     mlflow = setup(tracking)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags({"job": job, "git_commit": git_commit(), "config_hash": tracking.config_hash})
+        if lake.until is not None:  # a dated run: the logical date it ran for (training cadence reads it)
+            mlflow.set_tag(RUN_DATE_TAG, lake.until.isoformat())
         mlflow.log_params(tracking.params)
         try:
             yield run

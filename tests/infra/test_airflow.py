@@ -95,21 +95,21 @@ def test_dags_load_with_the_expected_task_graph(airflow_home: AirflowHome, runne
 
     assert set(bag["dags"]["flywheel_maintain"]["tasks"]) == {"maintain"}
     erase = bag["dags"]["flywheel_erase"]["tasks"]
-    assert erase["erase"]["upstream"] == (["user_args"] if runner == "cli" else ["spark_argv", "user_args"])
+    assert set(erase) == {"erase", "maintain_after_erase"}
+    assert erase["erase"]["upstream"] == []
     assert erase["maintain_after_erase"]["upstream"] == ["erase"]
-    assert bag["dags"]["flywheel_erase"]["params"] == ["user_ids"]
-    if runner == "spark-submit":
-        assert erase["erase"]["operator"] in {"SparkSubmitOperator", "MappedOperator"}
+    assert bag["dags"]["flywheel_erase"]["params"] == ["request_id"]  # never raw ids
+    assert erase["erase"]["operator"] == job_operator
 
 
 def test_daily_dag_runs_end_to_end(airflow_home: AirflowHome) -> None:
     started = time.perf_counter()
-    proc = airflow_home.run("dags", "test", "flywheel_daily", "2026-10-10")
+    proc = airflow_home.run("dags", "test", "flywheel_daily", "2026-10-12")
     elapsed = time.perf_counter() - started
     assert proc.returncode == 0, proc.stdout[-6000:]
-    states = airflow_home.task_states("flywheel_daily", "2026-10-10")
+    states = airflow_home.task_states("flywheel_daily", "2026-10-12")
     assert states == {t: "success" for t in [*GATES, *DAILY_JOBS]}
-    assert airflow_home.run_state("flywheel_daily", "2026-10-10") == "success"
+    assert airflow_home.run_state("flywheel_daily", "2026-10-12") == "success"
     # The jobs really ran on the lake: their run records are there.
     from socialflywheel.lake.io import Lake
 
@@ -118,13 +118,16 @@ def test_daily_dag_runs_end_to_end(airflow_home: AirflowHome) -> None:
     ran = {r["job"] for r in runs if r["status"] == "succeeded"}
     assert set(DAILY_JOBS) <= ran
     assert lake.read_arrow("bronze.events").num_rows > 10_000
+    # The run was dated: ingest took the landing partitions up to its day only, training recorded the day.
+    days = lake.read_arrow("silver.events", columns=["event_date"]).column("event_date").to_pylist()
+    assert str(max(days)) == "2026-10-12"
     print(f"daily DAG end to end: {elapsed:.1f} s", file=sys.stderr)
 
 
 def test_backfill_of_two_dates(airflow_home: AirflowHome) -> None:
     started = time.perf_counter()
     proc = subprocess.run(
-        ["bash", str(DAGS.parent / "backfill.sh"), "flywheel_daily", "2026-10-11", "2026-10-12"],
+        ["bash", str(DAGS.parent / "backfill.sh"), "flywheel_daily", "2026-10-13", "2026-10-14"],
         env={**airflow_home.env, "AIRFLOW_BIN": str(airflow_home.airflow)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -133,9 +136,9 @@ def test_backfill_of_two_dates(airflow_home: AirflowHome) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-6000:]
-    assert "2 run(s): 2026-10-11 2026-10-12" in proc.stdout
+    assert "2 run(s): 2026-10-13 2026-10-14" in proc.stdout
     assert "2 run(s) succeeded" in proc.stdout
-    for day in ("2026-10-11", "2026-10-12"):
+    for day in ("2026-10-13", "2026-10-14"):
         assert airflow_home.run_state("flywheel_daily", day) == "success"
         states = airflow_home.task_states("flywheel_daily", day)
         assert {t for t, s in states.items() if s != "success"} == set()
@@ -152,3 +155,44 @@ def test_stale_landing_data_fails_the_run_at_the_freshness_gate(airflow_home: Ai
     assert states["gate_freshness"] == "failed"
     assert {states[t] for t in ["gate_volume", *DAILY_JOBS]} == {"upstream_failed"}
     assert airflow_home.run_state("flywheel_daily", "2026-10-25") == "failed"
+
+
+def test_the_erase_dag_carries_out_a_stored_request_and_no_raw_id_reaches_airflow(airflow_home: AirflowHome) -> None:
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.privacy.pseudonymize import pseudonym
+    from tests.privacy.scan import find_ids, id_patterns
+
+    cfg = make_config(airflow_home.work)
+    lake = Lake.from_config(cfg)
+    flywheel = [str(PROJECT_BIN / "flywheel")]
+    sets = ["--set", f"work_dir={airflow_home.work}"]
+    if not lake.exists("bronze.events"):  # run alone: the daily test has not filled the lake
+        subprocess.run([*flywheel, "ingest", *sets], check=True, capture_output=True)
+    users = sorted(set(lake.read_arrow("bronze.events", columns=["user_id"]).column("user_id").to_pylist()))
+    victims = [users[1], users[-2]]
+    ids_file = airflow_home.work / "erase-ids.txt"
+    ids_file.write_text("\n".join(victims) + "\n")
+    filed = subprocess.run(
+        [*flywheel, "erase-request", *sets, "--users-file", str(ids_file)], capture_output=True, text=True, check=False
+    )
+    assert filed.returncode == 0, filed.stderr[-2000:]
+    request_id = filed.stdout.strip()
+    ids_file.unlink()
+
+    conf = json.dumps({"request_id": request_id})
+    proc = airflow_home.run("dags", "test", "flywheel_erase", "2026-10-20", "-c", conf)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    states = airflow_home.task_states("flywheel_erase", "2026-10-20")
+    assert states == {"erase": "success", "maintain_after_erase": "success"}
+    assert request_id in proc.stdout
+    # The people are gone from the lake, and neither their raw ids nor their pseudonyms are anywhere in
+    # Airflow's home: the metadata database (runs, rendered templates, XCom) and every task log.
+    assert not set(victims) & set(lake.read_arrow("bronze.events", columns=["user_id"]).column("user_id").to_pylist())
+    key = cfg.privacy.hmac_key()
+    patterns = id_patterns(victims, [pseudonym(v, key) for v in victims])
+    assert find_ids(airflow_home.home, patterns) == {}
+    assert find_ids(Path(cfg.lake_root), patterns) == {}  # and, after the maintain pass, nowhere in the lake
+    # A raw id in place of a request id is refused by the DAG's param schema before any task runs.
+    raw_conf = json.dumps({"request_id": victims[0]})
+    refused = airflow_home.run("dags", "test", "flywheel_erase", "2026-10-21", "-c", raw_conf)
+    assert refused.returncode != 0

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.ingest.events_strategies import SCHEMA, SCHEMA_TYPES, required_for, valid_events
 
-from socialflywheel.ingest.bronze import ROW_LEVEL_TYPE_REASONS, SchemaChangeError, StatusCount, check_breaking
 from socialflywheel.ingest.lines import parse_content
 from socialflywheel.ingest.parse import Limits, Rejected, parse_line, validate
+from socialflywheel.ingest.schema_change import ROW_LEVEL_TYPE_REASONS, SchemaChangeError, StatusCount, check_breaking
 from socialflywheel.lake.catalog import EVENT_TYPES
 
 ORACLE = jsonschema.Draft202012Validator(SCHEMA)

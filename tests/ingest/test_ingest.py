@@ -11,7 +11,7 @@ import pytest
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.ingest import run_conform, run_ingest
-from socialflywheel.ingest.bronze import SchemaChangeError
+from socialflywheel.ingest.schema_change import SchemaChangeError
 from socialflywheel.lake.io import Lake
 from socialflywheel.privacy.pseudonymize import pseudonym
 

@@ -92,9 +92,6 @@ def erased_model(
     }
 
 
-QUARANTINE = "lake/bronze/quarantine/"
-
-
 def test_no_byte_of_an_erased_person_is_left_in_the_work_folder(erased_model: dict[str, Any]) -> None:
     """Lake, MLflow store and artifact store, the recommend job's models folder, the report: every file is read
     (Parquet decoded) for the raw ids and the pseudonyms.
@@ -107,21 +104,11 @@ def test_no_byte_of_an_erased_person_is_left_in_the_work_folder(erased_model: di
     assert find_ids(erased_model["work"], patterns) == {}
 
 
-def test_no_byte_of_an_erased_authors_posts_is_left_outside_the_quarantine(erased_model: dict[str, Any]) -> None:
-    """The same walk for the erased author's post ids (the catalogue of the old version listed them)."""
+def test_no_byte_of_an_erased_authors_posts_is_left_in_the_work_folder(erased_model: dict[str, Any]) -> None:
+    """The same walk for the erased author's post ids: the old version's catalogue listed them, and another
+    person's rejected view of one sat in bronze.quarantine."""
     assert erased_model["posts"]
-    hits = find_ids(erased_model["work"], id_patterns(erased_model["posts"], []))
-    assert {path: found for path, found in hits.items() if not path.startswith(QUARANTINE)} == {}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_erase matches bronze.quarantine on people only: another person's rejected line naming an erased "
-    "author's post (a view with a mistyped dwell_ms) keeps the post id",
-)
-def test_no_quarantined_line_names_an_erased_authors_post(erased_model: dict[str, Any]) -> None:
-    hits = find_ids(erased_model["work"] / QUARANTINE, id_patterns(erased_model["posts"], []))
-    assert hits == {}
+    assert find_ids(erased_model["work"], id_patterns(erased_model["posts"], [])) == {}
 
 
 def test_recommend_serves_the_scrubbed_copy_from_the_alias(erased_model: dict[str, Any], tmp_path: Path) -> None:

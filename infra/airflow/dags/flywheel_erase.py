@@ -1,42 +1,43 @@
-"""GDPR erasure on request: remove the given people, then make it physical with a maintain pass.
+"""GDPR erasure on request: carry out a stored request, then make it physical with a maintain pass.
 
-Triggered, never scheduled, with the raw user ids as run configuration::
+Triggered, never scheduled, with the id of a request stored (pseudonymized on arrival) by the project::
 
-    airflow dags trigger flywheel_erase --conf '{"user_ids": ["u000123", "u000456"]}'
+    flywheel erase-request --users-file ids.txt        # prints {"request_id": "er-...", "people": 2}
+    airflow dags trigger flywheel_erase --conf '{"request_id": "er-..."}'
 
-The ids travel to ``flywheel erase --user ...`` as one argument each (shell-quoted); the maintain
-pass that follows runs with zero vacuum and log retention so no old file or log entry keeps them.
+Raw user ids never pass through Airflow: its metadata database, XCom, the rendered command and the task logs
+hold only the request id (the param schema accepts nothing else). The maintain pass that follows runs with
+zero vacuum and log retention so no old file or log entry keeps the people or the request's pseudonyms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from airflow.sdk import DAG, Param, task
-from flywheel_tasks import default_args, erase_args, erase_task, job_task, runner
+from airflow.sdk import DAG, Param
+from flywheel_tasks import REQUEST_ID_PATTERN, default_args, erase_task, job_task, runner
 
 ERASE_MAINTAIN = ["--set", "maintain.vacuum_retention_hours=0", "--set", "maintain.log_retention_hours=0"]
 
 with DAG(
     dag_id="flywheel_erase",
-    description="Right to be forgotten: erase the listed people from every table, then vacuum.",
+    description="Right to be forgotten: erase the people of a stored request from every table, then vacuum.",
     schedule=None,
     start_date=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    params={"user_ids": Param([], type="array", items={"type": "string"}, minItems=1, description="Raw user ids.")},
+    params={
+        "request_id": Param(
+            "",
+            type="string",
+            pattern=REQUEST_ID_PATTERN,
+            description="The id printed by `flywheel erase-request` (never raw user ids).",
+        )
+    },
     tags=["social-flywheel", "gdpr", f"runner:{runner()}"],
     doc_md=__doc__,
 ) as dag:
-
-    @task(task_id="user_args", retries=0, multiple_outputs=True)
-    def user_args(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Validate the requested ids and turn them into ``--user`` arguments."""
-        return erase_args(list((params or {}).get("user_ids", [])))
-
-    args = user_args()
-    erase = erase_task(args)
+    erase = erase_task(retries=0)
     maintain = job_task("maintain", task_id="maintain_after_erase", extra_args=ERASE_MAINTAIN)
-    args >> erase >> maintain
+    erase >> maintain

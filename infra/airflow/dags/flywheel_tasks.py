@@ -29,7 +29,7 @@ DEFAULTS: dict[str, str] = {
     "FLYWHEEL_BIN": str(REPO / ".venv" / "bin" / "flywheel"),
     "FLYWHEEL_PY": str(REPO / ".venv" / "bin" / "python"),
     "FLYWHEEL_SETS": "",
-    "FLYWHEEL_DATE_KEY": "",
+    "FLYWHEEL_DATE_KEY": "run_date",
     "FLYWHEEL_SKIP_MISSING": "0",
     "FLYWHEEL_FRESHNESS_MAX_LAG_DAYS": "1",
     "FLYWHEEL_VOLUME_TRAILING_DAYS": "7",
@@ -90,7 +90,8 @@ def run_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 # The command a cli-mode task runs. FLYWHEEL_SETS holds whitespace-separated key=value overrides;
-# FLYWHEEL_DATE_KEY, when set, names the config key that receives the logical date.
+# FLYWHEEL_DATE_KEY names the config key that receives the logical date (run_date: every job then processes the
+# partitions of that day; empty: the jobs take whatever is new, for a build older than dated runs).
 _CLI_SCRIPT = """\
 set -euo pipefail
 "$FLYWHEEL_BIN" --help >/dev/null
@@ -204,41 +205,16 @@ def run_gate(gate: str, ds: str) -> str:
     return proc.stdout.strip()
 
 
-def erase_args(user_ids: list[Any]) -> dict[str, Any]:
-    """Validated erase arguments: a shell-quoted string (cli runner) and one argv list (spark-submit)."""
-    import shlex
-
-    from airflow.sdk.exceptions import AirflowFailException
-
-    ids = [str(u).strip() for u in user_ids]
-    if not ids or any(not u for u in ids):
-        raise AirflowFailException("flywheel_erase needs a non-empty list of user ids: --conf '{\"user_ids\": [...]}'")
-    users = [part for u in ids for part in ("--user", u)]
-    argv = ["--conf", _setting("FLYWHEEL_CONF"), *users]
-    argv += [part for kv in _setting("FLYWHEEL_SETS").split() for part in ("--set", kv)]
-    return {"shell": shlex.join(users), "spark_argv": [argv], "count": len(ids)}
+REQUEST_ID_PATTERN = r"^er-[0-9a-f]{32}$"
 
 
-def erase_task(args: Any) -> Any:
-    """``flywheel erase --user ...`` for the ids of ``args`` (the XCom of :func:`erase_args`).
+def erase_task(**kwargs: Any) -> Any:
+    """``flywheel erase --request <id>``: the request was stored, pseudonymized, by ``flywheel erase-request``.
 
-    The spark-submit form maps over a one-element list, so the whole argv comes from XCom unchanged.
+    Only the request id passes through Airflow (run configuration, rendered command, logs); the DAG's param
+    schema refuses anything else, so raw user ids cannot be handed to it by mistake.
     """
+    request = "{{ params.request_id }}"
     if runner() == "cli":
-        return cli_task("erase", "erase", extra_args="{{ ti.xcom_pull(task_ids='user_args', key='shell') }}")
-    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-    from airflow.sdk import task
-
-    @task(task_id="spark_argv", retries=0)
-    def spark_argv(erase: dict[str, Any]) -> list[list[str]]:
-        """The one argv list to map over (Airflow maps only over a task's return value)."""
-        return list(erase["spark_argv"])
-
-    return SparkSubmitOperator.partial(
-        task_id="erase",
-        conn_id=env("FLYWHEEL_SPARK_CONN_ID"),
-        application=f"{templated('FLYWHEEL_JOBS_DIR')}/erase.py",
-        py_files=templated("FLYWHEEL_WHEEL"),
-        properties_file=templated("FLYWHEEL_SPARK_PROPERTIES"),
-        name="flywheel-erase-{{ ds_nodash }}",
-    ).expand(application_args=spark_argv(args))
+        return cli_task("erase", "erase", extra_args=f"--request {request}", **kwargs)
+    return spark_task("erase", "erase", extra_args=["--request", request], **kwargs)

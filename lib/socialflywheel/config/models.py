@@ -166,7 +166,10 @@ class FlywheelConfig(Strict):
     work_dir: str = Field("work", min_length=1, description="Folder for everything the embedded default writes.")
     seed: Seed = Field(7, description="Seed for every randomized step unless a stage sets its own.")
     run_date: dt.date | None = Field(
-        None, description="Logical date of a scheduled run (YYYY-MM-DD), passed by the Airflow DAGs; informational."
+        None,
+        description="Logical date of a scheduled run (YYYY-MM-DD), passed by the Airflow DAGs: ingest takes landing "
+        "partitions up to it, and features, graph, train, recommend and report see the lake as of that day and write "
+        "no partition after it (a backfill of a day rebuilds what its daily run wrote); empty: undated runs.",
     )
     spark: SparkConfig = Field(default_factory=SparkConfig)
     lake: LakeConfig = Field(default_factory=LakeConfig)

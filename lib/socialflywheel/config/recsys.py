@@ -58,6 +58,14 @@ class TrainConfig(Strict):
         description="Holdout Recall@50 a model must add over the best baseline's (most-popular, iALS) before it may "
         "take the serving alias; a negative margin turns that guard off (only for testing the champion comparison).",
     )
+    every_days: int = Field(
+        1,
+        ge=1,
+        le=366,
+        description="Training cadence of dated runs (run_date set, as the daily DAG does): a run trains only when no "
+        "finished training run for the every_days days up to its date exists, else it is skipped with the reason "
+        "(1: every day; 7: weekly). Undated runs always train.",
+    )
     patience: int = Field(
         2, ge=0, le=100_000, description="Epochs without validation recall gain before stopping (0: never)."
     )

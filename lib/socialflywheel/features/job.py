@@ -63,10 +63,12 @@ def _event_dates(lake: Lake, version: int | None = None) -> dict[str, dt.date]:
     table = DeltaTable(lake.path("silver.events"), version=version, storage_options=lake.storage_options)
     actions = pa.table(table.get_add_actions(flatten=True))
     dates = actions.column("partition.event_date").to_pylist()
-    return {
+    out = {
         p: d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
         for p, d in zip(actions.column("path").to_pylist(), dates, strict=True)
     }
+    # A dated run (``Lake.bounded``) sees no day after its logical date: neither as data nor as a change.
+    return out if lake.until is None else {p: d for p, d in out.items() if d <= lake.until}
 
 
 def changed_event_dates(lake: Lake, *, since_version: int) -> set[dt.date] | None:
@@ -112,7 +114,12 @@ class Plan:
 
 
 def plan_run(fc: FeaturesConfig, lake: Lake, *, categories: list[str]) -> Plan:
-    """Decide the mode (full, incremental or noop) and the first dates to rebuild."""
+    """Decide the mode (full, incremental or noop) and the first dates to rebuild.
+
+    A dated run (``lake.until``) plans over the days up to its date only; when the last run was for another date
+    (a backfill of an earlier day, or the next day's run after one), that run's last day is rebuilt even if silver
+    did not change, so the snapshot tables and the training split are those of this date.
+    """
     max_date = max(_event_dates(lake).values())
     prev = last_watermark(lake)
     full = Plan("full", max_date)
@@ -126,6 +133,8 @@ def plan_run(fc: FeaturesConfig, lake: Lake, *, categories: list[str]) -> Plan:
     changed = changed_event_dates(lake, since_version=int(prev["silver_events_version"]))
     if changed is None:
         return full
+    if prev["max_event_date"] != max_date:  # the last run was for another day (a backfill, or the day after one)
+        changed = changed | {max_date}
     if not changed:
         return Plan("noop", max_date)
     start = min(changed)
@@ -233,6 +242,8 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
     info = describe(lake, "silver.events")
     if info is None or not info["rows"]:
         return FeaturesResult(mode="noop", reason="silver.events is empty")
+    if not _event_dates(lake):
+        return FeaturesResult(mode="noop", reason=f"silver.events has no day on or before {lake.until}")
     version = int(info["version"])
     cats = category_vocabulary(lake)
     plan = plan_run(fc, lake, categories=cats)

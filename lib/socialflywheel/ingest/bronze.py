@@ -11,28 +11,26 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from socialflywheel.faults import kill_point
-from socialflywheel.ingest.landing import LandingFile, discover, limits_from, split_batches
+from socialflywheel.ingest.landing import LandingFile, discover, limits_from, on_or_before, split_batches
 from socialflywheel.ingest.lines import LandingParseError, parse_files
+from socialflywheel.ingest.redelivery import changed_redeliveries
+from socialflywheel.ingest.schema_change import (
+    StatusCount,
+    check_breaking,
+)
 from socialflywheel.lake.catalog import table
-from socialflywheel.lake.catalog.table import EVENT_FIELDS
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy import suppression
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
     from socialflywheel.config.models import PrivacyConfig
     from socialflywheel.config.stages import IngestConfig
     from socialflywheel.lake.io import Lake
 
 log = logging.getLogger(__name__)
-
-ROW_LEVEL_TYPE_REASONS = ("missing_field", "wrong_type")
-
-
-class SchemaChangeError(ValueError):
-    """A landing file breaks the contract as a whole (a field gone or retyped), not row by row."""
 
 
 class ReconciliationError(RuntimeError):
@@ -86,20 +84,6 @@ class IngestResult(JobResult):
         return total
 
 
-@dataclass(frozen=True)
-class StatusCount:
-    """Parsed rows of one landing file with one status (None: valid) and one detail prefix."""
-
-    source_file: str
-    """The landing file, relative to the landing root."""
-    status: str | None
-    """The row-level rejection reason, None for a valid row."""
-    detail: str | None
-    """The detail up to its first ``:`` (names the field at fault)."""
-    n: int
-    """How many rows."""
-
-
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -123,32 +107,18 @@ def pending_files(lake: Lake, files: list[LandingFile]) -> tuple[list[LandingFil
     return new, changed
 
 
-def check_breaking(stats: list[StatusCount], *, share: float, batch_id: str) -> None:
-    """Fail the batch when one field is missing or mistyped in most rows of a file (a contract change).
-
-    Raises:
-        SchemaChangeError: a file of at least 20 rows has more than ``share`` of them missing or mistyping one field.
-    """
-    per_file: Counter[str] = Counter()
-    for row in stats:
-        per_file[row.source_file] += row.n
-    for row in stats:
-        total = per_file[row.source_file]
-        if row.status in ROW_LEVEL_TYPE_REASONS and total >= 20 and row.n / total > share:
-            name = (row.detail or "").split(" ")[0].split(":")[0]
-            raise SchemaChangeError(
-                f"breaking schema change in {row.source_file}: field '{name}' is {row.status.replace('_', ' ')} "
-                f"in {row.n} of {total} rows; batch {batch_id} failed, nothing was written "
-                "(map renamed fields with ingest.field_mapping)"
-            )
-
-
 def _staging_dir(lake: Lake, batch_id: str) -> str:
     return f"{lake.root}/_staging/{batch_id}"
 
 
 def run_ingest(
-    spark: SparkSession, lake: Lake, ingest: IngestConfig, *, landing: str, privacy: PrivacyConfig
+    spark: SparkSession,
+    lake: Lake,
+    ingest: IngestConfig,
+    *,
+    landing: str,
+    privacy: PrivacyConfig,
+    until: dt.date | None = None,
 ) -> IngestResult:
     """Take new landing files into bronze.events; rejected rows go to bronze.quarantine.
 
@@ -163,11 +133,13 @@ def run_ingest(
         landing: the landing location, a local folder or an object-store URI (``ingest.landing_dir``, resolved).
         privacy: the ``privacy`` section: its key finds re-delivered lines of people on the suppression list
             (asked for only when somebody was erased).
+        until: the logical date of a dated run: files in a landing partition after it (``date=YYYY-MM-DD`` in
+            their path) are left for the run of their day; undated files are taken by any run.
 
     Returns:
         The reconciliation summed over the batches (rows in, new, already present, quarantined by reason).
     """
-    found = discover(landing, ingest.format)
+    found = on_or_before(discover(landing, ingest.format), until)
     new_files, changed = pending_files(lake, found)
     total = IngestResult()
     if not new_files:
@@ -273,28 +245,6 @@ def _parse_failure(exc: Exception, batch_id: str) -> Exception:
         line = text.split(marker, 1)[-1].splitlines()[0] if marker in text else text
         return LandingParseError(f"batch {batch_id} failed, nothing written: {line}")
     return exc
-
-
-def contract_hash() -> Column:
-    """A digest of an event's contract columns (``EVENT_FIELDS``), the same for a batch row and a bronze row."""
-    from pyspark.sql import functions as F
-
-    return F.sha2(F.to_json(F.struct(*[F.col(f.name) for f in EVENT_FIELDS])), 256)
-
-
-def changed_redeliveries(present: DataFrame, bronze: DataFrame) -> DataFrame:
-    """The rows of ``present`` (event ids already in bronze.events) whose contract columns differ from the stored row.
-
-    Only the batch's ``event_date`` partitions of bronze are read: a row whose event id is stored in another
-    partition has another ``ts``, so it is changed too (no stored row of the same id and hash is found).
-    """
-    from pyspark.sql import functions as F
-
-    dates = [r["event_date"] for r in present.select("event_date").distinct().collect()]
-    stored = bronze.where(F.col("event_date").isin(dates)).select("event_id", contract_hash().alias("_contract"))
-    mine = present.select("event_id", contract_hash().alias("_contract"))
-    same = mine.join(stored, ["event_id", "_contract"], "left_semi")
-    return present.join(same.select("event_id"), "event_id", "left_anti")
 
 
 def _load_batch(

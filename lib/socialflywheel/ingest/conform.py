@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from socialflywheel.faults import kill_point
 from socialflywheel.lake.catalog import EVENT_SCHEMA, table
+from socialflywheel.lake.derived import derive_follows, derive_users
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy import suppression
 from socialflywheel.privacy.pseudonymize import pseudonymize_udf
@@ -54,41 +55,6 @@ def derive_posts(events: DataFrame) -> DataFrame:
     )
     first = Window.partitionBy("post_id").orderBy("created_at", "author_id")
     return posts.withColumn("_rn", F.row_number().over(first)).filter("_rn = 1").drop("_rn")
-
-
-def derive_users(events: DataFrame) -> DataFrame:
-    """One row per person in the events: first and last seen, latest country and device, events."""
-    from pyspark.sql import functions as F
-
-    return events.groupBy("user_id").agg(
-        F.min("ts").alias("first_seen"),
-        F.max("ts").alias("last_seen"),
-        F.max_by("country", "ts").alias("country"),
-        F.max_by("device", "ts").alias("device"),
-        F.count(F.lit(1)).alias("events"),
-    )
-
-
-def derive_follows(events: DataFrame) -> DataFrame:
-    """Current edges: the latest follow/unfollow per pair decides (ties: unfollow wins, by event_id)."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
-
-    acts = events.filter(F.col("event_type").isin("follow", "unfollow")).filter(
-        F.col("user_id") != F.col("target_user_id")
-    )
-    latest = Window.partitionBy("user_id", "target_user_id").orderBy(
-        F.col("ts").desc(), F.col("event_type").desc(), F.col("event_id").desc()
-    )
-    return (
-        acts.withColumn("_rn", F.row_number().over(latest))
-        .filter((F.col("_rn") == 1) & (F.col("event_type") == "follow"))
-        .select(
-            F.col("user_id").alias("follower_id"),
-            F.col("target_user_id").alias("followee_id"),
-            F.col("ts").alias("since"),
-        )
-    )
 
 
 @dataclass(kw_only=True)

@@ -173,6 +173,30 @@ def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
     return files
 
 
+_DAY_PARTITION = re.compile(r"(?:^|/)(?:date|dt|event_date|ds)=(\d{4}-\d{2}-\d{2})(?:/|$)")
+
+
+def landing_day(rel: str) -> dt.date | None:
+    """The day of a landing file's partition folder (``events/date=2026-11-01/part-0.jsonl``), None when undated."""
+    found = _DAY_PARTITION.search(rel)
+    if found is None:
+        return None
+    try:
+        return dt.date.fromisoformat(found.group(1))
+    except ValueError:  # date=2026-13-45: not a day, so not a partition this rule can place
+        return None
+
+
+def on_or_before(files: list[LandingFile], until: dt.date | None) -> list[LandingFile]:
+    """The files a run for the logical date ``until`` takes: undated ones and those of days up to it (all if None)."""
+    if until is None:
+        return files
+    kept = [f for f in files if (day := landing_day(f.rel)) is None or day <= until]
+    if later := len(files) - len(kept):
+        log.info("ingest for %s: %d landing files of later days are left for their own runs", until, later)
+    return kept
+
+
 def _name_digest(rel: str) -> str:
     """A ledger fingerprint for a file whose content is never read: the digest of its name."""
     return hashlib.sha256(b"name:" + os.fsencode(rel)).hexdigest()

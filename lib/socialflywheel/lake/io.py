@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import datetime
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlparse
 
+from socialflywheel.lake import period
 from socialflywheel.lake.catalog import Table, table
 from socialflywheel.lake.storage import delta_options, is_remote, locate
 
@@ -110,11 +113,27 @@ class Lake:
         self._store = locate(self.root) if is_remote(self.root) else None
         self.versions_read: dict[str, int] = {}
         self.versions_written: dict[str, int] = {}
+        self.until: datetime.date | None = None
+        """The logical date of a dated run (``bounded``): reads stop at it, writes never pass it. None: unbounded."""
 
     @classmethod
     def from_config(cls, cfg: FlywheelConfig) -> Lake:
         """The lake at the config's ``lake_root``, with its configured storage options."""
         return cls(cfg.lake_root, storage_options=cfg.lake.storage_options)
+
+    def bounded(self, until: datetime.date | None) -> Lake:
+        """This lake as a run for the logical date ``until`` sees it (itself when None).
+
+        Every read of a table with a ``period_column`` keeps only rows on or before ``until`` (a timestamp column:
+        before the next midnight UTC); an overwrite of a table partitioned by it replaces only partitions on or
+        before ``until``, so a backfill of day D never touches what the runs of later days wrote. Snapshot tables
+        (no period column) are read and written whole. The copy shares the versions read and written.
+        """
+        if until is None:
+            return self
+        out = copy.copy(self)
+        out.until = until
+        return out
 
     # Locations and metadata -------------------------------------------------------------------
     def path(self, name: str) -> str:
@@ -153,6 +172,11 @@ class Lake:
     def read(self, spark: SparkSession, name: str, *, version: int | None = None) -> DataFrame:
         """Read a table as a DataFrame (an empty one with the catalog schema if it does not exist yet)."""
         t = table(name)
+        if self.until is not None and version is None:
+            from socialflywheel.lake.derived import FROM_EVENTS
+
+            if name in FROM_EVENTS:  # state as of the day: rebuilt from that day's events, not today's state filtered
+                return FROM_EVENTS[name](self.read(spark, "silver.events")).select(*t.column_names)
         current = self.version(name)
         if current is None:
             return spark.createDataFrame([], t.ddl)
@@ -160,7 +184,7 @@ class Lake:
         if version is not None:
             reader = reader.option("versionAsOf", version)
         self._note_read(name, version if version is not None else current)
-        return reader.load(self.path(name))
+        return period.bound_frame(reader.load(self.path(name)), name, self.until)
 
     def read_arrow(
         self,
@@ -180,6 +204,7 @@ class Lake:
         if version is not None:
             dt.load_as_version(version)
         self._note_read(name, dt.version())
+        filters = period.bound_filters(name, filters, self.until)
         filesystem = None
         if self._store is not None:
             import pyarrow.fs as pa_fs
@@ -202,7 +227,10 @@ class Lake:
             return None
         version = dt.version()
         self._note_read(name, version)
-        uris = dt.file_uris()
+        column = period.partition_bound(name, self.until)
+        if column is None and period.period_of(name, self.until) is not None:
+            raise ValueError(f"{name}: a dated run streams only tables partitioned by their period column")
+        uris = dt.file_uris(partition_filters=[(column, "<=", str(self.until))] if column else None)
         if self._store is None:
             return pa_fs.LocalFileSystem(), [u.removeprefix("file://") for u in uris], version
         keys = [f"{parsed.netloc}{unquote(parsed.path)}" for parsed in map(urlparse, uris)]  # bucket/key
@@ -239,6 +267,10 @@ class Lake:
         """Overwrite a table, or only the rows matching ``replace_where`` (a partition predicate)."""
         t = table(name)
         writer = self._writer(df, t, "overwrite")
+        column = period.partition_bound(name, self.until)
+        if column is not None:  # a dated run never replaces a later day's partition
+            bound = f"`{column}` <= '{self.until}'"
+            replace_where = f"({replace_where}) AND {bound}" if replace_where else bound
         if replace_where and self.exists(name):
             writer = writer.option("replaceWhere", replace_where)
         with_commit_retry(lambda: writer.save(self.path(name)), table=name)
@@ -310,15 +342,32 @@ class Lake:
         from deltalake import CommitProperties, write_deltalake
 
         t = table(name)
-        with_commit_retry(
-            lambda: write_deltalake(
-                self.path(name),
-                _cast(data.select(t.column_names), t),
-                mode=mode,
-                partition_by=list(t.partition_by) or None,
-                storage_options=self.storage_options,
-                commit_properties=CommitProperties(max_commit_retries=DELTA_RS_COMMIT_RETRIES),
-            ),
-            table=name,
-        )
+        data = _cast(data.select(t.column_names), t)
+        partition_by = list(t.partition_by) or None
+        commit = CommitProperties(max_commit_retries=DELTA_RS_COMMIT_RETRIES)
+        column = period.partition_bound(name, self.until)
+
+        def write() -> None:
+            if mode == "overwrite" and column is not None and self.exists(name):
+                # As ``overwrite``: a dated run replaces no partition after its date.
+                write_deltalake(
+                    self.path(name),
+                    data,
+                    mode="overwrite",
+                    predicate=f"{column} <= '{self.until}'",
+                    partition_by=partition_by,
+                    storage_options=self.storage_options,
+                    commit_properties=commit,
+                )
+            else:
+                write_deltalake(
+                    self.path(name),
+                    data,
+                    mode=mode,
+                    partition_by=partition_by,
+                    storage_options=self.storage_options,
+                    commit_properties=commit,
+                )
+
+        with_commit_retry(write, table=name)
         self._note_write(name)

@@ -3,6 +3,7 @@
 No `from __future__ import annotations` here: pandas_udf reads the type hints at definition time.
 """
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from typing import TYPE_CHECKING
 
@@ -64,4 +65,53 @@ def mentions_any_udf(ids: Sequence[str]) -> "Callable[[Column | str], Column]":
         )
 
     udf: Callable[[Column | str], Column] = pandas_udf(_mentions, "boolean")  # type: ignore[call-overload]
+    return udf
+
+
+_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"')  # a JSON string literal in bytes, escapes included
+
+
+def named_strings(raw: bytes) -> set[str]:
+    """The strings a raw landing line names.
+
+    Its decoded JSON strings, or, when it does not decode (truncated, not UTF-8), every complete JSON string
+    literal found in its bytes (decoded where it can be).
+    """
+    import json
+
+    try:
+        return set(_strings(json.loads(raw)))
+    except (ValueError, RecursionError):
+        pass
+    found: set[str] = set()
+    for literal in _QUOTED.findall(raw):
+        try:
+            value = json.loads(literal)
+        except ValueError:
+            value = literal[1:-1].decode("utf-8", "replace")
+        if isinstance(value, str):
+            found.add(value)
+    return found
+
+
+def strings_of_udf(pseudonyms: Sequence[str], key: bytes) -> "Callable[[Column | str], Column]":
+    """A UDF: the strings a raw line names (``named_strings``) whose pseudonym is one of ``pseudonyms``.
+
+    How an erasure filed by pseudonyms (a request) finds the raw ids that quarantined lines spell.
+    """
+    import pandas as pd
+    from pyspark.sql.pandas.functions import pandas_udf
+
+    from socialflywheel.privacy.pseudonymize import pseudonym
+
+    wanted = frozenset(pseudonyms)
+
+    def _named(raw: pd.Series) -> pd.Series:
+        out = []
+        for b in raw:
+            strings = named_strings(bytes(b)) if isinstance(b, bytes | bytearray) else set()
+            out.append(sorted(s for s in strings if pseudonym(s, key) in wanted))
+        return pd.Series(out, dtype="object")
+
+    udf: Callable[[Column | str], Column] = pandas_udf(_named, "array<string>")  # type: ignore[call-overload]
     return udf

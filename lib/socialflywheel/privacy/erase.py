@@ -55,7 +55,10 @@ def _merge_delete(spark: SparkSession, lake: Lake, table: str, on: str, view: st
 
 
 def _erase_quarantine(spark: SparkSession, lake: Lake, raw: Sequence[str]) -> int:
-    r"""Rejected lines are raw bytes (maybe not UTF-8): find the lines naming the people, delete them by key.
+    r"""Rejected lines are raw bytes (maybe not UTF-8): find the lines naming the ids, delete them by key.
+
+    The ids are the people's raw ids and their posts' ids (another person's rejected view of an erased author's
+    post names the post).
 
     A line is matched on its decoded JSON strings (so ``zo\u00eb`` is ``zoë`` and an id holding a quote is found
     however it was escaped), else on the bytes of every JSON spelling of each id.
@@ -131,9 +134,10 @@ def run_erase(
     *,
     tracking: Tracking,
     work: Path,
-    user_ids: Sequence[str],
+    user_ids: Sequence[str] = (),
+    request_id: str | None = None,
 ) -> EraseResult:
-    """Erase people named by raw ids (as a data-protection request names them).
+    """Erase people named by raw ids, or by a stored request (``flywheel erase-request``) holding their pseudonyms.
 
     Args:
         spark: the session that runs the deletes.
@@ -142,26 +146,48 @@ def run_erase(
         tracking: the model registry whose versions trained on erased people are tagged.
         work: the work folder whose prepared training shards are dropped.
         user_ids: the people's raw ids; blanks and repeats are dropped.
+        request_id: instead of ``user_ids``, a pending request of audit.erasure_requests: its pseudonyms are erased
+            (the raw ids bronze and quarantine spell are found by pseudonymizing theirs) and the request is closed,
+            its pseudonyms emptied.
 
     Returns:
         Counts per table and the number of people found; no identifiers.
 
     Raises:
-        ValueError: no id was given.
+        ValueError: no id was given, both or neither of ids and request, or the request is unknown (a request
+            carried out already is a no-op that says so).
     """
     import pyarrow as pa
 
+    from socialflywheel.privacy import requests
+
     erasure_id = uuid.uuid4().hex
-    raw = sorted({u for u in user_ids if u})  # exactly as given: " alice" is not "alice" (nothing trimmed)
-    if not raw:
-        raise ValueError("erase needs at least one --user id")
+    if bool(request_id) == bool(user_ids):
+        raise ValueError("erase takes either --user ids or one --request id")
     requested = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    _check_readable(spark, lake)  # all or nothing: a damaged table stops the erasure before its first delete
     key = privacy.hmac_key()
-    pseudo = [pseudonym(u, key) for u in raw]
+    if request_id:
+        request = requests.find_request(lake, request_id)
+        if request.done:  # a re-run of the same request (an orchestrator's retry or re-run): nothing left to do
+            log.info("erase: request %s was carried out by erasure %s", request_id, request.erasure_id)
+            return EraseResult(
+                erasure_id=str(request.erasure_id),
+                people=request.people,
+                note=f"request {request_id} was carried out already by erasure {request.erasure_id} at "
+                f"{request.completed_at}; nothing to do",
+            )
+        pseudo = request.pseudonyms
+        _check_readable(spark, lake)
+        raw = requests.raw_ids_of(spark, lake, pseudo, key=key)
+    else:
+        raw = sorted({u for u in user_ids if u})  # exactly as given: " alice" is not "alice" (nothing trimmed)
+        if not raw:
+            raise ValueError("erase needs at least one --user id")
+        _check_readable(spark, lake)  # all or nothing: a damaged table stops the erasure before its first delete
+        pseudo = [pseudonym(u, key) for u in raw]
     posts = authored_posts(spark, lake, pseudo)
     views = {
-        "raw": _ids_view(spark, raw, "raw"),
+        "raw": _ids_view(spark, raw or ["\x00no-id"], "raw"),
         "pseudo": _ids_view(spark, pseudo, "pseudo"),
         "post": _ids_view(spark, posts or ["\x00no-post"], "post"),
     }
@@ -177,7 +203,7 @@ def run_erase(
             if n:
                 deleted[name] = deleted.get(name, 0) + n
     if lake.exists("bronze.quarantine"):
-        n = _erase_quarantine(spark, lake, raw)
+        n = _erase_quarantine(spark, lake, [*raw, *posts])  # lines naming them, or posts of theirs
         if n:
             deleted["bronze.quarantine"] = deleted.get("bronze.quarantine", 0) + n
     for view in views.values():
@@ -200,7 +226,7 @@ def run_erase(
                 "erasure_id": [erasure_id],
                 "requested_at": pa.array([requested], pa.timestamp("us")),
                 "completed_at": pa.array([dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")),
-                "people": pa.array([len(raw)], pa.int64()),
+                "people": pa.array([len(pseudo)], pa.int64()),
                 "people_found": pa.array([found], pa.int64()),
                 "tables": pa.array([sorted(deleted)], pa.list_(pa.string())),
                 "rows_deleted": pa.array([sorted(deleted.items())], pa.map_(pa.string(), pa.int64())),
@@ -209,9 +235,13 @@ def run_erase(
         ),
         "audit.erasures",
     )
-    if found < len(raw):
+    if request_id:
+        requests.close_request(lake, request_id, erasure_id=erasure_id)
+    if found < len(pseudo):
         log.warning(
-            "erase: %d of %d people have no events in the lake (reported, not an error)", len(raw) - found, len(raw)
+            "erase: %d of %d people have no events in the lake (reported, not an error)",
+            len(pseudo) - found,
+            len(pseudo),
         )
     log.info(
         "erase %s: %d rows deleted across %d tables; %d model versions marked",
@@ -222,9 +252,9 @@ def run_erase(
     )
     return EraseResult(
         erasure_id=erasure_id,
-        people=len(raw),
+        people=len(pseudo),
         people_found=found,
-        people_unknown=len(raw) - found,
+        people_unknown=len(pseudo) - found,
         tables=len(deleted),
         rows_deleted=dict(sorted(deleted.items())),
         rows_out=sum(deleted.values()),

@@ -41,7 +41,11 @@ def split_bounds(ts: np.ndarray, split: np.ndarray) -> tuple[int, int, int]:
     for code, name in enumerate(SPLITS):
         sel = ts[split == code]
         if not len(sel):
-            raise ValueError(f"{TRAINING_EXAMPLES_NAME} has no '{name}' rows")
+            raise ValueError(
+                f"{TRAINING_EXAMPLES_NAME} has no '{name}' rows: the examples span fewer days than training needs "
+                "(more than features.validation_days + features.test_days); train once more days have landed, or "
+                "shorten those windows"
+            )
         spans[name] = (int(sel.min()), int(sel.max()))
     if not spans["train"][1] < spans["val"][0] <= spans["val"][1] < spans["test"][0]:
         raise SplitLeakError(f"splits overlap in time (min, max seconds): {spans}")

@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from socialflywheel.lake.storage import join, remove_tree
+from socialflywheel.recsys.cadence import TrainSkipped, training_due
 from socialflywheel.recsys.core.data import DatasetMeta
 from socialflywheel.results import JobResult, Scalar
 
@@ -230,8 +231,8 @@ def run_train(
     work: Path,
     run_name: str | None = None,
     register: bool = True,
-) -> TrainResult:
-    """Prepare, train, evaluate and register the two-tower model in one MLflow run.
+) -> TrainResult | TrainSkipped:
+    """Prepare, train, evaluate and register the two-tower model in one MLflow run (a dated run: when it is due).
 
     Args:
         spark: The session (unused: the trainer reads Delta through delta-rs; kept for the job signature).
@@ -245,7 +246,8 @@ def run_train(
 
     Returns:
         The MLflow run id, model name and version, whether it got the serving alias, the test metric table, the
-        tuned baselines, training facts, rows in (training examples) and out (1 model).
+        tuned baselines, training facts, rows in (training examples) and out (1 model); or, for a dated run the
+        cadence leaves out (``train.every_days``), why it was skipped.
     """
     from socialflywheel.recsys.evaluate import evaluate_all
     from socialflywheel.recsys.prepare import prepare_shards
@@ -253,6 +255,8 @@ def run_train(
     from socialflywheel.tracking import tracked_run
 
     del spark
+    if (skipped := training_due(lake, tc, tracking)) is not None:
+        return skipped
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     run_dir = work / "recsys" / f"{stamp}-{uuid.uuid4().hex[:6]}"
     data = run_dir / "data"

@@ -25,6 +25,7 @@ def describe(t: Table) -> list[str]:
         ("keys", ", ".join(t.keys) or "none"),
         ("partitioned by", ", ".join(t.partition_by) or "not partitioned"),
         ("people columns (erasure)", ", ".join(t.pii_columns) or "none"),
+        ("a dated run sees", f"rows with {t.period_column} on or before its run_date" if t.period_column else "all"),
     ]
     lines += [f"- {k}: {v}" for k, v in facts] + ["", "| column | type |", "|---|---|"]
     lines += [f"| `{c}` | `{dtype}` |" for c, dtype in t.column_types.items()]

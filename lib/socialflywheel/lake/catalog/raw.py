@@ -22,6 +22,7 @@ RAW_TABLES: list[Table] = [
         ),
         partition_by=("event_date",),
         keys=("event_id",),
+        period_column="event_date",
         doc="Validated events with raw identifiers; extra source fields kept in `extras`.",
         pii_columns=("user_id", "target_user_id"),
     ),
@@ -86,6 +87,7 @@ RAW_TABLES: list[Table] = [
         EVENT_SCHEMA,
         partition_by=("event_date",),
         keys=("event_id",),
+        period_column="event_date",
         doc="Deduplicated events with pseudonymized people.",
         pii_columns=("user_id", "target_user_id"),
     ),
@@ -102,6 +104,7 @@ RAW_TABLES: list[Table] = [
             }
         ),
         keys=("user_id",),
+        period_column="first_seen",
         doc="One row per pseudonymized person seen in events.",
         pii_columns=("user_id",),
     ),
@@ -119,6 +122,7 @@ RAW_TABLES: list[Table] = [
             }
         ),
         keys=("post_id",),
+        period_column="created_at",
         doc="One row per post, with its creator-chosen category.",
         pii_columns=("author_id",),
     ),
@@ -132,6 +136,7 @@ RAW_TABLES: list[Table] = [
             }
         ),
         keys=("follower_id", "followee_id"),
+        period_column="since",
         doc="Current follow edges (follows minus later unfollows).",
         pii_columns=("follower_id", "followee_id"),
     ),

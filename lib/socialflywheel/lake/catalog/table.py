@@ -105,6 +105,10 @@ class Table:
     doc: str = ""
     pii_columns: tuple[str, ...] = field(default=())
     """Columns that hold a person's identifier (raw in bronze, pseudonymized elsewhere); erasure uses them."""
+    period_column: str | None = None
+    """The date or timestamp column a logical run date bounds: a run for day D sees only rows with it on or before
+    D and, where it is a partition column, writes no partition after D (``Lake.bounded``). None: the table is a
+    snapshot that a dated run reads whole (it is rebuilt for that date by the run that writes it)."""
 
     @property
     def layer(self) -> str:

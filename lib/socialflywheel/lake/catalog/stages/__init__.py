@@ -22,6 +22,7 @@ from socialflywheel.lake.catalog.stages.features import (
 )
 from socialflywheel.lake.catalog.stages.outputs import (
     CONFORMED,
+    ERASURE_REQUESTS,
     ERASURE_SUPPRESSIONS,
     ERASURES,
     GRAPH_CENTRALITY,
@@ -37,6 +38,7 @@ __all__ = [
     "CAMPAIGN_PERFORMANCE",
     "CONFORMED",
     "ERASURES",
+    "ERASURE_REQUESTS",
     "ERASURE_SUPPRESSIONS",
     "GRAPH_CENTRALITY",
     "GRAPH_COMMUNITIES",
@@ -58,6 +60,7 @@ __all__ = [
 
 STAGE_TABLES: tuple[Table, ...] = (
     ERASURES,
+    ERASURE_REQUESTS,
     ERASURE_SUPPRESSIONS,
     ACCOUNT_RISK,
     CAMPAIGN_PERFORMANCE,

@@ -148,6 +148,7 @@ ITEM_FEATURES = Table(
     ),
     partition_by=("as_of_date",),
     keys=("post_id", "as_of_date"),
+    period_column="as_of_date",
     doc="Per post and as-of date (events of days <= as_of_date only): impressions (views), engagement counts "
     "and rate (likes+shares+comments+clicks over views), engagements within h hours of posting (key '<h>h'), "
     "distinct sharers and reshares (a share by a follower of an earlier sharer), age in hours at the end of "
@@ -172,6 +173,7 @@ POST_SENTIMENT = Table(
     ),
     partition_by=("event_date",),
     keys=("event_id",),
+    period_column="event_date",
     doc="VADER compound score and label (positive/negative/neutral) of every post and comment text.",
     pii_columns=("user_id",),
 )
@@ -246,6 +248,7 @@ TRAINING_EXAMPLES = Table(
     ),
     partition_by=("event_date",),
     keys=("event_id",),
+    period_column="event_date",
     doc="One row per view (impression) of a known post: label (engaged within the session or long dwell), "
     "weight, time split (train/val/test), context (device, hour, dow), user and item feature vectors from "
     "the snapshots of the day before (positions named in gold.features_watermark), and the latest event "
@@ -277,6 +280,7 @@ USER_FEATURES = Table(
     ),
     partition_by=("as_of_date",),
     keys=("user_id", "as_of_date"),
+    period_column="as_of_date",
     doc="Per person and as-of date (events of days <= as_of_date only): event counts per type and window "
     "(key '<type>_<w>d'), engagement rate (likes+shares+comments+clicks over views), active days and "
     "sessions (30-min gap) per window (key '<w>d'); over the longest window: dwell mean/p50/p90 of views "

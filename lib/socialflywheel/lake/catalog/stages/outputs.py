@@ -42,6 +42,26 @@ ERASURES = Table(
     doc="One row per erasure request: when, which tables, how many rows. Never an identifier.",
 )
 
+# written by socialflywheel.privacy.requests (``flywheel erase-request``); carried out by ``flywheel erase --request``
+ERASURE_REQUESTS = Table(
+    "audit.erasure_requests",
+    pa.schema(
+        {
+            "request_id": STR,
+            "received_at": TS,
+            "people": I64,
+            "pseudonyms": pa.list_(STR),
+            "status": STR,
+            "erasure_id": STR,
+            "completed_at": TS,
+        }
+    ),
+    keys=("request_id",),
+    doc="Erasure requests by reference: the people as pseudonyms from the moment the request arrives (never raw "
+    "ids), emptied when the erasure is carried out (status done, with its erasure_id), so a scheduler only ever "
+    "holds the request id.",
+)
+
 # written by socialflywheel.privacy.erase; read by ingest and conform
 ERASURE_SUPPRESSIONS = Table(
     "audit.erasure_suppressions",
