@@ -43,6 +43,25 @@ def _model_people(tracking: Tracking, version: str, dst: Path) -> tuple[set[str]
     return users, posts
 
 
+def _plant_unscrubbable(tracking: Tracking, version: str, dst: Path) -> str:
+    """Register a copy of ``version`` whose item ids count as hashed (``max_id_buckets`` below its catalogue).
+
+    Such a version cannot be scrubbed (closing up item positions would move other items' rows): erase must retire
+    it. Its files hold the same people as ``version``.
+    """
+    from mlflow import MlflowClient
+
+    from socialflywheel.recsys.scrub import _register_copy
+
+    files = download_serving_files(tracking, version, dst)
+    blob = torch.load(str(files["model"]), map_location="cpu", weights_only=True)
+    blob["config"]["max_id_buckets"] = 1
+    torch.save(blob, str(files["model"]))
+    client = MlflowClient()
+    source = client.get_model_version(tracking.registered_model, version)
+    return _register_copy(client, tracking, source, dst, files, "")
+
+
 @pytest.fixture(scope="module")
 def erased_model(
     tmp_path_factory: pytest.TempPathFactory, tiny_lake: tuple[FlywheelConfig, Lake], spark: Any
@@ -69,6 +88,7 @@ def erased_model(
     author = next(r for r in raw if pseudo_of[r] in posts_by_author and r != person)
     erased_posts = sorted(posts_by_author[pseudo_of[author]])
 
+    planted = _plant_unscrubbable(tracking, trained.model_version, tmp_path_factory.mktemp("unscrubbable"))
     erased = run_erase(spark, lake, cfg.privacy, tracking=tracking, work=cfg.work_path, user_ids=[person, author])
     cfg.maintain.vacuum_retention_hours = 0
     cfg.maintain.log_retention_hours = 0
@@ -89,6 +109,7 @@ def erased_model(
         "raw": [person, author],
         "pseudo": [pseudo_of[person], pseudo_of[author]],
         "posts": erased_posts,
+        "planted": planted,
     }
 
 
@@ -100,6 +121,8 @@ def test_no_byte_of_an_erased_person_is_left_in_the_work_folder(erased_model: di
     items.parquet in ``mlartifacts`` and in ``models/1/artifacts``.
     """
     assert erased_model["erased"].people_found == 2
+    assert erased_model["erased"].training_caches_dropped >= 1  # shards and checkpoints of the training run
+    assert not list((erased_model["work"] / "recsys").glob("*/model"))
     patterns = id_patterns(erased_model["raw"], erased_model["pseudo"])
     assert find_ids(erased_model["work"], patterns) == {}
 
@@ -123,7 +146,8 @@ def test_recommend_serves_the_scrubbed_copy_from_the_alias(erased_model: dict[st
     assert holder.tags[SCRUBBED_FROM_TAG] == old and holder.tags[ERASURE_TAG] == erased_model["erased"].erasure_id
     assert "trained_on_erased_data" in holder.tags and "holdout_recall_at_50" in holder.tags
     versions = {v.version for v in client.search_model_versions(f"name='{tracking.registered_model}'")}
-    assert versions == {holder.version}
+    assert versions == {holder.version}  # the version that could not be scrubbed was retired too
+    assert erased_model["planted"] not in versions
     after = erased_model["after"]
     assert after.model_version == str(holder.version) != old
     assert after.rows_out > 0 and after.model_users > 0

@@ -122,7 +122,7 @@ class EraseResult(JobResult):
     models_marked: int = 0
     """Registered model versions tagged as trained on erased data."""
     training_caches_dropped: int = 0
-    """Prepared training shards deleted from the work directory."""
+    """Earlier training runs' scratch folders (shards, checkpoints) deleted from the work directory."""
     note: str = PHYSICAL_REMOVAL_NOTE
     """What is left to do: the erasure is logical until maintenance vacuums the old files."""
 
@@ -295,16 +295,17 @@ def _people_found(spark: SparkSession, lake: Lake, views: dict[str, str]) -> int
 
 
 def drop_training_caches(work: Path) -> int:
-    """Delete prepared training shards under the work directory (derived copies of training examples).
+    """Delete every earlier training run's scratch under ``<work>/recsys``: prepared shards, checkpoints, refit weights.
 
-    The shards hold pseudonyms. They are rebuilt by the next ``flywheel train``; models stay, tagged by mark_models.
+    The shards hold pseudonyms, the checkpoints the people's embedding rows; the next ``flywheel train`` makes its
+    own. What serves is the registered versions, scrubbed by mark_models.
     """
     import shutil
 
     root = work / "recsys"
     dropped = 0
-    for data in sorted(root.glob("*/data")) if root.exists() else []:
-        shutil.rmtree(data, ignore_errors=True)
+    for run in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+        shutil.rmtree(run, ignore_errors=True)
         dropped += 1
     return dropped
 

@@ -50,7 +50,8 @@ class Scrubbed:
     """One registered version rewritten: what went, and what replaced it (counts, never an identifier)."""
 
     old_version: str
-    new_version: str
+    new_version: str | None
+    """The scrubbed copy; None: the version could not be scrubbed and was retired (deleted with its files)."""
     users_dropped: int
     items_dropped: int
     aliases: tuple[str, ...]
@@ -305,6 +306,26 @@ def scrub_version(
     )
 
 
+def retire_version(client: MlflowClient, old: ModelVersion, work: Path | None, *, reason: str) -> Scrubbed:
+    """Delete a version that holds erased people and cannot be scrubbed, with its files and aliases."""
+    aliases = tuple(sorted(client.get_model_version(old.name, old.version).aliases or ()))
+    deleted = _delete_version(client, old, work)
+    log.warning(
+        "erase: model v%s holds erased people and cannot be scrubbed (%s): retired with its files%s",
+        old.version,
+        reason,
+        f"; it served as {', '.join(aliases)}: train again to serve" if aliases else "",
+    )
+    return Scrubbed(
+        old_version=str(old.version),
+        new_version=None,
+        users_dropped=0,
+        items_dropped=0,
+        aliases=aliases,
+        artifacts_deleted=deleted,
+    )
+
+
 def scrub_models(
     client: MlflowClient,
     tracking: Tracking,
@@ -317,8 +338,9 @@ def scrub_models(
 ) -> list[Scrubbed]:
     """Scrub every given version that names an erased person or lists a post of theirs (see :func:`scrub_version`).
 
-    A version that cannot be scrubbed is left as it was, with a warning naming it (never the people); the others
-    go on.
+    A version that cannot be scrubbed (a hashed item table: closing up positions would change other items' rows)
+    is retired instead: deleted with its files, its aliases with it, and a warning naming it (never the people)
+    says to train again if it served. The others go on.
     """
     if not pseudonyms and not posts:
         return []
@@ -329,7 +351,7 @@ def scrub_models(
                 client, tracking, old, pseudonyms=pseudonyms, posts=posts, erasure_id=erasure_id, work=work
             )
         except ScrubError as exc:
-            log.warning("erase: model v%s still holds erased people and was not scrubbed: %s", old.version, exc)
+            done.append(retire_version(client, old, work, reason=str(exc)))
             continue
         if scrubbed is not None:
             done.append(scrubbed)
