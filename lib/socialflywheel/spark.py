@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,10 @@ def get_session(cfg: FlywheelConfig) -> SparkSession:
         elif engine == "classic":
             log.info("engine=classic (JVM Spark, master %s)", cfg.spark.master)
             builder = SparkSession.builder.master(cfg.spark.master).config("spark.ui.enabled", "false")
+            if cfg.spark.master.startswith("local"):
+                # Python workers on this machine: this interpreter (PySpark starts PYSPARK_PYTHON, else PATH's
+                # python3, which may be one without the project installed: "No module named 'socialflywheel'").
+                os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             if cfg.spark.packages:
                 builder = builder.config("spark.jars.packages", ",".join(cfg.spark.packages))
         else:  # submit: spark-submit already configured master, jars and plugins

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -246,6 +247,31 @@ def _engine_key(uri: str) -> str:
     return path.lstrip("/")
 
 
+_GLOB = re.compile(r"([\\{}\[\]*?])")
+
+
+def is_jvm_session(spark: SparkSession) -> bool:
+    """Whether the session is classic JVM Spark (a Spark Connect client, Sail's included, is not)."""
+    return not type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def engine_location(uri: str, *, jvm: bool) -> str:
+    r"""How to name one landing file to the engine's ``load``.
+
+    Spark Connect engines (Sail) take our URIs as they are. JVM Spark builds a Hadoop ``Path`` from the string,
+    which percent-encodes what it needs itself but never decodes our escapes (``date%3D2026-10-01`` is a folder it
+    does not find), and expands glob characters: it gets the decoded path with ``\ { } [ ] * ?`` escaped.
+    """
+    if not jvm:
+        return uri
+    if uri.startswith("file:"):
+        scheme, path = "file://", unquote(urlparse(uri).path)
+    else:
+        scheme, sep, rest = uri.partition("://")
+        scheme, path = scheme + sep, rest
+    return scheme + _GLOB.sub(r"\\\1", path)
+
+
 def _file_key(f: LandingFile) -> str:
     """The key :func:`_engine_key` gives for one of our files (our local URIs are percent-encoded)."""
     if f.uri.startswith("file:"):
@@ -282,7 +308,8 @@ def parse_files(
                         raise LandingParseError(f"the engine read a file this batch did not list: {escape_name(uri)}")
                     yield from file_batches(content, file, fmt=fmt, limits=limits, mapping=mapping)
 
-        raw = spark.read.format("binaryFile").load([f.uri for f in readable]).select("path", "content")
+        locations = [engine_location(f.uri, jvm=is_jvm_session(spark)) for f in readable]
+        raw = spark.read.format("binaryFile").load(locations).select("path", "content")
         # Seen with Sail 0.7.2: binaryFile returned one of 112 files twice. Keeping one row per file makes the parse
         # exact on any engine; per file, not per parsed line (a dropDuplicates on lines held ~7 KB per line).
         frames.append(raw.dropDuplicates(["path"]).mapInArrow(parse_batches, PARSED_SCHEMA))
