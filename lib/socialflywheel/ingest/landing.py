@@ -79,7 +79,6 @@ def _fingerprint(fh: _Readable) -> tuple[str, int]:
 # Engines read a file by its name: Sail's object-store paths refuse control characters, a name that is not UTF-8
 # cannot be passed to the engine at all, and Spark and Sail skip names starting with "." or "_" without a word.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def name_problem(name: str) -> str | None:
@@ -88,8 +87,6 @@ def name_problem(name: str) -> str | None:
         return "a byte that is not UTF-8"
     if _CONTROL.search(name):
         return "a control character (newline, tab, CR...)"
-    if _PERCENT_ESCAPE.search(name):  # JVM Spark's paths decode it: a%41b.jsonl would be read as aAb.jsonl
-        return "a percent escape (%XX) that JVM Spark would decode"
     if ":" in name.split("://", 1)[-1]:  # Hadoop paths (JVM Spark) cannot hold one past the scheme
         return "a ':' (JVM Spark's Hadoop paths cannot hold one)"
     if name.rsplit("/", 1)[-1].startswith((".", "_")):

@@ -248,6 +248,7 @@ def _engine_key(uri: str) -> str:
 
 
 _GLOB = re.compile(r"([\\{}\[\]*?])")
+_PERCENT_ESCAPE = re.compile(r"%(?=[0-9A-Fa-f]{2})")
 
 
 def is_jvm_session(spark: SparkSession) -> bool:
@@ -260,7 +261,8 @@ def engine_location(uri: str, *, jvm: bool) -> str:
 
     Spark Connect engines (Sail) take our URIs as they are. JVM Spark builds a Hadoop ``Path`` from the string,
     which percent-encodes what it needs itself but never decodes our escapes (``date%3D2026-10-01`` is a folder it
-    does not find), and expands glob characters: it gets the decoded path with ``\ { } [ ] * ?`` escaped.
+    does not find), and expands glob characters: it gets the decoded path with ``\ { } [ ] * ?`` escaped and the
+    ``%`` of a ``%XX`` as the glob class ``[%]``.
     """
     if not jvm:
         return uri
@@ -269,7 +271,8 @@ def engine_location(uri: str, *, jvm: bool) -> str:
     else:
         scheme, sep, rest = uri.partition("://")
         scheme, path = scheme + sep, rest
-    return scheme + _GLOB.sub(r"\\\1", path)
+    # A "%XX" would be decoded by Hadoop's path (a%41b -> aAb): as the glob class "[%]" it names the '%' itself.
+    return scheme + _PERCENT_ESCAPE.sub("[%]", _GLOB.sub(r"\\\1", path))
 
 
 def _file_key(f: LandingFile) -> str:
