@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlparse
 
-from socialflywheel.lake import period
 from socialflywheel.lake.catalog import Table, table
+from socialflywheel.lake.period import bound_filters, bound_frame, partition_bound, period_of
 from socialflywheel.lake.storage import delta_options, is_remote, locate
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ class Lake:
         if version is not None:
             reader = reader.option("versionAsOf", version)
         self._note_read(name, version if version is not None else current)
-        return period.bound_frame(reader.load(self.path(name)), name, self.until)
+        return bound_frame(reader.load(self.path(name)), name, self.until)
 
     def read_arrow(
         self,
@@ -204,7 +204,7 @@ class Lake:
         if version is not None:
             dt.load_as_version(version)
         self._note_read(name, dt.version())
-        filters = period.bound_filters(name, filters, self.until)
+        filters = bound_filters(name, filters, self.until)
         filesystem = None
         if self._store is not None:
             import pyarrow.fs as pa_fs
@@ -227,8 +227,8 @@ class Lake:
             return None
         version = dt.version()
         self._note_read(name, version)
-        column = period.partition_bound(name, self.until)
-        if column is None and period.period_of(name, self.until) is not None:
+        column = partition_bound(name, self.until)
+        if column is None and period_of(name, self.until) is not None:
             raise ValueError(f"{name}: a dated run streams only tables partitioned by their period column")
         uris = dt.file_uris(partition_filters=[(column, "<=", str(self.until))] if column else None)
         if self._store is None:
@@ -267,7 +267,7 @@ class Lake:
         """Overwrite a table, or only the rows matching ``replace_where`` (a partition predicate)."""
         t = table(name)
         writer = self._writer(df, t, "overwrite")
-        column = period.partition_bound(name, self.until)
+        column = partition_bound(name, self.until)
         if column is not None:  # a dated run never replaces a later day's partition
             bound = f"`{column}` <= '{self.until}'"
             replace_where = f"({replace_where}) AND {bound}" if replace_where else bound
@@ -345,7 +345,7 @@ class Lake:
         data = _cast(data.select(t.column_names), t)
         partition_by = list(t.partition_by) or None
         commit = CommitProperties(max_commit_retries=DELTA_RS_COMMIT_RETRIES)
-        column = period.partition_bound(name, self.until)
+        column = partition_bound(name, self.until)
 
         def write() -> None:
             if mode == "overwrite" and column is not None and self.exists(name):
