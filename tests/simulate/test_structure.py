@@ -133,14 +133,15 @@ def test_vader_recovers_planted_sentiment(
 
 def test_trend_tags_burst_in_their_window(default_world: World) -> None:
     c = default_world.content
+    tags = c.tags.to_pylist()  # an Arrow list<string> array, one row per post
     hours = (c.created_ms - default_world.period.start_ms) // 3_600_000
     for k, tag in enumerate(c.trend_tag):
-        uses = np.array([tag in row for row in c.tags])
+        uses = np.array([tag in row for row in tags])
         inside = (c.created_ms >= c.trend_start_ms[k]) & (c.created_ms < c.trend_end_ms[k])
         window_h = (c.trend_end_ms[k] - c.trend_start_ms[k]) / 3_600_000
         rate_in = uses[inside].sum() / window_h
         rate_out = uses[~inside].sum() / (default_world.period.hours - window_h)
         assert rate_in > 20 * max(rate_out, 0.01), tag
-    steady = Counter(t for row in c.tags for t in row)
+    steady = Counter(t for row in tags for t in row)
     assert max(steady[t] for t in c.trend_tag) < steady["photooftheday"]  # raw counts favour steady tags
     assert hours.max() < default_world.period.hours

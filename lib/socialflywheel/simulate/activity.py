@@ -8,6 +8,7 @@ import numpy as np
 
 from socialflywheel.lake.catalog import EVENT_TYPES
 from socialflywheel.simulate.content import SENTIMENT_P
+from socialflywheel.simulate.sets import sorted_member
 from socialflywheel.simulate.text import CATEGORIES, SEARCH_WORDS
 from socialflywheel.simulate.timeline import MS_PER_DAY, stream
 from socialflywheel.simulate.world import VIEWS_PER_SESSION, World
@@ -58,20 +59,53 @@ def query_vocab(world: World) -> list[str]:
     return [*world.content.trend_tag, *(f"{c} {w}" for c in cats for w in SEARCH_WORDS)]
 
 
+def _index(world: World) -> dict[str, np.ndarray]:
+    """Lookup structures over the planted world every chunk uses, built once per process (not per chunk)."""
+    if "index" not in world.cache:
+        c, g, pop = world.content, world.graph, world.pop
+        topics = world.cfg.topics
+        order = np.lexsort((c.created_ms, c.category))
+        deg = np.bincount(g.src, minlength=pop.n)
+        a_order = np.lexsort((c.created_ms, c.author))
+        world.cache["index"] = {
+            # Per-user cumulative topic weights, topic-major: a row gather per topic is cheap and O(views).
+            "explore_cum": np.ascontiguousarray(np.cumsum(0.9 * pop.interests + 0.1 / topics, axis=1).T),
+            "interest_cum": np.ascontiguousarray(np.cumsum(pop.interests, axis=1).T),
+            "cat_order": order,
+            "cat_key": c.category[order].astype(np.int64) * _BIG + c.created_ms[order],
+            "cat_popcum": np.cumsum(c.popularity[order]),
+            "out_deg": deg,
+            "out_ptr": np.concatenate([[0], np.cumsum(deg)]),
+            "by_src": np.argsort(g.src, kind="stable"),
+            "author_order": a_order,
+            "author_key": c.author[a_order].astype(np.int64) * _BIG + c.created_ms[a_order],
+        }
+    index: dict[str, np.ndarray] = world.cache["index"]
+    return index
+
+
+def _draw_topic(cum_by_topic: np.ndarray, user: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per user, how many of its cumulative topic weights lie below ``u`` (an inverse-CDF draw), capped."""
+    topics = cum_by_topic.shape[0]
+    count = np.zeros(len(user), dtype=np.int64)
+    for k in range(topics):
+        count += cum_by_topic[k][user] < u
+    capped: np.ndarray = np.minimum(count, topics - 1)
+    return capped
+
+
 def _pick_posts(
     world: World, rng: np.random.Generator, user: np.ndarray, ts: np.ndarray, human: np.ndarray
 ) -> np.ndarray:
     """A post for each view: a followee's recent post, or interest x popularity x recency by category."""
-    c, g, pop = world.content, world.graph, world.pop
-    n, topics = pop.n, world.cfg.topics
+    c, g = world.content, world.graph
+    topics = world.cfg.topics
+    ix = _index(world)
     post = np.full(len(user), -1, dtype=np.int64)
     # Category path: interest (with some exploration), then recency (age ~ Exp(1 day)), then popularity.
-    cum = np.cumsum(0.9 * pop.interests[user] + 0.1 / topics, axis=1)
-    cat = np.minimum((cum < rng.random(len(user))[:, None]).sum(axis=1), topics - 1)
+    cat = _draw_topic(ix["explore_cum"], user, rng.random(len(user)))
     cat = np.where(human, cat, rng.integers(0, topics, len(user)))
-    order = np.lexsort((c.created_ms, c.category))
-    key = c.category[order].astype(np.int64) * _BIG + c.created_ms[order]
-    cpop = np.cumsum(c.popularity[order])
+    order, key, cpop = ix["cat_order"], ix["cat_key"], ix["cat_popcum"]
     lo_cat = np.searchsorted(key, np.arange(topics, dtype=np.int64) * _BIG)
     age = rng.exponential(MS_PER_DAY, size=len(user)).astype(np.int64)
     hi = np.searchsorted(key, cat * _BIG + ts - age, side="right")
@@ -83,15 +117,12 @@ def _pick_posts(
     pick = np.clip(np.searchsorted(cpop, r, side="right"), lo, np.maximum(hi - 1, lo))
     post[ok] = order[pick[ok]]
     # Feed path: a followee's latest posts before the view.
-    deg = np.bincount(g.src, minlength=n)
-    ptr = np.concatenate([[0], np.cumsum(deg)])
-    by_src = np.argsort(g.src, kind="stable")
+    deg, ptr, by_src = ix["out_deg"], ix["out_ptr"], ix["by_src"]
     feed = human & (deg[user] > 0) & (rng.random(len(user)) < 0.4)
     f_idx = np.flatnonzero(feed)
     edge = by_src[ptr[user[f_idx]] + (rng.random(len(f_idx)) * deg[user[f_idx]]).astype(np.int64)]
     author = g.dst[edge].astype(np.int64)
-    a_order = np.lexsort((c.created_ms, c.author))
-    a_key = c.author[a_order].astype(np.int64) * _BIG + c.created_ms[a_order]
+    a_order, a_key = ix["author_order"], ix["author_key"]
     j = np.searchsorted(a_key, author * _BIG + ts[f_idx] - 1, side="right") - 1 - rng.geometric(0.6, len(f_idx)) + 1
     good = (j >= 0) & (c.author[a_order[np.maximum(j, 0)]] == author) & (g.followed_ms[edge] < ts[f_idx])
     post[f_idx[good]] = a_order[j[good]]
@@ -109,7 +140,9 @@ def sessions(world: World, chunk: int, n_chunks: int) -> list[dict[str, np.ndarr
     s_bot = pop.is_bot[s_user]
     start = world.period.sample(rng, len(s_user))
     if s_bot.any():  # bots act in short bursts around a few times of their own
-        centers = world.period.sample(stream(cfg.seed, 5), pop.n * 3).reshape(pop.n, 3)
+        if "bot_centers" not in world.cache:  # the same for every chunk: drawn once per process
+            world.cache["bot_centers"] = world.period.sample(stream(cfg.seed, 5), pop.n * 3).reshape(pop.n, 3)
+        centers = world.cache["bot_centers"]
         pick = centers[s_user[s_bot], rng.integers(0, 3, int(s_bot.sum()))]
         start[s_bot] = np.minimum(pick + rng.integers(0, 1_800_000, int(s_bot.sum())), world.period.end_ms - 600_000)
     n_views = rng.geometric(np.where(s_bot, 1 / 20, 1 / VIEWS_PER_SESSION))
@@ -160,8 +193,7 @@ def _searches(
     c, n_tr = world.content, len(world.content.trend_tag)
     hit = np.flatnonzero(rng.random(len(s_user)) < np.where(s_bot, 0.02, 0.35))
     ts = start[hit] + rng.integers(1000, 120_000, len(hit))
-    cum = np.cumsum(world.pop.interests[s_user[hit]], axis=1)
-    cat = np.minimum((cum < rng.random(len(hit))[:, None]).sum(axis=1), world.cfg.topics - 1)
+    cat = _draw_topic(_index(world)["interest_cum"], s_user[hit], rng.random(len(hit)))
     q = n_tr + cat * len(SEARCH_WORDS) + rng.integers(0, len(SEARCH_WORDS), len(hit))
     for k in range(n_tr):  # searches for a tag jump while it trends
         live = (ts >= c.trend_start_ms[k]) & (ts < c.trend_end_ms[k]) & (rng.random(len(hit)) < 0.4)
@@ -248,7 +280,7 @@ def planted(world: World, chunk: int, n_chunks: int) -> list[dict[str, np.ndarra
             len(shares),
             T["share"],
             k.user[shares],
-            k.ts_ms[shares] + dwell[np.isin(casc, shares)] + 1,
+            k.ts_ms[shares] + dwell[sorted_member(casc, shares)] + 1,
             post=k.post[shares],
             id_family=fam(len(shares), ID_CASCADE),
             id_num=2 * shares + 1,

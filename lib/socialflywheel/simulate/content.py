@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialflywheel.config.simulate import SimulateConfig
 from socialflywheel.simulate.population import Population
@@ -34,6 +37,7 @@ _TREND_WORDS = (
     "reunion",
 )
 SENTIMENT_P = np.array([0.4, 0.25, 0.35])  # positive, negative, neutral
+_PLAIN_TAG = re.compile("[a-z0-9]+")
 
 
 @dataclass
@@ -44,9 +48,9 @@ class Content:
     created_ms: np.ndarray  # int64, sorted ascending
     category: np.ndarray  # int16 topic index
     sentiment: np.ndarray  # int8 index into SENTIMENTS
-    text_json: np.ndarray  # object: the post text as a JSON string literal
-    tags_json: np.ndarray  # object: the hashtags as a JSON array literal
-    tags: list[list[str]]
+    text_json: pa.Array  # string: the post text as a JSON string literal
+    tags_json: pa.Array  # string: the hashtags as a JSON array literal
+    tags: pa.ListArray  # list<string>: the hashtags
     popularity: np.ndarray  # float64 relative reach
     campaign: np.ndarray  # int16 campaign index, -1 when organic
     trend_tag: list[str]
@@ -72,6 +76,42 @@ def category_tags(topics: int) -> list[list[str]]:
     return [[f"{CATEGORIES[k]}{s}" for s in _TAG_SUFFIXES] for k in range(topics)]
 
 
+def _hashtags(
+    vocab: list[list[str]],
+    category: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    n_cat_tags: np.ndarray,
+    steady: np.ndarray,
+    trend_tag: list[str],
+    trend_hit: list[np.ndarray],
+) -> pa.ListArray:
+    """Each post's hashtags in order: a category tag, maybe a second one, maybe a steady tag, its trend tags."""
+    names = [t for row in vocab for t in row] + list(STEADY_TAGS) + trend_tag
+    if not all(_PLAIN_TAG.fullmatch(t) for t in names):
+        raise ValueError("hashtags must be plain [a-z0-9] words (they are written into JSON unescaped)")
+    n_posts, per_cat, n_cat_names = len(category), len(_TAG_SUFFIXES), len(vocab) * len(_TAG_SUFFIXES)
+    both = (n_cat_tags > 1) & (second != first)
+    with_steady = np.flatnonzero(steady >= 0)
+    # (post, slot, tag) of every tag; slot orders a post's tags: first, second, steady, then trends by number.
+    parts = [
+        (np.arange(n_posts), np.zeros(n_posts, np.int64), category * per_cat + first),
+        (np.flatnonzero(both), np.ones(int(both.sum()), np.int64), (category * per_cat + second)[both]),
+        (with_steady, np.full(len(with_steady), 2, np.int64), n_cat_names + steady[with_steady]),
+    ]
+    for k, hit in enumerate(trend_hit):
+        posts = np.flatnonzero(hit)
+        parts.append(
+            (posts, np.full(len(posts), 3 + k, np.int64), np.full(len(posts), n_cat_names + len(STEADY_TAGS) + k))
+        )
+    post = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    slot = np.concatenate([p[1] for p in parts])
+    tag = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    order = np.lexsort((slot, post))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=n_posts))]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(names).take(pa.array(tag[order])))
+
+
 def make_content(cfg: SimulateConfig, pop: Population, period: Period, indeg: np.ndarray) -> Content:
     """Draw posts (author, time, category, sentiment, tags), trends and campaigns."""
     rng = stream(cfg.seed, 3)
@@ -87,9 +127,11 @@ def make_content(cfg: SimulateConfig, pop: Population, period: Period, indeg: np
     bank, bank_sent = sentence_bank()
     sentiment = rng.choice(3, size=n_posts, p=SENTIMENT_P).astype(np.int8)
     by_class = [np.flatnonzero(bank_sent == k) for k in range(3)]
-    sentence = np.array(
-        [by_class[s][i % len(by_class[s])] for s, i in zip(sentiment, rng.integers(0, 1 << 30, n_posts), strict=True)]
-    )
+    # A bank sentence of the post's sentiment for each post (draws taken modulo the class size).
+    draw = rng.integers(0, 1 << 30, n_posts)
+    class_size = np.array([len(b) for b in by_class], dtype=np.int64)
+    class_start = np.cumsum(class_size) - class_size
+    sentence = np.concatenate(by_class)[class_start[sentiment] + draw % class_size[sentiment]]
     # Trends: small-baseline tags whose use jumps for a few hours to a day at a known hour.
     n_tr = cfg.trends
     trend_tag = [f"{_TREND_WORDS[i % len(_TREND_WORDS)]}{2026 + i // len(_TREND_WORDS)}" for i in range(n_tr)]
@@ -109,23 +151,15 @@ def make_content(cfg: SimulateConfig, pop: Population, period: Period, indeg: np
         | (rng.random(n_posts) < 0.0015)
         for k in range(n_tr)
     ]
-    tags: list[list[str]] = []
-    for i in range(n_posts):
-        row = [vocab[category[i]][first[i]]]
-        if n_cat_tags[i] > 1 and second[i] != first[i]:
-            row.append(vocab[category[i]][second[i]])
-        if steady[i] >= 0:
-            row.append(STEADY_TAGS[steady[i]])
-        row.extend(trend_tag[k] for k in range(n_tr) if trend_hit[k][i])
-        tags.append(row)
-    text_json = np.array(
-        [
-            json.dumps(bank[s] + " " + " ".join("#" + t for t in row), ensure_ascii=False)
-            for s, row in zip(sentence, tags, strict=True)
-        ],
-        dtype=object,
+    tags = _hashtags(vocab, category, first, second, n_cat_tags, steady, trend_tag, trend_hit)
+    # The post text: its sentence, a space and the tags as #words, as a JSON literal; the tags need no escaping
+    # (checked in _hashtags), so the literal is the sentence's literal with the tags before its closing quote.
+    open_sentence = pa.array([json.dumps(t, ensure_ascii=False)[:-1] for t in bank], pa.string())
+    hash_words = pa.ListArray.from_arrays(tags.offsets, pc.binary_join_element_wise("#", tags.values, ""))
+    text_json = pc.binary_join_element_wise(
+        open_sentence.take(pa.array(sentence)), " ", pc.binary_join(hash_words, " "), '"', ""
     )
-    tags_json = np.array([json.dumps(row) for row in tags], dtype=object)
+    tags_json = pc.binary_join_element_wise('["', pc.binary_join(tags, '", "'), '"]', "")
     quality = rng.lognormal(0.0, 0.7, size=n_posts)
     popularity = quality * (1.0 + np.log1p(indeg[author])) ** 1.5
     # Campaigns: a target category, a run of days, a base CTR; two sponsored posts each.

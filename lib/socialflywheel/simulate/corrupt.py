@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 
@@ -12,10 +13,12 @@ from socialflywheel.ingest.parse import REQUIRED_BY_TYPE
 _UNKNOWN_TYPES = ("teleport", "poke", "reaction_v2", "superlike", "story_view")
 _BAD_TS = ("1970-01-01T00:00:00Z", "2099-06-01T12:00:00Z", "not-a-timestamp", "2026-13-45T99:61:00Z")
 _OVERSIZE_BYTES = 4096
+# What json.dumps(..., ensure_ascii=False, separators=(",", ":")) builds on every call, built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _dump(record: dict[str, object]) -> bytes:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(record).encode()
 
 
 def _make(kind: str, line: bytes, fresh_id: str, rng: np.random.Generator) -> bytes:
@@ -58,6 +61,42 @@ def _make(kind: str, line: bytes, fresh_id: str, rng: np.random.Generator) -> by
     return raw[:at] + b"\xff\xfe" + raw[at:]
 
 
+def plan_corruptions(
+    n: int, line_at: Callable[[int], bytes], rates: dict[str, float], rng: np.random.Generator, id_prefix: str
+) -> tuple[np.ndarray, list[bytes], list[tuple[int, str]]]:
+    """Bad lines for a file of ``n`` valid lines and where they go, reading only the lines they derive from.
+
+    Args:
+        n: valid lines in the file.
+        line_at: the valid line at a 0-based index (called only for the lines a bad one is made from).
+        rates: share of valid lines per corruption kind.
+        rng: the file's random stream.
+        id_prefix: makes fresh event ids unique across files (e.g. ``x00003-0007``).
+
+    Returns:
+        The file's line order as indices into the valid lines followed by the bad lines, the bad
+        lines, and the (1-based line number, kind) of every bad line, sorted.
+    """
+    if n == 0 or not any(rates.values()):
+        return np.arange(n, dtype=np.int64), [], []
+    extra_keys: list[float] = []
+    extra: list[bytes] = []
+    kinds: list[str] = []
+    for kind in CORRUPTION_KINDS:
+        count = int(rng.binomial(n, rates.get(kind, 0.0)))
+        for j in range(count):
+            src = int(rng.integers(n))
+            extra.append(_make(kind, line_at(src), f"x{id_prefix}-{kind[:3]}{j}", rng))
+            extra_keys.append(src + 0.5 + rng.random() * (n - src - 0.5) if kind == "duplicate" else rng.random() * n)
+            kinds.append(kind)
+    all_keys = np.concatenate([np.arange(n, dtype=np.float64), np.array(extra_keys, dtype=np.float64)])
+    order = np.argsort(all_keys, kind="stable")
+    where = np.empty(len(order), dtype=np.int64)
+    where[order] = np.arange(len(order))
+    recorded = [(int(where[n + k]) + 1, kind) for k, kind in enumerate(kinds)]
+    return order, extra, sorted(recorded)
+
+
 def corrupt_lines(
     lines: list[bytes], rates: dict[str, float], rng: np.random.Generator, id_prefix: str
 ) -> tuple[list[bytes], list[tuple[int, str]]]:
@@ -75,19 +114,5 @@ def corrupt_lines(
     n = len(lines)
     if n == 0 or not any(rates.values()):
         return lines, []
-    keys: list[float] = [float(i) for i in range(n)]
-    extra: list[tuple[float, bytes, str]] = []
-    for kind in CORRUPTION_KINDS:
-        count = int(rng.binomial(n, rates.get(kind, 0.0)))
-        for j in range(count):
-            src = int(rng.integers(n))
-            bad = _make(kind, lines[src], f"x{id_prefix}-{kind[:3]}{j}", rng)
-            pos = src + 0.5 + rng.random() * (n - src - 0.5) if kind == "duplicate" else rng.random() * n
-            extra.append((pos, bad, kind))
-    all_keys = np.array(keys + [e[0] for e in extra])
-    order = np.argsort(all_keys, kind="stable")
-    merged = [lines[i] if i < n else extra[i - n][1] for i in order]
-    where = np.empty(len(order), dtype=np.int64)
-    where[order] = np.arange(len(order))
-    recorded = [(int(where[n + k]) + 1, e[2]) for k, e in enumerate(extra)]
-    return merged, sorted(recorded)
+    order, extra, recorded = plan_corruptions(n, lines.__getitem__, rates, rng, id_prefix)
+    return [lines[i] if i < n else extra[i - n] for i in order.tolist()], recorded

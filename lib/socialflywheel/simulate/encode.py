@@ -15,6 +15,7 @@ from socialflywheel.simulate.activity import (
     Events,
     query_vocab,
 )
+from socialflywheel.simulate.isotime import iso_timestamps
 from socialflywheel.simulate.population import COUNTRIES, DEVICES
 from socialflywheel.simulate.text import CATEGORIES
 from socialflywheel.simulate.world import World
@@ -61,10 +62,10 @@ def _arrays(world: World) -> dict[str, pa.Array]:
     if "text" not in world.cache:
         c = world.content
         world.cache.update(
-            text=pa.array(c.text_json, pa.string()),
+            text=c.text_json,
             bank=pa.array(c.bank_json, pa.string()),
             query=pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
-            tags=pa.array(c.tags_json, pa.string()),
+            tags=c.tags_json,
             category=pa.array(np.asarray(CATEGORIES)[c.category]),
         )
     return world.cache
@@ -84,42 +85,76 @@ def text_literals(world: World, ev: Events) -> pa.Array:
     return pc.if_else(pa.array(ev.text_src > 0), out, pa.nulls(n, pa.string()))
 
 
+def _pieces(world: World) -> dict[str, pa.Array]:
+    """Per-user, per-post and per-campaign pieces of a line, keys and quotes included, built once per process.
+
+    A line is then a few ``take``s of these (null where the field is absent) joined in one call.
+    """
+    if "pieces" not in world.cache:
+        c, pop = world.content, world.pop
+        n_c = len(c.camp_ctr)
+        text = pa.concat_arrays(
+            [
+                c.text_json,
+                pa.array(c.bank_json, pa.string()),
+                pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
+            ]
+        )
+        world.cache["pieces"] = {
+            "id_prefix": pa.array(['{"event_id":"' + p for p in _ID_PREFIX]),
+            "etype": pa.array(['","event_type":"' + t + '","user_id":"' for t in ETYPES]),
+            "user": pc.binary_join_element_wise(user_ids(np.arange(pop.n)), '"', ""),
+            "post": pc.binary_join_element_wise(',"post_id":"', post_ids(np.arange(c.n)), '"', ""),
+            "target": pc.binary_join_element_wise(',"target_user_id":"', user_ids(np.arange(pop.n)), '"', ""),
+            "text": pc.binary_join_element_wise(',"text":', text, ""),
+            "tags": pc.binary_join_element_wise(',"hashtags":', c.tags_json, ""),
+            "geo": pc.binary_join_element_wise(
+                pa.array([',"country":"' + k + '","device":"' for k in COUNTRIES.tolist()]).take(pa.array(pop.country)),
+                pa.array([d + '"' for d in DEVICES.tolist()]).take(pa.array(pop.device)),
+                "",
+            ),
+            "category": pa.array([',"category":"' + k + '"' for k in CATEGORIES]).take(pa.array(c.category)),
+            "campaign": pc.binary_join_element_wise(',"campaign_id":"', campaign_ids(np.arange(n_c)), '"', ""),
+        }
+        # The text of a bank sentence and of a query sit after the post texts in ``text``.
+        world.cache["text_base"] = np.array([0, 0, c.n, c.n + len(c.bank_json)], dtype=np.int64)
+    pieces: dict[str, pa.Array] = world.cache["pieces"]
+    return pieces
+
+
+def _take(values: pa.Array, idx: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
+    """``values[idx]``, null where ``present`` is false."""
+    if present is None:
+        return values.take(pa.array(idx))
+    return values.take(pa.array(np.where(present, idx, 0), mask=~present))
+
+
 def json_lines(world: World, ev: Events) -> pa.Array:
     """One JSON object per event, in the contract's field order, as a string array (no newlines)."""
-    pop = world.pop
-    n = len(ev.ts)
-    ts = pc.strftime(pa.array(ev.ts.astype("datetime64[ms]")), format="%Y-%m-%dT%H:%M:%SZ")
-    etype = pa.array(np.asarray(ETYPES)[ev.etype])
-    has_post, has_target = ev.post >= 0, ev.target >= 0
-    is_post = ev.etype == 0
-    safe_post = np.where(has_post, ev.post, 0)
-    pieces: list[pa.Array | str] = [
-        '{"event_id":"',
-        event_ids(ev),
-        '","event_type":"',
-        etype,
-        '","user_id":"',
-        user_ids(ev.user),
-        '"',
-        _opt(has_post, ',"post_id":"', post_ids(safe_post), '"'),
-        _opt(has_target, ',"target_user_id":"', user_ids(np.where(has_target, ev.target, 0)), '"'),
-        ',"ts":"',
-        ts,
-        '"',
-        _opt(ev.dwell >= 0, ',"dwell_ms":', pc.cast(pa.array(np.maximum(ev.dwell, 0)), pa.string())),
-        _opt(ev.text_src > 0, ',"text":', pc.fill_null(text_literals(world, ev), '""')),
-        _opt(is_post, ',"hashtags":', _arrays(world)["tags"].take(pa.array(safe_post))),
-        ',"country":"',
-        pa.array(COUNTRIES[pop.country[ev.user]]),
-        '","device":"',
-        pa.array(DEVICES[pop.device[ev.user]]),
-        '"',
-        _opt(ev.campaign >= 0, ',"campaign_id":"', campaign_ids(np.maximum(ev.campaign, 0)), '"'),
-        _opt(is_post, ',"category":"', _arrays(world)["category"].take(pa.array(safe_post)), '"'),
+    pieces = _pieces(world)
+    has_post, is_post = ev.post >= 0, ev.etype == 0
+    has_text = ev.text_src > 0
+    dwell = pa.array(ev.dwell, mask=ev.dwell < 0).cast(pa.string())
+    text_idx = world.cache["text_base"][ev.text_src] + np.where(has_text, ev.text_idx, 0)
+    return pc.binary_join_element_wise(
+        _take(pieces["id_prefix"], ev.id_family),
+        pc.utf8_lpad(pc.cast(pa.array(ev.id_num), pa.string()), width=9, padding="0"),
+        _take(pieces["etype"], ev.etype),
+        _take(pieces["user"], ev.user),
+        _take(pieces["post"], ev.post, has_post),
+        _take(pieces["target"], ev.target, ev.target >= 0),
+        iso_timestamps(ev.ts, prefix=',"ts":"', suffix='"'),
+        pc.binary_join_element_wise(',"dwell_ms":', dwell, ""),
+        _take(pieces["text"], text_idx, has_text),
+        _take(pieces["tags"], ev.post, is_post),
+        _take(pieces["geo"], ev.user),
+        _take(pieces["campaign"], ev.campaign, ev.campaign >= 0),
+        _take(pieces["category"], ev.post, is_post),
         "}",
-    ]
-    del n
-    return pc.binary_join_element_wise(*pieces, "", null_handling="replace", null_replacement="")
+        "",
+        null_handling="replace",
+        null_replacement="",
+    )
 
 
 def arrow_events(world: World, ev: Events) -> pa.Table:
@@ -133,7 +168,7 @@ def arrow_events(world: World, ev: Events) -> pa.Table:
 
     decoded = [None if t is None else json.loads(t) for t in text.to_pylist()]
     none = pa.nulls(n, pa.string())
-    tags = pa.array([c.tags[p] if f else None for p, f in zip(safe_post, is_post, strict=True)], pa.list_(pa.string()))
+    tags = c.tags.take(pa.array(safe_post, mask=~is_post))
     return pa.table(
         {
             "event_id": event_ids(ev),

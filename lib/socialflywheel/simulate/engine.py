@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
 import threading
 import time
@@ -30,6 +31,11 @@ log = logging.getLogger(__name__)
 
 # Above this many events per task, more tasks are used than simulate.partitions (memory per task).
 MAX_EVENTS_PER_CHUNK = 1_000_000
+# Chunks generated at once in one process. Sail runs every task of a stage as a thread of this process, so
+# without a bound a 100M-event run holds 100 chunks (~330 MB each) at once; the GIL leaves little to gain
+# beyond a few threads (NumPy, Arrow, hashing and writes release it).
+MAX_CONCURRENT_CHUNKS = max(1, min(4, os.cpu_count() or 1))
+_chunk_slots = threading.BoundedSemaphore(MAX_CONCURRENT_CHUNKS)
 
 
 def n_chunks(events: int, partitions: int) -> int:
@@ -54,6 +60,14 @@ def world_for(sim_json: str) -> World:
         return _worlds[sim_json]
 
 
+def bounded_write_chunk(
+    world: World, chunk: int, chunks: int, landing: Path, formats: list[str], rates: dict[str, float]
+) -> pa.RecordBatch:
+    """``write_chunk``, waiting while ``MAX_CONCURRENT_CHUNKS`` others run in this process (bounded memory)."""
+    with _chunk_slots:
+        return write_chunk(world, chunk, chunks, landing, formats, rates)
+
+
 def generate(spark: SparkSession, sim: SimulateConfig, landing: Path) -> pa.Table:
     """Run one engine task per chunk (``mapInArrow`` over chunk ids); each writes its own files."""
     chunks = n_chunks(sim.events, sim.partitions)
@@ -65,7 +79,7 @@ def generate(spark: SparkSession, sim: SimulateConfig, landing: Path) -> pa.Tabl
         world = world_for(sim_json)
         for batch in batches:
             for chunk in batch.column("id").to_pylist():
-                yield write_chunk(world, int(chunk), chunks, Path(landing_str), formats, rates)
+                yield bounded_write_chunk(world, int(chunk), chunks, Path(landing_str), formats, rates)
 
     ids = spark.range(0, chunks, 1, chunks)
     return ids.mapInArrow(task, spark_ddl(TASK_SCHEMA)).toArrow().select(TASK_SCHEMA.names)

@@ -8,6 +8,7 @@ import numpy as np
 
 from socialflywheel.config.simulate import SimulateConfig
 from socialflywheel.simulate.population import Population
+from socialflywheel.simulate.sets import sorted_member, unique
 from socialflywheel.simulate.timeline import MS_PER_DAY, Period, stream
 
 _PA_ROUNDS = 6
@@ -106,9 +107,11 @@ def _organic_edges(
         if r and cfg.triadic_share > 0:
             closing = rng.random(len(src)) < cfg.triadic_share
             dst[closing] = _close_triangles(src[closing], have, n, rng)
-        key = src[src != dst] * n + dst[src != dst]
-        new = np.setdiff1d(np.unique(key), have, assume_unique=True)
-        have, pos = np.unique(np.concatenate([have, new]), return_index=True)
+        key = unique(src[src != dst] * n + dst[src != dst])
+        new = key[~sorted_member(key, have)]
+        # ``have`` and ``new`` are sorted, unique and disjoint: merging them (a stable sort of two runs) is their union.
+        pos = np.argsort(np.concatenate([have, new]), kind="stable")
+        have = np.concatenate([have, new])[pos]
         made_in = np.concatenate([made_in, np.full(len(new), r, dtype=np.int64)])[pos]
         indeg += np.bincount(new % n, minlength=n)
     if len(have) > target:
@@ -147,6 +150,18 @@ def _bot_rings(
     return key, ts[first]
 
 
+def _rank_by_round(made_in: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Each edge's rank ordered by round, then by ``u`` (uniform [0, 1) draws): ``argsort(lexsort((u, made_in)))``.
+
+    One sort of an exact 64-bit key: a NumPy double in [0, 1) is k / 2**53, so ``u * 2**53`` is the integer k.
+    """
+    key = (made_in.astype(np.int64) << 53) | (u * 2.0**53).astype(np.int64)
+    perm = np.argsort(key, kind="stable")
+    rank = np.empty(len(perm), dtype=np.int64)
+    rank[perm] = np.arange(len(perm))
+    return rank
+
+
 def make_follow_graph(cfg: SimulateConfig, pop: Population, period: Period, n_follow_events: int) -> FollowGraph:
     """Plant the follow graph sized so follows + unfollows come to about ``n_follow_events``.
 
@@ -160,20 +175,20 @@ def make_follow_graph(cfg: SimulateConfig, pop: Population, period: Period, n_fo
     budget = max(n_follow_events / (1.0 + cfg.unfollow_share) - len(bot_key), humans)
     mean_out = float(np.clip(budget / humans, 1.5, 60.0))
     org_key, org_round = _organic_edges(cfg, pop, rng, mean_out)
-    not_bot = ~np.isin(org_key, bot_key)
+    not_bot = ~sorted_member(org_key, bot_key)  # bot_key is sorted
     org_key, org_round = org_key[not_bot], org_round[not_bot]
     src = np.concatenate([org_key // n, bot_key // n]).astype(np.int32)
     dst = np.concatenate([org_key % n, bot_key % n]).astype(np.int32)
     by_bot = np.concatenate([np.zeros(len(org_key), bool), np.ones(len(bot_key), bool)])
     # The graph grows over the period: edges of later rounds (triangle closures among them) come later.
-    org_ts = np.sort(period.sample(rng, len(org_key)))[np.argsort(np.lexsort((rng.random(len(org_key)), org_round)))]
+    org_ts = np.sort(period.sample(rng, len(org_key)))[_rank_by_round(org_round, rng.random(len(org_key)))]
     followed = np.concatenate([org_ts, bot_ts]).astype(np.int64)
     unfollowed = np.full(len(src), _NO_UNFOLLOW, dtype=np.int64)
     churn = ~by_bot & (rng.random(len(src)) < cfg.unfollow_share)
     later = followed[churn] + rng.exponential(3.0 * MS_PER_DAY, size=int(churn.sum())).astype(np.int64) + 60_000
     unfollowed[np.flatnonzero(churn)] = np.where(later < period.end_ms, later, _NO_UNFOLLOW)
     keep = _exact_share(cfg, pop, src, dst, by_bot, unfollowed < 0, rng)
-    order = np.lexsort((dst[keep], src[keep], followed[keep]))
+    order = np.lexsort((src[keep].astype(np.int64) * n + dst[keep], followed[keep]))  # by time, follower, followee
     idx = np.flatnonzero(keep)[order]
     return FollowGraph(src[idx], dst[idx], followed[idx], unfollowed[idx], by_bot[idx])
 

@@ -11,6 +11,7 @@ from socialflywheel.config.simulate import SimulateConfig
 from socialflywheel.simulate.content import Content, make_content
 from socialflywheel.simulate.graph import FollowGraph, make_follow_graph
 from socialflywheel.simulate.population import Population, make_population
+from socialflywheel.simulate.sets import sorted_member, unique
 from socialflywheel.simulate.timeline import MS_PER_HOUR, Period, stream
 
 # Expected events per view (the view, its likes/comments/shares/clicks, ads, searches): sizes sessions.
@@ -54,10 +55,10 @@ def _cascades(cfg: SimulateConfig, pop: Population, graph: FollowGraph, content:
     ptr = np.concatenate([[0], np.cumsum(np.bincount(graph.dst[cur], minlength=n))])
     n_seed = max(1, content.n // 150)
     p = content.popularity / content.popularity.sum()
-    seeds = np.unique(rng.choice(content.n, size=n_seed, p=p))
+    seeds = unique(rng.choice(content.n, size=n_seed, p=p))
     fr_cas, fr_user = seeds, content.author[seeds].astype(np.int64)
     fr_t, depth = content.created_ms[seeds], 0
-    visited = np.unique(fr_cas * n + fr_user)
+    visited = unique(fr_cas * n + fr_user)
     out: list[tuple[np.ndarray, ...]] = []
     while len(fr_cas) and depth < 8:
         deg = ptr[fr_user + 1] - ptr[fr_user]
@@ -68,9 +69,10 @@ def _cascades(cfg: SimulateConfig, pop: Population, graph: FollowGraph, content:
         rep, viewer = rep[seen], viewer[seen]
         key = fr_cas[rep] * n + viewer
         key, first = np.unique(key, return_index=True)
-        fresh = ~np.isin(key, visited)
+        fresh = ~sorted_member(key, visited)
         rep, viewer = rep[first][fresh], viewer[first][fresh]
-        visited = np.union1d(visited, key[fresh])
+        # Both sorted, unique and disjoint: a merge (a stable sort of two runs) is their union1d.
+        visited = np.sort(np.concatenate([visited, key[fresh]]), kind="stable")
         t = fr_t[rep] + rng.exponential(2 * MS_PER_HOUR, size=len(rep)).astype(np.int64) + 60_000
         ok = t < period.end_ms
         rep, viewer, t = rep[ok], viewer[ok], t[ok]
