@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[3]
 
 # Imported inside Spark tasks (directly or by the modules whose functions are pickled into them).
-# What executor tasks import: the landing parser's compiled contract (fastjsonschema), UDFs' pandas/pyarrow, VADER.
+# What executor tasks import: the landing parser's fast path (msgspec) and compiled contract (fastjsonschema), UDFs'
+# pandas/pyarrow, VADER.
 EXECUTOR_PACKAGES = (
     "pyarrow",
     "pandas",
@@ -34,6 +35,7 @@ EXECUTOR_PACKAGES = (
     "pyyaml",
     "jsonschema",
     "fastjsonschema",
+    "msgspec",
     "vaderSentiment",
 )
 

@@ -10,12 +10,13 @@ import functools
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 
+from socialflywheel.ingest.fastparse import fast_event
 from socialflywheel.ingest.landing import LandingFile, escape_name
 from socialflywheel.ingest.parse import Limits, Rejected, iter_lines, parse_line, utf8_storable, validate
 from socialflywheel.lake.catalog import EVENT_FIELDS, spark_ddl, table
@@ -140,38 +141,40 @@ def parse_content(
     Raises:
         LandingParseError: reading the file's lines failed (not one line's content): one line naming file and line.
     """
-    cols: dict[str, list[Any]] = {name: [] for name in PARSED_ARROW.names}
+    rows: list[Sequence[Any]] = []
     size = number = 0
+    fast = fmt == "json" and not mapping  # the fast path knows the contract's own field names only
     try:
         for number, raw, record in _records(content, fmt, part):
-            if len(cols["line_no"]) >= chunk or size >= chunk_bytes:
-                yield cols
-                cols, size = {name: [] for name in cols}, 0
+            if len(rows) >= chunk or size >= chunk_bytes:
+                yield _columns(rows)
+                rows, size = [], 0
+            size += len(raw)
+            # A UTF-8 byte order mark (Windows tools write one) is not line 1's JSON.
+            line = raw.removeprefix(UTF8_BOM) if number == 1 and record is None else raw
+            if fast and record is None and (values := fast_event(line, limits)) is not None:
+                values += (None, None, raw, rel, sha, number)
+                rows.append(values)
+                continue
             try:
                 if isinstance(record, Rejected):
                     raise record
-                if record is None:  # a UTF-8 byte order mark (Windows tools write one) is not line 1's JSON
-                    event = parse_line(raw.removeprefix(UTF8_BOM) if number == 1 else raw, limits, mapping)
-                else:
-                    event = validate(record, limits, mapping)
+                event = parse_line(line, limits, mapping) if record is None else validate(record, limits, mapping)
                 status, detail = None, None
             except Rejected as rej:
                 event, status, detail = {}, rej.reason, _storable(rej.detail)
             except Exception as exc:  # a failure no rule names still stays with its line (its detail says what)
                 event, status, detail = {}, "parse_error", one_line(exc)
-            for name in _EVENT_NAMES:
-                cols[name].append(event.get(name))
-            cols["status"].append(status)
-            cols["detail"].append(detail)
-            cols["raw"].append(raw)
-            cols["source_file"].append(rel)
-            cols["file_sha256"].append(sha)
-            cols["line_no"].append(number)
-            size += len(raw)
+            rows.append((*(event.get(name) for name in _EVENT_NAMES), status, detail, raw, rel, sha, number))
     except Exception as exc:  # reading the file itself failed: one line naming it, not a task's traceback
         raise LandingParseError(f"landing file {rel}: reading failed after line {number}: {one_line(exc)}") from None
-    if cols["line_no"]:
-        yield cols
+    if rows:
+        yield _columns(rows)
+
+
+def _columns(rows: list[Sequence[Any]]) -> dict[str, list[Any]]:
+    """Rows in PARSED_ARROW order as its columns (lists: a row Arrow refuses is mended in place)."""
+    return {name: list(values) for name, values in zip(PARSED_ARROW.names, zip(*rows, strict=True), strict=True)}
 
 
 def to_record_batch(cols: dict[str, list[Any]]) -> pa.RecordBatch:

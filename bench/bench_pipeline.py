@@ -1,0 +1,139 @@
+"""The whole pipeline at a given size: per stage wall time, peak RSS of its process tree, rows and throughput.
+
+    python bench/bench_pipeline.py [EVENTS ...] [--keep] [--timeout S] [--set key=value ...]
+    # default: 1000000; the goal run is 100000000 (the world has events/20 users: ~5M at 100M)
+
+Each size gets a fresh work directory; simulate -> ingest -> conform -> features -> graph -> train -> recommend ->
+report run in order, each in its own child process (Sail runs in-process, so the child's tree is the stage's whole
+memory). A stage that dies (the OOM killer's exit -9, a timeout, an error) is recorded with its exit code and last
+lines, and the stages after it are recorded as skipped. Progress goes to stderr as each stage starts and ends; the
+table and ``bench/results/pipeline.json`` (one entry per size, merged with earlier sizes' entries) come at the end,
+with the machine's load average sampled before and after each stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, ChildFailed, emit, run_child
+
+STAGES = ("simulate", "ingest", "conform", "features", "graph", "train", "recommend", "report")
+
+
+def overrides(work: str, events: int, extra: list[str]) -> list[str]:
+    """The pipeline's configuration at a size: the default world scaled to ``events`` (20 events per user)."""
+    return [
+        f"work_dir={work}",
+        "simulate.profile=custom",
+        f"simulate.events={events}",
+        f"simulate.users={max(300, events // 20)}",
+        "simulate.days=28",
+        "simulate.corruption.enabled=true",
+        *extra,
+    ]
+
+
+def child(job: str, work: str, events: int, extra: list[str]) -> None:
+    from socialflywheel.config import load_config
+    from socialflywheel.runs import execute_job
+
+    cfg = load_config(overrides=overrides(work, events, extra))
+    t0 = time.perf_counter()
+    summary = execute_job(job, cfg)
+    seconds = time.perf_counter() - t0
+    out = {"seconds": seconds, "rows_in": int(summary.rows_in), "rows_out": int(summary.rows_out)}
+    seen = getattr(summary, "examples_seen", None)
+    if seen is not None:
+        out["examples_seen"] = int(seen)
+    print(json.dumps(out))
+
+
+def run_size(events: int, *, timeout: int, extra: list[str], keep: bool) -> list[dict[str, Any]]:
+    work = tempfile.mkdtemp(prefix=f"bench-pipeline-{events}-")
+    rows: list[dict[str, Any]] = []
+    failed: str | None = None
+    try:
+        for stage in STAGES:
+            row: dict[str, Any] = {"events": events, "stage": stage}
+            if failed:
+                rows.append({**row, "status": f"skipped ({failed} failed)"})
+                continue
+            load_before = os.getloadavg()[0]
+            print(f"[{time.strftime('%H:%M:%S')}] {events:,} events: {stage} ...", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            try:
+                r = run_child([__file__, "--child", stage, work, str(events), *extra], timeout=timeout)
+            except ChildFailed as exc:
+                failed = stage
+                row |= {"status": f"died (exit {exc.returncode})", "error": " | ".join(exc.stderr_tail)}
+            except TimeoutError:
+                failed = stage
+                row |= {"status": f"timed out after {timeout} s"}
+            else:
+                row |= {"status": "ok", "rows_in": r["rows_in"], "rows_out": r["rows_out"]}
+                row |= {"peak_rss_mib": round(r["tree_peak_rss_mib"], 1)}
+                if "examples_seen" in r:
+                    row["examples_seen"] = r["examples_seen"]
+            wall = time.perf_counter() - t0
+            row |= {"wall_s": round(wall, 2), "events_per_s": round(events / wall) if wall else None}
+            row |= {"load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
+            rows.append(row)
+            print(
+                f"[{time.strftime('%H:%M:%S')}] {events:,} events: {stage} {row['status']} in {wall:.1f} s"
+                + (f", peak {row['peak_rss_mib']:,.0f} MiB" if "peak_rss_mib" in row else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+        done = [r for r in rows if r["status"] == "ok"]
+        total = sum(r["wall_s"] for r in done)
+        rows.append(
+            {
+                "events": events,
+                "stage": "pipeline",
+                "status": "ok" if len(done) == len(STAGES) else f"{len(done)}/{len(STAGES)} stages",
+                "wall_s": round(total, 2),
+                "peak_rss_mib": max((r.get("peak_rss_mib", 0.0) for r in done), default=0.0),
+                "events_per_s": round(events / total) if total else None,
+            }
+        )
+    finally:
+        if keep:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("events", nargs="*", type=int, default=[1_000_000])
+    ap.add_argument("--timeout", type=int, default=3 * 3600, help="seconds one stage may run")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    for events in args.events:
+        rows += run_size(events, timeout=args.timeout, extra=args.sets, keep=args.keep)
+    # Earlier sizes' rows stay (the 100M goal run takes the better part of an hour on its own).
+    path = RESULTS / "pipeline.json"
+    previous = json.loads(path.read_text()).get("rows", []) if path.exists() else []
+    kept = [r for r in previous if r.get("events") not in set(args.events)]
+    command = "python bench/bench_pipeline.py " + " ".join(map(str, args.events))
+    command += "".join(f" --set {s}" for s in args.sets)
+    emit("pipeline", kept + rows, {"command": command, "cpus": os.cpu_count()})
+
+
+if __name__ == "__main__":
+    main()
