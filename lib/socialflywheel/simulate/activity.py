@@ -84,6 +84,18 @@ def _index(world: World) -> dict[str, np.ndarray]:
     return index
 
 
+def _search(sorted_values: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(sorted_values, needles, side="right")``, ~4x faster on large random needles.
+
+    The needles are searched in sorted order (NumPy narrows each search from the previous one and the
+    walk stays in cache), then put back in place; every result is the same as the plain call's.
+    """
+    order = np.argsort(needles)
+    found = np.empty(len(needles), dtype=np.int64)
+    found[order] = np.searchsorted(sorted_values, needles[order], side="right")
+    return found
+
+
 def _draw_topic(cum_by_topic: np.ndarray, user: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Per user, how many of its cumulative topic weights lie below ``u`` (an inverse-CDF draw), capped."""
     topics = cum_by_topic.shape[0]
@@ -108,13 +120,14 @@ def _pick_posts(
     order, key, cpop = ix["cat_order"], ix["cat_key"], ix["cat_popcum"]
     lo_cat = np.searchsorted(key, np.arange(topics, dtype=np.int64) * _BIG)
     age = rng.exponential(MS_PER_DAY, size=len(user)).astype(np.int64)
-    hi = np.searchsorted(key, cat * _BIG + ts - age, side="right")
-    hi = np.where(hi > lo_cat[cat], hi, np.searchsorted(key, cat * _BIG + ts - 1, side="right"))
+    hi = _search(key, cat * _BIG + ts - age)
+    older = np.flatnonzero(hi <= lo_cat[cat])  # nothing that old in the category: its latest post before the view
+    hi[older] = _search(key, cat[older] * _BIG + ts[older] - 1)
     ok = hi > lo_cat[cat]
     lo = np.maximum(lo_cat[cat], hi - 300)
     base = np.where(lo > 0, cpop[np.maximum(lo - 1, 0)], 0.0)
     r = base + rng.random(len(user)) * (cpop[np.maximum(hi - 1, 0)] - base)
-    pick = np.clip(np.searchsorted(cpop, r, side="right"), lo, np.maximum(hi - 1, lo))
+    pick = np.clip(_search(cpop, r), lo, np.maximum(hi - 1, lo))
     post[ok] = order[pick[ok]]
     # Feed path: a followee's latest posts before the view.
     deg, ptr, by_src = ix["out_deg"], ix["out_ptr"], ix["by_src"]
@@ -123,7 +136,7 @@ def _pick_posts(
     edge = by_src[ptr[user[f_idx]] + (rng.random(len(f_idx)) * deg[user[f_idx]]).astype(np.int64)]
     author = g.dst[edge].astype(np.int64)
     a_order, a_key = ix["author_order"], ix["author_key"]
-    j = np.searchsorted(a_key, author * _BIG + ts[f_idx] - 1, side="right") - 1 - rng.geometric(0.6, len(f_idx)) + 1
+    j = _search(a_key, author * _BIG + ts[f_idx] - 1) - 1 - rng.geometric(0.6, len(f_idx)) + 1
     good = (j >= 0) & (c.author[a_order[np.maximum(j, 0)]] == author) & (g.followed_ms[edge] < ts[f_idx])
     post[f_idx[good]] = a_order[j[good]]
     return post
@@ -288,11 +301,31 @@ def planted(world: World, chunk: int, n_chunks: int) -> list[dict[str, np.ndarra
     ]
 
 
+def _time_order(ts: np.ndarray, user: np.ndarray, etype: np.ndarray, id_num: np.ndarray) -> np.ndarray:
+    """``np.lexsort((id_num, etype, user, ts))``, ~10x faster: one quicksort by time, lexsort only where times tie.
+
+    Distinct times have one order whatever the sort; the few runs of equal times are ordered by the
+    remaining keys, stably (their rows taken in input order), exactly as the full lexsort orders them.
+    """
+    order = np.argsort(ts)
+    sorted_ts = ts[order]
+    same = sorted_ts[1:] == sorted_ts[:-1]
+    if not same.any():
+        return order
+    tied = np.zeros(len(ts), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    at = np.flatnonzero(tied)  # positions of every run of equal times, runs contiguous and in time order
+    rows = np.sort(order[at])
+    order[at] = rows[np.lexsort((id_num[rows], etype[rows], user[rows], ts[rows]))]
+    return order
+
+
 def chunk_events(world: World, chunk: int, n_chunks: int) -> Events:
     """All events of one chunk, sorted by time; chunk-local events numbered in that order."""
     parts = planted(world, chunk, n_chunks) + sessions(world, chunk, n_chunks)
     cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-    order = np.lexsort((cols["id_num"], cols["etype"], cols["user"], cols["ts"]))
+    order = _time_order(cols["ts"], cols["user"], cols["etype"], cols["id_num"])
     cols = {name: v[order] for name, v in cols.items()}
     local = cols["id_family"] == ID_LOCAL
     cols["id_num"][local] = chunk * 10_000_000_000 + np.arange(int(local.sum()))

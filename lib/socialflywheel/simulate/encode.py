@@ -49,6 +49,11 @@ def campaign_ids(n: np.ndarray) -> pa.Array:
     return _pad(n, "c", 3)
 
 
+def event_id_strings(prefix: str, numbers: np.ndarray) -> pa.Array:
+    """Event ids of one family: ``prefix`` and the number, nine digits at least."""
+    return _pad(numbers, prefix, 9)
+
+
 def event_ids(ev: Events) -> pa.Array:
     """Globally unique event ids: a family prefix and a number."""
     prefix = pa.array(_ID_PREFIX[ev.id_family])

@@ -31,7 +31,7 @@ TASK_SCHEMA = pa.schema(
 
 
 # Events encoded to JSON per call (whole days, so a day's file is a slice of one block).
-ENCODE_BLOCK = 250_000
+ENCODE_BLOCK = 100_000
 
 
 def _subset(ev: Events, sl: slice) -> Events:
@@ -57,15 +57,24 @@ def _line_reader(lines: pa.Array) -> Callable[[int], bytes]:
     return lambda i: bytes(data[int(offsets[i]) : int(offsets[i + 1])])
 
 
-def _rows(kind: str, s1: list[str], s2: list[str], s3: list[str], n1: list[int], n2: list[int]) -> pa.RecordBatch:
+def _rows(
+    kind: str,
+    s1: list[str] | pa.Array,
+    s2: list[str] | pa.Array,
+    s3: list[str] | pa.Array,
+    n1: list[int] | pa.Array,
+    n2: list[int] | pa.Array,
+) -> pa.RecordBatch:
+    """Task rows of one kind from lists or Arrow arrays (``TASK_SCHEMA``: three strings, two int64)."""
+
+    def column(values: list[str] | list[int] | pa.Array, typ: pa.DataType) -> pa.Array:
+        return pa.array(values, typ) if isinstance(values, list) else values.cast(typ)
+
     return pa.RecordBatch.from_arrays(
         [
-            pa.array([kind] * len(s1)),
-            pa.array(s1),
-            pa.array(s2),
-            pa.array(s3),
-            pa.array(n1, pa.int64()),
-            pa.array(n2, pa.int64()),
+            pa.repeat(pa.scalar(kind, pa.string()), len(s1)),
+            *(column(v, pa.string()) for v in (s1, s2, s3)),
+            *(column(v, pa.int64()) for v in (n1, n2)),
         ],
         schema=TASK_SCHEMA,
     )
@@ -129,17 +138,9 @@ def write_chunk(
     out.append(_rows("corruption", *_columns(bad)))
     com = np.flatnonzero(ev.etype == T["comment"])
     sub = Events(**{name: getattr(ev, name)[com] for name in ev.__dataclass_fields__})
-    sent = world.content.bank_sentiment[sub.text_idx]
-    out.append(
-        _rows(
-            "sentiment",
-            event_ids(sub).to_pylist(),
-            post_ids(sub.post).to_pylist(),
-            [SENTIMENTS[s] for s in sent],
-            [0] * len(com),
-            [0] * len(com),
-        )
-    )
+    sent = pa.array(SENTIMENTS).take(pa.array(world.content.bank_sentiment[sub.text_idx]))
+    zeros = pa.array(np.zeros(len(com), dtype=np.int64))
+    out.append(_rows("sentiment", event_ids(sub), post_ids(sub.post), sent, zeros, zeros))
     counts = np.bincount(ev.etype, minlength=len(ETYPES))
     out.append(_rows("count", list(ETYPES), [""] * len(ETYPES), [""] * len(ETYPES), counts.tolist(), [0] * len(ETYPES)))
     n_c = len(world.content.camp_ctr)

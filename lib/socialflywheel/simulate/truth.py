@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from socialflywheel.simulate.encode import campaign_ids, post_ids, user_ids
+from socialflywheel.simulate.encode import campaign_ids, event_id_strings, post_ids, user_ids
 from socialflywheel.simulate.population import COUNTRIES, DEVICES
 from socialflywheel.simulate.text import CATEGORIES, SENTIMENTS
 from socialflywheel.simulate.world import World
@@ -46,20 +47,19 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
     )
     post_ev = pa.table(
         {
-            "event_id": pa.array(["ep" + p[1:].rjust(9, "0") for p in post_ids(np.arange(c.n)).to_pylist()]),
+            "event_id": event_id_strings("ep", np.arange(c.n)),
             "post_id": posts["post_id"],
             "kind": pa.array(["post"] * c.n),
             "sentiment": posts["sentiment"],
         }
     )
-    rows = task_rows.to_pydict()
-    com = [i for i, kind in enumerate(rows["kind"]) if kind == "sentiment"]
+    com = _of_kind(task_rows, "sentiment")
     comments = pa.table(
         {
-            "event_id": pa.array([rows["s1"][i] for i in com], pa.string()),
-            "post_id": pa.array([rows["s2"][i] for i in com], pa.string()),
-            "kind": pa.array(["comment"] * len(com), pa.string()),
-            "sentiment": pa.array([rows["s3"][i] for i in com], pa.string()),
+            "event_id": com["s1"],
+            "post_id": com["s2"],
+            "kind": pa.repeat(pa.scalar("comment", pa.string()), com.num_rows),
+            "sentiment": com["s3"],
         }
     )
     sentiment = pa.concat_tables([post_ev, comments]).sort_by("event_id")
@@ -71,12 +71,12 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
             "strength": pa.array(c.trend_strength, pa.float64()),
         }
     )
-    bad = [i for i, kind in enumerate(rows["kind"]) if kind == "corruption"]
+    bad = _of_kind(task_rows, "corruption")
     corruptions = pa.table(
         {
-            "source_file": pa.array([rows["s1"][i] for i in bad], pa.string()),
-            "line_no": pa.array([rows["n1"][i] for i in bad], pa.int64()),
-            "kind": pa.array([rows["s2"][i] for i in bad], pa.string()),
+            "source_file": bad["s1"],
+            "line_no": bad["n1"],
+            "kind": bad["s2"],
         }
     ).sort_by([("source_file", "ascending"), ("line_no", "ascending")])
     follows = pa.table(
@@ -96,10 +96,10 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
         "truth.trends": trends,
         "truth.corruptions": corruptions,
         "truth.follows": follows,
-        "truth.campaigns": _campaigns(world, rows),
+        "truth.campaigns": _campaigns(world, _of_kind(task_rows, "campaign").to_pydict()),
         "truth.shares": pa.table(
             {
-                "event_id": pa.array([f"es{2 * i + 1:09d}" for i in shares], pa.string()),
+                "event_id": event_id_strings("es", 2 * shares + 1),
                 "post_id": post_ids(k.post[shares]),
                 "user_id": user_ids(k.user[shares]),
                 "parent_user_id": user_ids(k.parent[shares]),
@@ -108,6 +108,14 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
             }
         ),
     }
+
+
+def _of_kind(task_rows: pa.Table, kind: str) -> pa.Table:
+    """The task rows of one kind, text columns as ``string`` (engines may hand back ``large_string``)."""
+    rows = task_rows.filter(pc.equal(task_rows["kind"], kind))
+    return rows.cast(
+        pa.schema([(f.name, pa.string() if f.name[0] == "s" or f.name == "kind" else f.type) for f in rows.schema])
+    )
 
 
 def _campaigns(world: World, rows: dict[str, list[Any]]) -> pa.Table:
