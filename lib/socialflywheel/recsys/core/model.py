@@ -8,6 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import FunctionCtx
 
 
 def _bag_mean(table: nn.Embedding, idx: torch.Tensor, buckets: int) -> torch.Tensor:
@@ -22,6 +23,63 @@ def _bag_mean(table: nn.Embedding, idx: torch.Tensor, buckets: int) -> torch.Ten
 
 def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inp, hidden), nn.GELU(), nn.Linear(hidden, out))
+
+
+_PRIOR_CHUNK = 2048  # pairs per block: the block's [chunk, hidden] activations stay in the core's cache
+
+
+class _ChunkedPrior(torch.autograd.Function):
+    """The time prior's ``Linear -> GELU -> Linear`` on ``[P, F]`` features, in cache-sized blocks (CPU).
+
+    A batch holds hundreds of thousands of (hour, item) pairs; autograd would write and re-read their ``[P, 32]``
+    activations several times, and on a CPU that memory traffic, not the arithmetic, was the training step's
+    cost. Here each block's activations are made, used and dropped while in cache; the backward recomputes them
+    (the features need no gradient, so only the weights' gradients are summed). Same function as the modules.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx, feats: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, b2: torch.Tensor
+    ) -> torch.Tensor:
+        ctx.save_for_backward(feats, w1, b1, w2)
+        out = feats.new_empty(feats.shape[0])
+        for a in range(0, feats.shape[0], _PRIOR_CHUNK):
+            hidden = F.gelu(torch.addmm(b1, feats[a : a + _PRIOR_CHUNK], w1.T))
+            torch.mv(hidden, w2[0], out=out[a : a + _PRIOR_CHUNK])
+        return out + b2
+
+    @staticmethod  # ctx: Any, since torch's FunctionCtx declares neither saved_tensors nor needs_input_grad
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # noqa: ANN401
+        feats, w1, b1, w2 = ctx.saved_tensors
+        # a column of ones makes the bias one more input weight: one [F + 1, hidden] product per block
+        with_one = torch.cat([feats, feats.new_ones(feats.shape[0], 1)], dim=1)
+        w1_b1 = torch.cat([w1, b1[:, None]], dim=1)
+        g_w1_b1, g_w2 = feats.new_zeros(w1_b1.shape[::-1]), torch.zeros_like(w2)
+        g_feats = torch.empty_like(feats) if ctx.needs_input_grad[0] else None
+        for a in range(0, feats.shape[0], _PRIOR_CHUNK):
+            block, g = with_one[a : a + _PRIOR_CHUNK], grad[a : a + _PRIOR_CHUNK]
+            pre = block @ w1_b1.T
+            g_w2[0].addmv_(F.gelu(pre).T, g)
+            g_pre = torch.ops.aten.gelu_backward(torch.outer(g, w2[0]), pre)
+            g_w1_b1.addmm_(block.T, g_pre)
+            if g_feats is not None:
+                torch.mm(g_pre, w1, out=g_feats[a : a + _PRIOR_CHUNK])
+        g_w1_b1 = g_w1_b1.T
+        return g_feats, g_w1_b1[:, :-1].contiguous(), g_w1_b1[:, -1].contiguous(), g_w2, grad.sum().reshape(1)
+
+
+def _blockable(prior: nn.Sequential, feats: torch.Tensor) -> tuple[nn.Linear, nn.Linear] | None:
+    """The prior's two layers when :class:`_ChunkedPrior` computes exactly what it does (fp32 on the CPU)."""
+    if feats.device.type != "cpu" or feats.dtype != torch.float32 or torch.is_autocast_enabled("cpu"):
+        return None
+    if len(prior) != 3 or not feats.shape[:-1].numel():
+        return None
+    first, act, last = prior
+    if not (isinstance(first, nn.Linear) and isinstance(act, nn.GELU) and isinstance(last, nn.Linear)):
+        return None
+    if act.approximate != "none" or last.out_features != 1 or first.weight.dtype != torch.float32:
+        return None
+    return first, last
 
 
 class TwoTower(nn.Module):
@@ -126,6 +184,15 @@ class TwoTower(nn.Module):
         """The time prior's logit ``[..., ]`` for ``[..., time_features]`` (zeros without a prior)."""
         if self.time_prior is None:
             return torch.zeros(time_feats.shape[:-1], device=time_feats.device)
+        layers = _blockable(self.time_prior, time_feats)
+        if layers is not None:
+            first, last = layers
+            flat = time_feats.reshape(-1, time_feats.shape[-1])
+            # Function.apply is untyped in torch's stubs
+            out: torch.Tensor = _ChunkedPrior.apply(  # type: ignore[no-untyped-call]
+                flat, first.weight, first.bias, last.weight, last.bias
+            )
+            return out.reshape(time_feats.shape[:-1])
         logit: torch.Tensor = self.time_prior(time_feats)
         return logit.squeeze(-1)
 
@@ -140,10 +207,12 @@ class TwoTower(nn.Module):
         Args:
             batch: Example tensors (user and item columns).
             negatives: Optional item-column tensors of sampled negative items.
-            time_feats: Optional ``[..., N, time_features]`` candidate features (per row, or per distinct time bucket).
+            time_feats: Optional ``[..., time_features]`` candidate features (``[B, N, F]`` per row, ``[U, N, F]`` per
+                distinct time bucket, or ``[P, F]`` per needed (bucket, item) pair).
 
         Returns:
-            ``(user_vectors, item_vectors, negative_vectors or None, prior logits [rows of time_feats, N] or None)``.
+            ``(user_vectors, item_vectors, negative_vectors or None, prior logits or None)``; the prior logits are
+            shaped as ``time_feats`` without its last axis.
         """
         users = self.user_embed(batch)
         prior = self.prior(time_feats) if time_feats is not None else None

@@ -198,6 +198,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         created = created_times(kw["items_path"], meta.num_items)
         if created is not None:
             clock = ItemClock(created, *train_positives(kw["shards_dir"]))
+            clock.tabulate()  # every (hour, item) feature row once, when the table is small enough
     model = TwoTower(
         num_users=meta.num_users,
         num_items=meta.num_items,
@@ -248,6 +249,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         net = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
     log_q = torch.from_numpy(meta.log_q()).to(env.device)
     steps = stream.steps_per_epoch
+    own_cols = torch.arange(per_rank) + env.rank * per_rank  # each row's positive among the gathered candidates
     every = int(kw["checkpoint_every_steps"])
 
     def checkpoint() -> None:
@@ -262,16 +264,15 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
             neg_np = _negatives(items, kw["random_negatives"], seed, epoch, state["step"])
             neg = to_tensors(neg_np, env.device) if neg_np is not None else None
             all_ids = gather_plain(t["item_idx"])
-            tf = alive = inverse = None
-            if clock is not None:  # the prior runs once per distinct hour of the batch, then fans out to rows
+            pairs = None
+            if clock is not None:  # the prior runs once per needed (hour, item) pair of the batch, then fans out
                 cands = all_ids if neg is None else torch.cat([all_ids, neg["item_idx"]])
-                tf, inverse, alive = clock.bucket_features(cands, t["ts"])
-                alive[torch.arange(per_rank), torch.arange(per_rank) + env.rank * per_rank] = True
+                pairs = clock.batch_pairs(cands, t["ts"], own_cols[: len(t["ts"])])
             with _autocast(env.device, kw["amp"]):
-                users, pos, neg_vec, prior = net(t, neg, tf)
+                users, pos, neg_vec, prior = net(t, neg, pairs.features if pairs is not None else None)
             extra = neg_extra = None
-            if prior is not None and alive is not None and inverse is not None:
-                extra = prior.float()[inverse].masked_fill(~alive, float("-inf"))
+            if prior is not None and pairs is not None:
+                extra = pairs.logits(prior)
                 extra, neg_extra = extra[:, : len(all_ids)], extra[:, len(all_ids) :]
             loss = sampled_softmax_loss(
                 users,
