@@ -61,27 +61,29 @@ def query_vocab(world: World) -> list[str]:
 
 def _index(world: World) -> dict[str, np.ndarray]:
     """Lookup structures over the planted world every chunk uses, built once per process (not per chunk)."""
-    if "index" not in world.cache:
-        c, g, pop = world.content, world.graph, world.pop
-        topics = world.cfg.topics
-        order = np.lexsort((c.created_ms, c.category))
-        deg = np.bincount(g.src, minlength=pop.n)
-        a_order = np.lexsort((c.created_ms, c.author))
-        world.cache["index"] = {
-            # Per-user cumulative topic weights, topic-major: a row gather per topic is cheap and O(views).
-            "explore_cum": np.ascontiguousarray(np.cumsum(0.9 * pop.interests + 0.1 / topics, axis=1).T),
-            "interest_cum": np.ascontiguousarray(np.cumsum(pop.interests, axis=1).T),
-            "cat_order": order,
-            "cat_key": c.category[order].astype(np.int64) * _BIG + c.created_ms[order],
-            "cat_popcum": np.cumsum(c.popularity[order]),
-            "out_deg": deg,
-            "out_ptr": np.concatenate([[0], np.cumsum(deg)]),
-            "by_src": np.argsort(g.src, kind="stable"),
-            "author_order": a_order,
-            "author_key": c.author[a_order].astype(np.int64) * _BIG + c.created_ms[a_order],
-        }
-    index: dict[str, np.ndarray] = world.cache["index"]
+    index: dict[str, np.ndarray] = world.cached("index", lambda: _build_index(world))
     return index
+
+
+def _build_index(world: World) -> dict[str, np.ndarray]:
+    c, g, pop = world.content, world.graph, world.pop
+    topics = world.cfg.topics
+    order = np.lexsort((c.created_ms, c.category))
+    deg = np.bincount(g.src, minlength=pop.n)
+    a_order = np.lexsort((c.created_ms, c.author))
+    return {
+        # Per-user cumulative topic weights, topic-major: a row gather per topic is cheap and O(views).
+        "explore_cum": np.ascontiguousarray(np.cumsum(0.9 * pop.interests + 0.1 / topics, axis=1).T),
+        "interest_cum": np.ascontiguousarray(np.cumsum(pop.interests, axis=1).T),
+        "cat_order": order,
+        "cat_key": c.category[order].astype(np.int64) * _BIG + c.created_ms[order],
+        "cat_popcum": np.cumsum(c.popularity[order]),
+        "out_deg": deg,
+        "out_ptr": np.concatenate([[0], np.cumsum(deg)]),
+        "by_src": np.argsort(g.src, kind="stable"),
+        "author_order": a_order,
+        "author_key": c.author[a_order].astype(np.int64) * _BIG + c.created_ms[a_order],
+    }
 
 
 def _search(sorted_values: np.ndarray, needles: np.ndarray) -> np.ndarray:
@@ -153,9 +155,10 @@ def sessions(world: World, chunk: int, n_chunks: int) -> list[dict[str, np.ndarr
     s_bot = pop.is_bot[s_user]
     start = world.period.sample(rng, len(s_user))
     if s_bot.any():  # bots act in short bursts around a few times of their own
-        if "bot_centers" not in world.cache:  # the same for every chunk: drawn once per process
-            world.cache["bot_centers"] = world.period.sample(stream(cfg.seed, 5), pop.n * 3).reshape(pop.n, 3)
-        centers = world.cache["bot_centers"]
+        # The same for every chunk (its own stream): drawn once per process.
+        centers = world.cached(
+            "bot_centers", lambda: world.period.sample(stream(cfg.seed, 5), pop.n * 3).reshape(pop.n, 3)
+        )
         pick = centers[s_user[s_bot], rng.integers(0, 3, int(s_bot.sum()))]
         start[s_bot] = np.minimum(pick + rng.integers(0, 1_800_000, int(s_bot.sum())), world.period.end_ms - 600_000)
     n_views = rng.geometric(np.where(s_bot, 1 / 20, 1 / VIEWS_PER_SESSION))

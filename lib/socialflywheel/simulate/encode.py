@@ -28,12 +28,6 @@ def _pad(values: np.ndarray, prefix: str, width: int) -> pa.Array:
     return pc.binary_join_element_wise(prefix, digits, "")
 
 
-def _opt(mask: np.ndarray, *pieces: pa.Array | str) -> pa.Array:
-    """A piece of the line present only where ``mask`` is set (null elsewhere, joined as empty)."""
-    joined = pc.binary_join_element_wise(*pieces, "")
-    return pc.if_else(pa.array(mask), joined, pa.scalar(None, pa.string()))
-
-
 def user_ids(n: np.ndarray) -> pa.Array:
     """Raw user ids: ``u`` and six digits (more when needed)."""
     return _pad(n, "u", 6)
@@ -63,17 +57,20 @@ def event_ids(ev: Events) -> pa.Array:
 
 
 def _arrays(world: World) -> dict[str, pa.Array]:
-    """Arrow copies of the world's text columns, built once per process."""
-    if "text" not in world.cache:
+    """Arrow copies of the world's text columns, built once per process (the Parquet landing's)."""
+
+    def build() -> dict[str, pa.Array]:
         c = world.content
-        world.cache.update(
-            text=c.text_json,
-            bank=pa.array(c.bank_json, pa.string()),
-            query=pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
-            tags=c.tags_json,
-            category=pa.array(np.asarray(CATEGORIES)[c.category]),
-        )
-    return world.cache
+        return {
+            "text": c.text_json,
+            "bank": pa.array(c.bank_json, pa.string()),
+            "query": pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
+            "tags": c.tags_json,
+            "category": pa.array(np.asarray(CATEGORIES)[c.category]),
+        }
+
+    arrays: dict[str, pa.Array] = world.cached("arrays", build)
+    return arrays
 
 
 def text_literals(world: World, ev: Events) -> pa.Array:
@@ -90,41 +87,44 @@ def text_literals(world: World, ev: Events) -> pa.Array:
     return pc.if_else(pa.array(ev.text_src > 0), out, pa.nulls(n, pa.string()))
 
 
-def _pieces(world: World) -> dict[str, pa.Array]:
+def _pieces(world: World) -> tuple[dict[str, pa.Array], np.ndarray]:
     """Per-user, per-post and per-campaign pieces of a line, keys and quotes included, built once per process.
 
-    A line is then a few ``take``s of these (null where the field is absent) joined in one call.
+    A line is then a few ``take``s of these (null where the field is absent) joined in one call. Also
+    returns where each text source starts in ``text`` (post texts, then bank sentences, then queries).
     """
-    if "pieces" not in world.cache:
-        c, pop = world.content, world.pop
-        n_c = len(c.camp_ctr)
-        text = pa.concat_arrays(
-            [
-                c.text_json,
-                pa.array(c.bank_json, pa.string()),
-                pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
-            ]
-        )
-        world.cache["pieces"] = {
-            "id_prefix": pa.array(['{"event_id":"' + p for p in _ID_PREFIX]),
-            "etype": pa.array(['","event_type":"' + t + '","user_id":"' for t in ETYPES]),
-            "user": pc.binary_join_element_wise(user_ids(np.arange(pop.n)), '"', ""),
-            "post": pc.binary_join_element_wise(',"post_id":"', post_ids(np.arange(c.n)), '"', ""),
-            "target": pc.binary_join_element_wise(',"target_user_id":"', user_ids(np.arange(pop.n)), '"', ""),
-            "text": pc.binary_join_element_wise(',"text":', text, ""),
-            "tags": pc.binary_join_element_wise(',"hashtags":', c.tags_json, ""),
-            "geo": pc.binary_join_element_wise(
-                pa.array([',"country":"' + k + '","device":"' for k in COUNTRIES.tolist()]).take(pa.array(pop.country)),
-                pa.array([d + '"' for d in DEVICES.tolist()]).take(pa.array(pop.device)),
-                "",
-            ),
-            "category": pa.array([',"category":"' + k + '"' for k in CATEGORIES]).take(pa.array(c.category)),
-            "campaign": pc.binary_join_element_wise(',"campaign_id":"', campaign_ids(np.arange(n_c)), '"', ""),
-        }
-        # The text of a bank sentence and of a query sit after the post texts in ``text``.
-        world.cache["text_base"] = np.array([0, 0, c.n, c.n + len(c.bank_json)], dtype=np.int64)
-    pieces: dict[str, pa.Array] = world.cache["pieces"]
+    pieces: tuple[dict[str, pa.Array], np.ndarray] = world.cached("pieces", lambda: _build_pieces(world))
     return pieces
+
+
+def _build_pieces(world: World) -> tuple[dict[str, pa.Array], np.ndarray]:
+    c, pop = world.content, world.pop
+    n_c = len(c.camp_ctr)
+    text = pa.concat_arrays(
+        [
+            c.text_json,
+            pa.array(c.bank_json, pa.string()),
+            pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
+        ]
+    )
+    pieces = {
+        "id_prefix": pa.array(['{"event_id":"' + p for p in _ID_PREFIX]),
+        "etype": pa.array(['","event_type":"' + t + '","user_id":"' for t in ETYPES]),
+        "user": pc.binary_join_element_wise(user_ids(np.arange(pop.n)), '"', ""),
+        "post": pc.binary_join_element_wise(',"post_id":"', post_ids(np.arange(c.n)), '"', ""),
+        "target": pc.binary_join_element_wise(',"target_user_id":"', user_ids(np.arange(pop.n)), '"', ""),
+        "text": pc.binary_join_element_wise(',"text":', text, ""),
+        "tags": pc.binary_join_element_wise(',"hashtags":', c.tags_json, ""),
+        "geo": pc.binary_join_element_wise(
+            pa.array([',"country":"' + k + '","device":"' for k in COUNTRIES.tolist()]).take(pa.array(pop.country)),
+            pa.array([d + '"' for d in DEVICES.tolist()]).take(pa.array(pop.device)),
+            "",
+        ),
+        "category": pa.array([',"category":"' + k + '"' for k in CATEGORIES]).take(pa.array(c.category)),
+        "campaign": pc.binary_join_element_wise(',"campaign_id":"', campaign_ids(np.arange(n_c)), '"', ""),
+    }
+    text_base = np.array([0, 0, c.n, c.n + len(c.bank_json)], dtype=np.int64)  # by text source code
+    return pieces, text_base
 
 
 def _take(values: pa.Array, idx: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
@@ -136,11 +136,11 @@ def _take(values: pa.Array, idx: np.ndarray, present: np.ndarray | None = None) 
 
 def json_lines(world: World, ev: Events) -> pa.Array:
     """One JSON object per event, in the contract's field order, as a string array (no newlines)."""
-    pieces = _pieces(world)
+    pieces, text_base = _pieces(world)
     has_post, is_post = ev.post >= 0, ev.etype == 0
     has_text = ev.text_src > 0
     dwell = pa.array(ev.dwell, mask=ev.dwell < 0).cast(pa.string())
-    text_idx = world.cache["text_base"][ev.text_src] + np.where(has_text, ev.text_idx, 0)
+    text_idx = text_base[ev.text_src] + np.where(has_text, ev.text_idx, 0)
     return pc.binary_join_element_wise(
         _take(pieces["id_prefix"], ev.id_family),
         pc.utf8_lpad(pc.cast(pa.array(ev.id_num), pa.string()), width=9, padding="0"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -17,6 +19,8 @@ from socialflywheel.simulate.timeline import MS_PER_HOUR, Period, stream
 # Expected events per view (the view, its likes/comments/shares/clicks, ads, searches): sizes sessions.
 EVENTS_PER_VIEW = 1.38
 VIEWS_PER_SESSION = 8.0
+_T = TypeVar("_T")
+_CACHE_LOCK = threading.RLock()  # re-entrant: a cached value may be built from another one
 
 
 @dataclass
@@ -43,6 +47,14 @@ class World:
     cascades: Cascades
     sessions_total: float
     cache: dict[str, Any] = field(default_factory=dict)  # per-process derived arrays (Arrow text columns)
+
+    def cached(self, key: str, build: Callable[[], _T]) -> _T:
+        """``cache[key]``, built by ``build()`` the first time; chunks run on concurrent threads, one builds."""
+        with _CACHE_LOCK:
+            if key not in self.cache:
+                self.cache[key] = build()
+            value: _T = self.cache[key]
+            return value
 
 
 def _cascades(cfg: SimulateConfig, pop: Population, graph: FollowGraph, content: Content, period: Period) -> Cascades:
