@@ -100,12 +100,26 @@ def _pieces(world: World) -> tuple[dict[str, pa.Array], np.ndarray]:
 def _build_pieces(world: World) -> tuple[dict[str, pa.Array], np.ndarray]:
     c, pop = world.content, world.pop
     n_c = len(c.camp_ctr)
-    text = pa.concat_arrays(
-        [
-            c.text_json,
-            pa.array(c.bank_json, pa.string()),
-            pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string()),
-        ]
+    campaign = pc.binary_join_element_wise(',"campaign_id":"', campaign_ids(np.arange(n_c)), '"', "")
+    geo = pc.binary_join_element_wise(
+        pa.array([',"country":"' + k + '","device":"' for k in COUNTRIES.tolist()]).take(pa.array(pop.country)),
+        pa.array([d + '"' for d in DEVICES.tolist()]).take(pa.array(pop.device)),
+        "",
+    )
+    # A post event's text and hashtags are its post's, and so is everything after the device: its author's
+    # country and device, its campaign and its category. Those parts are one piece per post.
+    post_text = pc.binary_join_element_wise(',"text":', c.text_json, ',"hashtags":', c.tags_json, "")
+    sponsored = c.campaign >= 0
+    post_tail = pc.binary_join_element_wise(
+        geo.take(pa.array(c.author)),
+        campaign.take(pa.array(np.where(sponsored, c.campaign, 0), mask=~sponsored)),
+        pa.array([',"category":"' + k + '"' for k in CATEGORIES]).take(pa.array(c.category)),
+        "",
+        null_handling="replace",
+        null_replacement="",
+    )
+    other_text = pa.concat_arrays(
+        [pa.array(c.bank_json, pa.string()), pa.array(['"' + q + '"' for q in query_vocab(world)], pa.string())]
     )
     pieces = {
         "id_prefix": pa.array(['{"event_id":"' + p for p in _ID_PREFIX]),
@@ -113,15 +127,11 @@ def _build_pieces(world: World) -> tuple[dict[str, pa.Array], np.ndarray]:
         "user": pc.binary_join_element_wise(user_ids(np.arange(pop.n)), '"', ""),
         "post": pc.binary_join_element_wise(',"post_id":"', post_ids(np.arange(c.n)), '"', ""),
         "target": pc.binary_join_element_wise(',"target_user_id":"', user_ids(np.arange(pop.n)), '"', ""),
-        "text": pc.binary_join_element_wise(',"text":', text, ""),
-        "tags": pc.binary_join_element_wise(',"hashtags":', c.tags_json, ""),
-        "geo": pc.binary_join_element_wise(
-            pa.array([',"country":"' + k + '","device":"' for k in COUNTRIES.tolist()]).take(pa.array(pop.country)),
-            pa.array([d + '"' for d in DEVICES.tolist()]).take(pa.array(pop.device)),
-            "",
-        ),
-        "category": pa.array([',"category":"' + k + '"' for k in CATEGORIES]).take(pa.array(c.category)),
-        "campaign": pc.binary_join_element_wise(',"campaign_id":"', campaign_ids(np.arange(n_c)), '"', ""),
+        # post texts (with hashtags), then bank sentences, then search queries
+        "text": pa.concat_arrays([post_text, pc.binary_join_element_wise(',"text":', other_text, "")]),
+        # every user's country and device, then every post's tail
+        "tail": pa.concat_arrays([geo, post_tail]),
+        "campaign": campaign,
     }
     text_base = np.array([0, 0, c.n, c.n + len(c.bank_json)], dtype=np.int64)  # by text source code
     return pieces, text_base
@@ -139,8 +149,10 @@ def json_lines(world: World, ev: Events) -> pa.Array:
     pieces, text_base = _pieces(world)
     has_post, is_post = ev.post >= 0, ev.etype == 0
     has_text = ev.text_src > 0
+    _check_posts(world, ev, is_post)
     dwell = pa.array(ev.dwell, mask=ev.dwell < 0).cast(pa.string())
     text_idx = text_base[ev.text_src] + np.where(has_text, ev.text_idx, 0)
+    ad = (ev.campaign >= 0) & ~is_post  # a post's campaign is in its tail
     return pc.binary_join_element_wise(
         _take(pieces["id_prefix"], ev.id_family),
         pc.utf8_lpad(pc.cast(pa.array(ev.id_num), pa.string()), width=9, padding="0"),
@@ -151,15 +163,25 @@ def json_lines(world: World, ev: Events) -> pa.Array:
         iso_timestamps(ev.ts, prefix=',"ts":"', suffix='"'),
         pc.binary_join_element_wise(',"dwell_ms":', dwell, ""),
         _take(pieces["text"], text_idx, has_text),
-        _take(pieces["tags"], ev.post, is_post),
-        _take(pieces["geo"], ev.user),
-        _take(pieces["campaign"], ev.campaign, ev.campaign >= 0),
-        _take(pieces["category"], ev.post, is_post),
+        _take(pieces["tail"], np.where(is_post, world.pop.n + ev.post, ev.user)),
+        _take(pieces["campaign"], ev.campaign, ad),
         "}",
         "",
         null_handling="replace",
         null_replacement="",
     )
+
+
+def _check_posts(world: World, ev: Events, is_post: np.ndarray) -> None:
+    """Post events carry their own post's text, author and campaign, as the per-post pieces assume."""
+    c, post = world.content, ev.post[is_post]
+    if not (
+        np.array_equal(ev.text_src == TEXT_POST, is_post)
+        and np.array_equal(ev.text_idx[is_post], post)
+        and np.array_equal(ev.user[is_post], c.author[post])
+        and np.array_equal(ev.campaign[is_post], c.campaign[post])
+    ):
+        raise ValueError("a post event differs from its post (text, author or campaign)")
 
 
 def arrow_events(world: World, ev: Events) -> pa.Table:

@@ -31,7 +31,7 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
             "community": pa.array(pop.community.astype(np.int32)),
             "is_influencer": pa.array(pop.is_influencer),
             "is_bot": pa.array(pop.is_bot),
-            "interests": pa.array(list(pop.interests), pa.list_(pa.float64())),
+            "interests": _rows_as_lists(pop.interests),
             "country": pa.array(COUNTRIES[pop.country]),
             "device": pa.array(DEVICES[pop.device]),
         }
@@ -108,6 +108,13 @@ def truth_tables(world: World, task_rows: pa.Table) -> dict[str, pa.Table]:
             }
         ),
     }
+
+
+def _rows_as_lists(matrix: np.ndarray) -> pa.ListArray:
+    """A 2-D float array as a ``list<double>`` array, one list per row (no Python objects per row)."""
+    n, width = matrix.shape
+    offsets = pa.array(np.arange(0, (n + 1) * width, width, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, pa.array(np.ascontiguousarray(matrix, dtype=np.float64).ravel()))
 
 
 def _of_kind(task_rows: pa.Table, kind: str) -> pa.Table:
