@@ -26,6 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import RESULTS, ChildFailed, emit, run_child
 
+# Figures a stage's result carries beyond rows (train: its speed, the examples it fitted, the holdout it reached).
+QUALITY = ("examples_per_s", "epochs_run", "refit_rows", "holdout_recall_at_50", "best_baseline_recall_at_50")
 STAGES = ("simulate", "ingest", "conform", "features", "graph", "train", "recommend", "report")
 
 
@@ -51,9 +53,9 @@ def child(job: str, work: str, events: int, extra: list[str]) -> None:
     summary = execute_job(job, cfg)
     seconds = time.perf_counter() - t0
     out = {"seconds": seconds, "rows_in": int(summary.rows_in), "rows_out": int(summary.rows_out)}
-    seen = getattr(summary, "examples_seen", None)
-    if seen is not None:
-        out["examples_seen"] = int(seen)
+    for name in QUALITY:  # what training reached, and how fast, when the stage is train
+        if (value := getattr(summary, name, None)) is not None:
+            out[name] = value
     print(json.dumps(out))
 
 
@@ -81,8 +83,7 @@ def run_size(events: int, *, timeout: int, extra: list[str], keep: bool) -> list
             else:
                 row |= {"status": "ok", "rows_in": r["rows_in"], "rows_out": r["rows_out"]}
                 row |= {"peak_rss_mib": round(r["tree_peak_rss_mib"], 1)}
-                if "examples_seen" in r:
-                    row["examples_seen"] = r["examples_seen"]
+                row |= {name: r[name] for name in QUALITY if name in r}
             wall = time.perf_counter() - t0
             row |= {"wall_s": round(wall, 2), "events_per_s": round(events / wall) if wall else None}
             row |= {"load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
