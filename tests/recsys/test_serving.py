@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -43,8 +44,7 @@ def _trends() -> pa.Table:
     )
 
 
-@pytest.fixture(scope="module")
-def signals() -> ServingSignals:
+def _signal_inputs() -> dict[str, Any]:
     """Four catalogue posts, people u1..u3 in silver.users and u4 only in events; rows with a null id, an
     unknown post and a view (seen, not engaged) included."""
     rows = [  # user, post, type, ts
@@ -75,15 +75,39 @@ def signals() -> ServingSignals:
         }
     )
     items = pa.table({"post_id": ["p0", "p1", "p2", "p3"], "item_category": [0, 1, 1, 0]})
-    return serving_signals(
-        events=events,
-        posts=posts,
-        users=pa.table({"user_id": ["u3", "u1", "u2"]}),
-        items=items,
-        item_counts=np.array([1, 0, 2, 0]),
-        trends=_trends(),
-        fresh_days=2,
-    )
+    return {
+        "events": events,
+        "posts": posts,
+        "users": pa.table({"user_id": ["u3", "u1", "u2"]}),
+        "items": items,
+        "item_counts": np.array([1, 0, 2, 0]),
+        "trends": _trends(),
+        "fresh_days": 2,
+    }
+
+
+@pytest.fixture(scope="module")
+def signals() -> ServingSignals:
+    return serving_signals(**_signal_inputs())
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 7])
+def test_streamed_events_give_the_same_signals(signals: ServingSignals, rows: int) -> None:
+    """silver.events read batch by batch (the recommend job streams it file by file) gives every signal the whole
+    table gives."""
+    inputs = _signal_inputs()
+    events: pa.Table = inputs.pop("events")
+    asked: list[list[str]] = []
+
+    def reader(columns: list[str]) -> list[pa.RecordBatch]:
+        asked.append(columns)
+        return events.select(columns).to_batches(max_chunksize=rows)
+
+    streamed = serving_signals(events=reader, **inputs)
+    assert len(asked) == 2  # two passes: people and the latest time, then pairs and counts
+    assert streamed.users.equals(signals.users) and streamed.now == signals.now
+    for name in ("seen", "trending", "popular", "pref", "live"):
+        np.testing.assert_array_equal(getattr(streamed, name), getattr(signals, name), err_msg=name)
 
 
 def test_signals_known_answer(signals: ServingSignals) -> None:

@@ -23,6 +23,7 @@ top-K), :mod:`.recommend_write` (rows and the slice write), :mod:`.recommend_met
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from socialflywheel.recsys._arrow import iter_batches, table_files
 from socialflywheel.recsys.fairness import build_fairness, log_fairness_to_mlflow
 from socialflywheel.recsys.recommend_metrics import exposure_metrics
 from socialflywheel.recsys.recommend_write import recommendation_rows, recommendations_table, write_recommendations
@@ -57,6 +59,10 @@ if TYPE_CHECKING:
     from socialflywheel.tracking import Tracking
 
 log = logging.getLogger(__name__)
+
+
+# Rows per batch when silver.events is streamed for the serving signals (the driver holds one batch at a time).
+EVENT_BATCH_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,13 @@ def _read_signals(lake: Lake, served: ServedModel, *, fresh_days: float) -> Serv
     trends = None
     if lake.exists(HASHTAG_TRENDS_NAME):
         trends = lake.read_arrow(HASHTAG_TRENDS_NAME, columns=["hashtag", "end_ts", "strength"])
+    files, _ = table_files(lake, "silver.events")
+
+    def events(columns: list[str]) -> Iterator[pa.RecordBatch]:  # streamed file by file, never whole
+        return (part.batch for part in iter_batches(files, columns, batch_rows=EVENT_BATCH_ROWS))
+
     return serving_signals(
-        events=lake.read_arrow("silver.events", columns=["user_id", "post_id", "event_type", "ts"]),
+        events=events,
         posts=lake.read_arrow("silver.posts", columns=["post_id", "author_id", "hashtags"]),
         users=lake.read_arrow("silver.users", columns=["user_id"]),
         items=served.items,

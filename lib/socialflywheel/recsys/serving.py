@@ -8,6 +8,7 @@ sorted vocabulary of silver.users and event authors (:attr:`ServingSignals.users
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,9 +88,23 @@ def hashtag_strength(trends: pa.Table | None, *, now: int, days: float) -> dict[
     return out
 
 
+EventBatches = Callable[[list[str]], Iterable["pa.RecordBatch | pa.Table"]]
+"""A reader of silver.events: called with the columns it needs, it yields them batch by batch (it may be called
+again for a second pass)."""
+
+_EVENT_COLUMNS = ["user_id", "post_id", "event_type", "ts"]
+
+
+def _batches(events: pa.Table | EventBatches, columns: list[str]) -> Iterator[pa.RecordBatch | pa.Table]:
+    if isinstance(events, pa.Table):
+        yield events.select(columns)
+    else:
+        yield from events(columns)
+
+
 def serving_signals(
     *,
-    events: pa.Table,
+    events: pa.Table | EventBatches,
     posts: pa.Table,
     users: pa.Table,
     items: pa.Table,
@@ -99,8 +114,12 @@ def serving_signals(
 ) -> ServingSignals:
     """Seen pairs, trend and popularity scores and category tastes from silver.
 
+    silver.events is streamed twice, batch by batch, never held whole: first the people and the latest time,
+    then the pairs and counts (the driver holds the seen pairs, one int64 each, not the events).
+
     Args:
-        events: silver.events (``user_id``, ``post_id``, ``event_type``, ``ts``); rows missing either id are ignored.
+        events: silver.events (``user_id``, ``post_id``, ``event_type``, ``ts``), whole or as a batch reader; rows
+            missing either id are ignored.
         posts: silver.posts (``post_id``, ``author_id``, ``hashtags``): authors never get their own posts.
         users: silver.users (``user_id``).
         items: The model's catalogue (``post_id``, ``item_category``), in item_idx order.
@@ -113,32 +132,41 @@ def serving_signals(
     """
     post_ids = items.column("post_id")
     n = len(post_ids)
-    events = events.filter(pc.and_(pc.is_valid(events.column("user_id")), pc.is_valid(events.column("post_id"))))
-    all_users = vocabulary([users.column("user_id").combine_chunks(), events.column("user_id").combine_chunks()])
-    ev_user = encode(events.column("user_id"), all_users)
-    ev_item = encode(events.column("post_id"), post_ids)
-    ts = seconds(events.column("ts"))
-    now = int(ts.max()) if len(ts) else 0
+    people, now = [users.column("user_id").combine_chunks()], 0
+    for batch in _batches(events, ["user_id", "post_id", "ts"]):
+        batch = batch.filter(pc.and_(pc.is_valid(batch.column("user_id")), pc.is_valid(batch.column("post_id"))))
+        people.append(pc.unique(batch.column("user_id")))
+        ts = seconds(batch.column("ts"))
+        now = max(now, int(ts.max()) if len(ts) else 0)
+    all_users = vocabulary(people)
+    category = np.asarray(items.column("item_category").to_numpy(), dtype=np.int64)
+    pref = np.zeros((len(all_users), int(category.max(initial=0)) + 1))
+    trending, popular = np.zeros(n, dtype=np.float64), np.asarray(item_counts, dtype=np.float64).copy()
+    seen_parts = []
+    engagement = pa.array(list(ENGAGEMENT_TYPES), pa.string())
+    for batch in _batches(events, _EVENT_COLUMNS):
+        batch = batch.filter(pc.and_(pc.is_valid(batch.column("user_id")), pc.is_valid(batch.column("post_id"))))
+        ev_user, ev_item = encode(batch.column("user_id"), all_users), encode(batch.column("post_id"), post_ids)
+        ok = (ev_user >= 0) & (ev_item >= 0)
+        seen_parts.append(np.unique(ev_user[ok] * n + ev_item[ok]))
+        # In Arrow: a Python string per event (to_pylist) took ~60 bytes an event on the driver, 6 GB at 100M.
+        is_engagement = pc.is_in(batch.column("event_type"), value_set=engagement)
+        engaged = np.asarray(is_engagement.to_numpy(zero_copy_only=False), dtype=bool) & (ev_item >= 0)
+        recent = engaged & (seconds(batch.column("ts")) >= now - DAY)
+        trending += np.bincount(ev_item[recent], minlength=n)
+        popular += np.bincount(ev_item[engaged], minlength=n)
+        sel = engaged & (ev_user >= 0)
+        np.add.at(pref, (ev_user[sel], category[ev_item[sel]]), 1.0)
+    trending = np.log1p(trending)
     own_user = encode(posts.column("author_id"), all_users)
     own_item = encode(posts.column("post_id"), post_ids)
-    rows = np.concatenate([ev_user, own_user])
-    cols = np.concatenate([ev_item, own_item])
-    ok = (rows >= 0) & (cols >= 0)
-    seen = np.unique(rows[ok] * n + cols[ok])
-    event_types = np.asarray(events.column("event_type").to_pylist(), dtype=object)
-    engaged = np.isin(event_types, ENGAGEMENT_TYPES) & (ev_item >= 0)
-    recent = engaged & (ts >= now - DAY)
-    trending = np.log1p(np.bincount(ev_item[recent], minlength=n)).astype(np.float64)
+    ok = (own_user >= 0) & (own_item >= 0)
+    seen = np.unique(np.concatenate([*seen_parts, own_user[ok] * n + own_item[ok]]))
     strength = hashtag_strength(trends, now=now, days=fresh_days)
     if strength:
         for item, tags in zip(own_item, posts.column("hashtags").to_pylist(), strict=True):
             if item >= 0 and tags:
                 trending[item] += sum(strength.get(t, 0.0) for t in tags)
-    popular = np.asarray(item_counts, dtype=np.float64) + np.bincount(ev_item[engaged], minlength=n)
-    category = np.asarray(items.column("item_category").to_numpy(), dtype=np.int64)
-    pref = np.zeros((len(all_users), int(category.max(initial=0)) + 1))
-    sel = engaged & (ev_user >= 0)
-    np.add.at(pref, (ev_user[sel], category[ev_item[sel]]), 1.0)
     pref /= np.maximum(pref.sum(axis=1, keepdims=True), 1.0)
     live = np.zeros(n, dtype=bool)
     live[own_item[own_item >= 0]] = True
