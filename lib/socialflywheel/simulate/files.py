@@ -92,8 +92,8 @@ def write_chunk(
     """Generate chunk ``chunk`` and write ``events/date=D/part-CCCCC.jsonl`` (and Parquet) for each date.
 
     Returns:
-        Stats rows: one per file (path, lines, bytes; no checksum: nothing read it, and hashing was a
-        fifth of a chunk's time), per injected bad line, per comment sentiment, and per event type count.
+        Stats rows: one per file (path, lines, bytes; no checksum, which nothing read), per injected
+        bad line, per comment sentiment, and per event type count.
     """
     ev = chunk_events(world, chunk, n_chunks)
     day = (ev.ts - world.period.start_ms) // MS_PER_DAY
