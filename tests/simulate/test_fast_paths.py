@@ -17,7 +17,7 @@ from socialflywheel.simulate.activity import _time_order
 from socialflywheel.simulate.files import TASK_SCHEMA
 from socialflywheel.simulate.graph import _rank_by_round
 from socialflywheel.simulate.isotime import iso_timestamps
-from socialflywheel.simulate.sets import sorted_member, unique
+from socialflywheel.simulate.sets import lexsort, sorted_member, unique
 
 
 def test_iso_timestamps_match_arrow_strftime() -> None:
@@ -41,6 +41,8 @@ def test_sorted_set_helpers_match_numpy() -> None:
     have = np.unique(rng.integers(0, 5_000, 3_000))
     assert np.array_equal(sorted_member(keys, have), np.isin(keys, have))
     assert not sorted_member(keys, have[:0]).any()
+    minor = rng.integers(0, 3, 20_000)
+    assert np.array_equal(lexsort((minor, keys)), np.lexsort((minor, keys)))  # ties in both keys too
 
 
 def test_edge_ranks_match_lexsort() -> None:

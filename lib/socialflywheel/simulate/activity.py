@@ -8,7 +8,7 @@ import numpy as np
 
 from socialflywheel.lake.catalog import EVENT_TYPES
 from socialflywheel.simulate.content import SENTIMENT_P
-from socialflywheel.simulate.sets import sorted_member
+from socialflywheel.simulate.sets import lexsort, sorted_member
 from socialflywheel.simulate.text import CATEGORIES, SEARCH_WORDS
 from socialflywheel.simulate.timeline import MS_PER_DAY, stream
 from socialflywheel.simulate.world import VIEWS_PER_SESSION, World
@@ -305,23 +305,8 @@ def planted(world: World, chunk: int, n_chunks: int) -> list[dict[str, np.ndarra
 
 
 def _time_order(ts: np.ndarray, user: np.ndarray, etype: np.ndarray, id_num: np.ndarray) -> np.ndarray:
-    """``np.lexsort((id_num, etype, user, ts))``, ~10x faster: one quicksort by time, lexsort only where times tie.
-
-    Distinct times have one order whatever the sort; the few runs of equal times are ordered by the
-    remaining keys, stably (their rows taken in input order), exactly as the full lexsort orders them.
-    """
-    order = np.argsort(ts)
-    sorted_ts = ts[order]
-    same = sorted_ts[1:] == sorted_ts[:-1]
-    if not same.any():
-        return order
-    tied = np.zeros(len(ts), dtype=bool)
-    tied[1:] |= same
-    tied[:-1] |= same
-    at = np.flatnonzero(tied)  # positions of every run of equal times, runs contiguous and in time order
-    rows = np.sort(order[at])
-    order[at] = rows[np.lexsort((id_num[rows], etype[rows], user[rows], ts[rows]))]
-    return order
+    """``np.lexsort((id_num, etype, user, ts))``: by time, then user, event type and id (times rarely tie)."""
+    return lexsort((id_num, etype, user, ts))
 
 
 def chunk_events(world: World, chunk: int, n_chunks: int) -> Events:

@@ -8,7 +8,7 @@ import numpy as np
 
 from socialflywheel.config.simulate import SimulateConfig
 from socialflywheel.simulate.population import Population
-from socialflywheel.simulate.sets import sorted_member, unique
+from socialflywheel.simulate.sets import lexsort, sorted_member, unique
 from socialflywheel.simulate.timeline import MS_PER_DAY, Period, stream
 
 _PA_ROUNDS = 6
@@ -188,7 +188,7 @@ def make_follow_graph(cfg: SimulateConfig, pop: Population, period: Period, n_fo
     later = followed[churn] + rng.exponential(3.0 * MS_PER_DAY, size=int(churn.sum())).astype(np.int64) + 60_000
     unfollowed[np.flatnonzero(churn)] = np.where(later < period.end_ms, later, _NO_UNFOLLOW)
     keep = _exact_share(cfg, pop, src, dst, by_bot, unfollowed < 0, rng)
-    order = np.lexsort((src[keep].astype(np.int64) * n + dst[keep], followed[keep]))  # by time, follower, followee
+    order = lexsort((src[keep].astype(np.int64) * n + dst[keep], followed[keep]))  # by time, follower, followee
     idx = np.flatnonzero(keep)[order]
     return FollowGraph(src[idx], dst[idx], followed[idx], unfollowed[idx], by_bot[idx])
 

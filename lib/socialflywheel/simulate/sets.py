@@ -24,3 +24,25 @@ def sorted_member(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     at = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
     found: np.ndarray = sorted_set[at] == keys
     return found
+
+
+def lexsort(keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``np.lexsort(keys)`` (last key primary), fast when the primary key rarely ties.
+
+    One quicksort by the primary key: distinct values have one order whatever the sort. The few runs
+    of equal primary values are then ordered by all the keys, stably (their rows taken in input order),
+    exactly as the full lexsort orders them. A 4-key lexsort of 1.25M rows took ~0.7 s; this ~0.05 s.
+    """
+    primary = keys[-1]
+    order = np.argsort(primary)
+    ordered = primary[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return order
+    tied = np.zeros(len(primary), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    at = np.flatnonzero(tied)  # positions of every run of equal primary values: contiguous runs, in order
+    rows = np.sort(order[at])
+    order[at] = rows[np.lexsort(tuple(k[rows] for k in keys))]
+    return order
