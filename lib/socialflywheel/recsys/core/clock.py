@@ -135,7 +135,8 @@ class ItemClock:
         need[row, col[own]] = True
         hb, jb = need.nonzero(as_tuple=True)  # row-major, as the running count below numbers them
         slot = torch.where(need, need.view(-1).cumsum(0).view(need.shape) - 1, len(hb))
-        index = slot.index_select(0, row).index_select(1, col)
+        # rows whole, then a gather within them: index_select along dim 1 is ~10x slower on the CPU
+        index = slot.index_select(0, row).gather(1, col[None, :].expand(len(row), -1))
         if self.table is not None and 0 <= int(raw[0]) and int(raw[-1]) <= self.num_buckets:
             feats = self.table.index_select(0, raw[hb] * len(self.created) + uniq[jb])
         else:
