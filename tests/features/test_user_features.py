@@ -174,3 +174,54 @@ def test_since_returns_only_later_snapshots(spark: Any, tmp_path: Path) -> None:
     keep = [r for r in full.to_pylist() if r["as_of_date"] >= day(8)]
     key = lambda r: (r["user_id"], r["as_of_date"])  # noqa: E731
     assert sorted(got.to_pylist(), key=key) == sorted(keep, key=key)
+
+
+def test_feature_vector_reads_maps_by_position_or_by_key_alike(spark: Any) -> None:
+    """The vector takes a map's values by position when its keys are the expected ones in order (fast on Sail) and
+    looks each key up otherwise: both give the values by key, with nulls and missing keys as 0. Rows: the order the
+    job writes, keys shuffled, a key missing, an extra key, an empty and a null map."""
+    import math
+    import random
+
+    import pyarrow as pa
+
+    from socialflywheel.features.user_features import user_feature_names, user_feature_vector
+    from socialflywheel.lake.catalog import EVENT_TYPES
+
+    wins, cats = [1, 7], ["a", "b"]
+    keys = [f"{t}_{w}d" for t in EVENT_TYPES for w in wins]
+    rng = random.Random(5)
+    written = {k: rng.randrange(100) for k in keys}
+    shuffled = dict(rng.sample(sorted(written.items()), len(written)))
+    missing = {k: v for k, v in written.items() if k != keys[3]}
+    extra = {"zzz_1d": 7, **written}
+    maps: list[dict[str, int] | None] = [written, shuffled, missing, extra, {}, None]
+    schema = table("gold.user_features").schema
+    n = len(maps)
+    data = pa.table(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "event_counts": pa.array(
+                [None if m is None else list(m.items()) for m in maps], schema.field("event_counts").type
+            ),
+            "engagement_rate": pa.array([[("1d", 0.5), ("7d", None)]] * n, schema.field("engagement_rate").type),
+            "active_days": pa.array([[("7d", 3), ("1d", 1)]] * n, schema.field("active_days").type),
+            "sessions": pa.array([None] * n, schema.field("sessions").type),
+            "dwell_mean": [1.0] * n,
+            "dwell_p50": [None] * n,
+            "dwell_p90": [2.0] * n,
+            "days_since_last_event": pa.array([4] * n, pa.int32()),
+            "followers": pa.array([3] * n, pa.int64()),
+            "followees": pa.array([None] * n, pa.int64()),
+            "ad_ctr": [0.25] * n,
+            "category_affinity": pa.array([[0.75, 0.25]] * n, pa.list_(pa.float64())),
+        }
+    )
+    vec = user_feature_vector(windows_days=wins, categories=cats)
+    rows = spark.createDataFrame(data).select("user_id", vec.alias("v")).orderBy("user_id").collect()
+    names = user_feature_names(windows_days=wins, categories=cats)
+    for m, row in zip(maps, rows, strict=True):
+        counts = [math.log1p((m or {}).get(k) or 0) for k in keys]
+        rest = [0.5, 0.0, 1.0, 3.0, 0.0, 0.0, math.log1p(1.0), 0.0, math.log1p(2.0), 4.0, math.log1p(3.0), 0.0, 0.25]
+        assert len(row["v"]) == len(names)
+        assert row["v"] == pytest.approx(counts + rest + [0.75, 0.25], rel=1e-12), (row["user_id"], m)
