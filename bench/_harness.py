@@ -31,7 +31,10 @@ class ChildFailed(RuntimeError):
     def __init__(self, argv: list[str], returncode: int, stderr: str) -> None:
         super().__init__(f"{argv} failed with exit code {returncode}:\n{stderr[-3000:]}")
         self.returncode = returncode
-        self.stderr_tail = stderr.strip().splitlines()[-2:]
+        lines = stderr.strip().splitlines()
+        # The error itself: the last line naming an exception (an engine's shutdown warnings come after it).
+        errors = [line for line in lines if "Error" in line or "Exception" in line]
+        self.stderr_tail = [*errors[-1:], *lines[-1:]] if errors else lines[-2:]
 
 
 def _kill_tree(proc: Any) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ from socialflywheel.graph.analyze import analyze, centrality_table, communities_
 from socialflywheel.graph.build import build_graph_inputs
 from socialflywheel.graph.select import cugraph_importable, select_backend
 from socialflywheel.lake.catalog import table
+from socialflywheel.lake.staged import arrow_frame
 from socialflywheel.results import JobResult
 
 if TYPE_CHECKING:
@@ -36,10 +39,13 @@ def _dask_client(gcfg: GraphConfig) -> Client | None:
     return Client(gcfg.dask_scheduler)
 
 
-def _frame(spark: SparkSession, data: pa.Table, name: str) -> DataFrame:
+@contextmanager
+def _frame(spark: SparkSession, lake: Lake, data: pa.Table, name: str) -> Iterator[DataFrame]:
     if data.num_rows == 0:
-        return spark.createDataFrame([], table(name).ddl)
-    return spark.createDataFrame(data)
+        yield spark.createDataFrame([], table(name).ddl)
+        return
+    with arrow_frame(spark, lake, data) as frame:  # staged when too large for the plan (5M people at 100M events)
+        yield frame
 
 
 @dataclass(kw_only=True)
@@ -114,7 +120,8 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
     }
     write_start = time.perf_counter()
     for name, data in outputs.items():
-        lake.overwrite(_frame(spark, data, name), name)
+        with _frame(spark, lake, data, name) as frame:
+            lake.overwrite(frame, name)
     seconds = {"build": round(build_s, 3), **results.seconds, "write": round(time.perf_counter() - write_start, 3)}
     return GraphResult(
         backend=backend.name,

@@ -80,10 +80,9 @@ def write_recommendations(spark: SparkSession, lake: Lake, recs: pa.Table, *, ve
         recs: The slice, from :func:`recommendations_table`.
         version: Its model version (the partition replaced).
     """
+    from socialflywheel.lake.staged import arrow_frame
+
     kill_point("recommend.before_write")
-    lake.overwrite(
-        spark.createDataFrame(recs.select(RECOMMENDATIONS.column_names)),
-        RECOMMENDATIONS.name,
-        replace_where=f"model_version = '{version}'",
-    )
+    with arrow_frame(spark, lake, recs.select(RECOMMENDATIONS.column_names)) as frame:
+        lake.overwrite(frame, RECOMMENDATIONS.name, replace_where=f"model_version = '{version}'")
     kill_point("recommend.after_write")
