@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS, ChildFailed, emit, run_child
+from _harness import RESULTS, ChildFailed, emit, machine, run_child
 
 # Figures a stage's result carries beyond rows (train: its speed, the examples it fitted, the holdout it reached).
 QUALITY = ("examples_per_s", "epochs_run", "refit_rows", "holdout_recall_at_50", "best_baseline_recall_at_50")
@@ -59,7 +59,28 @@ def child(job: str, work: str, events: int, extra: list[str]) -> None:
     print(json.dumps(out))
 
 
-def run_size(events: int, *, timeout: int, extra: list[str], keep: bool) -> list[dict[str, Any]]:
+def _save(rows: list[dict[str, Any]], sizes: list[int], sets: list[str], *, table: bool = False) -> None:
+    """Write bench/results/pipeline.json: earlier sizes' rows stay (the 100M goal run takes about an hour alone).
+
+    Called after every stage too, so a run killed midway (or the machine's OOM killer taking the harness) keeps
+    what it measured.
+    """
+    path = RESULTS / "pipeline.json"
+    previous = json.loads(path.read_text()).get("rows", []) if path.exists() else []
+    kept = [r for r in previous if r.get("events") not in set(sizes)]
+    command = "python bench/bench_pipeline.py " + " ".join(map(str, sizes)) + "".join(f" --set {s}" for s in sets)
+    if table:
+        emit("pipeline", kept + rows, {"command": command, "cpus": os.cpu_count()})
+        return
+    payload = {"benchmark": "pipeline", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    payload |= {"machine": machine(), "rows": kept + rows, "command": command, "partial": True}
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str))
+
+
+def run_size(
+    events: int, *, timeout: int, extra: list[str], keep: bool, done: list[dict[str, Any]], sizes: list[int]
+) -> list[dict[str, Any]]:
     work = tempfile.mkdtemp(prefix=f"bench-pipeline-{events}-")
     rows: list[dict[str, Any]] = []
     failed: str | None = None
@@ -88,6 +109,7 @@ def run_size(events: int, *, timeout: int, extra: list[str], keep: bool) -> list
             row |= {"wall_s": round(wall, 2), "events_per_s": round(events / wall) if wall else None}
             row |= {"load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
             rows.append(row)
+            _save(done + rows, sizes, extra)
             print(
                 f"[{time.strftime('%H:%M:%S')}] {events:,} events: {stage} {row['status']} in {wall:.1f} s"
                 + (f", peak {row['peak_rss_mib']:,.0f} MiB" if "peak_rss_mib" in row else ""),
@@ -126,14 +148,8 @@ def main() -> None:
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
     for events in args.events:
-        rows += run_size(events, timeout=args.timeout, extra=args.sets, keep=args.keep)
-    # Earlier sizes' rows stay (the 100M goal run takes the better part of an hour on its own).
-    path = RESULTS / "pipeline.json"
-    previous = json.loads(path.read_text()).get("rows", []) if path.exists() else []
-    kept = [r for r in previous if r.get("events") not in set(args.events)]
-    command = "python bench/bench_pipeline.py " + " ".join(map(str, args.events))
-    command += "".join(f" --set {s}" for s in args.sets)
-    emit("pipeline", kept + rows, {"command": command, "cpus": os.cpu_count()})
+        rows += run_size(events, timeout=args.timeout, extra=args.sets, keep=args.keep, done=rows, sizes=args.events)
+    _save(rows, args.events, args.sets, table=True)
 
 
 if __name__ == "__main__":
