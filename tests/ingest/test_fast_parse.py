@@ -183,3 +183,20 @@ def test_a_file_parses_the_same_with_and_without_the_fast_path(monkeypatch: pyte
     exact = list(parse_content(content, **kw))
     assert [{k: typed(v) for k, v in c.items()} for c in fast] == [{k: typed(v) for k, v in c.items()} for c in exact]
     assert sum(len(c["line_no"]) for c in fast) == len(lines)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"type": "string", "pattern": "^a"},  # a rule msgspec would not check the same way
+        {"type": "object"},
+        {"type": ["integer", "string"], "enum": [1, "a"]},
+        {"type": "array", "items": {"type": "integer"}},
+    ],
+)
+def test_a_contract_rule_without_a_fast_mapping_is_refused(spec: dict[str, Any]) -> None:
+    """The fast path never guesses a rule: a contract keyword or type it has no mapping for fails its build."""
+    from socialflywheel.ingest.fastparse import _field_type
+
+    with pytest.raises(ValueError, match="no fast-path mapping"):
+        _field_type("x", spec)

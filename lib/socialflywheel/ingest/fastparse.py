@@ -122,13 +122,15 @@ def fast_event(line: bytes, limits: Limits) -> list[Any] | None:
 
     A list in ``CONTRACT_FIELDS`` order (``ts`` an aware UTC datetime) followed by ``extras`` and ``event_date``.
 
-    Never raises: any doubt is None.
+    Raises only when the contract itself has no fast-path mapping (a keyword added to the schema); any doubt about
+    a line is None.
     """
     # msgspec refuses a lone surrogate escape ("\\ud800") as malformed, so the exact parser names it.
     if len(line) > limits.max_line_bytes:
         return None
+    decoder = _decoder()  # outside the guard: a contract the fast path cannot express fails loudly, once
     try:
-        values = msgspec.structs.astuple(_decoder().decode(line))
+        values = msgspec.structs.astuple(decoder.decode(line))
     except (msgspec.DecodeError, ValueError, RecursionError):
         return None
     for i in _NEEDS.get(values[1], _NO_NEEDS):
