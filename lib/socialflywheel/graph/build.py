@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ from socialflywheel.lake.catalog import ENGAGEMENT_TYPES, spark_ddl
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+
+    from socialflywheel.lake.io import Lake
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ def build_graph_inputs(
     event_types: Sequence[str] = (*ENGAGEMENT_TYPES, "view"),
     holdout_days: int = 0,
     exclude: DataFrame | None = None,
+    lake: Lake | None = None,
 ) -> GraphInputs:
     """Build both graphs from silver DataFrames and collect them as NumPy COO arrays.
 
@@ -177,6 +181,8 @@ def build_graph_inputs(
         event_types: event types that count as engagement.
         holdout_days: follows of the last N days (before ``as_of``) are held out; 0 holds none.
         exclude: DataFrame of ``user_id`` left out of every graph (accounts above the risk threshold).
+        lake: where the person -> node id map is staged when it is too large to travel inside a Spark Connect plan
+            (millions of people); None sends it inline.
     """
     as_of = reference_time(events, follows) or datetime.now(UTC).replace(microsecond=0)
     cutoff = as_of - timedelta(days=holdout_days) if holdout_days else None
@@ -187,15 +193,24 @@ def build_graph_inputs(
     # Held-out endpoints get ids too (isolated if unseen before the cutoff) so recall counts them as misses.
     ids_table = assign_ids(kept, engaged, held).orderBy("node_id").toArrow()
     user_ids = ids_table.column("user_id").combine_chunks() if ids_table.num_rows else pa.array([], pa.string())
-    ids = ids_table_to_frame(follows, ids_table)
     n = len(user_ids)
-    return GraphInputs(
-        user_ids=user_ids,
-        follows=_graph(to_node_edges(kept, ids), n),
-        engagement=_graph(to_node_edges(engaged, ids), n),
-        holdout=_graph(to_node_edges(held, ids), n),
-        as_of=as_of,
-    )
+    with _ids_frame(follows, ids_table, lake) as ids:
+        return GraphInputs(
+            user_ids=user_ids,
+            follows=_graph(to_node_edges(kept, ids), n),
+            engagement=_graph(to_node_edges(engaged, ids), n),
+            holdout=_graph(to_node_edges(held, ids), n),
+            as_of=as_of,
+        )
+
+
+def _ids_frame(like: DataFrame, ids_table: pa.Table, lake: Lake | None) -> AbstractContextManager[DataFrame]:
+    """The id map as a DataFrame for the block: staged under the lake when large (see lake.staged)."""
+    if lake is None or ids_table.num_rows == 0:
+        return nullcontext(ids_table_to_frame(like, ids_table))
+    from socialflywheel.lake.staged import arrow_frame
+
+    return arrow_frame(like.sparkSession, lake, ids_table.select(["user_id", "node_id"]))
 
 
 # The person -> graph node id map the joins share (not a lake table).

@@ -98,6 +98,7 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
         half_life_days=gcfg.engagement_half_life_days,
         event_types=gcfg.engagement_events,
         holdout_days=gcfg.holdout_days,
+        lake=lake,
         exclude=exclude,
     )
     build_s = time.perf_counter() - start

@@ -29,7 +29,7 @@ STAGED_FILE_ROWS = 1 << 20
 
 @contextmanager
 def arrow_frame(
-    spark: SparkSession, lake: Lake, data: pa.Table, *, inline_limit: int = INLINE_LIMIT_BYTES
+    spark: SparkSession, lake: Lake, data: pa.Table, *, inline_limit: int | None = None
 ) -> Iterator[DataFrame]:
     """``data`` as a DataFrame for the ``with`` block: inlined when small, else staged (and removed on exit).
 
@@ -37,9 +37,9 @@ def arrow_frame(
         spark: The session.
         lake: The lake whose ``_staging`` folder holds a large table while the block runs.
         data: The table (non-empty schemas only: an empty table is inlined).
-        inline_limit: Largest table, in Arrow bytes, sent inside the plan.
+        inline_limit: Largest table, in Arrow bytes, sent inside the plan (default :data:`INLINE_LIMIT_BYTES`).
     """
-    if data.nbytes <= inline_limit:
+    if data.nbytes <= (INLINE_LIMIT_BYTES if inline_limit is None else inline_limit):
         yield spark.createDataFrame(data)
         return
     import pyarrow.dataset as ds
