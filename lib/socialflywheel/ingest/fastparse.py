@@ -33,6 +33,9 @@ from socialflywheel.ingest.parse import (
 _TEXT_KEYS = {"minLength": "min_length", "maxLength": "max_length"}
 _NUMBER_KEYS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt"}
 _IGNORED = {"description", "title"}
+# What the record level of the contract may say: ``type: object`` and ``additionalProperties`` are what the decoder
+# is (an object whose other fields go to the exact parser); required, properties and allOf are mapped below.
+_TOP_LEVEL_KEYWORDS = {"$schema", "$id", "type", "required", "additionalProperties", "properties", "allOf", *_IGNORED}
 
 
 def _field_type(name: str, spec: Mapping[str, Any]) -> object:
@@ -86,15 +89,8 @@ def _decoder() -> msgspec.json.Decoder[Any]:
     Fields the contract does not list are refused: they go to extras, which the exact parser builds in the line's
     own key order.
     """
-    if (
-        set(_SCHEMA)
-        - {"$schema", "$id", "title", "description", "type", "required", "additionalProperties"}
-        - {
-            "properties",
-            "allOf",
-        }
-    ):
-        raise ValueError("the contract has top-level keywords the fast path does not know")
+    if unknown := set(_SCHEMA) - _TOP_LEVEL_KEYWORDS:
+        raise ValueError(f"contract keywords {sorted(unknown)} have no fast-path mapping")
     _per_type_rule(_SCHEMA)
     props = _SCHEMA["properties"]
     # In CONTRACT_FIELDS order, then the other contract properties: astuple gives the event's values in place.

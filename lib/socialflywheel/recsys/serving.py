@@ -102,6 +102,11 @@ def _batches(events: pa.Table | EventBatches, columns: list[str]) -> Iterator[pa
         yield from events(columns)
 
 
+def _with_both_ids(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+    """The rows naming both a person and a post (the others say nothing about who saw what)."""
+    return batch.filter(pc.and_(pc.is_valid(batch.column("user_id")), pc.is_valid(batch.column("post_id"))))
+
+
 def serving_signals(
     *,
     events: pa.Table | EventBatches,
@@ -134,7 +139,7 @@ def serving_signals(
     n = len(post_ids)
     people, now = [users.column("user_id").combine_chunks()], 0
     for batch in _batches(events, ["user_id", "post_id", "ts"]):
-        batch = batch.filter(pc.and_(pc.is_valid(batch.column("user_id")), pc.is_valid(batch.column("post_id"))))
+        batch = _with_both_ids(batch)
         people.append(pc.unique(batch.column("user_id")))
         ts = seconds(batch.column("ts"))
         now = max(now, int(ts.max()) if len(ts) else 0)
@@ -145,7 +150,7 @@ def serving_signals(
     seen_parts = []
     engagement = pa.array(list(ENGAGEMENT_TYPES), pa.string())
     for batch in _batches(events, _EVENT_COLUMNS):
-        batch = batch.filter(pc.and_(pc.is_valid(batch.column("user_id")), pc.is_valid(batch.column("post_id"))))
+        batch = _with_both_ids(batch)
         ev_user, ev_item = encode(batch.column("user_id"), all_users), encode(batch.column("post_id"), post_ids)
         ok = (ev_user >= 0) & (ev_item >= 0)
         seen_parts.append(np.unique(ev_user[ok] * n + ev_item[ok]))
