@@ -27,7 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import RESULTS, ChildFailed, emit, machine, run_child
 
 # Figures a stage's result carries beyond rows (train: its speed, the examples it fitted, the holdout it reached).
-QUALITY = ("examples_per_s", "epochs_run", "refit_rows", "holdout_recall_at_50", "best_baseline_recall_at_50")
+QUALITY = (
+    "examples_per_s",
+    "epochs_run",
+    "refit_rows",
+    "holdout_recall_at_50",
+    "best_baseline_recall_at_50",
+    "step_seconds",  # the features job's wall time per step
+)
 STAGES = ("simulate", "ingest", "conform", "features", "graph", "train", "recommend", "report")
 
 

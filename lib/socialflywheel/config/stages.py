@@ -118,6 +118,13 @@ class FeaturesConfig(Strict):
     test_days: int = Field(7, ge=1, le=MAX_DAYS, description="Last days held out as the test period.")
     validation_days: int = Field(3, ge=1, le=MAX_DAYS, description="Days before the test period used for validation.")
     # User, item and training-example tables (part B).
+    chunk_days: int = Field(
+        7,
+        ge=0,
+        le=MAX_DAYS,
+        description="The user and item snapshots are built this many as-of days at a time (memory grows with the "
+        "chunk and the number of people and posts, not with the lake; the chunks equal one build); 0: in one piece.",
+    )
     session_gap_minutes: int = Field(
         30, ge=1, le=MAX_HOURS * 60, description="Inactivity (minutes) after which a new session starts."
     )

@@ -7,11 +7,11 @@ A row at ``as_of_date = D`` exists for posts created before ``D + 1 day`` and us
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING
 
 from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.windows import (
+    Span,
     cutoff_ts,
     date_grid,
     follow_counts,
@@ -38,14 +38,21 @@ def item_features(
     *,
     velocity_hours: list[int],
     since: str | None = None,
+    until: str | None = None,
 ) -> DataFrame:
     """Daily post snapshots from silver events and posts (pure: no reads, no writes).
 
+    Every count is a running total since the post was created. With ``since``, the snapshots of days
+    ``since``..``until`` are built from the events of those days plus one total per post over the earlier days (and
+    the shares and follows of every day, which decide who shared first and who reshared through whom), so a chunk
+    of a full build holds O(chunk + posts), not O(lake). The chunks of a build equal the build in one piece.
+
     Args:
-        events: silver.events (snapshots run to its last event date).
+        events: silver.events (snapshots run to its last event date, or ``until``).
         posts: silver.posts (author, creation time, category).
         velocity_hours: engagements counted within these many hours of ``created_at``.
-        since: ISO date; only snapshots with ``as_of_date >= since`` are returned.
+        since: ISO date; only snapshots with ``as_of_date >= since`` are built.
+        until: ISO date; only snapshots with ``as_of_date <= until`` are built.
 
     Returns:
         The gold.item_features columns.
@@ -53,48 +60,84 @@ def item_features(
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
+    span = Span.of(since, until)
+    upto = Span(None, span.until).bound(events)
     hours = sorted({int(h) for h in velocity_hours})
     meta = posts.select("post_id", "author_id", "category", "created_at")
-    on_posts = events.where(F.col("post_id").isNotNull() & F.col("event_type").isin(*_COUNTS)).join(
-        meta.select("post_id", "created_at"), "post_id"
-    )
-    # Events before the post's creation cannot be real; they are left out rather than moved.
-    on_posts = on_posts.where(F.col("ts") >= F.col("created_at"))
+
+    def on_posts(evs: DataFrame) -> DataFrame:
+        # Events before the post's creation cannot be real; they are left out rather than moved.
+        return (
+            evs.where(F.col("post_id").isNotNull() & F.col("event_type").isin(*_COUNTS))
+            .join(meta.select("post_id", "created_at"), "post_id")
+            .where(F.col("ts") >= F.col("created_at"))
+        )
+
     engaged = F.col("event_type").isin(*ENGAGEMENT_TYPES)
     age = micros("ts") - micros("created_at")
-    daily = on_posts.groupBy("post_id", "event_date").agg(
+    day_aggs = [
         *[F.sum((F.col("event_type") == t).cast("bigint")).alias(f"d_{t}") for t in _COUNTS],
         *[F.sum((engaged & (age < F.lit(h * 3_600_000_000))).cast("bigint")).alias(f"d_v{h}") for h in hours],
         F.max("ts").alias("day_last_ts"),
-    )
+    ]
+    daily = on_posts(span.bound(events)).groupBy("post_id", "event_date").agg(*day_aggs)
+    shares = on_posts(upto.where(F.col("event_type") == "share"))
     sharers = (
-        on_posts.where(F.col("event_type") == "share")
-        .groupBy("post_id", "user_id")
+        shares.groupBy("post_id", "user_id")
         .agg(F.min("event_date").alias("event_date"))
         .groupBy("post_id", "event_date")
         .agg(F.count(F.lit(1)).cast("bigint").alias("d_sharers"))
     )
-    reshares = _reshares(on_posts.where(F.col("event_type") == "share"), events)
-    starts = with_end_date(meta.select("post_id", F.to_date("created_at").alias("_start")), events)
-    grid = date_grid(starts, key="post_id", start_col="_start")
+    reshares = _reshares(shares, upto)
+    starts = meta.select("post_id", F.to_date("created_at").alias("_start"))
     day_cols = [f"d_{t}" for t in _COUNTS] + [f"d_v{h}" for h in hours] + ["d_sharers", "d_reshares"]
+    carried: list[str] = []
+    if span.since is not None:  # totals up to the eve of the span, one row per post; the grid starts with the span
+        first = F.lit(span.since)
+        before = F.col("event_date") < first
+        earlier = (
+            on_posts(events.where(before))
+            .groupBy("post_id")
+            .agg(*day_aggs)
+            .join(
+                sharers.where(before).groupBy("post_id").agg(F.sum("d_sharers").alias("d_sharers")), "post_id", "full"
+            )
+            .join(
+                reshares.where(before).groupBy("post_id").agg(F.sum("d_reshares").alias("d_reshares")),
+                "post_id",
+                "full",
+            )
+            .select("post_id", *[F.col(c).alias(f"_{c}0") for c in day_cols], F.col("day_last_ts").alias("_last0"))
+        )
+        carried = [f"_{c}0" for c in day_cols] + ["_last0"]
+        starts = starts.join(earlier, "post_id", "left").select(
+            "post_id", F.greatest(F.col("_start"), first).alias("_start"), *carried
+        )
+        sharers, reshares = sharers.where(~before), reshares.where(~before)
+    grid = date_grid(with_end_date(starts, upto, span.until), key="post_id", start_col="_start", keep=carried)
     base = (
         grid.join(daily.withColumnRenamed("event_date", "as_of_date"), ["post_id", "as_of_date"], "left")
         .join(sharers.withColumnRenamed("event_date", "as_of_date"), ["post_id", "as_of_date"], "left")
         .join(reshares.withColumnRenamed("event_date", "as_of_date"), ["post_id", "as_of_date"], "left")
-        .fillna(0, subset=day_cols)
+        .fillna(0, subset=day_cols + carried[:-1])
     )
     running = Window.partitionBy("post_id").orderBy("as_of_date").rowsBetween(Window.unboundedPreceding, 0)
-    cum = base.select(
-        "post_id",
-        "as_of_date",
-        *[F.sum(c).over(running).cast("bigint").alias(c) for c in day_cols],
-        F.max("day_last_ts").over(running).alias("last_event_ts"),
+
+    def total(c: str) -> Column:
+        so_far = F.sum(c).over(running)
+        return (so_far + F.col(f"_{c}0") if carried else so_far).cast("bigint").alias(c)
+
+    last_seen = F.max("day_last_ts").over(running)
+    cum = span.keep(
+        base.select(
+            "post_id",
+            "as_of_date",
+            *[total(c) for c in day_cols],
+            (F.greatest(F.col("_last0"), last_seen) if carried else last_seen).alias("last_event_ts"),
+        )
     )
-    if since is not None:
-        cum = cum.where(F.col("as_of_date") >= F.lit(date.fromisoformat(since)))
     engagements = sum((F.col(f"d_{t}") for t in ENGAGEMENT_TYPES), F.lit(0).cast("bigint"))
-    authors = follow_counts(events).select(
+    authors = follow_counts(events, span).select(
         F.col("user_id").alias("author_id"), "as_of_date", F.col("followers").alias("author_followers")
     )
     author_posts = _author_posts(meta)
@@ -185,14 +228,17 @@ def item_feature_vector(*, velocity_hours: list[int]) -> Column:
     return F.array(*parts)
 
 
-def build_item_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, since: str | None = None) -> int:
-    """Read silver events and posts, write gold.item_features (every snapshot, or ``as_of_date >= since``).
+def build_item_features(
+    spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, since: str | None = None, until: str | None = None
+) -> int:
+    """Read silver events and posts, write gold.item_features (every snapshot, or those of ``since``..``until``).
 
     Args:
         spark: the session.
         lake: the lake read from and written to.
         fc: the ``features`` section (velocity windows).
         since: ISO date of the first snapshot to rewrite; None rewrites the table.
+        until: ISO date of the last snapshot to write (a chunk of a full build); None: the last event date.
 
     Returns:
         The number of snapshot rows written.
@@ -202,5 +248,6 @@ def build_item_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, 
         lake.read(spark, "silver.posts"),
         velocity_hours=fc.velocity_hours,
         since=since,
+        until=until,
     )
-    return write_partitions(spark, lake, df, ITEM_FEATURES.name, column="as_of_date", since=since)
+    return write_partitions(spark, lake, df, ITEM_FEATURES.name, column="as_of_date", since=since, until=until)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import time
@@ -143,6 +144,26 @@ def plan_run(fc: FeaturesConfig, lake: Lake, *, categories: list[str]) -> Plan:
     return Plan("incremental", max_date, start.isoformat(), examples_start.isoformat())
 
 
+def snapshot_spans(plan: Plan, first: dt.date, *, chunk_days: int) -> list[tuple[str | None, str | None]]:
+    """The ``(since, until)`` as-of ranges the snapshot tables are built in, oldest first.
+
+    A full build covers ``first``..the last event date, an incremental run its first rebuilt day..the last; each in
+    chunks of ``chunk_days`` days (0: one piece). A full build's first chunk has no ``since`` (it replaces the
+    table) and every last chunk no ``until`` (it runs to the last event date).
+    """
+    start = dt.date.fromisoformat(plan.features_since) if plan.features_since else first
+    if chunk_days <= 0:
+        return [(plan.features_since, None)]
+    spans: list[tuple[str | None, str | None]] = []
+    c0 = start
+    while c0 <= plan.max_event_date:
+        c1 = c0 + dt.timedelta(days=chunk_days - 1)
+        since = c0.isoformat() if spans or plan.features_since else None
+        spans.append((since, c1.isoformat() if c1 < plan.max_event_date else None))
+        c0 = c1 + dt.timedelta(days=1)
+    return spans
+
+
 def risky_hash(spark: SparkSession, lake: Lake) -> str:
     """A hash of the sorted ids training examples leave out ("" when gold.account_risk is absent)."""
     risky = risky_accounts(spark, lake)
@@ -190,13 +211,21 @@ def part_a_steps() -> tuple[Step, ...]:
     )
 
 
-def _run_part_a(spark: SparkSession, lake: Lake, inputs: StepInputs) -> dict[str, int]:
-    """Run every step of :func:`part_a_steps` in order; rows written per step."""
-    results: dict[str, int] = {}
+def _timed(seconds: dict[str, float], name: str, build: Callable[[], int]) -> int:
+    """Run one step, logging it and recording its wall time under ``name``."""
+    log.info("features: %s", name)
+    t0 = time.perf_counter()
+    rows = build()
+    seconds[name] = round(time.perf_counter() - t0, 2)
+    return rows
+
+
+def _run_part_a(spark: SparkSession, lake: Lake, inputs: StepInputs, seconds: dict[str, float]) -> dict[str, int]:
+    """Run every step of :func:`part_a_steps` in order; rows written per step (wall time into ``seconds``)."""
+    rows: dict[str, int] = {}
     for step in part_a_steps():
-        log.info("features: %s", step.name)
-        results[step.name] = step.build(spark, lake, inputs)
-    return results
+        rows[step.name] = _timed(seconds, step.name, functools.partial(step.build, spark, lake, inputs))
+    return rows
 
 
 @dataclass(kw_only=True)
@@ -218,6 +247,8 @@ class FeaturesResult(JobResult):
     part_a: dict[str, int] = field(default_factory=dict)
     """Rows written per part-A step (risk, trends, sentiment, campaigns, segments)."""
     seconds: float = 0.0
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each step (snapshots, part A, training examples), the first thing to read when it is slow."""
 
 
 def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int, seed: int) -> FeaturesResult:
@@ -258,12 +289,24 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
         log.info("features: nothing new in silver.events since version %s", version)
         return result
     since = plan.features_since
+    steps = result.step_seconds
+    spans = snapshot_spans(plan, min(_event_dates(lake).values()), chunk_days=fc.chunk_days)
+
+    def chunked(build: Callable[[str | None, str | None], int]) -> Callable[[], int]:
+        return lambda: sum(build(s, u) for s, u in spans)
+
     tables = {
-        USER_FEATURES.name: build_user_features(spark, lake, fc, categories=cats, since=since),
-        ITEM_FEATURES.name: build_item_features(spark, lake, fc, since=since),
+        USER_FEATURES.name: _timed(
+            steps,
+            USER_FEATURES.name,
+            chunked(lambda s, u: build_user_features(spark, lake, fc, categories=cats, since=s, until=u)),
+        ),
+        ITEM_FEATURES.name: _timed(
+            steps, ITEM_FEATURES.name, chunked(lambda s, u: build_item_features(spark, lake, fc, since=s, until=u))
+        ),
     }
     kill_point("features.after_snapshots")
-    part_a = _run_part_a(spark, lake, StepInputs(fc, k, seed))
+    part_a = _run_part_a(spark, lake, StepInputs(fc, k, seed), steps)
     kill_point("features.after_part_a")
     risky = risky_hash(spark, lake)
     prev = last_watermark(lake)
@@ -271,8 +314,11 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
         log.info("features: the risky accounts changed; every training example is rewritten")
         plan = dataclasses.replace(plan, examples_since=None)
         result.examples_since = None
-    tables[TRAINING_EXAMPLES.name] = build_training_examples(
-        spark, lake, fc, categories=cats, since=plan.examples_since
+    examples_since = plan.examples_since
+    tables[TRAINING_EXAMPLES.name] = _timed(
+        steps,
+        TRAINING_EXAMPLES.name,
+        lambda: build_training_examples(spark, lake, fc, categories=cats, since=examples_since),
     )
     kill_point("features.before_watermark")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

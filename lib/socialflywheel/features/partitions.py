@@ -12,13 +12,30 @@ if TYPE_CHECKING:
 
 
 def write_partitions(
-    spark: SparkSession, lake: Lake, df: DataFrame, name: str, *, column: str, since: str | None
+    spark: SparkSession,
+    lake: Lake,
+    df: DataFrame,
+    name: str,
+    *,
+    column: str,
+    since: str | None,
+    until: str | None = None,
 ) -> int:
-    """Overwrite a table, or only its partitions with ``column >= since``; return the rows now there."""
+    """Write the rows of ``df`` with ``column`` in ``since``..``until``; return the rows now there in that range.
+
+    Without ``since`` (a full build, or its first chunk) the table is replaced whole; with it, only the partitions
+    of the range (``until`` None: to the end), so the chunks of a full build and an incremental run leave the rest.
+    """
     from pyspark.sql import functions as F
 
+    where = F.lit(True)
+    if since is not None:
+        where = where & (F.col(column) >= F.lit(dt.date.fromisoformat(since)))
+    if until is not None:
+        where = where & (F.col(column) <= F.lit(dt.date.fromisoformat(until)))
     if since is None or not lake.exists(name):
         lake.overwrite(df, name)
-        return int(lake.read(spark, name).count())
-    lake.overwrite(df, name, replace_where=f"{column} >= '{since}'")
-    return int(lake.read(spark, name).where(F.col(column) >= F.lit(dt.date.fromisoformat(since))).count())
+    else:
+        bound = f"{column} >= '{since}'" + (f" AND {column} <= '{until}'" if until is not None else "")
+        lake.overwrite(df, name, replace_where=bound)
+    return int(lake.read(spark, name).where(where).count())

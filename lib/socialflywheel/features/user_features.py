@@ -9,11 +9,12 @@ recorded in gold.features_watermark (``categories``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.windows import (
+    Span,
     date_grid,
     follow_counts,
     safe_ratio,
@@ -40,16 +41,23 @@ def user_features(
     categories: list[str],
     session_gap_minutes: int = 30,
     since: str | None = None,
+    until: str | None = None,
 ) -> DataFrame:
     """Daily user snapshots from silver events and posts (pure: no reads, no writes).
 
+    With ``since``, the snapshots of days ``since``..``until`` are built from the events of those days and the
+    lookback the windows need (the longest window, and the days a session gap can span before it), plus one
+    aggregate per person over the earlier days (their first day and last event), so a chunk of a full build reads
+    and holds O(chunk + people), not O(lake). The chunks of a build equal the build in one piece, row for row.
+
     Args:
-        events: silver.events (any subset of days; snapshots run to its last event date).
+        events: silver.events (any subset of days; snapshots run to its last event date, or ``until``).
         posts: silver.posts (post_id -> category, for the affinity vector).
         windows_days: window lengths in days (the longest also serves dwell, affinity and CTR).
         categories: the category vocabulary, sorted; positions of ``category_affinity``.
         session_gap_minutes: inactivity that starts a new session.
-        since: ISO date; only snapshots with ``as_of_date >= since`` are returned (incremental runs).
+        since: ISO date; only snapshots with ``as_of_date >= since`` are built (incremental runs, chunks).
+        until: ISO date; only snapshots with ``as_of_date <= until`` are built (chunks of a full build).
 
     Returns:
         The gold.user_features columns.
@@ -57,10 +65,14 @@ def user_features(
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
+    span = Span.of(since, until)
     wins = sorted({int(w) for w in windows_days})
     longest = wins[-1]
     cats = list(categories)
-    tagged = sessionize(events, gap_minutes=session_gap_minutes).join(
+    # A session flag looks back one gap: the days a gap can span before the first window day are read too.
+    lookback = longest - 1 + -(-int(session_gap_minutes) // (24 * 60))
+    recent = span.bound(events, lookback_days=lookback)
+    tagged = sessionize(recent, gap_minutes=session_gap_minutes).join(
         posts.select("post_id", F.col("category").alias("_category")), "post_id", "left"
     )
     engaged = F.col("event_type").isin(*ENGAGEMENT_TYPES)
@@ -69,16 +81,30 @@ def user_features(
     aggs += [F.sum("session_start").cast("bigint").alias("n_sessions"), F.max("ts").alias("day_last_ts")]
     daily = tagged.groupBy("user_id", "event_date").agg(*aggs)
 
-    follows = follow_counts(events)
-    starts = with_end_date(daily.groupBy("user_id").agg(F.min("event_date").alias("_start")), events)
-    grid = date_grid(starts, key="user_id", start_col="_start")
+    follows = follow_counts(events, span)
+    people = daily.groupBy("user_id").agg(F.min("event_date").alias("_start"))
+    by_user = Window.partitionBy("user_id").orderBy("as_of_date")
+    last_seen = F.max("day_last_ts").over(by_user.rowsBetween(Window.unboundedPreceding, 0))
+    carried: list[str] = []
+    if span.since is not None:  # people seen before the lookback: their grid starts with it, their last event carries
+        first_read = F.lit(span.since - timedelta(days=lookback))
+        earlier = (
+            events.where(F.col("event_date") < first_read).groupBy("user_id").agg(F.max("ts").alias("_last_before"))
+        )
+        people = people.join(earlier, "user_id", "full").select(
+            "user_id",
+            F.when(F.col("_last_before").isNotNull(), first_read).otherwise(F.col("_start")).alias("_start"),
+            "_last_before",
+        )
+        last_seen = F.greatest(F.col("_last_before"), last_seen)
+        carried = ["_last_before"]
+    grid = date_grid(with_end_date(people, recent, span.until), key="user_id", start_col="_start", keep=carried)
     day_cols = [f"n_{t}" for t in EVENT_TYPES] + [f"c_{i}" for i in range(len(cats))] + ["n_sessions"]
     base = (
         grid.join(daily.withColumnRenamed("event_date", "as_of_date"), ["user_id", "as_of_date"], "left")
         .withColumn("_active", F.col("day_last_ts").isNotNull().cast("bigint"))
         .fillna(0, subset=day_cols)
     )
-    by_user = Window.partitionBy("user_id").orderBy("as_of_date")
 
     def over(col: str, w: int) -> Column:
         return F.sum(col).over(by_user.rowsBetween(-(w - 1), 0))
@@ -90,10 +116,9 @@ def user_features(
         *[over("_active", w).alias(f"active_{w}") for w in wins],
         *[over("n_sessions", w).alias(f"sessions_{w}") for w in wins],
         *[over(f"c_{i}", longest).alias(f"c_{i}_{longest}") for i in range(len(cats))],
-        F.max("day_last_ts").over(by_user.rowsBetween(Window.unboundedPreceding, 0)).alias("last_event_ts"),
+        last_seen.alias("last_event_ts"),
     )
-    if since is not None:
-        wide = wide.where(F.col("as_of_date") >= F.lit(date.fromisoformat(since)))
+    wide = span.keep(wide)
 
     def n(t: str, w: int) -> Column:
         return F.col(f"n_{t}_{w}")
@@ -124,7 +149,7 @@ def user_features(
         ),
         safe_ratio(n("ad_click", longest), n("ad_impression", longest)).alias("ad_ctr"),
     )
-    dwell = _dwell_stats(events, window=longest, since=since)
+    dwell = _dwell_stats(recent, window=longest, span=span)
     return (
         out.join(dwell, ["user_id", "as_of_date"], "left")
         .join(follows, ["user_id", "as_of_date"], "left")
@@ -133,7 +158,7 @@ def user_features(
     )
 
 
-def _dwell_stats(events: DataFrame, *, window: int, since: str | None) -> DataFrame:
+def _dwell_stats(events: DataFrame, *, window: int, span: Span) -> DataFrame:
     """Mean, p50 and p90 of view dwell over the ``window`` days ending at each as-of date (exact).
 
     Each person's views are collected once per day; a ``window``-row frame over their contiguous date
@@ -145,16 +170,14 @@ def _dwell_stats(events: DataFrame, *, window: int, since: str | None) -> DataFr
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
-    views = events.where((F.col("event_type") == "view") & F.col("dwell_ms").isNotNull())
-    if since is not None:
-        first = date.fromisoformat(since)
-        views = views.where(F.col("event_date") >= F.date_sub(F.lit(first), window - 1))
+    views = span.bound(events, lookback_days=window - 1)
+    views = views.where((F.col("event_type") == "view") & F.col("dwell_ms").isNotNull())
     daily = views.groupBy("user_id", "event_date").agg(
         F.collect_list(F.col("dwell_ms").cast("double")).alias("_d"),
         F.sum(F.col("dwell_ms").cast("double")).alias("_s"),
         F.count("dwell_ms").alias("_n"),
     )
-    starts = with_end_date(daily.groupBy("user_id").agg(F.min("event_date").alias("_start")), events)
+    starts = with_end_date(daily.groupBy("user_id").agg(F.min("event_date").alias("_start")), events, span.until)
     grid = date_grid(starts, key="user_id", start_col="_start")
     frame = Window.partitionBy("user_id").orderBy("as_of_date").rowsBetween(-(window - 1), 0)
     rolled = (
@@ -169,8 +192,7 @@ def _dwell_stats(events: DataFrame, *, window: int, since: str | None) -> DataFr
         )
         .where(F.col("_n") > 0)
     )
-    if since is not None:
-        rolled = rolled.where(F.col("as_of_date") >= F.lit(date.fromisoformat(since)))
+    rolled = span.keep(rolled)
     values = F.sort_array(F.flatten(F.col("_days")))  # SortArray: on the GPU in every RAPIDS release
 
     def order_statistic(p: float) -> Column:
@@ -240,9 +262,15 @@ def _map_values(name: str, keys: list[str], fn: Callable[[Column], Column]) -> C
 
 
 def build_user_features(
-    spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, categories: list[str], since: str | None = None
+    spark: SparkSession,
+    lake: Lake,
+    fc: FeaturesConfig,
+    *,
+    categories: list[str],
+    since: str | None = None,
+    until: str | None = None,
 ) -> int:
-    """Read silver events and posts, write gold.user_features (every snapshot, or ``as_of_date >= since``).
+    """Read silver events and posts, write gold.user_features (every snapshot, or those of ``since``..``until``).
 
     Args:
         spark: the session.
@@ -250,6 +278,7 @@ def build_user_features(
         fc: the ``features`` section.
         categories: the sorted category vocabulary.
         since: ISO date of the first snapshot to rewrite; None rewrites the table.
+        until: ISO date of the last snapshot to write (a chunk of a full build); None: the last event date.
 
     Returns:
         The number of snapshot rows written.
@@ -261,5 +290,6 @@ def build_user_features(
         categories=categories,
         session_gap_minutes=fc.session_gap_minutes,
         since=since,
+        until=until,
     )
-    return write_partitions(spark, lake, df, USER_FEATURES.name, column="as_of_date", since=since)
+    return write_partitions(spark, lake, df, USER_FEATURES.name, column="as_of_date", since=since, until=until)

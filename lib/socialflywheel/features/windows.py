@@ -7,6 +7,8 @@ join to any event of day ``D``.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,14 +32,62 @@ def cutoff_ts(as_of: str | Column) -> Column:
     return F.to_timestamp(F.date_add(day, 1))
 
 
-def with_end_date(df: DataFrame, events: DataFrame) -> DataFrame:
-    """Add ``_end``: the last event date present in ``events`` (the newest snapshot date)."""
+def with_end_date(df: DataFrame, events: DataFrame, end: datetime.date | None = None) -> DataFrame:
+    """Add ``_end``: the newest snapshot date, ``end`` when given, else the last event date present in ``events``."""
     from pyspark.sql import functions as F
 
+    if end is not None:
+        return df.withColumn("_end", F.lit(end))
     return df.crossJoin(events.agg(F.max("event_date").alias("_end")))
 
 
-def date_grid(starts: DataFrame, *, key: str, start_col: str, end_col: str = "_end") -> DataFrame:
+@dataclass(frozen=True)
+class Span:
+    """The as-of dates one build writes: ``since`` to ``until`` inclusive (None: from the first, to the last).
+
+    A chunk of a full build, or the days an incremental run rewrites. A builder given a span reads the events of
+    the span and the lookback its windows need; what it carries from earlier days (running totals, the last event)
+    it takes from one aggregate per entity over the earlier events, so its memory grows with the span and the
+    number of people and posts, not with the lake.
+    """
+
+    since: datetime.date | None = None
+    until: datetime.date | None = None
+
+    @classmethod
+    def of(cls, since: str | datetime.date | None, until: str | datetime.date | None = None) -> Span:
+        """A span from ISO dates or dates (None for an open end)."""
+
+        def day(d: str | datetime.date | None) -> datetime.date | None:
+            return datetime.date.fromisoformat(d) if isinstance(d, str) else d
+
+        return cls(day(since), day(until))
+
+    def bound(self, events: DataFrame, *, lookback_days: int = 0) -> DataFrame:
+        """``events`` of the span's days, and of the ``lookback_days`` before it."""
+        from pyspark.sql import functions as F
+
+        out = events
+        if self.since is not None:
+            out = out.where(F.col("event_date") >= F.lit(self.since - datetime.timedelta(days=lookback_days)))
+        if self.until is not None:
+            out = out.where(F.col("event_date") <= F.lit(self.until))
+        return out
+
+    def keep(self, df: DataFrame, column: str = "as_of_date") -> DataFrame:
+        """Rows of ``df`` whose ``column`` lies in the span."""
+        from pyspark.sql import functions as F
+
+        if self.since is not None:
+            df = df.where(F.col(column) >= F.lit(self.since))
+        if self.until is not None:
+            df = df.where(F.col(column) <= F.lit(self.until))
+        return df
+
+
+def date_grid(
+    starts: DataFrame, *, key: str, start_col: str, end_col: str = "_end", keep: list[str] | None = None
+) -> DataFrame:
     """One row per ``key`` and date from its ``start_col`` to ``end_col`` inclusive, as ``as_of_date``.
 
     Args:
@@ -45,17 +95,19 @@ def date_grid(starts: DataFrame, *, key: str, start_col: str, end_col: str = "_e
         key: the entity column (user or post id).
         start_col: first as-of date of the key.
         end_col: last as-of date of the key.
+        keep: more columns of ``starts`` repeated on every date of the key.
 
     Returns:
-        ``key, as_of_date`` with contiguous dates per key (so row windows are day windows).
+        ``key, as_of_date`` (and ``keep``) with contiguous dates per key (so row windows are day windows).
     """
     from pyspark.sql import functions as F
 
     days = F.datediff(F.col(end_col), F.col(start_col))
+    more = list(keep or [])
     return (
         starts.where(F.col(start_col) <= F.col(end_col))
-        .select(key, start_col, F.explode(F.sequence(F.lit(0), days)).alias("_offset"))
-        .select(key, F.date_add(F.col(start_col), F.col("_offset").cast("int")).alias("as_of_date"))
+        .select(key, start_col, *more, F.explode(F.sequence(F.lit(0), days)).alias("_offset"))
+        .select(key, F.date_add(F.col(start_col), F.col("_offset").cast("int")).alias("as_of_date"), *more)
     )
 
 
@@ -111,18 +163,24 @@ def follow_intervals(events: DataFrame) -> DataFrame:
     )
 
 
-def follow_counts(events: DataFrame) -> DataFrame:
+def follow_counts(events: DataFrame, span: Span | None = None) -> DataFrame:
     """Followers and followees of every person as of each date, from follow/unfollow events only.
+
+    Args:
+        events: silver events up to the span's end (every earlier day too: a pair's state before the span decides
+            whether a follow in it changes a count; only follow and unfollow events are read).
+        span: the as-of dates wanted (all when None).
 
     Returns:
         ``user_id, as_of_date, followers, followees`` for every date from the person's first follow
-        change to the last event date, contiguous; a pair counts when its last act up to the end of
-        ``as_of_date`` is a follow (same tie rule as silver.follows: unfollow wins).
+        change (or the span's first day, when earlier) to the last date, contiguous; a pair counts when its
+        last act up to the end of ``as_of_date`` is a follow (same tie rule as silver.follows: unfollow wins).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
-    acts = _follow_acts(events)
+    span = span or Span()
+    acts = _follow_acts(Span(None, span.until).bound(events))  # every earlier day: a pair's state carries
     last_of_day = Window.partitionBy("follower_id", "followee_id", "event_date").orderBy(
         F.col("ts").desc(), F.col("event_type").desc(), F.col("event_id").desc()
     )
@@ -148,17 +206,31 @@ def follow_counts(events: DataFrame) -> DataFrame:
         .groupBy("user_id", "event_date")
         .agg(F.sum("d_in").alias("d_in"), F.sum("d_out").alias("d_out"))
     )
-    starts = with_end_date(per_day.groupBy("user_id").agg(F.min("event_date").alias("_start")), events)
-    grid = date_grid(starts, key="user_id", start_col="_start")
+    starts = per_day.groupBy("user_id").agg(F.min("event_date").alias("_start"))
+    if span.since is not None:  # the counts on the eve of the span, then the span's days from its first
+        first = F.lit(span.since)
+        before = (
+            per_day.where(F.col("event_date") < first)
+            .groupBy("user_id")
+            .agg(F.sum("d_in").alias("_in0"), F.sum("d_out").alias("_out0"))
+        )
+        per_day = per_day.where(F.col("event_date") >= first)
+        starts = starts.select("user_id", F.greatest(F.col("_start"), first).alias("_start"))
+    grid = date_grid(with_end_date(starts, events, span.until), key="user_id", start_col="_start")
     running = Window.partitionBy("user_id").orderBy("as_of_date").rowsBetween(Window.unboundedPreceding, 0)
     joined = grid.join(per_day.withColumnRenamed("event_date", "as_of_date"), ["user_id", "as_of_date"], "left").fillna(
         0, subset=["d_in", "d_out"]
     )
+    if span.since is not None:
+        joined = joined.join(before, "user_id", "left").fillna(0, subset=["_in0", "_out0"])
+        in0, out0 = F.col("_in0"), F.col("_out0")
+    else:
+        in0 = out0 = F.lit(0)
     return joined.select(
         "user_id",
         "as_of_date",
-        F.sum("d_in").over(running).cast("bigint").alias("followers"),
-        F.sum("d_out").over(running).cast("bigint").alias("followees"),
+        (in0 + F.sum("d_in").over(running)).cast("bigint").alias("followers"),
+        (out0 + F.sum("d_out").over(running)).cast("bigint").alias("followees"),
     )
 
 
