@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from socialflywheel.features.item_features import item_features
 from socialflywheel.features.job import Plan, snapshot_spans
 from socialflywheel.features.user_features import user_features
-from socialflywheel.lake.catalog.stages import ITEM_FEATURES, USER_FEATURES
+from socialflywheel.lake.catalog.stages import ITEM_FEATURES, TRAINING_EXAMPLES, USER_FEATURES
 
 KEYS = {USER_FEATURES.name: ["user_id", "as_of_date"], ITEM_FEATURES.name: ["post_id", "as_of_date"]}
 
@@ -98,6 +99,70 @@ def test_chunks_equal_whole_on_default_lake(spark: Any, default_lake: Any, name:
     assert cfg.features.chunk_days == 7
     rows = assert_chunks_equal_whole(spark, cfg.features, lake, name, cfg.features.chunk_days)
     assert rows > 10_000
+
+
+def test_job_in_chunks_writes_what_it_writes_in_one_piece(
+    spark: Any, tiny_lake: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The whole features job (snapshots, then training examples over them) in 1-day chunks and in one piece."""
+    from tests.conftest import copy_lake, make_config
+
+    from socialflywheel.features import job
+    from socialflywheel.lake.io import Lake
+
+    tables = {**KEYS, TRAINING_EXAMPLES.name: ["event_id"]}
+    out: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    planted = _plant_midnight_engagement(tiny_lake[0], tmp_path_factory.mktemp("planted") / "work")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(job, "part_a_steps", tuple)  # part A reads the lake whole; the chunked tables are part B's
+    try:
+        for chunk in (0, 1):
+            copied, _ = copy_lake(planted, tmp_path_factory.mktemp(f"chunk{chunk}") / "work")
+            cfg = make_config(copied.work_path, "simulate.profile=tiny", f"features.chunk_days={chunk}")
+            lake = Lake.from_config(cfg)
+            for name in (*tables, "gold.features_watermark"):  # what a shared lake may hold already
+                shutil.rmtree(lake.path(name), ignore_errors=True)
+            result = job.run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
+            assert result.mode == "full"
+            out[chunk] = {name: _rows([lake.read_arrow(name)], keys) for name, keys in tables.items()}
+            assert all(result.tables[name] == len(out[chunk][name]) > 0 for name in tables)
+    finally:
+        patch.undo()
+    label = {r["event_id"]: r["label"] for r in out[1][TRAINING_EXAMPLES.name]}
+    assert label["planted-view"] == 1  # labelled by the like just after midnight, read from the next chunk
+    for name in tables:
+        assert len(out[1][name]) == len(out[0][name])
+        for got, want in zip(out[1][name], out[0][name], strict=True):
+            bad = [c for c in want if not _same(got[c], want[c])]
+            assert not bad, f"{name}: chunked {[(c, got[c]) for c in bad]} != whole {[(c, want[c]) for c in bad]}"
+
+
+def _plant_midnight_engagement(src: Any, dst: Any) -> Any:
+    """A copy of the lake with one view at 23:50 and its like at 00:10 the next day (the label crosses a chunk)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from tests.conftest import copy_lake
+
+    cfg, lake = copy_lake(src, dst)
+    events = lake.read_arrow("silver.events")
+    views = events.filter(pc.equal(events["event_type"], "view"))
+    dates = sorted(set(events.column("event_date").to_pylist()))
+    day = dates[len(dates) // 2]
+    view = views.slice(0, 1).to_pylist()[0]
+    at = dt.datetime.combine(day, dt.time(23, 50), tzinfo=dt.UTC)
+    rows = [
+        view | {"event_id": "planted-view", "ts": at, "event_date": day, "dwell_ms": 0},
+        view
+        | {
+            "event_id": "planted-like",
+            "event_type": "like",
+            "ts": at + dt.timedelta(minutes=20),
+            "event_date": day + dt.timedelta(days=1),
+            "dwell_ms": None,
+        },
+    ]
+    lake.write_arrow(pa.Table.from_pylist(rows, schema=events.schema), "silver.events")
+    return cfg
 
 
 @given(

@@ -122,8 +122,9 @@ class FeaturesConfig(Strict):
         7,
         ge=0,
         le=MAX_DAYS,
-        description="The user and item snapshots are built this many as-of days at a time (memory grows with the "
-        "chunk and the number of people and posts, not with the lake; the chunks equal one build); 0: in one piece.",
+        description="The user and item snapshots and the training examples are built this many days at a time "
+        "(memory grows with the chunk and the number of people and posts, not with the lake; the chunks equal one "
+        "build); 0: in one piece.",
     )
     session_gap_minutes: int = Field(
         30, ge=1, le=MAX_HOURS * 60, description="Inactivity (minutes) after which a new session starts."

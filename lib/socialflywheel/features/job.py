@@ -144,24 +144,29 @@ def plan_run(fc: FeaturesConfig, lake: Lake, *, categories: list[str]) -> Plan:
     return Plan("incremental", max_date, start.isoformat(), examples_start.isoformat())
 
 
-def snapshot_spans(plan: Plan, first: dt.date, *, chunk_days: int) -> list[tuple[str | None, str | None]]:
-    """The ``(since, until)`` as-of ranges the snapshot tables are built in, oldest first.
+def date_spans(
+    since: str | None, first: dt.date, last: dt.date, *, chunk_days: int
+) -> list[tuple[str | None, str | None]]:
+    """The ``(since, until)`` date ranges a table is built in, oldest first.
 
-    A full build covers ``first``..the last event date, an incremental run its first rebuilt day..the last; each in
-    chunks of ``chunk_days`` days (0: one piece). A full build's first chunk has no ``since`` (it replaces the
-    table) and every last chunk no ``until`` (it runs to the last event date).
+    A full build (``since`` None) covers ``first``..``last``, an incremental run ``since``..``last``; each in chunks
+    of ``chunk_days`` days (0: one piece). A full build's first chunk has no ``since`` (it replaces the table) and
+    every last chunk no ``until`` (it runs to the last event date).
     """
-    start = dt.date.fromisoformat(plan.features_since) if plan.features_since else first
     if chunk_days <= 0:
-        return [(plan.features_since, None)]
+        return [(since, None)]
     spans: list[tuple[str | None, str | None]] = []
-    c0 = start
-    while c0 <= plan.max_event_date:
+    c0 = dt.date.fromisoformat(since) if since else first
+    while c0 <= last:
         c1 = c0 + dt.timedelta(days=chunk_days - 1)
-        since = c0.isoformat() if spans or plan.features_since else None
-        spans.append((since, c1.isoformat() if c1 < plan.max_event_date else None))
+        spans.append((c0.isoformat() if spans or since else None, c1.isoformat() if c1 < last else None))
         c0 = c1 + dt.timedelta(days=1)
     return spans
+
+
+def snapshot_spans(plan: Plan, first: dt.date, *, chunk_days: int) -> list[tuple[str | None, str | None]]:
+    """The as-of ranges of the user and item snapshots a run writes (:func:`date_spans` of its plan)."""
+    return date_spans(plan.features_since, first, plan.max_event_date, chunk_days=chunk_days)
 
 
 def risky_hash(spark: SparkSession, lake: Lake) -> str:
@@ -290,10 +295,13 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
         return result
     since = plan.features_since
     steps = result.step_seconds
-    spans = snapshot_spans(plan, min(_event_dates(lake).values()), chunk_days=fc.chunk_days)
+    first = min(_event_dates(lake).values())
+    spans = snapshot_spans(plan, first, chunk_days=fc.chunk_days)
 
-    def chunked(build: Callable[[str | None, str | None], int]) -> Callable[[], int]:
-        return lambda: sum(build(s, u) for s, u in spans)
+    def chunked(
+        build: Callable[[str | None, str | None], int], over: list[tuple[str | None, str | None]] = spans
+    ) -> Callable[[], int]:
+        return lambda: sum(build(s, u) for s, u in over)
 
     tables = {
         USER_FEATURES.name: _timed(
@@ -314,11 +322,13 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
         log.info("features: the risky accounts changed; every training example is rewritten")
         plan = dataclasses.replace(plan, examples_since=None)
         result.examples_since = None
-    examples_since = plan.examples_since
+    example_spans = date_spans(plan.examples_since, first, plan.max_event_date, chunk_days=fc.chunk_days)
     tables[TRAINING_EXAMPLES.name] = _timed(
         steps,
         TRAINING_EXAMPLES.name,
-        lambda: build_training_examples(spark, lake, fc, categories=cats, since=examples_since),
+        chunked(
+            lambda s, u: build_training_examples(spark, lake, fc, categories=cats, since=s, until=u), example_spans
+        ),
     )
     kill_point("features.before_watermark")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -12,14 +12,14 @@ Split by time: ``test`` = the last ``features.test_days`` event dates, ``val`` =
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from socialflywheel.features.item_features import item_feature_names, item_feature_vector
 from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.user_features import user_feature_names, user_feature_vector
-from socialflywheel.features.windows import micros, with_end_date
+from socialflywheel.features.windows import Span, micros, with_end_date
 from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 from socialflywheel.lake.catalog.stages import TRAINING_EXAMPLES as TRAINING_EXAMPLES  # re-exported for features.job
 
@@ -45,6 +45,7 @@ def training_examples(
     validation_days: int = 3,
     as_of_offset_days: int = 1,
     since: str | None = None,
+    until: str | None = None,
     risky: DataFrame | None = None,
 ) -> DataFrame:
     """Labelled impressions with features joined as of the previous day (pure: no reads, no writes).
@@ -64,6 +65,9 @@ def training_examples(
         as_of_offset_days: features come from ``event_date - as_of_offset_days``; 1 is point-in-time
             correct, 0 leaks the example's own day (kept as a parameter to prove that in tests).
         since: ISO date; only examples with ``event_date >= since`` are returned.
+        until: ISO date; only examples with ``event_date <= until`` are returned (a chunk of a full build: it reads
+            the views of its days, the engagements up to a session gap after them, and the snapshots of the day
+            before each; the split still counts from the last event date of ``events``).
         risky: ``user_id`` of accounts to leave out, as viewers and as authors.
 
     Returns:
@@ -73,10 +77,16 @@ def training_examples(
 
     views = events.where((F.col("event_type") == "view") & F.col("post_id").isNotNull())
     engagements = events.where(F.col("event_type").isin(*ENGAGEMENT_TYPES) & F.col("post_id").isNotNull())
-    if since is not None:
-        first = F.lit(date.fromisoformat(since))
-        views = views.where(F.col("event_date") >= first)
-        engagements = engagements.where(F.col("event_date") >= first)
+    span = Span.of(since, until)
+    views = span.bound(views)
+    engagements = Span(span.since).bound(engagements)  # an engagement is never before its view
+    if span.until is not None:  # one up to a session gap after the span's last view labels it
+        gap_days = -(-int(session_gap_minutes) // (24 * 60))
+        engagements = engagements.where(F.col("event_date") <= F.lit(span.until + timedelta(days=gap_days)))
+    offset = timedelta(days=int(as_of_offset_days))
+    shifted = Span(*(d - offset if d is not None else None for d in (span.since, span.until)))
+    user_features = shifted.keep(user_features)
+    item_features = shifted.keep(item_features)
     v = views.select("event_id", "user_id", "post_id", "ts", "dwell_ms", "device", "event_date")
     e = engagements.select(
         F.col("user_id").alias("_e_user"), F.col("post_id").alias("_e_post"), F.col("ts").alias("_e_ts")
@@ -162,9 +172,15 @@ def _split(*, test_days: int, validation_days: int) -> Column:
 
 
 def build_training_examples(
-    spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, categories: list[str], since: str | None = None
+    spark: SparkSession,
+    lake: Lake,
+    fc: FeaturesConfig,
+    *,
+    categories: list[str],
+    since: str | None = None,
+    until: str | None = None,
 ) -> int:
-    """Read silver and the feature snapshots, write gold.training_examples (all, or ``event_date >= since``).
+    """Read silver and the feature snapshots, write gold.training_examples (all, or ``event_date`` in the range).
 
     Args:
         spark: the session.
@@ -172,6 +188,7 @@ def build_training_examples(
         fc: the ``features`` section.
         categories: the sorted category vocabulary (user vector layout).
         since: ISO date of the first event date to rewrite; None rewrites the table.
+        until: ISO date of the last event date to write (a chunk of a full build); None: the last event date.
 
     Returns:
         The number of examples written.
@@ -189,6 +206,7 @@ def build_training_examples(
         test_days=fc.test_days,
         validation_days=fc.validation_days,
         since=since,
+        until=until,
         risky=risky_accounts(spark, lake),
     )
-    return write_partitions(spark, lake, df, TRAINING_EXAMPLES.name, column="event_date", since=since)
+    return write_partitions(spark, lake, df, TRAINING_EXAMPLES.name, column="event_date", since=since, until=until)
