@@ -33,7 +33,7 @@ QUALITY = (
     "refit_rows",
     "holdout_recall_at_50",
     "best_baseline_recall_at_50",
-    "step_seconds",  # the features job's wall time per step
+    "step_seconds",  # the features and ingest jobs' wall time per step
 )
 STAGES = ("simulate", "ingest", "conform", "features", "graph", "train", "recommend", "report")
 

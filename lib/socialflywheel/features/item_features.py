@@ -141,7 +141,7 @@ def item_features(
         F.col("user_id").alias("author_id"), "as_of_date", F.col("followers").alias("author_followers")
     )
     author_posts = _author_posts(meta)
-    out = cum.join(meta, "post_id").select(
+    out = meta.join(cum, "post_id").select(
         "post_id",
         "author_id",
         "category",
@@ -156,7 +156,8 @@ def item_features(
         "last_event_ts",
         "as_of_date",
     )
-    pairs = out.select("author_id", "as_of_date").distinct()
+    keys = ["author_id", "as_of_date"]  # narrow tables on the left of a join (see user_features)
+    pairs = out.select(*keys).distinct()
     so_far = (
         pairs.join(author_posts, "author_id")
         .where(F.col("_posted_on") <= F.col("as_of_date"))
@@ -164,8 +165,7 @@ def item_features(
         .agg(F.sum("_posted").cast("bigint").alias("author_posts"))
     )
     return (
-        out.join(authors, ["author_id", "as_of_date"], "left")
-        .join(so_far, ["author_id", "as_of_date"], "left")
+        so_far.join(authors.join(out, keys, "right"), keys, "right")
         .fillna(0, subset=["author_followers", "author_posts"])
         .select(*ITEM_FEATURES.column_names)
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -63,11 +66,15 @@ class IngestResult(JobResult):
     """Quarantined rows per reason, sorted by reason."""
     reconciled: bool = True
     """Whether rows in = rows new + rows present + rows quarantined."""
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each step of a batch (parse, rank, count, load), summed over the batches."""
 
     def add(self, other: IngestResult) -> IngestResult:
         """This run's figures with one more batch's added (its batch id becomes the latest)."""
         by_reason = Counter(self.quarantined_by_reason)
         by_reason.update(other.quarantined_by_reason)
+        seconds = Counter(self.step_seconds)
+        seconds.update(other.step_seconds)
         total = IngestResult(
             batch_id=other.batch_id or self.batch_id,
             batches=self.batches + other.batches,
@@ -79,9 +86,21 @@ class IngestResult(JobResult):
             rows_quarantined=self.rows_quarantined + other.rows_quarantined,
             quarantined_by_reason=dict(sorted(by_reason.items())),
             rows_out=self.rows_out + other.rows_out,
+            step_seconds={k: round(v, 2) for k, v in seconds.items()},
         )
         total.reconciled = total.rows_in == total.rows_new + total.rows_present + total.rows_quarantined
         return total
+
+
+@contextmanager
+def _step(seconds: dict[str, float], batch_id: str, name: str) -> Iterator[None]:
+    """Time one step of a batch into ``seconds`` and log it (where a slow ingest spends its time)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - t0, 2)
+        log.info("batch %s: %s took %.1f s", batch_id, name, seconds[name])
 
 
 def _utcnow() -> dt.datetime:
@@ -198,31 +217,35 @@ def ingest_batch(
     log.info("batch %s: %d landing files (%d changed since taken)", batch_id, len(new_files), len(changed))
 
     staging = _staging_dir(lake, batch_id)
+    seconds: dict[str, float] = {}
     try:
-        parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(ingest), mapping=ingest.field_mapping)
-        try:
-            parsed.write.mode("overwrite").parquet(staging)
-        except Exception as exc:
-            raise _parse_failure(exc, batch_id) from None
+        with _step(seconds, batch_id, "parse"):
+            parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(ingest), mapping=ingest.field_mapping)
+            try:
+                parsed.write.mode("overwrite").parquet(staging)
+            except Exception as exc:
+                raise _parse_failure(exc, batch_id) from None
         kill_point("ingest.after_staging")
         parsed = spark.read.parquet(staging)
         if erased is not None:
             parsed = suppression.mark_erased(parsed, erased)
         # Ranked once and staged: the counts, the quarantine and the merge below all read the ranks (recomputing
         # the window over event_id, and any erasure marking, for each of them cost a third of a batch's time).
-        _ranked(parsed).write.mode("overwrite").parquet(f"{staging}-ranked")
+        with _step(seconds, batch_id, "rank"):
+            _ranked(parsed).write.mode("overwrite").parquet(f"{staging}-ranked")
         parsed = spark.read.parquet(f"{staging}-ranked")
-        stats = (
-            parsed.groupBy("source_file", "status", F.substring_index(F.col("detail"), ":", 1).alias("detail"))
-            .agg(F.count(F.lit(1)).alias("n"))
-            .collect()
-        )
+        with _step(seconds, batch_id, "status counts"):
+            stats = (
+                parsed.groupBy("source_file", "status", F.substring_index(F.col("detail"), ":", 1).alias("detail"))
+                .agg(F.count(F.lit(1)).alias("n"))
+                .collect()
+            )
         stats_rows = [
             StatusCount(source_file=r["source_file"], status=r["status"], detail=r["detail"], n=int(r["n"]))
             for r in stats
         ]
         check_breaking(stats_rows, share=ingest.breaking_share, batch_id=batch_id)
-        loaded = _load_batch(spark, lake, parsed, batch_id=batch_id, started=started)
+        loaded = _load_batch(spark, lake, parsed, batch_id=batch_id, started=started, seconds=seconds)
     finally:
         remove_tree(staging)
         remove_tree(f"{staging}-ranked")
@@ -231,7 +254,7 @@ def ingest_batch(
     for r in stats_rows:
         rows_per_file[r.source_file] += r.n
     taken = [f for f in new_files if f.completes]
-    result = replace(loaded, files=len(taken), changed_files=len(changed))
+    result = replace(loaded, files=len(taken), changed_files=len(changed), step_seconds=seconds)
     _record(lake, taken, changed, rows_per_file, result, batch_id=batch_id, started=started)
     for f in taken:
         rows_per_file.pop(f.rel, None)
@@ -266,12 +289,19 @@ def _ranked(parsed: DataFrame) -> DataFrame:
 
 
 def _load_batch(
-    spark: SparkSession, lake: Lake, parsed: DataFrame, *, batch_id: str, started: dt.datetime
+    spark: SparkSession,
+    lake: Lake,
+    parsed: DataFrame,
+    *,
+    batch_id: str,
+    started: dt.datetime,
+    seconds: dict[str, float] | None = None,
 ) -> IngestResult:
     """Reconcile one parsed batch and merge its new rows into bronze.events and its rejects into bronze.quarantine.
 
-    ``parsed`` carries the ranks of :func:`_ranked`.
+    ``parsed`` carries the ranks of :func:`_ranked`; the wall time of each step goes into ``seconds``.
     """
+    seconds = {} if seconds is None else seconds
     from pyspark.sql import functions as F
 
     now = F.lit(started).cast("timestamp")
@@ -288,10 +318,11 @@ def _load_batch(
     if lake.exists("bronze.events"):
         bronze = lake.read(spark, "bronze.events")
         present = unique.join(bronze.select("event_id"), "event_id", "left_semi")
-        rows_present = present.count()
-        if rows_present:  # a re-delivery that changed the event is rejected as an in-batch repeat would be
-            changed = changed_redeliveries(present, bronze)
-            rows_changed = changed.count()
+        with _step(seconds, batch_id, "presence check"):
+            rows_present = present.count()
+            if rows_present:  # a re-delivery that changed the event is rejected as an in-batch repeat would be
+                changed = changed_redeliveries(present, bronze)
+                rows_changed = changed.count()
     changed = changed.withColumn("status", F.lit("duplicate")).withColumn(
         "detail", F.concat(F.lit("event_id already in bronze with other content: "), F.col("event_id"))
     )
@@ -307,10 +338,13 @@ def _load_batch(
         now.alias("quarantined_at"),
         F.to_date(now).alias("ingest_date"),
     )
-    rows_in = parsed.count()
-    by_reason = {r["reason"]: r["n"] for r in quarantine.groupBy("reason").agg(F.count(F.lit(1)).alias("n")).collect()}
-    rows_quarantined = sum(by_reason.values())
-    unique_rows = unique.count()
+    with _step(seconds, batch_id, "reconcile"):
+        rows_in = parsed.count()
+        by_reason = {
+            r["reason"]: r["n"] for r in quarantine.groupBy("reason").agg(F.count(F.lit(1)).alias("n")).collect()
+        }
+        rows_quarantined = sum(by_reason.values())
+        unique_rows = unique.count()
     rows_new = unique_rows - rows_present
     rows_present -= rows_changed  # counted among the quarantined
     reconciled = rows_in == rows_new + rows_present + rows_quarantined
@@ -331,11 +365,13 @@ def _load_batch(
     # Order matters for a kill at any point: every write below is idempotent, and the ledger comes last,
     # so a re-run takes the same files again and adds nothing twice.
     if rows_quarantined:
-        lake.merge(spark, quarantine, "bronze.quarantine")
+        with _step(seconds, batch_id, "merge quarantine"):
+            lake.merge(spark, quarantine, "bronze.quarantine")
         kill_point("ingest.after_quarantine")
     if rows_new:
         events = unique.withColumn("batch_id", F.lit(batch_id)).withColumn("ingested_at", now)
-        lake.merge(spark, events.select(*table("bronze.events").column_names), "bronze.events")
+        with _step(seconds, batch_id, "merge bronze.events"):
+            lake.merge(spark, events.select(*table("bronze.events").column_names), "bronze.events")
         kill_point("ingest.after_bronze_merge")
     return IngestResult(
         batch_id=batch_id,
