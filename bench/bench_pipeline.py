@@ -86,13 +86,29 @@ def _save(rows: list[dict[str, Any]], sizes: list[int], sets: list[str], *, tabl
 
 
 def run_size(
-    events: int, *, timeout: int, extra: list[str], keep: bool, done: list[dict[str, Any]], sizes: list[int]
+    events: int,
+    *,
+    timeout: int,
+    extra: list[str],
+    keep: bool,
+    done: list[dict[str, Any]],
+    sizes: list[int],
+    resume: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    work = tempfile.mkdtemp(prefix=f"bench-pipeline-{events}-")
+    """Run every stage at one size in a fresh work directory, or, with ``resume = (work, stage)``, the stages from
+    ``stage`` on in a kept work directory (the earlier stages' rows are taken from the last saved results)."""
     rows: list[dict[str, Any]] = []
+    stages: tuple[str, ...] = STAGES
+    if resume is None:
+        work = tempfile.mkdtemp(prefix=f"bench-pipeline-{events}-")
+    else:
+        work, first = resume
+        stages = STAGES[STAGES.index(first) :]
+        saved = json.loads((RESULTS / "pipeline.json").read_text()).get("rows", [])
+        rows = [r for r in saved if r.get("events") == events and r["stage"] in STAGES[: STAGES.index(first)]]
     failed: str | None = None
     try:
-        for stage in STAGES:
+        for stage in stages:
             row: dict[str, Any] = {"events": events, "stage": stage}
             if failed:
                 rows.append({**row, "status": f"skipped ({failed} failed)"})
@@ -123,7 +139,7 @@ def run_size(
                 file=sys.stderr,
                 flush=True,
             )
-        done = [r for r in rows if r["status"] == "ok"]
+        done = [r for r in rows if r.get("status") == "ok"]
         total = sum(r["wall_s"] for r in done)
         rows.append(
             {
@@ -152,10 +168,27 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=3 * 3600, help="seconds one stage may run")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument(
+        "--resume",
+        nargs=2,
+        metavar=("WORK", "STAGE"),
+        help="run the stages from STAGE on in a work directory kept by --keep (one size)",
+    )
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
+    resume = tuple(args.resume) if args.resume else None
+    if resume and (len(args.events) != 1 or resume[1] not in STAGES):
+        ap.error(f"--resume takes one size and a stage among {', '.join(STAGES)}")
     for events in args.events:
-        rows += run_size(events, timeout=args.timeout, extra=args.sets, keep=args.keep, done=rows, sizes=args.events)
+        rows += run_size(
+            events,
+            timeout=args.timeout,
+            extra=args.sets,
+            keep=args.keep or resume is not None,
+            done=rows,
+            sizes=args.events,
+            resume=resume,
+        )
     _save(rows, args.events, args.sets, table=True)
 
 

@@ -74,3 +74,35 @@ def test_most_followed_baseline() -> None:
     assert [v for v, _ in base[0]] == [3, 4]
     assert [v for v, _ in base[3]] == [1, 2]
     assert [v for v, _ in base[2]] == [1, 0]
+
+
+@pytest.mark.parametrize("block_paths", [1, 50, 10**9])
+@pytest.mark.parametrize("cap", [None, 3, 6])
+def test_hub_cap_and_path_blocks_match_an_oracle(block_paths: int, cap: int | None) -> None:
+    """Random graph plus two hubs (followed by a third of everyone): Adamic-Adar and Jaccard over the common
+    neighbours whose degree is within the cap (every one when None), whatever the blocks' path budget."""
+    D = nx.gnp_random_graph(90, 0.04, directed=True, seed=4)
+    D.add_edges_from((u, hub) for hub in (0, 1) for u in range(2, 90, 3))
+    e = np.array(D.edges())
+    follows = Graph.from_edges(e[:, 0], e[:, 1], num_nodes=90)
+    U = nx.Graph(D.to_undirected())
+    counts = {x: U.degree(x) <= cap if cap is not None else True for x in U}
+    kept = {x for x, ok in counts.items() if ok}
+    for kind in ("adamic_adar", "jaccard"):
+        got = as_dict(people_you_may_know(follows, k=8, score=kind, max_degree=cap, block_paths=block_paths))
+        for u in range(90):
+            want = []
+            for v in range(90):
+                if v == u or D.has_edge(u, v):
+                    continue
+                common = [x for x in nx.common_neighbors(U, u, v) if x in kept]
+                if kind == "adamic_adar":
+                    s = sum(1 / math.log(U.degree(x)) for x in common)
+                else:
+                    union = len(set(U[u]) & kept) + len(set(U[v]) & kept) - len(common)
+                    s = len(common) / union if union else 0.0
+                if s > 0:
+                    want.append((-round(s, 12), v))
+            want = sorted(want)[:8]
+            assert [v for _, v in want] == [v for v, _ in got.get(u, [])], (kind, u)
+            assert [-s for s, _ in want] == pytest.approx([s for _, s in got.get(u, [])])

@@ -53,6 +53,14 @@ class GraphConfig(Strict):
     )
     pymk_k: int = Field(20, ge=1, le=100_000, description="People-you-may-know candidates per user.")
     pymk_score: Literal["adamic_adar", "jaccard"] = Field("adamic_adar", description="Candidate ranking.")
+    pymk_max_degree: int | None = Field(
+        1000,
+        ge=1,
+        le=1_000_000_000,
+        description="Common neighbours with more neighbours than this (hubs such as influencers) are not counted "
+        "in people-you-may-know scores; null counts every one (exact, but a hub's followers each get all the others "
+        "as candidates: 1.6e10 two-hop paths at 10M events).",
+    )
     holdout_days: int = Field(
         0, ge=0, le=MAX_DAYS, description="Follows of the last N days left out of the graph (evaluation)."
     )

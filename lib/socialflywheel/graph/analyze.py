@@ -102,7 +102,8 @@ def analyze(inputs: GraphInputs, backend: GraphBackend, cfg: GraphConfig) -> Gra
     out["component"] = timed("weakly_connected_components", lambda: backend.weakly_connected_components(follows))
     tri = timed("triangles", lambda: backend.triangles(follows))
     out["candidates"] = timed(
-        "people_you_may_know", lambda: people_you_may_know(follows, k=cfg.pymk_k, score=cfg.pymk_score)
+        "people_you_may_know",
+        lambda: people_you_may_know(follows, k=cfg.pymk_k, score=cfg.pymk_score, max_degree=cfg.pymk_max_degree),
     )
     return GraphResults(
         in_degree=deg.in_degree,

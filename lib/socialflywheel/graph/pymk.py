@@ -58,6 +58,8 @@ def people_you_may_know(
     score: PymkScore = "adamic_adar",
     users: np.ndarray | None = None,
     block_rows: int = 4096,
+    max_degree: int | None = None,
+    block_paths: int = 8_000_000,
 ) -> Candidates:
     """Top-k friends-of-friends candidates per user.
 
@@ -67,31 +69,40 @@ def people_you_may_know(
         score: ``adamic_adar`` (sum of ``1 / log(degree)`` over common neighbours, as NetworkX) or
             ``jaccard`` (common neighbours over the union of neighbourhoods).
         users: node ids to compute candidates for; every node when None.
-        block_rows: users per sparse product, bounding memory.
+        block_rows: most users per sparse product.
+        max_degree: common neighbours with more neighbours than this (the hubs: an influencer's followers would
+            each get all the others as candidates, 1.6e10 two-hop paths at 10M events) are not counted, as
+            production friend-of-friend systems prune them; None counts every one (the exact NetworkX scores, and
+            the same scores whenever no common neighbour is above the cap). Jaccard's union then leaves the hubs
+            out of both neighbourhoods.
+        block_paths: most two-hop paths per sparse product: a block ends before its paths (an upper bound on the
+            product's entries) pass this, so memory stays bounded whatever the degrees.
     """
     if score not in ("adamic_adar", "jaccard"):
         raise ValueError(f"unknown pymk score {score!r}")
     n = follows.num_nodes
     S = neighbour_matrix(follows)
-    degree = np.asarray(S.sum(axis=1)).ravel()
+    degree: np.ndarray = np.asarray(S.sum(axis=1), dtype=np.float64).ravel()
+    counted = np.ones(n) if max_degree is None else (degree <= max_degree).astype(np.float64)
     if score == "adamic_adar":
         # A common neighbour has degree >= 2, so log(degree) > 0 wherever it matters.
         w = np.zeros(n)
-        np.divide(1.0, np.log(degree), out=w, where=degree > 1)
-        right = (sp.diags(w) @ S).tocsr()
+        np.divide(counted, np.log(degree), out=w, where=degree > 1)
     else:
-        right = S
+        w = counted
+        degree = np.asarray(S @ counted, dtype=np.float64).ravel()  # neighbours that count, for the union
+    right = (sp.diags(w) @ S).tocsr()
+    right.eliminate_zeros()
+    reach = S @ np.diff(right.indptr).astype(np.float64)  # two-hop paths from each row: the product's bound
     followed = sp.coo_matrix((np.ones(follows.num_edges), (follows.src, follows.dst)), shape=(n, n)).tocsr()
     todo = np.arange(n, dtype=np.int64) if users is None else np.asarray(users, dtype=np.int64)
     parts: list[tuple[np.ndarray, ...]] = []
-    for start in range(0, len(todo), block_rows):
-        block = todo[start : start + block_rows]
-        prod = (S[block] @ right).tocoo()
+    for block in _blocks(todo, reach[todo], max_rows=block_rows, max_paths=block_paths):
+        prod = (S[block] @ right).tocsr()
+        prod = (prod - prod.multiply(followed[block])).tocoo()  # accounts they follow already: exactly 0
         local, cols, vals = prod.row.astype(np.int64), prod.col.astype(np.int64), prod.data
         rows = block[local]
-        known = followed[block]
-        known_keys = block[known.tocoo().row].astype(np.int64) * n + known.tocoo().col
-        keep = (rows != cols) & (vals > 0) & ~np.isin(rows * n + cols, known_keys)
+        keep = (rows != cols) & (vals > 0)
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
         if score == "jaccard":
             union = degree[rows] + degree[cols] - vals
@@ -104,6 +115,18 @@ def people_you_may_know(
         return Candidates(empty, empty, np.zeros(0), empty)
     u, c, s, r = (np.concatenate(p) for p in zip(*parts, strict=True))
     return Candidates(u, c, s.astype(np.float64), r.astype(np.int64))
+
+
+def _blocks(todo: np.ndarray, paths: np.ndarray, *, max_rows: int, max_paths: float) -> list[np.ndarray]:
+    """``todo`` cut into consecutive blocks of at most ``max_rows`` rows and ``max_paths`` paths (one row at least)."""
+    out: list[np.ndarray] = []
+    start = 0
+    while start < len(todo):
+        within = np.cumsum(paths[start : start + max_rows]) <= max_paths
+        size = max(1, int(within.sum()) if within.all() else int(np.argmin(within)))
+        out.append(todo[start : start + size])
+        start += size
+    return out
 
 
 def most_followed(follows: Graph, *, k: int = 20, users: np.ndarray | None = None) -> Candidates:
