@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import sys
@@ -43,6 +44,12 @@ def _start_sail(cfg: FlywheelConfig) -> str:
         os.environ.setdefault("SAIL_EXECUTION__DEFAULT_PARALLELISM", str(cfg.spark.sail_workers))
     for key, value in endpoint_settings().items():  # Sail's S3 client reads them from the environment
         os.environ.setdefault(key, value)
+    if cfg.spark.sail_memory_gb:  # a fair pool: an operator past its share spills instead of growing
+        spill = cfg.work_path / "_spill"
+        spill.mkdir(parents=True, exist_ok=True)
+        os.environ["SAIL_RUNTIME__MEMORY_POOL__TYPE"] = "fair"
+        os.environ["SAIL_RUNTIME__MEMORY_POOL__FAIR__MAX_SIZE"] = str(int(cfg.spark.sail_memory_gb * 2**30))
+        os.environ["SAIL_RUNTIME__TEMPORARY_FILES__PATHS"] = json.dumps([str(spill)])
     if cfg.spark.sail_mode != "local":
         os.environ["SAIL_MODE"] = cfg.spark.sail_mode  # read once, when the server starts
     from pysail.spark import SparkConnectServer

@@ -38,6 +38,14 @@ class SparkConfig(Strict):
     app_name: str = Field("social-flywheel", min_length=1, description="Spark application name.")
     shuffle_partitions: int = Field(4, ge=1, le=1_000_000, description="spark.sql.shuffle.partitions.")
     sail_workers: int = Field(0, ge=0, le=65_536, description="Sail task threads; 0 lets Sail use every core.")
+    sail_memory_gb: float = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="Sail's query memory pool in GiB: past it, sorts, aggregates and other operators that can spill "
+        "write to temporary files under <work_dir>/_spill instead of growing (Sail's fair pool, experimental there); "
+        "0: unbounded (Sail's default).",
+    )
     sail_mode: Literal["local", "local-cluster"] = Field(
         "local",
         description="local: one Sail process, threads; local-cluster: Sail's driver and workers talking over RPC "
