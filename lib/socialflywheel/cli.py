@@ -1,4 +1,4 @@
-"""The `flywheel` command line: one command per job, plus tables, runs and doctor.
+"""The `flywheel` command line: one command per job, plus doctor, check and the lake's views (lake_commands).
 
 Heavy libraries (pyspark, torch, mlflow, networkit) are imported inside commands so `--help` is fast.
 """
@@ -13,10 +13,13 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from socialflywheel.cli_options import ConfOpt, SetOpt
 from socialflywheel.config import ConfigError, FlywheelConfig, load_config
 from socialflywheel.console import console as _console
 from socialflywheel.console import print_figures, print_summary
 from socialflywheel.jobs_registry import JOBS
+from socialflywheel.lake.io import Lake
+from socialflywheel.lake_commands import register_lake_commands
 from socialflywheel.results import JobResult
 from socialflywheel.runs import execute_job
 
@@ -25,10 +28,27 @@ log = logging.getLogger("socialflywheel")
 
 _Command = TypeVar("_Command", bound=Callable[..., None])
 
-ConfOpt = Annotated[str | None, typer.Option("--conf", help="YAML config (default conf/local.yaml).")]
-SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a config key: --set spark.engine=classic (repeatable).")
-]
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(version("socialflywheel"))
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            import socialflywheel
+
+            typer.echo(getattr(socialflywheel, "__version__", "unknown"))
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Social Flywheel: batch analytics over social data."""
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -124,12 +144,6 @@ def _rename_set(fn: _Command) -> _Command:
     return fn
 
 
-for _name in JOBS:
-    if _name not in ("ingest", "erase"):  # these two take options of their own, below
-        _register_job(_name)
-
-
-@app.command(help="Landing files -> bronze (and, unless --no-conform, bronze -> silver).")
 def ingest(
     conf: ConfOpt = None,
     set_: SetOpt = None,
@@ -139,7 +153,6 @@ def ingest(
     run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, set_)
 
 
-@app.command(help=JOBS["erase"].help)
 def erase(
     user: Annotated[
         list[str] | None, typer.Option("--user", help="A raw user id, as the request names it (repeatable).")
@@ -155,6 +168,16 @@ def erase(
         typer.echo("erase: give either --user ID (repeatable) or --request ER-ID (from erase-request)", err=True)
         raise typer.Exit(2)
     run_and_report(["erase"], conf, set_, user_ids=user or (), request_id=request)
+
+
+# Registered in the pipeline's order, which `flywheel --help` keeps; ingest and erase take options of their own.
+for _name in JOBS:
+    if _name == "ingest":
+        app.command(help="Landing files -> bronze (and, unless --no-conform, bronze -> silver).")(ingest)
+    elif _name == "erase":
+        app.command(help=JOBS["erase"].help)(erase)
+    else:
+        _register_job(_name)
 
 
 @app.command(name="erase-request", help="Store an erasure request (pseudonymized on arrival); prints its id only.")
@@ -247,53 +270,11 @@ def demo(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     run_demo(cfg)
 
 
-@app.command(help="Each table of the catalog: rows, Delta version, size, last write (--schema: the data dictionary).")
-def tables(
-    conf: ConfOpt = None,
-    set_: SetOpt = None,
-    schema: Annotated[bool, typer.Option("--schema", help="Print every table's columns, keys and doc.")] = False,
-) -> None:
-    """Print a table of the catalog's tables with their row count, version, size and last write, or the dictionary."""
-    from rich.table import Table
-
-    from socialflywheel.lake.catalog import CATALOG
-
-    if schema:
-        from socialflywheel.lake.catalog.dictionary import markdown
-
-        typer.echo(markdown(), nl=False)
-        return
-    from socialflywheel.lake.io import Lake
-    from socialflywheel.lake.maintenance import describe
-
-    cfg = resolve_config(conf, set_)
-    lake = Lake.from_config(cfg)
-    out = Table(title=f"tables under {lake.root}")
-    for col in ("table", "rows", "version", "size", "files", "last write (UTC)"):
-        out.add_column(col, justify="right" if col in ("rows", "version", "size", "files") else "left")
-    for name in sorted(CATALOG):
-        info = describe(lake, name)
-        if info is None:
-            out.add_row(name, "-", "-", "-", "-", "not written")
-        else:
-            out.add_row(
-                name,
-                f"{info['rows']:,}",
-                str(info["version"]),
-                _size(info["bytes"]),
-                str(info["files"]),
-                info["last_write"],
-            )
-    _console().print(out)
+def _open_lake(conf: str | None, sets: list[str] | None) -> Lake:
+    return Lake.from_config(resolve_config(conf, sets))
 
 
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
+register_lake_commands(app, open_lake=_open_lake)
 
 
 @app.command(help="Integrity of the lake: holes in each table's Delta log, bronze's bookkeeping against bronze.events.")
@@ -315,40 +296,6 @@ def check(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1 if problems else 0)
-
-
-@app.command(help="Recent job runs from audit.job_runs.")
-def runs(
-    conf: ConfOpt = None, set_: SetOpt = None, limit: Annotated[int, typer.Option(help="Rows shown.")] = 20
-) -> None:
-    """Print the ``limit`` most recent run records of audit.job_runs, newest first."""
-    from rich.table import Table
-
-    from socialflywheel.lake.io import Lake
-
-    cfg = resolve_config(conf, set_)
-    lake = Lake.from_config(cfg)
-    if not lake.exists("audit.job_runs"):
-        typer.echo("no job runs recorded yet")
-        return
-    rows = lake.read_arrow("audit.job_runs").sort_by([("started_at", "descending")]).slice(0, limit).to_pylist()
-    out = Table(title="recent job runs")
-    for col in ("started (UTC)", "job", "status", "seconds", "rows in", "rows out", "tables written", "error"):
-        out.add_column(col)
-    for r in rows:
-        secs = (r["ended_at"] - r["started_at"]).total_seconds()
-        written = ", ".join(f"{k}@{v}" for k, v in (r["versions_written"] or []))
-        out.add_row(
-            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            r["job"],
-            r["status"],
-            f"{secs:.1f}",
-            f"{r['rows_in']:,}",
-            f"{r['rows_out']:,}",
-            written,
-            (r["error"] or "")[:80],
-        )
-    _console().print(out)
 
 
 @app.command(help="Engine, Java, GPU, package versions, and what would run where.")

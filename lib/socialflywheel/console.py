@@ -1,7 +1,10 @@
-"""What the CLI and the demo print: a job's summary as tables (rich)."""
+"""What the CLI and the demo print: a job's summary as tables (rich), and rows as a table or tab-separated lines."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +19,44 @@ def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr)
+
+
+def is_tty() -> bool:
+    """Whether stdout is a terminal (a person reading), not a pipe or a file (a script)."""
+    return sys.stdout.isatty()
+
+
+def cell(value: object) -> str:
+    """A value as one line of text: empty for None, ISO dates and times, lists and maps as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def print_rows(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[str] = ()) -> None:
+    r"""Rows for people: a rich table on a terminal (cells fold, never cut), else tab-separated lines, header first.
+
+    Tabs and newlines inside a cell are written as ``\t`` and ``\n`` so each row stays one line.
+    """
+    if not is_tty():
+        for line in (columns, *rows):
+            sys.stdout.write("\t".join(c.replace("\t", "\\t").replace("\n", "\\n") for c in line) + "\n")
+        sys.stdout.flush()
+        return
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
 
 
 def _print_records(title: str, records: Sequence[Mapping[str, Scalar]]) -> None:
