@@ -26,7 +26,16 @@ from socialflywheel.lake.catalog.stages import ITEM_FEATURES, TRAINING_EXAMPLES,
 KEYS = {USER_FEATURES.name: ["user_id", "as_of_date"], ITEM_FEATURES.name: ["post_id", "as_of_date"]}
 
 
-def _build(name: str, events: Any, posts: Any, fc: Any, cats: list[str], since: str | None, until: str | None) -> Any:
+def _build(
+    name: str,
+    events: Any,
+    posts: Any,
+    fc: Any,
+    cats: list[str],
+    since: str | None,
+    until: str | None,
+    bucket: tuple[int, int] | None = None,
+) -> Any:
     if name == USER_FEATURES.name:
         df = user_features(
             events,
@@ -36,6 +45,7 @@ def _build(name: str, events: Any, posts: Any, fc: Any, cats: list[str], since: 
             session_gap_minutes=fc.session_gap_minutes,
             since=since,
             until=until,
+            bucket=bucket,
         )
     else:
         df = item_features(events, posts, velocity_hours=fc.velocity_hours, since=since, until=until)
@@ -59,8 +69,9 @@ def _same(got: Any, want: Any) -> bool:
     return bool(got == want)
 
 
-def assert_chunks_equal_whole(spark: Any, fc: Any, lake: Any, name: str, chunk_days: int) -> int:
-    """Build ``name`` whole and in chunks of ``chunk_days``; assert equal row for row, column for column."""
+def assert_chunks_equal_whole(spark: Any, fc: Any, lake: Any, name: str, chunk_days: int, buckets: int = 1) -> int:
+    """Build ``name`` whole and in chunks of ``chunk_days`` (user snapshots: and ``buckets`` pieces of the people
+    in each); assert equal row for row, column for column."""
     from socialflywheel.features.job import _event_dates, category_vocabulary
 
     events, posts = lake.read(spark, "silver.events"), lake.read(spark, "silver.posts")
@@ -70,7 +81,8 @@ def assert_chunks_equal_whole(spark: Any, fc: Any, lake: Any, name: str, chunk_d
     spans = snapshot_spans(plan, min(dates), chunk_days=chunk_days)
     assert len(spans) == -(-((max(dates) - min(dates)).days + 1) // chunk_days)
     whole = _rows([_build(name, events, posts, fc, cats, None, None)], KEYS[name])
-    chunks = _rows([_build(name, events, posts, fc, cats, s, u) for s, u in spans], KEYS[name])
+    pieces = [(b, buckets) for b in range(buckets)] if buckets > 1 else [None]
+    chunks = _rows([_build(name, events, posts, fc, cats, s, u, p) for s, u in spans for p in pieces], KEYS[name])
     assert len(chunks) == len(whole) > 0
     key = KEYS[name][0]
     last = max(r["as_of_date"] for r in whole)  # segments read the last day alone as everyone's latest snapshot
@@ -94,6 +106,15 @@ def test_chunks_equal_whole_on_tiny_lake(
     assert_chunks_equal_whole(spark, fc, lake, name, chunk_days)
 
 
+@pytest.mark.parametrize(("chunk_days", "buckets"), [(14, 40), (3, 2)])
+def test_user_buckets_equal_whole_on_tiny_lake(spark: Any, tiny_lake: Any, chunk_days: int, buckets: int) -> None:
+    """The people in pieces by a hash of their id (followers come from anybody's follows; the grid still ends on the
+    lake's last day for a piece whose people were quiet then)."""
+    cfg, lake = tiny_lake
+    fc = cfg.features.model_copy(update={"windows_days": [1, 3]})
+    assert_chunks_equal_whole(spark, fc, lake, USER_FEATURES.name, chunk_days, buckets)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(KEYS))
 def test_chunks_equal_whole_on_default_lake(spark: Any, default_lake: Any, name: str) -> None:
@@ -107,7 +128,8 @@ def test_chunks_equal_whole_on_default_lake(spark: Any, default_lake: Any, name:
 def test_job_in_chunks_writes_what_it_writes_in_one_piece(
     spark: Any, tiny_lake: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The whole features job (snapshots, then training examples over them) in 1-day chunks and in one piece."""
+    """The whole features job (snapshots, then training examples over them) in 1-day chunks and the people in 3
+    pieces, and all in one piece."""
     from tests.conftest import copy_lake, make_config
 
     from socialflywheel.features import job
@@ -121,7 +143,12 @@ def test_job_in_chunks_writes_what_it_writes_in_one_piece(
     try:
         for chunk in (0, 1):
             copied, _ = copy_lake(planted, tmp_path_factory.mktemp(f"chunk{chunk}") / "work")
-            cfg = make_config(copied.work_path, "simulate.profile=tiny", f"features.chunk_days={chunk}")
+            cfg = make_config(
+                copied.work_path,
+                "simulate.profile=tiny",
+                f"features.chunk_days={chunk}",
+                f"features.users_per_bucket={100 if chunk else 0}",  # 300 people: 3 pieces
+            )
             lake = Lake.from_config(cfg)
             for name in (*tables, "gold.features_watermark"):  # what a shared lake may hold already
                 shutil.rmtree(lake.path(name), ignore_errors=True)

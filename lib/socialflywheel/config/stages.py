@@ -118,6 +118,13 @@ class FeaturesConfig(Strict):
     test_days: int = Field(7, ge=1, le=MAX_DAYS, description="Last days held out as the test period.")
     validation_days: int = Field(3, ge=1, le=MAX_DAYS, description="Days before the test period used for validation.")
     # User, item and training-example tables (part B).
+    users_per_bucket: int = Field(
+        100_000,
+        ge=0,
+        le=INT32_MAX,
+        description="The user snapshots are built in pieces of about this many people (by a hash of their id), one "
+        "after another, so memory holds one piece (at 10M events, 500k people in one piece held 18 GB); 0: one piece.",
+    )
     chunk_days: int = Field(
         7,
         ge=0,

@@ -164,6 +164,11 @@ def date_spans(
     return spans
 
 
+def user_buckets(fc: FeaturesConfig, people: int) -> int:
+    """How many pieces the user snapshots are built in for ``people`` (rows of silver.users)."""
+    return max(1, -(-people // fc.users_per_bucket)) if fc.users_per_bucket > 0 else 1
+
+
 def snapshot_spans(plan: Plan, first: dt.date, *, chunk_days: int) -> list[tuple[str | None, str | None]]:
     """The as-of ranges of the user and item snapshots a run writes (:func:`date_spans` of its plan)."""
     return date_spans(plan.features_since, first, plan.max_event_date, chunk_days=chunk_days)
@@ -316,6 +321,8 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
     first = min(_event_dates(lake).values())
     spans = snapshot_spans(plan, first, chunk_days=fc.chunk_days)
     user_spans = snapshot_spans(plan, first, chunk_days=user_chunk_days(fc))
+    people = describe(lake, "silver.users")
+    buckets = user_buckets(fc, int(people["rows"]) if people else 0)
 
     def chunked(
         build: Callable[[str | None, str | None], int], over: list[tuple[str | None, str | None]] = spans
@@ -326,7 +333,10 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
         USER_FEATURES.name: _timed(
             steps,
             USER_FEATURES.name,
-            chunked(lambda s, u: build_user_features(spark, lake, fc, categories=cats, since=s, until=u), user_spans),
+            chunked(
+                lambda s, u: build_user_features(spark, lake, fc, categories=cats, since=s, until=u, buckets=buckets),
+                user_spans,
+            ),
         ),
         ITEM_FEATURES.name: _timed(
             steps, ITEM_FEATURES.name, chunked(lambda s, u: build_item_features(spark, lake, fc, since=s, until=u))

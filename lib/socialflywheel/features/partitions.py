@@ -26,6 +26,18 @@ def write_partitions(
     Without ``since`` (a full build, or its first chunk) the table is replaced whole; with it, only the partitions
     of the range (``until`` None: to the end), so the chunks of a full build and an incremental run leave the rest.
     """
+    if since is None or not lake.exists(name):
+        lake.overwrite(df, name)
+    else:
+        bound = f"{column} >= '{since}'" + (f" AND {column} <= '{until}'" if until is not None else "")
+        lake.overwrite(df, name, replace_where=bound)
+    return count_range(spark, lake, name, column=column, since=since, until=until)
+
+
+def count_range(
+    spark: SparkSession, lake: Lake, name: str, *, column: str, since: str | None, until: str | None
+) -> int:
+    """Rows of a table with ``column`` in ``since``..``until`` (open ends when None)."""
     from pyspark.sql import functions as F
 
     where = F.lit(True)
@@ -33,9 +45,4 @@ def write_partitions(
         where = where & (F.col(column) >= F.lit(dt.date.fromisoformat(since)))
     if until is not None:
         where = where & (F.col(column) <= F.lit(dt.date.fromisoformat(until)))
-    if since is None or not lake.exists(name):
-        lake.overwrite(df, name)
-    else:
-        bound = f"{column} >= '{since}'" + (f" AND {column} <= '{until}'" if until is not None else "")
-        lake.overwrite(df, name, replace_where=bound)
     return int(lake.read(spark, name).where(where).count())

@@ -163,13 +163,26 @@ def follow_intervals(events: DataFrame) -> DataFrame:
     )
 
 
-def follow_counts(events: DataFrame, span: Span | None = None) -> DataFrame:
+Bucket = tuple[int, int]
+"""``(b, n)``: the people whose id hashes to ``b`` of ``n`` buckets (a user-snapshot build in pieces by person)."""
+
+
+def in_bucket(column: str, bucket: Bucket) -> Column:
+    """True for the rows whose ``column`` (a person's id) falls in ``bucket``."""
+    from pyspark.sql import functions as F
+
+    b, n = bucket
+    return F.pmod(F.xxhash64(F.col(column)), F.lit(n)) == F.lit(b)
+
+
+def follow_counts(events: DataFrame, span: Span | None = None, bucket: Bucket | None = None) -> DataFrame:
     """Followers and followees of every person as of each date, from follow/unfollow events only.
 
     Args:
         events: silver events up to the span's end (every earlier day too: a pair's state before the span decides
             whether a follow in it changes a count; only follow and unfollow events are read).
         span: the as-of dates wanted (all when None).
+        bucket: only the people of this bucket (their follows read from every pair naming them).
 
     Returns:
         ``user_id, as_of_date, followers, followees`` for every date from the person's first follow
@@ -206,6 +219,8 @@ def follow_counts(events: DataFrame, span: Span | None = None) -> DataFrame:
         .groupBy("user_id", "event_date")
         .agg(F.sum("d_in").alias("d_in"), F.sum("d_out").alias("d_out"))
     )
+    if bucket is not None:
+        per_day = per_day.where(in_bucket("user_id", bucket))
     starts = per_day.groupBy("user_id").agg(F.min("event_date").alias("_start"))
     if span.since is not None:  # the counts on the eve of the span, then the span's days from its first
         first = F.lit(span.since)

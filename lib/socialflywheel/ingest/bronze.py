@@ -5,22 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from socialflywheel.faults import kill_point
 from socialflywheel.ingest.landing import LandingFile, discover, limits_from, on_or_before, split_batches
-from socialflywheel.ingest.lines import LandingParseError, parse_files
+from socialflywheel.ingest.lines import parse_files
 from socialflywheel.ingest.redelivery import changed_redeliveries
 from socialflywheel.ingest.schema_change import (
     StatusCount,
     check_breaking,
 )
+from socialflywheel.ingest.steps import parse_failure, ranked, timed_step
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy import suppression
@@ -90,17 +88,6 @@ class IngestResult(JobResult):
         )
         total.reconciled = total.rows_in == total.rows_new + total.rows_present + total.rows_quarantined
         return total
-
-
-@contextmanager
-def _step(seconds: dict[str, float], batch_id: str, name: str) -> Iterator[None]:
-    """Time one step of a batch into ``seconds`` and log it (where a slow ingest spends its time)."""
-    t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - t0, 2)
-        log.info("batch %s: %s took %.1f s", batch_id, name, seconds[name])
 
 
 def _utcnow() -> dt.datetime:
@@ -219,22 +206,22 @@ def ingest_batch(
     staging = _staging_dir(lake, batch_id)
     seconds: dict[str, float] = {}
     try:
-        with _step(seconds, batch_id, "parse"):
+        with timed_step(seconds, batch_id, "parse"):
             parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(ingest), mapping=ingest.field_mapping)
             try:
                 parsed.write.mode("overwrite").parquet(staging)
             except Exception as exc:
-                raise _parse_failure(exc, batch_id) from None
+                raise parse_failure(exc, batch_id) from None
         kill_point("ingest.after_staging")
         parsed = spark.read.parquet(staging)
         if erased is not None:
             parsed = suppression.mark_erased(parsed, erased)
         # Ranked once and staged: the counts, the quarantine and the merge below all read the ranks (recomputing
         # the window over event_id, and any erasure marking, for each of them cost a third of a batch's time).
-        with _step(seconds, batch_id, "rank"):
-            _ranked(parsed).write.mode("overwrite").parquet(f"{staging}-ranked")
+        with timed_step(seconds, batch_id, "rank"):
+            ranked(parsed).write.mode("overwrite").parquet(f"{staging}-ranked")
         parsed = spark.read.parquet(f"{staging}-ranked")
-        with _step(seconds, batch_id, "status counts"):
+        with timed_step(seconds, batch_id, "status counts"):
             stats = (
                 parsed.groupBy("source_file", "status", F.substring_index(F.col("detail"), ":", 1).alias("detail"))
                 .agg(F.count(F.lit(1)).alias("n"))
@@ -261,41 +248,6 @@ def ingest_batch(
     return result
 
 
-def _parse_failure(exc: Exception, batch_id: str) -> Exception:
-    """The one-line error for a failed parse step, when it came from parsing a landing file (else ``exc`` itself).
-
-    The engine wraps an error raised in a parse task in its own, with the task's traceback; the line the task
-    raised names the file and line.
-    """
-    text = str(exc)
-    marker = f"{LandingParseError.__name__}: "
-    if isinstance(exc, LandingParseError) or marker in text:
-        line = text.split(marker, 1)[-1].splitlines()[0] if marker in text else text
-        return LandingParseError(f"batch {batch_id} failed, nothing written: {line}")
-    return exc
-
-
-def _ranked(parsed: DataFrame) -> DataFrame:
-    """The parsed rows with ``_rn``, null for a rejected row.
-
-    A valid row's ``_rn`` is its place among the batch's rows of its event id, by file and line: 1 is the one taken.
-    Only the ids that repeat are ranked with a window: every other valid row is 1 (a window over the whole batch
-    sorted every row with its raw bytes, a third of a batch's time for the few repeats a batch holds).
-    """
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
-
-    ok = parsed.filter(F.col("status").isNull())
-    repeats = ok.groupBy("event_id").agg(F.count(F.lit(1)).alias("_n")).where(F.col("_n") > 1).select("event_id")
-    # The repeated ids on the left: the engine builds its hash table from them and streams the batch through.
-    flagged = repeats.withColumn("_repeat", F.lit(True)).join(ok, "event_id", "right")
-    by_id = Window.partitionBy("event_id").orderBy("source_file", "line_no")
-    once = flagged.where(F.col("_repeat").isNull()).drop("_repeat").withColumn("_rn", F.lit(1))
-    again = flagged.where(F.col("_repeat")).drop("_repeat").withColumn("_rn", F.row_number().over(by_id))
-    rejected = parsed.filter(F.col("status").isNotNull()).withColumn("_rn", F.lit(None).cast("int"))
-    return once.unionByName(again).unionByName(rejected)
-
-
 def _load_batch(
     spark: SparkSession,
     lake: Lake,
@@ -307,7 +259,8 @@ def _load_batch(
 ) -> IngestResult:
     """Reconcile one parsed batch and merge its new rows into bronze.events and its rejects into bronze.quarantine.
 
-    ``parsed`` carries the ranks of :func:`_ranked`; the wall time of each step goes into ``seconds``.
+    ``parsed`` carries the ranks of :func:`~socialflywheel.ingest.steps.ranked`; each step's wall time goes into
+    ``seconds``.
     """
     seconds = {} if seconds is None else seconds
     from pyspark.sql import functions as F
@@ -326,7 +279,7 @@ def _load_batch(
     if lake.exists("bronze.events"):
         bronze = lake.read(spark, "bronze.events")
         present = unique.join(bronze.select("event_id"), "event_id", "left_semi")
-        with _step(seconds, batch_id, "presence check"):
+        with timed_step(seconds, batch_id, "presence check"):
             rows_present = present.count()
             if rows_present:  # a re-delivery that changed the event is rejected as an in-batch repeat would be
                 changed = changed_redeliveries(present, bronze)
@@ -346,7 +299,7 @@ def _load_batch(
         now.alias("quarantined_at"),
         F.to_date(now).alias("ingest_date"),
     )
-    with _step(seconds, batch_id, "reconcile"):
+    with timed_step(seconds, batch_id, "reconcile"):
         rows_in = parsed.count()
         by_reason = {
             r["reason"]: r["n"] for r in quarantine.groupBy("reason").agg(F.count(F.lit(1)).alias("n")).collect()
@@ -373,12 +326,12 @@ def _load_batch(
     # Order matters for a kill at any point: every write below is idempotent, and the ledger comes last,
     # so a re-run takes the same files again and adds nothing twice.
     if rows_quarantined:
-        with _step(seconds, batch_id, "merge quarantine"):
+        with timed_step(seconds, batch_id, "merge quarantine"):
             lake.merge(spark, quarantine, "bronze.quarantine")
         kill_point("ingest.after_quarantine")
     if rows_new:
         events = unique.withColumn("batch_id", F.lit(batch_id)).withColumn("ingested_at", now)
-        with _step(seconds, batch_id, "merge bronze.events"):
+        with timed_step(seconds, batch_id, "merge bronze.events"):
             lake.merge(spark, events.select(*table("bronze.events").column_names), "bronze.events")
         kill_point("ingest.after_bronze_merge")
     return IngestResult(
