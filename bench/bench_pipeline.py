@@ -94,18 +94,22 @@ def run_size(
     done: list[dict[str, Any]],
     sizes: list[int],
     resume: tuple[str, str] | None = None,
+    only: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every stage at one size in a fresh work directory, or, with ``resume = (work, stage)``, the stages from
-    ``stage`` on in a kept work directory (the earlier stages' rows are taken from the last saved results)."""
+    ``stage`` on in a kept work directory (the earlier stages' rows are taken from the last saved results); ``only``
+    runs that one stage and keeps every other stage's saved row."""
     rows: list[dict[str, Any]] = []
     stages: tuple[str, ...] = STAGES
+    later: list[dict[str, Any]] = []
     if resume is None:
         work = tempfile.mkdtemp(prefix=f"bench-pipeline-{events}-")
     else:
         work, first = resume
-        stages = STAGES[STAGES.index(first) :]
+        stages = (first,) if only else STAGES[STAGES.index(first) :]
         saved = json.loads((RESULTS / "pipeline.json").read_text()).get("rows", [])
         rows = [r for r in saved if r.get("events") == events and r["stage"] in STAGES[: STAGES.index(first)]]
+        later = [r for r in saved if r.get("events") == events and r["stage"] in STAGES[STAGES.index(first) + 1 :]]
     failed: str | None = None
     try:
         for stage in stages:
@@ -139,6 +143,8 @@ def run_size(
                 file=sys.stderr,
                 flush=True,
             )
+        if only:
+            rows += later
         done = [r for r in rows if r.get("status") == "ok"]
         total = sum(r["wall_s"] for r in done)
         rows.append(
@@ -174,6 +180,7 @@ def main() -> None:
         metavar=("WORK", "STAGE"),
         help="run the stages from STAGE on in a work directory kept by --keep (one size)",
     )
+    ap.add_argument("--only", action="store_true", help="with --resume: run STAGE alone, keep the other stages' rows")
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
     resume = tuple(args.resume) if args.resume else None
@@ -188,6 +195,7 @@ def main() -> None:
             done=rows,
             sizes=args.events,
             resume=resume,
+            only=args.only,
         )
     _save(rows, args.events, args.sets, table=True)
 
