@@ -169,11 +169,12 @@ def segment_profiles(
     joined = user_segments.select("user_id", "segment").join(features, "user_id")
     pairs = [x for c in columns for x in (F.lit(c), F.avg(F.col(c).cast("double")))]
     sizes = joined.groupBy("segment").agg(F.count(F.lit(1)).alias("users"), F.create_map(*pairs).alias("features"))
+    # The views stream through both joins: the engine builds its hash table from the left side (posts, then the
+    # people's segments), never from the views.
+    viewed = events.filter(F.col("event_type") == "view").select("user_id", "post_id")
     views = (
-        events.filter(F.col("event_type") == "view")
-        .select("user_id", "post_id")
-        .join(posts.select("post_id", "category"), "post_id")
-        .join(user_segments.select("user_id", "segment"), "user_id")
+        user_segments.select("user_id", "segment")
+        .join(posts.select("post_id", "category").join(viewed, "post_id"), "user_id")
         .groupBy("segment", "category")
         .agg(F.count(F.lit(1)).alias("n"))
     )
