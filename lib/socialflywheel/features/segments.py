@@ -215,8 +215,9 @@ def _latest_user_features(
     wins = windows_days
     names = part_b.user_feature_names(windows_days=wins, categories=categories)
     table = lake.read(spark, "gold.user_features")
-    last = table.agg(F.max("as_of_date")).first()
-    snap = table.where(F.col("as_of_date") == F.lit(last[0] if last else None))
+    # A join with the one-row last day, not a filter on the scan: Sail's local-cluster mode failed the vector below
+    # ("no UDF found for array_length") when it ran over a filtered scan.
+    snap = table.agg(F.max("as_of_date").alias("as_of_date")).join(table, "as_of_date")
     vec = snap.select("user_id", part_b.user_feature_vector(windows_days=wins, categories=categories).alias("_v"))
     return vec.select("user_id", *[F.col("_v")[i].alias(n) for i, n in enumerate(names)])
 
