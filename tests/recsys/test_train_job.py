@@ -56,6 +56,7 @@ def runs(
         cfg = small_config(work, lake, *extra, *NO_BASELINE_GUARD)
         out[name] = train(None, cfg, run_name=name)
     out["cfg"] = small_config(work, lake)
+    out["lake"] = lake
     return out
 
 
@@ -68,7 +69,9 @@ def test_run_logs_params_metrics_artifacts_and_versions(runs: dict[str, Any]) ->
     run = mlflow.get_run(good.mlflow_run_id)
     params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
     assert params["cfg.train.lr"] == "0.01" and int(params["data.train_rows"]) == good.rows_in > 500
-    assert params[f"delta_version.{TRAINING_EXAMPLES_NAME}"] == "0" and "delta_version.silver.posts" in params
+    # the version the run read: the features job writes the table in date chunks, one commit each
+    read = str(runs["lake"].version(TRAINING_EXAMPLES_NAME))
+    assert params[f"delta_version.{TRAINING_EXAMPLES_NAME}"] == read and "delta_version.silver.posts" in params
     assert tags["job"] == "train" and tags["git_commit"] and tags["model_version"] == good.model_version
     for model in ("two_tower", "most_popular", "ials"):
         for k in (10, 50, 100):
