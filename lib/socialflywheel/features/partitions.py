@@ -26,12 +26,17 @@ def write_partitions(
     Without ``since`` (a full build, or its first chunk) the table is replaced whole; with it, only the partitions
     of the range (``until`` None: to the end), so the chunks of a full build and an incremental run leave the rest.
     """
+    replace_range(lake, df, name, column=column, since=since, until=until)
+    return count_range(spark, lake, name, column=column, since=since, until=until)
+
+
+def replace_range(lake: Lake, df: DataFrame, name: str, *, column: str, since: str | None, until: str | None) -> None:
+    """Replace the table whole (no ``since``), or only its partitions with ``column`` in ``since``..``until``."""
     if since is None or not lake.exists(name):
         lake.overwrite(df, name)
-    else:
-        bound = f"{column} >= '{since}'" + (f" AND {column} <= '{until}'" if until is not None else "")
-        lake.overwrite(df, name, replace_where=bound)
-    return count_range(spark, lake, name, column=column, since=since, until=until)
+        return
+    bound = f"{column} >= '{since}'" + (f" AND {column} <= '{until}'" if until is not None else "")
+    lake.overwrite(df, name, replace_where=bound)
 
 
 def count_range(

@@ -19,7 +19,7 @@ from socialflywheel.features.item_features import item_feature_names, item_featu
 from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.user_features import user_feature_names, user_feature_vector
-from socialflywheel.features.windows import Span, micros, with_end_date
+from socialflywheel.features.windows import Span, gap_days, micros, with_end_date
 from socialflywheel.lake.catalog import ENGAGEMENT_TYPES
 from socialflywheel.lake.catalog.stages import TRAINING_EXAMPLES as TRAINING_EXAMPLES  # re-exported for features.job
 
@@ -81,10 +81,9 @@ def training_examples(
     views = span.bound(views)
     engagements = Span(span.since).bound(engagements)  # an engagement is never before its view
     if span.until is not None:  # one up to a session gap after the span's last view labels it
-        gap_days = -(-int(session_gap_minutes) // (24 * 60))
-        engagements = engagements.where(F.col("event_date") <= F.lit(span.until + timedelta(days=gap_days)))
-    offset = timedelta(days=int(as_of_offset_days))
-    shifted = Span(*(d - offset if d is not None else None for d in (span.since, span.until)))
+        reach = timedelta(days=gap_days(session_gap_minutes))
+        engagements = engagements.where(F.col("event_date") <= F.lit(span.until + reach))
+    shifted = span.shifted(int(as_of_offset_days))
     user_features = shifted.keep(user_features)
     item_features = shifted.keep(item_features)
     v = views.select("event_id", "user_id", "post_id", "ts", "dwell_ms", "device", "event_date")

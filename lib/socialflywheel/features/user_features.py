@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from socialflywheel.features.partitions import count_range, write_partitions
+from socialflywheel.features.partitions import count_range, replace_range
 from socialflywheel.features.windows import (
     Bucket,
     Span,
     date_grid,
     follow_counts,
+    gap_days,
     in_bucket,
     safe_ratio,
     sessionize,
@@ -75,7 +76,7 @@ def user_features(
     longest = wins[-1]
     cats = list(categories)
     # A session flag looks back one gap: the days a gap can span before the first window day are read too.
-    lookback = longest - 1 + -(-int(session_gap_minutes) // (24 * 60))
+    lookback = longest - 1 + gap_days(session_gap_minutes)
     everyone = events
     if bucket is not None:
         events = events.where(in_bucket("user_id", bucket))
@@ -298,7 +299,6 @@ def build_user_features(
     Returns:
         The number of snapshot rows written.
     """
-    rows = 0
     for b in range(buckets):
         df = user_features(
             lake.read(spark, "silver.events"),
@@ -311,9 +311,7 @@ def build_user_features(
             bucket=(b, buckets) if buckets > 1 else None,
         )
         if b == 0:  # the first piece replaces the range; the others add their people to it
-            rows = write_partitions(spark, lake, df, USER_FEATURES.name, column="as_of_date", since=since, until=until)
+            replace_range(lake, df, USER_FEATURES.name, column="as_of_date", since=since, until=until)
         else:
             lake.append(df, USER_FEATURES.name)
-    if buckets > 1:
-        rows = count_range(spark, lake, USER_FEATURES.name, column="as_of_date", since=since, until=until)
-    return rows
+    return count_range(spark, lake, USER_FEATURES.name, column="as_of_date", since=since, until=until)

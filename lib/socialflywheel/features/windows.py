@@ -32,6 +32,11 @@ def cutoff_ts(as_of: str | Column) -> Column:
     return F.to_timestamp(F.date_add(day, 1))
 
 
+def gap_days(minutes: int) -> int:
+    """Whole days a gap of ``minutes`` can reach into from an event's day (a session gap, a label window)."""
+    return -(-int(minutes) // (24 * 60))
+
+
 def with_end_date(df: DataFrame, events: DataFrame, end: datetime.date | None = None) -> DataFrame:
     """Add ``_end``: the newest snapshot date, ``end`` when given, else the last event date present in ``events``."""
     from pyspark.sql import functions as F
@@ -73,6 +78,11 @@ class Span:
         if self.until is not None:
             out = out.where(F.col("event_date") <= F.lit(self.until))
         return out
+
+    def shifted(self, days: int) -> Span:
+        """The same span ``days`` earlier (open ends stay open)."""
+        back = datetime.timedelta(days=days)
+        return Span(*(d - back if d is not None else None for d in (self.since, self.until)))
 
     def keep(self, df: DataFrame, column: str = "as_of_date") -> DataFrame:
         """Rows of ``df`` whose ``column`` lies in the span."""

@@ -13,7 +13,7 @@ from socialflywheel.ingest.lines import LandingParseError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-log = logging.getLogger("socialflywheel.ingest.bronze")  # the batch's log lines stay under one name
+log = logging.getLogger(__name__)
 
 
 @contextmanager
