@@ -16,9 +16,10 @@ from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 
+from socialflywheel.ingest.columnar import UTF8_BOM, chunk_batch, json_lines
 from socialflywheel.ingest.fastparse import fast_event
 from socialflywheel.ingest.landing import LandingFile, escape_name
-from socialflywheel.ingest.parse import Limits, Rejected, iter_lines, parse_line, utf8_storable, validate
+from socialflywheel.ingest.parse import Limits, Rejected, parse_line, utf8_storable, validate
 from socialflywheel.lake.catalog import EVENT_FIELDS, spark_ddl, table
 from socialflywheel.lake.catalog.table import BIN, I64, STR
 
@@ -39,6 +40,7 @@ _LINE_FIELDS: tuple[pa.Field, ...] = (
 PARSED_ARROW = pa.schema([*EVENT_FIELDS, _BRONZE.field("extras"), _BRONZE.field("event_date"), *_LINE_FIELDS])
 PARSED_SCHEMA = spark_ddl(PARSED_ARROW)
 _EVENT_NAMES = PARSED_ARROW.names[: len(PARSED_ARROW.names) - len(_LINE_FIELDS)]
+_EVENT_ARROW = pa.schema(PARSED_ARROW.field(name) for name in _EVENT_NAMES)
 
 
 class LandingParseError(RuntimeError):
@@ -51,9 +53,6 @@ CHUNK_ROWS = 20_000
 CHUNK_BYTES = 16 << 20
 
 
-UTF8_BOM = b"\xef\xbb\xbf"
-
-
 def _records(content: bytes, fmt: str, part: tuple[int, int] | None) -> Iterator[tuple[int, bytes, Any]]:
     """(line_no, raw bytes, decoded record or None for a JSON line still to decode) for each row of a file.
 
@@ -61,7 +60,7 @@ def _records(content: bytes, fmt: str, part: tuple[int, int] | None) -> Iterator
     """
     first, last = part or (1, None)
     if fmt == "json":
-        for number, line in iter_lines(content, first, last):
+        for number, line in json_lines(content, first, last):  # iter_lines' lines, split a block at a time
             yield number, line, None
         return
     import pyarrow.parquet as pq
@@ -137,39 +136,85 @@ def parse_content(
 
     Every line gives exactly one row: any failure to decode, validate or convert it becomes the row's reason.
     Chunks of ``chunk`` rows or ``chunk_bytes`` raw bytes keep a large file's Python objects bounded in memory.
+    This is the per-line path; :func:`file_batches` takes JSON chunks columnar and gives the same batches.
 
     Raises:
         LandingParseError: reading the file's lines failed (not one line's content): one line naming file and line.
     """
+    fast = fmt == "json" and not mapping  # the fast paths know the contract's own field names only
     rows: list[Sequence[Any]] = []
     size = number = 0
-    fast = fmt == "json" and not mapping  # the fast path knows the contract's own field names only
     try:
         for number, raw, record in _records(content, fmt, part):
             if len(rows) >= chunk or size >= chunk_bytes:
                 yield _columns(rows)
                 rows, size = [], 0
             size += len(raw)
-            # A UTF-8 byte order mark (Windows tools write one) is not line 1's JSON.
-            line = raw.removeprefix(UTF8_BOM) if number == 1 and record is None else raw
-            if fast and record is None and (values := fast_event(line, limits)) is not None:
-                values += (None, None, raw, rel, sha, number)
-                rows.append(values)
-                continue
-            try:
-                if isinstance(record, Rejected):
-                    raise record
-                event = parse_line(line, limits, mapping) if record is None else validate(record, limits, mapping)
-                status, detail = None, None
-            except Rejected as rej:
-                event, status, detail = {}, rej.reason, _storable(rej.detail)
-            except Exception as exc:  # a failure no rule names still stays with its line (its detail says what)
-                event, status, detail = {}, "parse_error", one_line(exc)
-            rows.append((*(event.get(name) for name in _EVENT_NAMES), status, detail, raw, rel, sha, number))
+            rows.append(_line_row(number, raw, record, rel, sha, limits, mapping, fast))
     except Exception as exc:  # reading the file itself failed: one line naming it, not a task's traceback
         raise LandingParseError(f"landing file {rel}: reading failed after line {number}: {one_line(exc)}") from None
     if rows:
         yield _columns(rows)
+
+
+def _json_chunks(
+    content: bytes, rel: str, sha: str, limits: Limits, part: tuple[int, int] | None, chunk: int, chunk_bytes: int
+) -> Iterator[dict[str, list[Any]] | pa.RecordBatch]:
+    """The columnar path's chunks of a JSON file (no mapping): the same lines per chunk as :func:`parse_content`'s."""
+    numbers: list[int] = []
+    raws: list[bytes] = []
+    size = number = 0
+    try:
+        for number, raw, _ in _records(content, "json", part):
+            if len(numbers) >= chunk or size >= chunk_bytes:
+                yield _json_chunk(numbers, raws, rel, sha, limits)
+                numbers, raws, size = [], [], 0
+            size += len(raw)
+            numbers.append(number)
+            raws.append(raw)
+    except Exception as exc:  # as the per-line path words it
+        raise LandingParseError(f"landing file {rel}: reading failed after line {number}: {one_line(exc)}") from None
+    if numbers:
+        yield _json_chunk(numbers, raws, rel, sha, limits)
+
+
+def _line_row(
+    number: int, raw: bytes, record: object, rel: str, sha: str, limits: Limits, mapping: dict[str, str], fast: bool
+) -> Sequence[Any]:
+    """One line's row in PARSED_ARROW order: the fast path's event if it takes the line, else the exact parser's."""
+    # A UTF-8 byte order mark (Windows tools write one) is not line 1's JSON.
+    line = raw.removeprefix(UTF8_BOM) if number == 1 and record is None else raw
+    if fast and record is None and (values := fast_event(line, limits)) is not None:
+        values += (None, None, raw, rel, sha, number)
+        return values
+    try:
+        if isinstance(record, Rejected):
+            raise record
+        event = parse_line(line, limits, mapping) if record is None else validate(record, limits, mapping)
+        status, detail = None, None
+    except Rejected as rej:
+        event, status, detail = {}, rej.reason, _storable(rej.detail)
+    except Exception as exc:  # a failure no rule names still stays with its line (its detail says what)
+        event, status, detail = {}, "parse_error", one_line(exc)
+    return (*(event.get(name) for name in _EVENT_NAMES), status, detail, raw, rel, sha, number)
+
+
+def _json_chunk(
+    numbers: list[int], raws: list[bytes], rel: str, sha: str, limits: Limits
+) -> dict[str, list[Any]] | pa.RecordBatch:
+    """A chunk of a JSON file without mapping as :func:`chunk_batch` gives it: the per-line path's batch for it.
+
+    Should anything fail on the chunk as a whole, every line of it takes the per-line path (column lists returned).
+    """
+
+    def per_line(which: Iterable[int]) -> list[Sequence[Any]]:
+        return [_line_row(numbers[i], raws[i], None, rel, sha, limits, {}, True) for i in which]
+
+    try:
+        args = (numbers, raws, rel, sha, limits, PARSED_ARROW, _EVENT_ARROW)
+        return chunk_batch(*args, per_line=lambda rest: to_record_batch(_columns(per_line(rest))))
+    except Exception:  # any doubt about the chunk as a whole: today's path for every line of it
+        return _columns(per_line(range(len(raws))))
 
 
 def _columns(rows: list[Sequence[Any]]) -> dict[str, list[Any]]:
@@ -200,16 +245,43 @@ def to_record_batch(cols: dict[str, list[Any]]) -> pa.RecordBatch:
 
 
 def file_batches(
-    content: bytes, file: LandingFile, *, fmt: str, limits: Limits, mapping: dict[str, str]
+    content: bytes,
+    file: LandingFile,
+    *,
+    fmt: str,
+    limits: Limits,
+    mapping: dict[str, str],
+    columnar: bool = True,
+    chunk: int = CHUNK_ROWS,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[pa.RecordBatch]:
     """Parse one landing file (or its ``part``) into Arrow batches of PARSED_ARROW, as each parse task does.
+
+    ``columnar`` takes a JSON file's lines chunk by chunk in native code (the same batches as without it, faster);
+    ``chunk`` and ``chunk_bytes`` bound a batch's rows and raw bytes as in :func:`parse_content`.
 
     Raises:
         LandingParseError: something failed outside the per-line guard: one line naming the file and line.
     """
-    for cols in parse_content(
-        content, rel=file.rel, sha=file.sha256, fmt=fmt, limits=limits, mapping=mapping, part=file.part
-    ):
+    chunks: Iterator[dict[str, list[Any]] | pa.RecordBatch]
+    if columnar and fmt == "json" and not mapping:
+        chunks = _json_chunks(content, file.rel, file.sha256, limits, file.part, chunk, chunk_bytes)
+    else:
+        chunks = parse_content(
+            content,
+            rel=file.rel,
+            sha=file.sha256,
+            fmt=fmt,
+            limits=limits,
+            mapping=mapping,
+            part=file.part,
+            chunk=chunk,
+            chunk_bytes=chunk_bytes,
+        )
+    for cols in chunks:
+        if isinstance(cols, pa.RecordBatch):
+            yield cols
+            continue
         try:
             batch = to_record_batch(cols)
         except Exception as exc:

@@ -1,0 +1,258 @@
+"""The columnar fast path of the landing parser: a chunk of JSON lines to Arrow event columns, checked vectorized.
+
+It takes the very decoder of :mod:`socialflywheel.ingest.fastparse` over every line of a chunk, turns the decoded
+records into Arrow columns without a Python row per line, and does ``fast_event``'s checks (the event type's
+required fields, the timestamp's instant and range, the text's bytes, the extras) with Arrow compute on whole
+columns. Like ``fast_event`` it only ever *accepts*, and more narrowly: a ``ts`` other than the plain UTC spelling
+``YYYY-MM-DDTHH:MM:SSZ``, a line starting with a byte order mark, more than one extra field, any doubt at all, and the
+line is left to the per-line path, which gives today's row for it. An accepted line's values are those
+``fast_event`` gives for it, which the per-line differential test holds to ``parse_line``'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from socialflywheel.ingest.fastparse import _EXTRA_NAMES, _NEEDS, _decoder
+from socialflywheel.ingest.parse import CONTRACT_FIELDS, Limits, _extra_value
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# The one ts spelling taken here (what the simulator and most producers write): ASCII digits at fixed places.
+_PLAIN_UTC = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_PLAIN_UTC_BYTES = 20
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US_PER_DAY = 86_400_000_000
+_TS_TYPE = pa.timestamp("us", tz="UTC")
+_FIELDS = [*CONTRACT_FIELDS, *_EXTRA_NAMES]
+
+
+def _micros(when: dt.datetime) -> int:
+    """An aware datetime as microseconds since the epoch (exact: integer arithmetic on timedeltas)."""
+    return (when - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _needs_missing(columns: dict[str, pa.Array]) -> np.ndarray:
+    """Rows whose event type needs a field given as null or "" (the per-line path names it missing)."""
+    event_type = columns["event_type"]
+    missing = np.zeros(len(event_type), dtype=bool)
+    for name_type, needs in _NEEDS.items():
+        of_type = pc.equal(event_type, name_type).to_numpy(zero_copy_only=False)
+        if not of_type.any():
+            continue
+        for i in needs:
+            column = columns[CONTRACT_FIELDS[i]]
+            empty = pc.fill_null(pc.equal(column, ""), True).to_numpy(zero_copy_only=False)
+            missing |= of_type & empty
+    return missing
+
+
+def _timestamps(ts: list[Any], limits: Limits) -> tuple[pa.Array, np.ndarray]:
+    """(ts as microseconds since the epoch, rows whose ts is not a plain UTC spelling of an instant inside the limits).
+
+    The plain spelling has its digits at fixed places, so they are read as numbers on the text's bytes at once, and
+    the date checked as ``datetime.fromisoformat`` checks it (month, day of that month, hour, minute, second < 60).
+    """
+    n = len(ts)
+    text = pa.array([t if type(t) is str else None for t in ts], pa.string())
+    plain = pc.and_(pc.equal(pc.binary_length(text), _PLAIN_UTC_BYTES), pc.match_substring_regex(text, _PLAIN_UTC))
+    plain_rows = np.flatnonzero(pc.fill_null(plain, False).to_numpy(zero_copy_only=False))
+    spelled = pc.take(text, pa.array(plain_rows, pa.int64()))
+    _, offsets, chars = spelled.buffers()
+    start = int(np.frombuffer(offsets, dtype=np.int32)[spelled.offset]) if len(spelled) else 0
+    data = np.frombuffer(chars or b"", dtype=np.uint8)[start : start + _PLAIN_UTC_BYTES * len(spelled)]
+    digits = data.reshape(len(spelled), _PLAIN_UTC_BYTES).astype(np.int64) - ord("0")
+
+    def number(first: int, last: int) -> np.ndarray:
+        value = np.zeros(len(spelled), dtype=np.int64)
+        for place in range(first, last):
+            value = value * 10 + digits[:, place]
+        return value
+
+    year, month, day = number(0, 4), number(5, 7), number(8, 10)
+    hour, minute, second = number(11, 13), number(14, 16), number(17, 19)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+    valid = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    valid &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    # Days from the civil date (H. Hinnant's algorithm): the proleptic Gregorian calendar datetime uses.
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    micros = np.zeros(n, dtype=np.int64)
+    micros[plain_rows] = ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000
+    good = np.zeros(n, dtype=bool)
+    good[plain_rows] = valid
+    good &= (micros >= _micros(limits.min_ts)) & (micros <= _micros(limits.max_ts))
+    return pa.array(micros, pa.int64()), ~good
+
+
+def _extras(values: dict[str, list[Any]], n: int, extras_type: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+    """(each row's extras as the per-line path builds them, rows with two or more, which it leaves to the exact parser).
+
+    A row keeps its one extra field (if any) as a one-entry map; a row with more is only a placeholder here.
+    """
+    names, columns = [], []
+    for name in _EXTRA_NAMES:
+        if any(v is not None for v in values[name]):
+            names.append(name)
+            try:
+                columns.append(pa.array(values[name], pa.string()))
+            except (pa.ArrowException, TypeError, ValueError):  # not a string: the per-line path's JSON spelling
+                columns.append(pa.array([None if v is None else _extra_value(v) for v in values[name]], pa.string()))
+    if not names:
+        return pa.array([[]] * n, extras_type), np.zeros(n, dtype=bool)
+    given = np.stack([pc.is_valid(c).to_numpy(zero_copy_only=False) for c in columns])
+    count = given.sum(axis=0)
+    has = count > 0
+    keys = np.array(names, dtype=object)[given.argmax(axis=0)[has]]
+    items = pc.coalesce(*columns).filter(pa.array(has))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(has)]), pa.int32())
+    extras = pa.MapArray.from_arrays(offsets, pa.array(keys, pa.string()), items, type=extras_type)
+    return extras, count > 1
+
+
+def accept_chunk(lines: Sequence[bytes], limits: Limits, schema: pa.Schema) -> tuple[np.ndarray, pa.RecordBatch]:
+    """The lines of a chunk the columnar path takes for sure, and their event columns.
+
+    Args:
+        lines: a chunk's raw lines (without their line endings), in order.
+        limits: the validator's limits.
+        schema: the event columns to build (contract fields, ``extras``, ``event_date``), with their types.
+
+    Returns:
+        The positions in ``lines`` taken, ascending, and a batch of ``schema`` with one row per position.
+
+    Raises:
+        Exception: anything Arrow or the decoder raises on the chunk as a whole; the caller parses it per line.
+    """
+    if limits.min_ts.tzinfo is None or limits.max_ts.tzinfo is None:  # only aware limits compare as fast_event does
+        return np.zeros(0, dtype=np.int64), _empty(schema)
+    decode = _decoder().decode
+    max_line = limits.max_line_bytes
+    records: list[Any] = []
+    where: list[int] = []
+    for i, line in enumerate(lines):
+        if len(line) > max_line or line.startswith(UTF8_BOM):
+            continue
+        try:
+            records.append(decode(line))
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            continue
+        where.append(i)
+    n = len(records)
+    values = {name: list(map(attrgetter(name), records)) for name in _FIELDS}
+    arrays = {name: pa.array(values[name], schema.field(name).type) for name in CONTRACT_FIELDS if name != "ts"}
+    micros, doubt = _timestamps(values["ts"], limits)
+    doubt |= _needs_missing(arrays)
+    text_bytes = pc.fill_null(pc.binary_length(arrays["text"]), 0).to_numpy(zero_copy_only=False)
+    doubt |= text_bytes > limits.max_text_bytes
+    arrays["extras"], extra_doubt = _extras(values, n, schema.field("extras").type)
+    doubt |= extra_doubt
+    arrays["ts"] = micros.cast(_TS_TYPE)
+    day = np.floor_divide(micros.to_numpy(), _US_PER_DAY).astype(np.int32)
+    arrays["event_date"] = pa.array(day, pa.int32()).cast(pa.date32())
+    batch = pa.RecordBatch.from_arrays([arrays[name] for name in schema.names], schema=schema)
+    keep = np.flatnonzero(~doubt)
+    return np.asarray(where, dtype=np.int64)[keep], batch.take(pa.array(keep, pa.int64()))
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+def with_line_columns(
+    events: pa.RecordBatch,
+    taken: np.ndarray,
+    numbers: list[int],
+    raws: list[bytes],
+    rel: str,
+    sha: str,
+    schema: pa.Schema,
+) -> pa.RecordBatch:
+    """The taken lines' rows of ``schema``: their events, no status or detail, raw bytes, file and line number."""
+    n = len(taken)
+    rows = pa.array(taken, pa.int64())
+    line = [
+        pa.nulls(n, pa.string()),
+        pa.nulls(n, pa.string()),
+        pa.array(raws, pa.binary()).take(rows),
+        pa.array([rel] * n, pa.string()),
+        pa.array([sha] * n, pa.string()),
+        pa.array(numbers, pa.int64()).take(rows),
+    ]
+    return pa.RecordBatch.from_arrays([*events.columns, *line], schema=schema)
+
+
+def chunk_batch(
+    numbers: list[int],
+    raws: list[bytes],
+    rel: str,
+    sha: str,
+    limits: Limits,
+    schema: pa.Schema,
+    event_schema: pa.Schema,
+    *,
+    per_line: Callable[[list[int]], pa.RecordBatch],
+) -> pa.RecordBatch:
+    """A chunk of lines as a batch of ``schema``: the lines taken here, the others' rows from ``per_line``, in order.
+
+    Args:
+        numbers: the lines' numbers in their file.
+        raws: the lines' bytes.
+        rel: the file's name.
+        sha: the file's SHA-256.
+        limits: the validator's limits.
+        schema: the parse step's schema: ``event_schema``, then status, detail, raw, source_file, file_sha256, line_no.
+        event_schema: the event columns of ``schema``.
+        per_line: the batch the per-line path gives for the lines at these positions.
+
+    Raises:
+        Exception: anything the chunk as a whole raises; the caller parses it per line.
+    """
+    taken, events = accept_chunk(raws, limits, event_schema)
+    good = with_line_columns(events, taken, numbers, raws, rel, sha, schema)
+    if len(taken) == len(raws):
+        return good
+    others = np.setdiff1d(np.arange(len(raws)), taken, assume_unique=True)
+    order = np.argsort(np.concatenate([taken, others]), kind="stable")
+    return pa.concat_batches([good, per_line(others.tolist())]).take(pa.array(order))
+
+
+def json_lines(
+    content: bytes, first: int = 1, last: int | None = None, block: int = 16 << 20
+) -> Iterator[tuple[int, bytes]]:
+    """The numbered non-blank lines ``first`` to ``last`` of a file, as ``parse.iter_lines`` gives them.
+
+    A block of about ``block`` bytes (ending at a line end) is split at once in native code, not read line by line.
+    """
+    number = pos = 0
+    while pos < len(content):
+        end = content.find(b"\n", pos + block)
+        end = len(content) if end < 0 else end + 1
+        pieces = content[pos:end].split(b"\n")
+        if not pieces[-1]:  # the block ends with its last line's "\n"
+            pieces.pop()
+        pos = end
+        if number + len(pieces) < first:
+            number += len(pieces)
+            continue
+        for piece in pieces:
+            number += 1
+            if number < first:
+                continue
+            if last is not None and number > last:
+                return
+            line = piece[:-1] if piece.endswith(b"\r") else piece
+            if line.strip():
+                yield number, line
