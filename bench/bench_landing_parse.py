@@ -1,4 +1,5 @@
-"""Landing-line parse throughput (lines/s): the schema-compiled validator against the hand-written one before #15.
+"""Landing-line parse throughput (lines/s): the schema-compiled validator against the hand-written one before #15,
+and a whole file's parse step (``lines.file_batches``, lines to Arrow batches) per line against columnar (#17).
 
     python bench/bench_landing_parse.py [LINES]      # default: 200000
 
@@ -8,6 +9,8 @@ event types, oversized text, invalid UTF-8), then parses every line with each im
 process: chunk by chunk, the two back to back in alternating order, best (and median) of ``REPEATS`` per
 chunk, summed. Times are CPU seconds of this process (the bench machine is shared; wall seconds are reported
 too). The table counts each implementation's outcomes; the JSON also says on how many lines they differ.
+The file step is timed the same way on files of ``FILE_LINES`` lines (one parse chunk each), and its two paths'
+batches are checked equal; the load average (the bench machine is shared) is recorded before and after.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -27,12 +31,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import emit
+from socialflywheel.ingest import lines as landing_lines_module
 from socialflywheel.ingest import parse
+from socialflywheel.ingest.landing import LandingFile
 from socialflywheel.lake.catalog import EVENT_TYPES
 from socialflywheel.simulate.corrupt import corrupt_lines
 
 REPEATS = 7
 CHUNK = 10_000
+FILE_LINES = 20_000
 INVALID_SHARE = 0.05
 _LIMITS = parse.Limits(max_ts=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
 
@@ -290,8 +297,48 @@ def one_pass(parse_line: ParseLine, lines: list[bytes]) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
+def file_step(columnar: bool, content: bytes) -> list[Any]:
+    file = LandingFile("events/bench.jsonl", "file:///bench.jsonl", len(content), "0" * 64)
+    return list(
+        landing_lines_module.file_batches(content, file, fmt="json", limits=_LIMITS, mapping={}, columnar=columnar)
+    )
+
+
+def time_file_step(lines: list[bytes]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows and figures of the file step, per line against columnar, on files of FILE_LINES lines."""
+    files = [b"\n".join(lines[i : i + FILE_LINES]) + b"\n" for i in range(0, len(lines), FILE_LINES)]
+    paths = {"file step, per line (fast_event)": False, "file step, columnar (#17)": True}
+    same = all(
+        len(a) == len(b) and all(x.equals(y) for x, y in zip(a, b, strict=True))
+        for a, b in ((file_step(True, f), file_step(False, f)) for f in files)
+    )
+    cpu: dict[str, list[list[float]]] = {name: [[] for _ in files] for name in paths}
+    for rep in range(REPEATS):
+        for k, content in enumerate(files):
+            for name in list(paths) if (rep + k) % 2 == 0 else list(reversed(paths)):
+                t0 = time.process_time()
+                file_step(paths[name], content)
+                cpu[name][k].append(time.process_time() - t0)
+    rows = [
+        {
+            "implementation": name,
+            "lines": len(lines),
+            "best_cpu_s": sum(min(t) for t in cpu[name]),
+            "lines_per_s": len(lines) / sum(min(t) for t in cpu[name]),
+            "median_lines_per_s": len(lines) / sum(statistics.median(t) for t in cpu[name]),
+        }
+        for name in paths
+    ]
+    ratio = rows[1]["lines_per_s"] / rows[0]["lines_per_s"]
+    ratio_median = rows[1]["median_lines_per_s"] / rows[0]["median_lines_per_s"]
+    print(f"file step columnar/per-line: {ratio:.3f} (best CPU), {ratio_median:.3f} (median CPU); same: {same}")
+    figures = {"file_lines": FILE_LINES, "ratio_columnar_over_per_line": ratio}
+    return rows, figures | {"ratio_columnar_over_per_line_median": ratio_median, "file_step_batches_equal": same}
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    load_before = os.getloadavg()
     lines, injected = landing_lines(n)
     t0 = time.perf_counter()
     parse._contract()  # the once-per-process compile, timed on its own
@@ -339,10 +386,14 @@ def main() -> None:
     ratio = speed[new_name] / speed[old_name]
     ratio_median = median_speed[new_name] / median_speed[old_name]
     print(f"ratio new/old: {ratio:.3f} (best CPU), {ratio_median:.3f} (median CPU); outcomes differing: {disagree}")
+    file_rows, file_figures = time_file_step(lines)
     emit(
         "landing_parse",
-        rows,
-        {
+        rows + file_rows,
+        file_figures
+        | {
+            "load_average_1_5_15_before": load_before,
+            "load_average_1_5_15_after": os.getloadavg(),
             "command": "python bench/bench_landing_parse.py " + str(n),
             "repeats": REPEATS,
             "chunk_lines": CHUNK,

@@ -136,8 +136,16 @@ def accept_chunk(lines: Sequence[bytes], limits: Limits, schema: pa.Schema) -> t
     Raises:
         Exception: anything Arrow or the decoder raises on the chunk as a whole; the caller parses it per line.
     """
+    where, taken, events = _decode_chunk(lines, limits, schema)
+    return where[taken], events.filter(pa.array(taken))
+
+
+def _decode_chunk(
+    lines: Sequence[bytes], limits: Limits, schema: pa.Schema
+) -> tuple[np.ndarray, np.ndarray, pa.RecordBatch]:
+    """(positions of the lines decoded, which of them are taken, the decoded lines' event columns)."""
     if limits.min_ts.tzinfo is None or limits.max_ts.tzinfo is None:  # only aware limits compare as fast_event does
-        return np.zeros(0, dtype=np.int64), _empty(schema)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), _empty(schema)
     decode = _decoder().decode
     max_line = limits.max_line_bytes
     records: list[Any] = []
@@ -163,8 +171,7 @@ def accept_chunk(lines: Sequence[bytes], limits: Limits, schema: pa.Schema) -> t
     day = np.floor_divide(micros.to_numpy(), _US_PER_DAY).astype(np.int32)
     arrays["event_date"] = pa.array(day, pa.int32()).cast(pa.date32())
     batch = pa.RecordBatch.from_arrays([arrays[name] for name in schema.names], schema=schema)
-    keep = np.flatnonzero(~doubt)
-    return np.asarray(where, dtype=np.int64)[keep], batch.take(pa.array(keep, pa.int64()))
+    return np.asarray(where, dtype=np.int64), ~doubt, batch
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
@@ -180,17 +187,13 @@ def with_line_columns(
     sha: str,
     schema: pa.Schema,
 ) -> pa.RecordBatch:
-    """The taken lines' rows of ``schema``: their events, no status or detail, raw bytes, file and line number."""
+    """The rows of ``schema`` of the lines at positions ``taken`` (ascending): events, raw bytes, file and number."""
     n = len(taken)
-    rows = pa.array(taken, pa.int64())
-    line = [
-        pa.nulls(n, pa.string()),
-        pa.nulls(n, pa.string()),
-        pa.array(raws, pa.binary()).take(rows),
-        pa.array([rel] * n, pa.string()),
-        pa.array([sha] * n, pa.string()),
-        pa.array(numbers, pa.int64()).take(rows),
-    ]
+    raw, number = pa.array(raws, pa.binary()), pa.array(numbers, pa.int64())
+    if n != len(raws):  # else every line is a row, in order
+        rows = pa.array(taken, pa.int64())
+        raw, number = raw.take(rows), number.take(rows)
+    line = [pa.nulls(n, pa.string()), pa.nulls(n, pa.string()), raw, pa.array([rel] * n), pa.array([sha] * n), number]
     return pa.RecordBatch.from_arrays([*events.columns, *line], schema=schema)
 
 
@@ -220,12 +223,16 @@ def chunk_batch(
     Raises:
         Exception: anything the chunk as a whole raises; the caller parses it per line.
     """
-    taken, events = accept_chunk(raws, limits, event_schema)
-    good = with_line_columns(events, taken, numbers, raws, rel, sha, schema)
-    if len(taken) == len(raws):
+    decoded, taken, events = _decode_chunk(raws, limits, event_schema)
+    good = with_line_columns(events, decoded, numbers, raws, rel, sha, schema)
+    if len(decoded) == len(raws) and taken.all():
         return good
-    others = np.setdiff1d(np.arange(len(raws)), taken, assume_unique=True)
-    order = np.argsort(np.concatenate([taken, others]), kind="stable")
+    # One take puts the taken rows (of the decoded ones) and the per-line rows of the others in line order.
+    at = decoded[taken]
+    others = np.setdiff1d(np.arange(len(raws)), at, assume_unique=True)
+    order = np.empty(len(raws), dtype=np.int64)
+    order[at] = np.flatnonzero(taken)
+    order[others] = len(decoded) + np.arange(len(others))
     return pa.concat_batches([good, per_line(others.tolist())]).take(pa.array(order))
 
 
