@@ -30,6 +30,7 @@ from _harness import RESULTS, ChildFailed, emit, machine, run_child
 QUALITY = (
     "examples_per_s",
     "epochs_run",
+    "examples_seen",
     "refit_rows",
     "holdout_recall_at_50",
     "best_baseline_recall_at_50",

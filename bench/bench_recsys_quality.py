@@ -38,23 +38,15 @@ MOVIELENS = (
 def build_default_lake(work: Path) -> Path:
     """Simulate, ingest, conform and build features for the default profile; returns the lake root."""
     from socialflywheel.config import load_config
-    from socialflywheel.features.job import run_features
-    from socialflywheel.ingest import run_conform, run_ingest
     from socialflywheel.lake.io import Lake
-    from socialflywheel.simulate import run_simulate
-    from socialflywheel.spark import get_session, stop_session
+    from socialflywheel.runs import execute_job
 
     cfg = load_config(None, [f"work_dir={work}", "simulate.profile=default"])
-    lake = Lake.from_config(cfg)
-    if not lake.exists("gold.training_examples"):
-        spark = get_session(cfg)
-        try:
-            for step in (run_simulate, run_ingest, run_conform, run_features):
-                t0 = time.perf_counter()
-                step(spark, cfg, lake)
-                print(f"{step.__name__}: {time.perf_counter() - t0:.1f}s", flush=True)
-        finally:
-            stop_session()
+    if not Lake.from_config(cfg).exists("gold.training_examples"):
+        for job in ("simulate", "ingest", "conform", "features"):  # the jobs as the CLI runs them
+            t0 = time.perf_counter()
+            execute_job(job, cfg)
+            print(f"{job}: {time.perf_counter() - t0:.1f}s", flush=True)
     return Path(cfg.lake_root)
 
 
@@ -70,7 +62,9 @@ def build_movielens_lake(work: Path) -> Path:
 
 
 # How training went, per run (TrainResult fields).
-TRAIN_FACTS = ("best_epoch", "epochs_run", "stopped_early", "examples_per_s", "world_size", "device", "refit_rows")
+TRAIN_FACTS = (
+    "best_epoch", "epochs_run", "stopped_early", "examples_per_s", "examples_seen", "world_size", "device", "refit_rows"
+)  # fmt: skip
 
 
 def quality_runs(lake_root: Path, work: Path, *, seeds: list[int], overrides: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -44,6 +44,20 @@ class TrainConfig(Strict):
         description="Add a learned logit from each candidate's age and recent positives as of the query time "
         "(time-split data sets whose catalogue has creation times).",
     )
+    sparse_ids: bool = Field(
+        True,
+        description="Id tables (user, post, author, hashtag) get row-sparse gradients and a lazy Adam that updates "
+        "the rows a step read, so a step costs what the batch touched, not the tables' size (with DDP over CUDA "
+        "processes, NCCL has no sparse all-reduce and they stay dense); false: dense Adam over every parameter.",
+    )
+    examples_per_epoch: int | None = Field(
+        None,
+        ge=1,
+        le=2**62,
+        description="Training examples per epoch (rounded up to whole batches): each epoch trains on another seeded "
+        "subsample of the shards, for worlds whose full epochs take too long; the run records how many it saw. "
+        "null: every example, every epoch.",
+    )
     refit_epochs: int = Field(
         1,
         ge=0,

@@ -69,6 +69,8 @@ def _train_kwargs(tc: TrainConfig, data: Path, out: Path) -> dict[str, Any]:
         "num_threads": _threads(tc),
         "time_prior": tc.time_prior,
         "id_dropout": tc.id_dropout,
+        "sparse_ids": tc.sparse_ids,
+        "examples_per_epoch": tc.examples_per_epoch,
     }
 
 
@@ -212,6 +214,8 @@ class TrainResult(JobResult):
     epochs_run: int = 0
     stopped_early: bool = False
     examples_per_s: float = 0.0
+    examples_seen: int = 0
+    """Examples the selection run trained on, over all its epochs (train.examples_per_epoch caps an epoch's)."""
     world_size: int = 1
     device: str = "cpu"
     refit_epochs: int = 0
@@ -299,7 +303,11 @@ def run_train(
             if shared is not None:  # scratch copies of derived data do not outlive the run (erasure, cost)
                 remove_tree(shared)
         mlflow.log_metrics(
-            {"train.examples_per_s": float(result["examples_per_s"]), "train.best_epoch": result["best_epoch"]}
+            {
+                "train.examples_per_s": float(result["examples_per_s"]),
+                "train.examples_seen": int(result["examples_seen"]),
+                "train.best_epoch": result["best_epoch"],
+            }
         )
         grid: dict[str, Sequence[float]] = {
             "factors": tc.ials_factors,
@@ -362,6 +370,7 @@ def run_train(
         epochs_run=int(result["epochs_run"]),
         stopped_early=bool(result["stopped_early"]),
         examples_per_s=float(result["examples_per_s"]),
+        examples_seen=int(result["examples_seen"]),
         world_size=int(result["world_size"]),
         device=str(result["device"]),
         refit_epochs=tc.refit_epochs,

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
 
-def save_checkpoint(
-    path: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
-) -> None:
+class Stateful(Protocol):
+    """An optimizer as a checkpoint sees it."""
+
+    def state_dict(self) -> dict[str, Any]: ...  # noqa: D102
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...  # noqa: D102
+
+
+def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizer: Stateful, state: dict[str, Any]) -> None:
     """Write a checkpoint to ``path`` atomically (a temporary file, then ``os.replace``).
 
     Args:
@@ -34,7 +40,7 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    path: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device: torch.device
+    path: str | Path, *, model: torch.nn.Module, optimizer: Stateful, device: torch.device
 ) -> dict[str, Any]:
     """Restore model, optimizer and RNG states from ``path``; return the saved loop state."""
     blob = torch.load(str(path), map_location=device, weights_only=False)

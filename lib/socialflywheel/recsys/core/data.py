@@ -249,7 +249,8 @@ class ShardStream(IterableDataset[Batch]):
     Every rank yields exactly :attr:`steps_per_epoch` batches per epoch, cycling over its own row
     groups if it runs out, so uneven shards never leave a rank waiting in a collective. The order is
     a pure function of ``(seed, epoch, rank)``: a resumed run skips the first ``start_step`` batches
-    and sees exactly what an uninterrupted run would have.
+    and sees exactly what an uninterrupted run would have. With ``examples_per_epoch`` an epoch stops after that
+    many examples (rounded up to whole global batches): each epoch then trains on another seeded subsample.
     """
 
     def __init__(
@@ -262,6 +263,7 @@ class ShardStream(IterableDataset[Batch]):
         per_rank_batch: int = 256,
         seed: int = 0,
         shuffle_buffer: int = 16384,
+        examples_per_epoch: int | None = None,
     ) -> None:
         self.refs = scan_row_groups(shards_dir)
         if not self.refs:
@@ -273,6 +275,9 @@ class ShardStream(IterableDataset[Batch]):
         self.shuffle_buffer = max(shuffle_buffer, 2 * per_rank_batch)
         self.total_rows = sum(r.num_rows for r in self.refs)
         self.steps_per_epoch = steps_per_epoch(self.total_rows, world_size=world_size, per_rank_batch=per_rank_batch)
+        if examples_per_epoch is not None:  # a subsample: the epoch's seeded deal of row groups, cut short
+            cap = -(-examples_per_epoch // (world_size * per_rank_batch))
+            self.steps_per_epoch = max(1, min(self.steps_per_epoch, cap))
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:

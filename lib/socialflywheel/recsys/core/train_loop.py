@@ -44,6 +44,7 @@ from socialflywheel.recsys.core.distributed import (
     shutdown,
 )
 from socialflywheel.recsys.core.model import TwoTower, load_model, sampled_softmax_loss, save_model
+from socialflywheel.recsys.core.optim import TowerAdam
 
 ValFn = Callable[[TwoTower], dict[str, float]]
 LogFn = Callable[[int, dict[str, float]], None]
@@ -65,6 +66,7 @@ class TrainResult:
     global_steps: int
     stopped_early: bool
     examples_per_s: float
+    examples_seen: int
     world_size: int
     device: str
     history: list[dict[str, float]] = field(default_factory=list)
@@ -126,6 +128,8 @@ def train(
     time_prior: bool = DEFAULTS.time_prior,
     id_dropout: float = DEFAULTS.id_dropout,
     init_model: str | Path | None = None,
+    sparse_ids: bool = DEFAULTS.sparse_ids,
+    examples_per_epoch: int | None = DEFAULTS.examples_per_epoch,
 ) -> TrainResult:
     """Train a :class:`TwoTower` on prepared shards; one call per process (torchrun sets the env).
 
@@ -162,6 +166,10 @@ def train(
             learns to rank from content alone; items never seen in training always drop it (> 0 only).
         init_model: A ``model.pt`` whose weights start the training (a warm start, e.g. the refit of
             the selected model on train + validation); its architecture must match these arguments.
+        sparse_ids: Row-sparse gradients for the id tables and a lazy Adam on the rows a step read
+            (:class:`~socialflywheel.recsys.core.optim.TowerAdam`); dense Adam over everything when False.
+        examples_per_epoch: Train each epoch on this many examples (whole global batches) of the epoch's seeded
+            order, a different subsample every epoch; None: every example.
 
     Returns:
         A :class:`TrainResult` (identical on every rank).
@@ -192,6 +200,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         per_rank_batch=per_rank,
         seed=seed,
         shuffle_buffer=kw["shuffle_buffer"],
+        examples_per_epoch=kw["examples_per_epoch"],
     )
     clock = None
     if kw["time_prior"] and kw["items_path"] is not None and meta.extra.get("split_by", "time") == "time":
@@ -220,9 +229,8 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         model.load_state_dict(start.state_dict())
     if kw["id_dropout"] > 0 and len(meta.item_counts) == meta.num_items:
         model.set_known_items(torch.as_tensor(meta.item_counts) > 0, dropout=kw["id_dropout"])
-    # foreach: one kernel per op over all parameters; the CPU default loops over them, ~4x slower on the id
-    # tables of the default lake and the same numbers
-    opt = torch.optim.Adam(model.parameters(), lr=kw["lr"], foreach=True)
+    # NCCL has no sparse all-reduce: DDP over CUDA processes keeps the tables dense
+    opt = TowerAdam(model, lr=kw["lr"], sparse=kw["sparse_ids"] and not (env.distributed and env.device.type == "cuda"))
     items = None
     if kw["random_negatives"] > 0:
         if kw["items_path"] is None:
@@ -289,7 +297,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
                 extra_logits=extra,
                 neg_extra_logits=neg_extra,
             )
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
             opt.step()
             state["loss_sum"] += float(loss.detach())
@@ -353,6 +361,7 @@ def _finish(*, env: DistEnv, model: TwoTower, state: dict[str, Any], out: Path, 
         global_steps=int(state["global_step"]),
         stopped_early=bool(state["stopped"]),
         examples_per_s=state["global_step"] * per_step / max(state["train_s"], 1e-9),
+        examples_seen=state["global_step"] * per_step,
         world_size=env.world_size,
         device=str(env.device),
         history=list(state["history"]),
