@@ -1,4 +1,4 @@
-"""The `flywheel` commands that read the lake without Spark: tables, schema, history, show and runs.
+"""The `flywheel` commands that read the lake without Spark: status, tables, schema, history, show and runs.
 
 They print rich tables on a terminal, tab-separated lines into a pipe, and JSON with ``--json``.
 """
@@ -12,6 +12,7 @@ import typer
 
 from socialflywheel.cli_options import ConfOpt, JsonOpt, SetOpt, TableArg
 from socialflywheel.console import cell, is_tty, print_rows
+from socialflywheel.lake_status import register_status_command
 from socialflywheel.table_view import (
     catalog_records,
     first_rows,
@@ -32,7 +33,8 @@ LakeOpener = Callable[[str | None, list[str] | None], "Lake"]
 
 
 def register_lake_commands(app: typer.Typer, *, open_lake: LakeOpener) -> None:
-    """Add tables, schema, history, show and runs to ``app``, in that order (the order `--help` lists them)."""
+    """Add status, tables, schema, history, show and runs to ``app``, in that order (the order `--help` lists them)."""
+    register_status_command(app, open_lake=open_lake)
 
     @app.command(
         help="Each table of the catalog: rows, Delta version, size, last write (--schema: the data dictionary)."

@@ -18,6 +18,7 @@ a test, a bench or the command line that does not name a value trains the produc
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import time
@@ -49,6 +50,7 @@ from socialflywheel.recsys.core.optim import TowerAdam
 ValFn = Callable[[TwoTower], dict[str, float]]
 LogFn = Callable[[int, dict[str, float]], None]
 VAL_METRIC = "recall@50"
+log = logging.getLogger(__name__)
 
 
 class TrainingInterrupted(RuntimeError):
@@ -318,7 +320,8 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
 def _end_epoch(
     *, env: DistEnv, model: TwoTower, state: dict[str, Any], steps: int, out: Path, kw: dict[str, Any]
 ) -> None:
-    """Validate on rank 0, share the verdict, keep the best model, decide on early stopping."""
+    """Validate on rank 0, share the verdict, keep the best model, decide on early stopping; log the epoch."""
+    t_val = time.perf_counter()
     loss = torch.tensor([state["loss_sum"] / steps], dtype=torch.float64)
     if env.distributed:
         dist.all_reduce(loss)
@@ -341,7 +344,23 @@ def _end_epoch(
     if env.is_main and kw["log_fn"] is not None:
         kw["log_fn"](state["epoch"], record)
     state["stopped"] = bool(kw["patience"] and state["bad"] >= kw["patience"])
-    state.update(epoch=state["epoch"] + 1, step=0, loss_sum=0.0)
+    # the epoch's training time is what train_s gained since the last epoch ended (a resumed epoch's included)
+    train_s, val_s = state["train_s"] - state.get("train_s_at_epoch_end", 0.0), time.perf_counter() - t_val
+    state["val_s"] = state.get("val_s", 0.0) + val_s
+    if env.is_main:
+        val = f", val {VAL_METRIC} {metrics[VAL_METRIC]:.4f}" if VAL_METRIC in metrics else ""
+        log.info(
+            "epoch %d/%d: train loss %.4f%s, %s examples/s, epoch %.1fs (validation %.1fs), elapsed %.1fs",
+            state["epoch"] + 1,
+            kw["epochs"],
+            record["train_loss"],
+            val,
+            format(steps * kw["batch_size"] / max(train_s, 1e-9), ",.0f"),
+            train_s + val_s,
+            val_s,
+            state["train_s"] + state["val_s"],
+        )
+    state.update(epoch=state["epoch"] + 1, step=0, loss_sum=0.0, train_s_at_epoch_end=state["train_s"])
 
 
 def _finish(*, env: DistEnv, model: TwoTower, state: dict[str, Any], out: Path, per_step: int) -> TrainResult:
