@@ -29,7 +29,7 @@ from bench._harness import emit
 
 from socialflywheel.tracking import Tracking
 
-TRAIN = ("train.device=cpu", "train.num_threads=1", "train.checkpoint_every_steps=0")
+TRAIN = ("train.device=cpu", "train.num_threads=1", "train.checkpoint_every_s=0")
 MOVIELENS = (
     "train.split_by=user_time", "train.batch_size=512", "train.epochs=10", "train.patience=3", "train.id_dropout=0",
 )  # fmt: skip

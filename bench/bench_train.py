@@ -5,6 +5,7 @@ on a GPU box without Spark or MLflow::
 
     python bench/bench_train.py                 # 200k planted examples, 2 epochs, CPU 1 and 2 procs (+ CUDA)
     python bench/bench_train.py --rows 50000    # smaller
+    python bench/bench_train.py --id-rows 0     # without the 500k-id rows (row-sparse vs dense Adam)
 
 Writes ``bench/results/train.json``. Each configuration runs in its own process (torchrun for two),
 with one thread per process so that two processes on two cores do not oversubscribe them. The rows of the
@@ -121,8 +122,56 @@ def _train_cmd(
         "0",
         "--checkpoint-every-steps",
         "0",
+        "--checkpoint-every-s",
+        "0",
         *VARIANTS[variant][0],
     ]
+
+
+def _widen(data: Path, out: Path, ids: int) -> Path:
+    """A copy of a planted data set whose meta declares ``ids`` users and posts: the same rows, id tables that wide.
+
+    What a step costs as the world grows, with everything else held: a 10M-event lake has ~500k of each.
+    """
+    import shutil
+
+    shutil.copytree(data, out)
+    meta = json.loads((out / "meta.json").read_text())
+    meta["item_counts"] = meta["item_counts"] + [0] * (ids - meta["num_items"])
+    meta.update(num_users=ids, num_items=ids, num_authors=max(meta["num_authors"], ids // 10))
+    (out / "meta.json").write_text(json.dumps(meta))
+    return out
+
+
+def _wide_rows(data: Path, tmp: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The product default, one process and thread, on id tables ``--id-rows`` wide: sparse against dense Adam."""
+    wide = _widen(data, tmp / "data-wide", args.id_rows)
+    variant = "towers+time_prior"
+    rows = []
+    for sparse in (True, False):
+        out = tmp / f"run-wide-{sparse}"
+        cmd = _train_cmd(wide, out, nproc=1, device="cpu", args=args, threads=1, variant=variant)
+        cmd += ["--epochs", "1", "--sparse-ids" if sparse else "--no-sparse-ids"]  # the last --epochs wins
+        print(f"{variant} with {args.id_rows:,} ids, sparse={sparse} ...", file=sys.stderr, flush=True)
+        r = _run(cmd, 1)
+        rows.append(
+            {
+                "model": f"{variant}/{args.id_rows // 1000}k ids/{'sparse' if sparse else 'dense'} Adam",
+                "shards": "random",
+                "device": "cpu",
+                "processes": 1,
+                "threads_per_proc": 1,
+                "examples": json.loads((wide / "meta.json").read_text())["train_rows"],
+                "epochs": 1,
+                "global_batch": args.batch_size,
+                "steps": r["global_steps"],
+                "examples_per_s": float(r["examples_per_s"]),
+                "wall_s": float(r["wall_s"]),
+                "product_default": False,  # the table width is the bench's, not the product's (which is sparse)
+                "ratio_to_target": float(r["examples_per_s"]) / TARGET_EXAMPLES_PER_S,
+            }
+        )
+    return rows
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -152,6 +201,13 @@ def main() -> None:
     p.add_argument("--procs", default="1,2", help="CPU process counts to try")
     p.add_argument("--no-cuda", action="store_true")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"model variants to time: {', '.join(VARIANTS)}")
+    p.add_argument(
+        "--id-rows",
+        type=int,
+        default=500_000,
+        help="also time the product default, one process, with id tables this wide (users and posts; 10% as many "
+        "authors), row-sparse against dense Adam; 0: skip",
+    )
     p.add_argument("--out", default=str(RESULTS / "train.json"))
     args = p.parse_args()
 
@@ -211,6 +267,8 @@ def main() -> None:
                         "ratio_to_target": float(r["examples_per_s"]) / TARGET_EXAMPLES_PER_S,
                     }
                 )
+        if args.id_rows and "random" in datasets:
+            rows += _wide_rows(datasets["random"], Path(tmp), args)
     _table(rows)
     product = _product_default(rows)
     if product is not None:

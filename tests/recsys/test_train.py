@@ -71,6 +71,21 @@ def test_killed_mid_epoch_and_resumed_matches_an_uninterrupted_run(
     assert resumed.best_metric == whole.best_metric
 
 
+def test_a_checkpoint_by_time_resumes_exactly(planted: tuple[Path, DatasetMeta], tmp_path: Path) -> None:
+    """train.checkpoint_every_s: checkpoints at whatever step the clock says, and a resume from one is exact."""
+    import torch
+
+    root, meta = planted
+    kw = {**_kwargs(root, meta), "epochs": 1, "checkpoint_every_steps": 0, "val_fn": None}
+    whole = train(out_dir=tmp_path / "whole", **kw)  # type: ignore[arg-type]
+    with pytest.raises(TrainingInterrupted):  # a period shorter than a step: a checkpoint after every step
+        train(out_dir=tmp_path / "killed", checkpoint_every_s=1e-9, stop_after_steps=30, **kw)  # type: ignore[arg-type]
+    saved = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)["state"]
+    assert saved["global_step"] == 30
+    resumed = train(out_dir=tmp_path / "killed", **kw)  # type: ignore[arg-type]
+    assert resumed.global_steps == whole.global_steps and resumed.history == whole.history
+
+
 def test_early_stopping_stops_after_patience_epochs_without_gain(
     planted: tuple[Path, DatasetMeta], tmp_path: Path
 ) -> None:

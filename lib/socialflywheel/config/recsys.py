@@ -88,7 +88,15 @@ class TrainConfig(Strict):
         "auto", description="Mixed precision: auto is bf16 autocast on GPUs that support it and fp32 on CPU."
     )
     checkpoint_every_steps: int = Field(
-        200, ge=0, le=INT32_MAX, description="Mid-epoch checkpoint period in steps (0: epoch ends)."
+        0, ge=0, le=INT32_MAX, description="Mid-epoch checkpoint period in steps (0: none by steps)."
+    )
+    checkpoint_every_s: float = Field(
+        120.0,
+        ge=0,
+        le=1e9,
+        description="Mid-epoch checkpoint period in seconds of training (0: none by time); either period writes one, "
+        "and every epoch end does. By time, since writing a large world's id tables and their optimizer state takes "
+        "seconds: 200 steps between checkpoints spent 11% of training at 10M events.",
     )
     shuffle_buffer: int = Field(16384, ge=1, le=2**30, description="Training rows shuffled together in each process.")
     num_threads: int | None = Field(

@@ -65,6 +65,7 @@ def _train_kwargs(tc: TrainConfig, data: Path, out: Path) -> dict[str, Any]:
         "device": tc.device,
         "amp": tc.amp,
         "checkpoint_every_steps": tc.checkpoint_every_steps,
+        "checkpoint_every_s": tc.checkpoint_every_s,
         "shuffle_buffer": tc.shuffle_buffer,
         "num_threads": _threads(tc),
         "time_prior": tc.time_prior,

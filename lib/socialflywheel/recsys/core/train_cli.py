@@ -35,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=DEFAULTS.device, choices=["auto", "cpu", "cuda"])
     p.add_argument("--amp", default=DEFAULTS.amp, choices=["auto", "off", "bf16"])
     p.add_argument("--checkpoint-every-steps", type=int, default=DEFAULTS.checkpoint_every_steps)
+    p.add_argument("--checkpoint-every-s", type=float, default=DEFAULTS.checkpoint_every_s)
     p.add_argument("--examples-per-epoch", type=int, default=DEFAULTS.examples_per_epoch)
     p.add_argument("--shuffle-buffer", type=int, default=DEFAULTS.shuffle_buffer)
     p.add_argument("--num-threads", type=int, default=None, help="CPU threads per process")

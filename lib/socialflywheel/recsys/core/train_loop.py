@@ -121,6 +121,7 @@ def train(
     device: str = DEFAULTS.device,
     amp: Literal["auto", "off", "bf16"] = DEFAULTS.amp,
     checkpoint_every_steps: int = DEFAULTS.checkpoint_every_steps,
+    checkpoint_every_s: float = DEFAULTS.checkpoint_every_s,
     resume: bool = True,
     shuffle_buffer: int = DEFAULTS.shuffle_buffer,
     val_fn: ValFn | None = None,
@@ -151,7 +152,10 @@ def train(
         seed: Seeds initialization, data order and negatives.
         device: ``auto``, ``cpu`` or ``cuda``.
         amp: Mixed precision: ``auto`` (bf16 on capable GPUs), ``off`` or ``bf16``.
-        checkpoint_every_steps: Mid-epoch checkpoint period in global steps (0: only at epoch ends).
+        checkpoint_every_steps: Mid-epoch checkpoint period in global steps (0: none by steps).
+        checkpoint_every_s: Mid-epoch checkpoint period in seconds of training (0: none by time); either period
+            writes one. A checkpoint of a large world's tables and their optimizer state takes seconds, so a period
+            in steps that suits a small world spends a tenth of a large one's training writing them.
         resume: Continue from ``out_dir/checkpoint.pt`` when it exists.
         shuffle_buffer: Rows shuffled together per rank.
         val_fn: Called on rank 0 with the unwrapped model after each epoch; returns flat metrics
@@ -262,7 +266,8 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
     log_q = torch.from_numpy(meta.log_q()).to(env.device)
     steps = stream.steps_per_epoch
     own_cols = torch.arange(per_rank) + env.rank * per_rank  # each row's positive among the gathered candidates
-    every = int(kw["checkpoint_every_steps"])
+    every, every_s = int(kw["checkpoint_every_steps"]), float(kw["checkpoint_every_s"])
+    last_checkpoint = time.perf_counter()
 
     def checkpoint() -> None:
         if env.is_main:
@@ -305,10 +310,12 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
             state["loss_sum"] += float(loss.detach())
             state["step"] += 1
             state["global_step"] += 1
-            if every and state["global_step"] % every == 0 and state["step"] < steps:
-                state["train_s"] += time.perf_counter() - t0
-                t0 = time.perf_counter()
+            now = time.perf_counter()
+            due = (every and state["global_step"] % every == 0) or (every_s and now - last_checkpoint >= every_s)
+            if due and state["step"] < steps:
+                state["train_s"] += now - t0
                 checkpoint()
+                t0 = last_checkpoint = time.perf_counter()
             if kw["stop_after_steps"] is not None and state["global_step"] >= kw["stop_after_steps"]:
                 raise TrainingInterrupted(f"stopped after {state['global_step']} steps (test hook)")
         state["train_s"] += time.perf_counter() - t0
