@@ -213,3 +213,38 @@ def test_block_spill_with_fewer_open_files_than_blocks(tmp_path: Path) -> None:
     assert (position[written] == np.arange(n)).all()  # every row once, at its position
     sizes = [pq.read_metadata(p).num_rows for p in parts]
     assert max(sizes) - min(sizes) <= 1 and all(pq.read_metadata(p).num_row_groups == 1 for p in parts)
+
+
+def test_validation_on_a_fixed_sample_of_its_users(
+    tmp_path: Path, prepared: tuple[Path, DatasetMeta, pa.Table, Lake]
+) -> None:
+    """train.val_max_users: the val split keeps a sample of its users with all their targets and seen pairs, the same
+    sample for every training seed; the test split is untouched."""
+    root, meta, _, lake = prepared
+    users = meta.extra["rows"]["val_users"]
+    assert users == meta.extra["rows"]["val_query_users"] > 4
+    cap = users // 2
+    for seed in (1, 2):
+        small = prepare_shards(
+            lake,
+            tmp_path / f"s{seed}",
+            history_len=5,
+            rows_per_group=256,
+            batch_rows=2000,
+            seed=seed,
+            val_max_users=cap,
+        )
+        assert small.extra["rows"]["val_users"] == users and small.extra["rows"]["val_query_users"] == cap
+    full = {n: pq.read_table(root / "val" / f"{n}.parquet") for n in ("queries", "targets", "seen")}
+    part = {n: pq.read_table(tmp_path / "s1" / "val" / f"{n}.parquet") for n in ("queries", "targets", "seen")}
+    assert part["queries"].equals(pq.read_table(tmp_path / "s2" / "val" / "queries.parquet"))
+    kept = part["queries"].column("user_idx")
+    assert len(kept) == cap and set(kept.to_pylist()) <= set(full["queries"].column("user_idx").to_pylist())
+    for name in ("targets", "seen"):  # exactly the full split's rows of the sampled users
+        mine = full[name].filter(pc.is_in(full[name].column("user_idx"), kept))
+        key = [(c, "ascending") for c in mine.column_names]
+        assert mine.num_rows and part[name].sort_by(key).equals(mine.sort_by(key)), name
+    for name in ("queries", "targets", "seen"):
+        assert pq.read_table(tmp_path / "s1" / "test" / f"{name}.parquet").equals(
+            pq.read_table(root / "test" / f"{name}.parquet")
+        )

@@ -134,6 +134,7 @@ def _write_split(
     latest: LatestRows,
     num_items: int,
     history_len: int,
+    max_users: int | None = None,
 ) -> dict[str, int]:
     u, i, t, lab = data["users"], data["items"], data["ts"], data["label"]
     before = t < lo[u]
@@ -146,6 +147,11 @@ def _write_split(
     codes_sorted, ts_sorted = codes_sorted[first], ts_sorted[first]
     new = ~np.isin(codes_sorted, seen)
     tgt, tgt_ts = codes_sorted[new], ts_sorted[new]
+    counts = {f"{name}_positives": int(inside.sum()), f"{name}_users": len(np.unique(tgt // num_items))}
+    if max_users is not None and counts[f"{name}_users"] > max_users:  # a fixed sample: the same for every seed
+        pick = np.random.default_rng(0).choice(np.unique(tgt // num_items), max_users, replace=False)
+        chosen = np.isin(tgt // num_items, pick)
+        tgt, tgt_ts, seen = tgt[chosen], tgt_ts[chosen], seen[np.isin(seen // num_items, pick)]
     d = root / name
     d.mkdir(parents=True, exist_ok=True)
     pq.write_table(
@@ -154,7 +160,7 @@ def _write_split(
     pq.write_table(pa.table({"user_idx": seen // num_items, "item_idx": seen % num_items}), d / "seen.parquet")
     q_users = np.unique(tgt // num_items)
     _write_queries(d / "queries.parquet", q_users, at=lo[q_users], pos=pos, latest=latest, history_len=history_len)
-    return {f"{name}_positives": int(inside.sum()), f"{name}_targets": len(tgt), f"{name}_seen_pairs": len(seen)}
+    return {**counts, f"{name}_query_users": len(q_users), f"{name}_targets": len(tgt), f"{name}_seen_pairs": len(seen)}
 
 
 def _write_queries(
@@ -179,6 +185,7 @@ def prepare_shards(
     seed: int = 0,
     split_by: Literal["time", "user_time"] = "time",
     shard_order: ShardOrder = "random",
+    val_max_users: int | None = None,
 ) -> DatasetMeta:
     """Write the prepared dataset of ``gold.training_examples`` under ``out_dir`` and return its meta.
 
@@ -196,6 +203,8 @@ def prepare_shards(
             split starts), as in the per-user 80/20 evaluation of rating data sets.
         shard_order: ``random``: blocks of one global seeded shuffle; ``time``: consecutive time blocks,
             each shuffled by ``seed``.
+        val_max_users: Validation (model selection, early stopping, baseline tuning) on at most this many of its
+            users, a fixed sample; the test split always holds every user. None: every user.
 
     Returns:
         The :class:`DatasetMeta` saved as ``meta.json``; ``extra`` holds the split starts, the Delta
@@ -297,6 +306,7 @@ def prepare_shards(
                 latest=user_latest[name],
                 num_items=num_items,
                 history_len=history_len,
+                max_users=val_max_users if name == "val" else None,
             )
         )
     counts["train_positives"] = int(train_mask.sum())

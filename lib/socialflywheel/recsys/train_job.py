@@ -274,6 +274,7 @@ def run_train(
         seed=tc.seed,
         split_by=tc.split_by,
         shard_order=tc.shard_order,
+        val_max_users=tc.val_max_users,
     )
     with tracked_run(tracking, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
         import mlflow
