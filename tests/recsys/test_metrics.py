@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from socialflywheel.recsys.core.metrics import gini, group_rows, metric_dict, ranking_metrics, topk_excluding
 
@@ -60,3 +62,34 @@ def test_popularity_bias_and_gini() -> None:
     assert only_popular["pop_percentile"] == 1.0
     assert only_popular["gini"] == pytest.approx(0.75)
     assert gini(np.ones(4)) == pytest.approx(0.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.integers(1, 9),
+    items=st.integers(1, 40),
+    k=st.integers(1, 45),
+    chunk=st.integers(1, 5),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_topk_excluding_equals_a_full_sort(rows: int, items: int, k: int, chunk: int, ties: bool, seed: int) -> None:
+    """Against the definition (every unseen item with a finite score, best first, -1 padding): the same lists where
+    scores are distinct, the same score sequence where they tie; NaN and -inf never listed."""
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 4, (rows, items)).astype(np.float32) if ties else rng.permutation(rows * items)
+    scores = scores.reshape(rows, items).astype(np.float32)
+    scores[rng.random((rows, items)) < 0.1] = np.nan
+    scores[rng.random((rows, items)) < 0.1] = -np.inf
+    seen = np.argwhere(rng.random((rows, items)) < 0.3)  # row-major: sorted by row
+    top = topk_excluding(
+        lambda r: scores[r], num_rows=rows, k=k, seen_rows=seen[:, 0], seen_items=seen[:, 1], chunk=chunk
+    )
+    for r in range(rows):
+        mine = set(seen[seen[:, 0] == r, 1].tolist())
+        ok = [i for i in range(items) if i not in mine and np.isfinite(scores[r, i])]
+        want = sorted(ok, key=lambda i: (-scores[r, i], i))[:k]
+        got = [i for i in top[r] if i >= 0]
+        assert top[r, len(got) :].tolist() == [-1] * (k - len(got))
+        assert [scores[r, i] for i in got] == [scores[r, i] for i in want]
+        assert ties or got == want
