@@ -142,40 +142,33 @@ def parse_content(
         LandingParseError: reading the file's lines failed (not one line's content): one line naming file and line.
     """
     fast = fmt == "json" and not mapping  # the fast paths know the contract's own field names only
-    rows: list[Sequence[Any]] = []
+    for records in _record_chunks(content, rel, fmt, part, chunk, chunk_bytes):
+        yield _columns([_line_row(n, raw, record, rel, sha, limits, mapping, fast) for n, raw, record in records])
+
+
+def _record_chunks(
+    content: bytes, rel: str, fmt: str, part: tuple[int, int] | None, chunk: int, chunk_bytes: int
+) -> Iterator[list[tuple[int, bytes, Any]]]:
+    """A file's :func:`_records` in chunks of ``chunk`` rows or ``chunk_bytes`` raw bytes, whichever comes first.
+
+    Both parse paths cut a file here, so their batches hold the same lines.
+
+    Raises:
+        LandingParseError: reading the file's lines failed (not one line's content): one line naming file and line.
+    """
+    records: list[tuple[int, bytes, Any]] = []
     size = number = 0
     try:
         for number, raw, record in _records(content, fmt, part):
-            if len(rows) >= chunk or size >= chunk_bytes:
-                yield _columns(rows)
-                rows, size = [], 0
+            if len(records) >= chunk or size >= chunk_bytes:
+                yield records
+                records, size = [], 0
             size += len(raw)
-            rows.append(_line_row(number, raw, record, rel, sha, limits, mapping, fast))
+            records.append((number, raw, record))
     except Exception as exc:  # reading the file itself failed: one line naming it, not a task's traceback
         raise LandingParseError(f"landing file {rel}: reading failed after line {number}: {one_line(exc)}") from None
-    if rows:
-        yield _columns(rows)
-
-
-def _json_chunks(
-    content: bytes, rel: str, sha: str, limits: Limits, part: tuple[int, int] | None, chunk: int, chunk_bytes: int
-) -> Iterator[dict[str, list[Any]] | pa.RecordBatch]:
-    """The columnar path's chunks of a JSON file (no mapping): the same lines per chunk as :func:`parse_content`'s."""
-    numbers: list[int] = []
-    raws: list[bytes] = []
-    size = number = 0
-    try:
-        for number, raw, _ in _records(content, "json", part):
-            if len(numbers) >= chunk or size >= chunk_bytes:
-                yield _json_chunk(numbers, raws, rel, sha, limits)
-                numbers, raws, size = [], [], 0
-            size += len(raw)
-            numbers.append(number)
-            raws.append(raw)
-    except Exception as exc:  # as the per-line path words it
-        raise LandingParseError(f"landing file {rel}: reading failed after line {number}: {one_line(exc)}") from None
-    if numbers:
-        yield _json_chunk(numbers, raws, rel, sha, limits)
+    if records:
+        yield records
 
 
 def _line_row(
@@ -200,12 +193,13 @@ def _line_row(
 
 
 def _json_chunk(
-    numbers: list[int], raws: list[bytes], rel: str, sha: str, limits: Limits
+    records: list[tuple[int, bytes, Any]], rel: str, sha: str, limits: Limits
 ) -> dict[str, list[Any]] | pa.RecordBatch:
     """A chunk of a JSON file without mapping as :func:`chunk_batch` gives it: the per-line path's batch for it.
 
     Should anything fail on the chunk as a whole, every line of it takes the per-line path (column lists returned).
     """
+    numbers, raws = [n for n, _, _ in records], [raw for _, raw, _ in records]
 
     def per_line(which: Iterable[int]) -> list[Sequence[Any]]:
         return [_line_row(numbers[i], raws[i], None, rel, sha, limits, {}, True) for i in which]
@@ -265,7 +259,10 @@ def file_batches(
     """
     chunks: Iterator[dict[str, list[Any]] | pa.RecordBatch]
     if columnar and fmt == "json" and not mapping:
-        chunks = _json_chunks(content, file.rel, file.sha256, limits, file.part, chunk, chunk_bytes)
+        chunks = (
+            _json_chunk(records, file.rel, file.sha256, limits)
+            for records in _record_chunks(content, file.rel, "json", file.part, chunk, chunk_bytes)
+        )
     else:
         chunks = parse_content(
             content,

@@ -147,9 +147,10 @@ def _write_split(
     codes_sorted, ts_sorted = codes_sorted[first], ts_sorted[first]
     new = ~np.isin(codes_sorted, seen)
     tgt, tgt_ts = codes_sorted[new], ts_sorted[new]
-    counts = {f"{name}_positives": int(inside.sum()), f"{name}_users": len(np.unique(tgt // num_items))}
-    if max_users is not None and counts[f"{name}_users"] > max_users:  # a fixed sample: the same for every seed
-        pick = np.random.default_rng(0).choice(np.unique(tgt // num_items), max_users, replace=False)
+    users = np.unique(tgt // num_items)
+    counts = {f"{name}_positives": int(inside.sum()), f"{name}_users": len(users)}
+    if max_users is not None and len(users) > max_users:  # a fixed sample: the same for every seed
+        pick = np.random.default_rng(0).choice(users, max_users, replace=False)
         chosen = np.isin(tgt // num_items, pick)
         tgt, tgt_ts, seen = tgt[chosen], tgt_ts[chosen], seen[np.isin(seen // num_items, pick)]
     d = root / name
