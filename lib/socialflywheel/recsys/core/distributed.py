@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 T = TypeVar("T")
 
@@ -116,3 +118,54 @@ def broadcast_object(obj: T, env: DistEnv) -> T:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def average_sparse_grads(params: Sequence[torch.Tensor]) -> None:
+    """Average row-sparse gradients over every rank, in place, with dense all-gathers only.
+
+    DDP's reducer hands sparse gradients to the backend's sparse all-reduce; on gloo that path is rarely
+    exercised, and a CI run lost a rank to SIGSEGV inside a two-process training step with sparse id tables.
+    Here each rank's coalesced rows (indices and values, padded to the largest count) go through
+    ``all_gather`` on plain dense tensors, the collective every backend (NCCL included) has, in one fixed
+    order on the calling thread; the sum of the gathered rows divided by the world size is DDP's average.
+    A parameter without a gradient on some rank (its table was not read) counts as zero rows there.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return
+    world = dist.get_world_size()
+    for p in params:
+        rows, width = p.shape[0], p[0].numel()
+        if p.grad is None:
+            idx = torch.zeros(0, dtype=torch.long, device=p.device)
+            val = torch.zeros((0, width), dtype=p.dtype, device=p.device)
+        else:
+            g = p.grad.coalesce() if p.grad.is_sparse else p.grad.to_sparse(1).coalesce()
+            idx, val = g.indices()[0], g.values().reshape(-1, width)
+        count = torch.tensor([idx.numel()], dtype=torch.long, device=p.device)
+        counts = gather_plain(count).tolist()
+        most = max(counts)
+        pad_idx = torch.zeros(most, dtype=torch.long, device=p.device)
+        pad_val = torch.zeros((most, width), dtype=val.dtype, device=p.device)
+        pad_idx[: idx.numel()] = idx
+        pad_val[: idx.numel()] = val
+        all_idx = gather_plain(pad_idx).reshape(world, most)
+        all_val = gather_plain(pad_val).reshape(world, most, width)
+        keep = torch.arange(most, device=p.device)[None, :] < torch.tensor(counts, device=p.device)[:, None]
+        summed = torch.sparse_coo_tensor(
+            all_idx[keep][None, :], all_val[keep] / world, (rows, *p.shape[1:]), device=p.device
+        ).coalesce()
+        p.grad = summed if p.grad is None or p.grad.is_sparse else summed.to_dense()
+
+
+def ddp_ignore(model: torch.nn.Module, params: Sequence[torch.Tensor]) -> None:
+    """Leave ``params`` out of DDP's reducer (their gradients are averaged by :func:`average_sparse_grads`).
+
+    Call before wrapping ``model`` in DDP. DDP no longer broadcasts these at construction either, so rank 0's
+    values are broadcast here: every rank starts from the same tables whatever its seed or checkpoint.
+    """
+    wanted = {id(p) for p in params}
+    names = [name for name, p in model.named_parameters() if id(p) in wanted]
+    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, names)  # type: ignore[no-untyped-call]
+    for p in params:
+        with torch.no_grad():
+            dist.broadcast(p.data, src=0)

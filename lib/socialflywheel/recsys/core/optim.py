@@ -27,6 +27,7 @@ class TowerAdam:
         # foreach: one kernel per op over all parameters; the CPU default loops over them, ~4x slower
         self.dense = torch.optim.Adam(dense, lr=lr, eps=eps, foreach=True)
         self.sparse = torch.optim.SparseAdam(tables, lr=lr, eps=eps) if tables else None
+        self.sparse_params: list[torch.Tensor] = tables  # averaged over ranks outside DDP's reducer
 
     def zero_grad(self) -> None:
         """Drop every gradient (set to None)."""

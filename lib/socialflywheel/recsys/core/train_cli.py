@@ -9,6 +9,7 @@ Every default is :class:`~socialflywheel.config.recsys.TrainConfig`'s; rank 0 pr
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 from dataclasses import asdict
@@ -60,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: train on ``<data>/train`` with validation on ``<data>/val``; rank 0 prints JSON."""
+    faulthandler.enable()  # a rank that dies in native code (SIGSEGV) prints its Python stack to stderr
     a = parser().parse_args(argv)
     root = Path(a.data)
     meta = DatasetMeta.load(root)

@@ -38,7 +38,9 @@ from socialflywheel.recsys.core.clock import NUM_TIME_FEATURES, ItemClock, creat
 from socialflywheel.recsys.core.data import DatasetMeta, ShardStream, item_arrays, to_tensors
 from socialflywheel.recsys.core.distributed import (
     DistEnv,
+    average_sparse_grads,
     broadcast_object,
+    ddp_ignore,
     gather_plain,
     gather_with_grad,
     init_distributed,
@@ -262,6 +264,8 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         state = load_checkpoint(ckpt_path, model=model, optimizer=opt, device=env.device)
     net: torch.nn.Module = model
     if env.distributed:
+        if opt.sparse_params:  # row-sparse gradients are averaged by dense all-gathers after backward
+            ddp_ignore(model, opt.sparse_params)
         net = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
     log_q = torch.from_numpy(meta.log_q()).to(env.device)
     steps = stream.steps_per_epoch
@@ -306,6 +310,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
             )
             opt.zero_grad()
             loss.backward()
+            average_sparse_grads(opt.sparse_params)
             opt.step()
             state["loss_sum"] += float(loss.detach())
             state["step"] += 1
