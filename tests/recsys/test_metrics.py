@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialflywheel.recsys.core.metrics import gini, group_rows, metric_dict, ranking_metrics, topk_excluding
+from socialflywheel.recsys.core.metrics import (
+    SharedScores,
+    gini,
+    group_rows,
+    metric_dict,
+    ranking_metrics,
+    topk_excluding,
+)
 
 
 def test_recall_and_ndcg_at_2_by_hand() -> None:
@@ -93,3 +100,35 @@ def test_topk_excluding_equals_a_full_sort(rows: int, items: int, k: int, chunk:
         assert top[r, len(got) :].tolist() == [-1] * (k - len(got))
         assert [scores[r, i] for i in got] == [scores[r, i] for i in want]
         assert ties or got == want
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    rows=st.integers(0, 12),
+    items=st.integers(1, 40),
+    k=st.integers(1, 45),
+    ties=st.booleans(),
+    seen_share=st.sampled_from([0.0, 0.3, 0.9]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_shared_scores_walk_one_order_like_scoring_every_row(
+    rows: int, items: int, k: int, ties: bool, seen_share: float, seed: int
+) -> None:
+    """One score row for everyone (most-popular): ranking it once and walking it past each row's seen items
+    (repeated seen pairs included) gives the full sort's lists; NaN and infinities never listed."""
+    rng = np.random.default_rng(seed)
+    row = (rng.integers(0, 4, items) if ties else rng.permutation(items)).astype(np.float32)
+    row[rng.random(items) < 0.1] = np.nan
+    row[rng.random(items) < 0.05] = -np.inf
+    row[rng.random(items) < 0.05] = np.inf
+    seen = np.argwhere(rng.random((rows, items)) < seen_share)
+    seen = np.repeat(seen, rng.integers(1, 3, len(seen)), axis=0)  # a pair seen twice
+    top = topk_excluding(SharedScores(row), num_rows=rows, k=k, seen_rows=seen[:, 0], seen_items=seen[:, 1])
+    assert top.shape == (rows, k)
+    for r in range(rows):
+        mine = set(seen[seen[:, 0] == r, 1].tolist())
+        want = sorted((i for i in range(items) if i not in mine and np.isfinite(row[i])), key=lambda i: (-row[i], i))
+        got = [i for i in top[r] if i >= 0]
+        assert top[r, len(got) :].tolist() == [-1] * (k - len(got))
+        assert [row[i] for i in got] == [row[i] for i in want[:k]]
+        assert ties or got == want[:k]

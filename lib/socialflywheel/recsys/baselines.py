@@ -21,7 +21,14 @@ from socialflywheel.recsys.core.embed import Split
 
 if TYPE_CHECKING:
     from implicit.cpu.als import AlternatingLeastSquares
-from socialflywheel.recsys.core.metrics import DEFAULT_KS, ScoreFn, metric_dict, ranking_metrics, topk_excluding
+from socialflywheel.recsys.core.metrics import (
+    DEFAULT_KS,
+    ScoreFn,
+    SharedScores,
+    metric_dict,
+    ranking_metrics,
+    topk_excluding,
+)
 
 DAY = 86_400
 SELECT_METRIC = "recall@50"
@@ -95,9 +102,8 @@ def popularity(data: Interactions, *, num_items: int, now: int, window_days: flo
 
 
 def most_popular_scores(counts: np.ndarray) -> ScoreFn:
-    """The same popularity ranking for every user."""
-    row = counts.astype(np.float32)[None, :]
-    return lambda rows: np.broadcast_to(row, (len(rows), row.shape[1]))
+    """The same popularity ranking for every user (ranked once, then walked per user past what they saw)."""
+    return SharedScores(counts)
 
 
 def tune_most_popular(

@@ -21,6 +21,21 @@ ScoreFn = Callable[[np.ndarray], np.ndarray]
 DEFAULT_KS = (10, 50, 100)
 
 
+class SharedScores:
+    """A :data:`ScoreFn` that gives every query row the same scores (most-popular, a global trend).
+
+    :func:`topk_excluding` recognises it and ranks the catalogue once, then walks that one order per row
+    past the row's seen items: O(k + seen) per user instead of scoring and selecting over every item.
+    """
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.row = np.asarray(scores, dtype=np.float32)
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """The shared row, repeated (a read-only view) for each of ``rows``."""
+        return np.broadcast_to(self.row[None, :], (len(rows), self.row.shape[0]))
+
+
 def group_rows(
     query_users: np.ndarray, pair_users: np.ndarray, pair_items: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +83,8 @@ def topk_excluding(
     Returns:
         An int64 matrix ``[num_rows, k]``.
     """
+    if isinstance(score_fn, SharedScores):
+        return _topk_shared(score_fn.row, num_rows=num_rows, k=k, seen_rows=seen_rows, seen_items=seen_items)
     out = np.full((num_rows, k), -1, dtype=np.int64)
     for a in range(0, num_rows, chunk):
         b = min(a + chunk, num_rows)
@@ -85,6 +102,44 @@ def topk_excluding(
         top_np = top.numpy().astype(np.int64)
         top_np[~np.isfinite(values.numpy())] = -1
         out[a:b, :kk] = top_np
+    return out
+
+
+def _topk_shared(
+    row: np.ndarray, *, num_rows: int, k: int, seen_rows: np.ndarray | None, seen_items: np.ndarray | None
+) -> np.ndarray:
+    """:func:`topk_excluding` for one score row shared by every query row.
+
+    The catalogue is ranked once; each row takes the first ``k`` of that order it has not seen (its seen items
+    can push its list at most that many places further down).
+    """
+    finite = np.flatnonzero(np.isfinite(row))
+    order = finite[np.argsort(-row[finite], kind="stable")]  # best first; NaN and infinities never listed
+    out = np.full((num_rows, k), -1, dtype=np.int64)
+    if num_rows == 0 or k == 0 or len(order) == 0:
+        return out
+    if seen_rows is None or seen_items is None or len(seen_rows) == 0:
+        kk = min(k, len(order))
+        out[:, :kk] = order[:kk]
+        return out
+    rank = np.full(len(row), len(order), dtype=np.int64)  # an item's place in the order (unlisted: past the end)
+    rank[order] = np.arange(len(order))
+    seen_rank = rank[seen_items]
+    per_row = np.bincount(seen_rows, minlength=num_rows)
+    width = min(len(order), k + int(per_row.max()))  # enough candidates for the row with the most seen items
+    cand = order[:width]
+    step = max(1, 4_000_000 // max(width, 1))  # rows per block: ~4M candidate cells
+    for a in range(0, num_rows, step):
+        b = min(a + step, num_rows)
+        lo, hi = np.searchsorted(seen_rows, [a, b])
+        blocked = np.zeros((b - a, width), dtype=bool)
+        r, c = seen_rows[lo:hi] - a, seen_rank[lo:hi]
+        inside = c < width
+        blocked[r[inside], c[inside]] = True
+        first = np.argsort(blocked, axis=1, kind="stable")[:, :k]  # unblocked columns first, in order
+        picked = cand[first]
+        picked[np.take_along_axis(blocked, first, axis=1)] = -1
+        out[a:b, : picked.shape[1]] = picked
     return out
 
 
