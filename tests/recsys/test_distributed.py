@@ -130,4 +130,7 @@ def test_sparse_gradients_average_like_dense_ddp(tmp_path: Path) -> None:
                     want.index_add_(0, g[0], g[1] / world)
             for r in range(world):
                 got = per_rank[r][c][j]
-                assert got is not None and torch.allclose(got, want, atol=1e-6), (c, j, r)
+                if got is None:  # left as it was only where no rank had a gradient row
+                    assert grads[r] is None and all(g is None or len(g[0]) == 0 for g in grads), (c, j, r)
+                else:
+                    assert torch.allclose(got, want, atol=1e-6), (c, j, r)

@@ -121,40 +121,36 @@ def broadcast_object(obj: T, env: DistEnv) -> T:
 
 
 def average_sparse_grads(params: Sequence[torch.Tensor]) -> None:
-    """Average row-sparse gradients over every rank, in place, with dense all-gathers only.
+    """Average the id tables' row-sparse gradients over every rank, in place, with dense all-gathers only.
 
     DDP's reducer hands sparse gradients to the backend's sparse all-reduce; on gloo that path is rarely
     exercised, and a CI run lost a rank to SIGSEGV inside a two-process training step with sparse id tables.
-    Here each rank's coalesced rows (indices and values, padded to the largest count) go through
-    ``all_gather`` on plain dense tensors, the collective every backend (NCCL included) has, in one fixed
-    order on the calling thread; the sum of the gathered rows divided by the world size is DDP's average.
-    A parameter without a gradient on some rank (its table was not read) counts as zero rows there.
+    Here one all-gather shares every table's row count, then each table's coalesced rows (indices and values,
+    padded to the largest count) go through ``all_gather`` on plain dense tensors, the collective every backend
+    has, in one fixed order on the calling thread; the gathered sum divided by the world size is DDP's average.
+    A table without a gradient on some rank (not read there) counts as zero rows; on every rank: stays None.
     """
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    if not params or not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return
     world = dist.get_world_size()
-    for p in params:
-        rows, width = p.shape[0], p[0].numel()
-        if p.grad is None:
-            idx = torch.zeros(0, dtype=torch.long, device=p.device)
-            val = torch.zeros((0, width), dtype=p.dtype, device=p.device)
-        else:
-            g = p.grad.coalesce() if p.grad.is_sparse else p.grad.to_sparse(1).coalesce()
-            idx, val = g.indices()[0], g.values().reshape(-1, width)
-        count = torch.tensor([idx.numel()], dtype=torch.long, device=p.device)
-        counts = gather_plain(count).tolist()
-        most = max(counts)
-        pad_idx = torch.zeros(most, dtype=torch.long, device=p.device)
-        pad_val = torch.zeros((most, width), dtype=val.dtype, device=p.device)
-        pad_idx[: idx.numel()] = idx
-        pad_val[: idx.numel()] = val
+    device = params[0].device
+    grads = [p.grad.coalesce() if p.grad is not None else None for p in params]
+    counts = gather_plain(torch.tensor([g.indices().shape[1] if g is not None else 0 for g in grads], device=device))
+    counts = counts.reshape(world, len(params))
+    for j, (p, g) in enumerate(zip(params, grads, strict=True)):
+        most = int(counts[:, j].max())
+        if most == 0:
+            continue
+        width = p[0].numel()
+        pad_idx = torch.zeros(most, dtype=torch.long, device=device)
+        pad_val = torch.zeros((most, width), dtype=p.dtype, device=device)
+        if g is not None:
+            pad_idx[: g.indices().shape[1]] = g.indices()[0]
+            pad_val[: g.indices().shape[1]] = g.values().reshape(-1, width)
         all_idx = gather_plain(pad_idx).reshape(world, most)
         all_val = gather_plain(pad_val).reshape(world, most, width)
-        keep = torch.arange(most, device=p.device)[None, :] < torch.tensor(counts, device=p.device)[:, None]
-        summed = torch.sparse_coo_tensor(
-            all_idx[keep][None, :], all_val[keep] / world, (rows, *p.shape[1:]), device=p.device
-        ).coalesce()
-        p.grad = summed if p.grad is None or p.grad.is_sparse else summed.to_dense()
+        keep = torch.arange(most, device=device)[None, :] < counts[:, j, None]
+        p.grad = torch.sparse_coo_tensor(all_idx[keep][None, :], all_val[keep] / world, p.shape).coalesce()
 
 
 def ddp_ignore(model: torch.nn.Module, params: Sequence[torch.Tensor]) -> None:
