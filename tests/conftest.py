@@ -6,7 +6,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 
 from socialflywheel.config import FlywheelConfig, load_config
@@ -128,3 +130,57 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason="no CUDA device visible (torch.cuda.is_available() is False)")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+_EXIT_GRACE_S = 180.0
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Name whatever could hold the finished test process open, and never let it outlive its tests for long.
+
+    The tests start JVMs, a Rust Spark Connect server, gloo process groups and helper processes in this process;
+    a thread or child left behind by any of them would keep the interpreter from exiting after the last test
+    (a CI run once sat after ``[100%]`` until its limit). This lists the non-daemon threads and live child
+    processes once, and if the interpreter is still alive ``_EXIT_GRACE_S`` later, prints every thread's stack
+    and exits with the status pytest already decided.
+    """
+    import faulthandler
+    import sys
+    import threading
+
+    lingering = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    children = [f"{p.pid} {' '.join(p.cmdline()[:4])}" for p in _live_children()]
+    if lingering or children:
+        print(f"\nat exit: non-daemon threads {lingering}, child processes {children}", file=sys.stderr, flush=True)
+    status = int(getattr(config, "_flywheel_exitstatus", 0))
+
+    def _give_up() -> None:
+        print(f"\nstill alive {_EXIT_GRACE_S:.0f} s after the last test; stacks:", file=sys.stderr, flush=True)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        for child in _live_children():
+            print(f"child still alive: {child.pid} {child.cmdline()[:6]}", file=sys.stderr, flush=True)
+            child.kill()
+        sys.stderr.flush()
+        os._exit(status)
+
+    timer = threading.Timer(_EXIT_GRACE_S, _give_up)
+    timer.daemon = True
+    timer.start()
+    # past the interpreter's own teardown no Python thread runs: a C watchdog dumps the stacks and exits (status 1)
+    faulthandler.dump_traceback_later(_EXIT_GRACE_S + 60, exit=True, file=sys.__stderr__)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config._flywheel_exitstatus = exitstatus  # type: ignore[attr-defined]
+
+
+def _live_children() -> list[Any]:
+    out = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                child.cmdline()
+                out.append(child)
+        except psutil.Error:
+            continue
+    return out
