@@ -9,10 +9,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
+from socialflywheel import progress
 from socialflywheel.cli_options import ConfOpt, SetOpt
 from socialflywheel.config import ConfigError, FlywheelConfig, load_config
 from socialflywheel.console import console as _console
@@ -47,20 +49,84 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress and no log lines below warnings (stderr); results still go to stdout."
+        ),
+    ] = False,
 ) -> None:
     """Social Flywheel: batch analytics over social data."""
+    progress.set_quiet(quiet)
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Log through rich on stderr at ``level`` (once per process) and quieten chatty libraries to warnings."""
+def setup_logging(level: int = logging.INFO, *, log_dir: Path | None = None) -> None:
+    """Log on stderr at ``level`` (warnings only under ``--quiet``), once per process.
+
+    Through rich on a terminal, one plain line per record elsewhere (a pipe, a log file: never wrapped).
+
+    Chatty libraries are held to warnings and MLflow's artifact download bars are off (the job's own progress
+    says what is happening). Python warnings (deprecations and hints from libraries) become log records that go
+    only to ``<log_dir>/flywheel.log`` when ``log_dir`` is given, which also keeps every record at INFO and above.
+    """
     from rich.logging import RichHandler
 
+    if progress.quiet():
+        level = max(level, logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     root = logging.getLogger()
-    if not any(isinstance(h, RichHandler) for h in root.handlers):
-        handler = RichHandler(show_path=False, rich_tracebacks=False, console=_console(stderr=True))
-        logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]", handlers=[handler])
+    console = next((h for h in root.handlers if getattr(h, "_flywheel_console", False)), None)
+    if console is None:
+        if sys.stderr.isatty():
+            console = RichHandler(show_path=False, rich_tracebacks=False, console=_console(stderr=True))
+            console.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
+        else:  # a pipe or a log file: one unwrapped line per record, like the progress lines
+            console = _StderrHandler()
+            console.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(message)s", datefmt="%H:%M:%S"))
+        setattr(console, "_flywheel_console", True)  # noqa: B010 (a mark on a library object)
+        root.addHandler(console)
+    console.setLevel(level)
+    root.setLevel(min(level, logging.INFO))
     for noisy in ("py4j", "alembic", "mlflow", "urllib3", "matplotlib", "numba", "git", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if log_dir is not None:
+        _log_file(root, log_dir / "flywheel.log")
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler on whatever ``sys.stderr`` is when a record comes (a test runner swaps it per command)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def _log_file(root: logging.Logger, path: Path) -> None:
+    """Keep every record in ``path`` (one handler per process, moved when the work folder changes)."""
+    for h in root.handlers:
+        if isinstance(h, logging.FileHandler) and getattr(h, "_flywheel", False):
+            if h.baseFilename == str(path.resolve()):
+                return
+            root.removeHandler(h)
+            h.close()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        log.warning("no log file (%s): library warnings stay on the console", exc)
+        return
+    setattr(handler, "_flywheel", True)  # noqa: B010 (a mark on a library object)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+    warned = logging.getLogger("py.warnings")
+    warned.propagate = False  # library warnings are kept in the file, not shown among the job's own lines
+    warned.handlers = [handler]
 
 
 def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
@@ -85,7 +151,7 @@ def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, *
         Each job's result, in order.
     """
     cfg = resolve_config(conf, sets)
-    setup_logging()
+    setup_logging(log_dir=cfg.work_path / "logs")
     results = []
     for name in names:
         try:
@@ -266,7 +332,7 @@ def demo(conf: ConfOpt = None, set_: SetOpt = None) -> None:
     from socialflywheel.demo import run_demo
 
     cfg = resolve_config(conf, set_)
-    setup_logging()
+    setup_logging(log_dir=cfg.work_path / "logs")
     run_demo(cfg)
 
 

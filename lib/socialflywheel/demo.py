@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from socialflywheel import progress
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.config.masking import redact_text
 from socialflywheel.jobs_registry import JOBS
@@ -25,12 +26,14 @@ def run_demo(cfg: FlywheelConfig) -> dict[str, JobResult]:
     console = Console()
     results: dict[str, JobResult] = {}
     t0 = time.perf_counter()
-    for name in PIPELINE:
-        if name not in JOBS:
-            continue
-        console.rule(f"[bold]{name}")
-        results[name] = execute_job(name, cfg)
-        print_summary(name, results[name])
+    stages = [name for name in PIPELINE if name in JOBS]
+    with progress.task("demo", total=len(stages), unit="jobs") as bar:
+        for name in stages:
+            bar.describe(f"demo: {name}")
+            console.rule(f"[bold]{name}")
+            results[name] = execute_job(name, cfg)
+            print_summary(name, results[name])
+            bar.advance()
     console.rule("[bold]demo finished")
     console.print(f"stages run: {', '.join(results)} in {time.perf_counter() - t0:.1f}s; lake at {cfg.lake_root}")
     ingest = results.get("ingest")

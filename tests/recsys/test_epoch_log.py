@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -22,9 +23,14 @@ LINE = re.compile(
 
 
 def test_one_line_per_epoch_with_the_history_figures(
-    planted: tuple[Path, DatasetMeta], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    planted: tuple[Path, DatasetMeta],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root, meta = planted
+    monkeypatch.setenv("FLYWHEEL_PROGRESS", "plain")
     with caplog.at_level(logging.INFO, logger=LOGGER):
         result = train(
             shards_dir=root / "train",
@@ -50,6 +56,14 @@ def test_one_line_per_epoch_with_the_history_figures(
         assert int(m[5].replace(",", "")) > 0 and float(m[6]) >= float(m[7])
     elapsed = [float(m[8]) for m in matches if m is not None]
     assert elapsed[1] >= elapsed[0] > 0  # seconds since training started, growing
+    # and the steps' progress, per epoch, on stderr: every example of the epoch counted, with a rate
+    out, err = capsys.readouterr()
+    assert "examples" not in out
+    done = re.findall(
+        r"train epoch (\d)/2: done, ([\d,]+)/([\d,]+) examples \(100%\) in [\d:]+ \(([\d,]+) examples/s\)", err
+    )
+    assert [d[0] for d in done] == ["1", "2"], err
+    assert all(d[1] == d[2] and int(d[1].replace(",", "")) % 256 == 0 and int(d[3].replace(",", "")) > 0 for d in done)
 
 
 def test_the_cli_logging_sends_the_line_to_stderr_not_stdout() -> None:
@@ -60,3 +74,8 @@ def test_the_cli_logging_sends_the_line_to_stderr_not_stdout() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "epoch 1/2: train loss 1.0000" in out.stderr and out.stdout == ""
+    # --quiet (FLYWHEEL_PROGRESS=off, inherited by torchrun's ranks): the epoch line goes, warnings stay
+    code += f"; logging.getLogger({LOGGER!r}).warning('validation set is empty')"
+    env = {**os.environ, "FLYWHEEL_PROGRESS": "off"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env)
+    assert "epoch 1/2" not in out.stderr and "WARNING validation set is empty" in out.stderr and out.stdout == ""

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from socialflywheel import progress
 from socialflywheel.faults import kill_point
 from socialflywheel.features import campaigns, risk, segments, sentiment, trends
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
@@ -231,8 +232,8 @@ def part_a_steps() -> tuple[Step, ...]:
     )
 
 
-def _timed(seconds: dict[str, float], name: str, build: Callable[[], int]) -> int:
-    """Run one step, logging it and recording its wall time under ``name``.
+def _timed(seconds: dict[str, float], name: str, build: Callable[[], int], bar: progress.Task | None = None) -> int:
+    """Run one step, logging it (and naming it on ``bar``) and recording its wall time under ``name``.
 
     The process's peak RSS so far goes under ``name + " peak MiB"``: the step where it jumps is the one that set the
     job's peak (the engine runs in this process in the embedded default).
@@ -240,6 +241,8 @@ def _timed(seconds: dict[str, float], name: str, build: Callable[[], int]) -> in
     import resource
 
     log.info("features: %s", name)
+    if bar is not None:
+        bar.describe(f"features: {name}")
     t0 = time.perf_counter()
     rows = build()
     seconds[name] = round(time.perf_counter() - t0, 2)
@@ -247,11 +250,15 @@ def _timed(seconds: dict[str, float], name: str, build: Callable[[], int]) -> in
     return rows
 
 
-def _run_part_a(spark: SparkSession, lake: Lake, inputs: StepInputs, seconds: dict[str, float]) -> dict[str, int]:
+def _run_part_a(
+    spark: SparkSession, lake: Lake, inputs: StepInputs, seconds: dict[str, float], bar: progress.Task | None = None
+) -> dict[str, int]:
     """Run every step of :func:`part_a_steps` in order; rows written per step (wall time into ``seconds``)."""
     rows: dict[str, int] = {}
     for step in part_a_steps():
-        rows[step.name] = _timed(seconds, step.name, functools.partial(step.build, spark, lake, inputs))
+        rows[step.name] = _timed(seconds, step.name, functools.partial(step.build, spark, lake, inputs), bar)
+        if bar is not None:
+            bar.advance()
     return rows
 
 
@@ -324,41 +331,60 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
     people = describe(lake, "silver.users")
     buckets = user_buckets(fc, int(people["rows"]) if people else 0)
 
-    def chunked(
-        build: Callable[[str | None, str | None], int], over: list[tuple[str | None, str | None]] = spans
-    ) -> Callable[[], int]:
-        return lambda: sum(build(s, u) for s, u in over)
+    planned = len(user_spans) + len(spans) + len(part_a_steps())
+    planned += len(date_spans(plan.examples_since, first, plan.max_event_date, chunk_days=fc.chunk_days))
+    with progress.task("features", total=planned, unit="steps") as bar:
 
-    tables = {
-        USER_FEATURES.name: _timed(
-            steps,
-            USER_FEATURES.name,
-            chunked(
-                lambda s, u: build_user_features(spark, lake, fc, categories=cats, since=s, until=u, buckets=buckets),
-                user_spans,
+        def chunked(
+            build: Callable[[str | None, str | None], int], over: list[tuple[str | None, str | None]] = spans
+        ) -> Callable[[], int]:
+            def run() -> int:
+                rows = 0
+                for s, u in over:
+                    rows += build(s, u)
+                    bar.advance()
+                return rows
+
+            return run
+
+        tables = {
+            USER_FEATURES.name: _timed(
+                steps,
+                USER_FEATURES.name,
+                chunked(
+                    lambda s, u: build_user_features(
+                        spark, lake, fc, categories=cats, since=s, until=u, buckets=buckets
+                    ),
+                    user_spans,
+                ),
+                bar,
             ),
-        ),
-        ITEM_FEATURES.name: _timed(
-            steps, ITEM_FEATURES.name, chunked(lambda s, u: build_item_features(spark, lake, fc, since=s, until=u))
-        ),
-    }
-    kill_point("features.after_snapshots")
-    part_a = _run_part_a(spark, lake, StepInputs(fc, k, seed), steps)
-    kill_point("features.after_part_a")
-    risky = risky_hash(spark, lake)
-    prev = last_watermark(lake)
-    if plan.mode == "incremental" and prev is not None and prev.get("risky_hash") != risky:
-        log.info("features: the risky accounts changed; every training example is rewritten")
-        plan = dataclasses.replace(plan, examples_since=None)
-        result.examples_since = None
-    example_spans = date_spans(plan.examples_since, first, plan.max_event_date, chunk_days=fc.chunk_days)
-    tables[TRAINING_EXAMPLES.name] = _timed(
-        steps,
-        TRAINING_EXAMPLES.name,
-        chunked(
-            lambda s, u: build_training_examples(spark, lake, fc, categories=cats, since=s, until=u), example_spans
-        ),
-    )
+            ITEM_FEATURES.name: _timed(
+                steps,
+                ITEM_FEATURES.name,
+                chunked(lambda s, u: build_item_features(spark, lake, fc, since=s, until=u)),
+                bar,
+            ),
+        }
+        kill_point("features.after_snapshots")
+        part_a = _run_part_a(spark, lake, StepInputs(fc, k, seed), steps, bar)
+        kill_point("features.after_part_a")
+        risky = risky_hash(spark, lake)
+        prev = last_watermark(lake)
+        if plan.mode == "incremental" and prev is not None and prev.get("risky_hash") != risky:
+            log.info("features: the risky accounts changed; every training example is rewritten")
+            plan = dataclasses.replace(plan, examples_since=None)
+            result.examples_since = None
+        example_spans = date_spans(plan.examples_since, first, plan.max_event_date, chunk_days=fc.chunk_days)
+        bar.set_total(len(user_spans) + len(spans) + len(part_a_steps()) + len(example_spans))
+        tables[TRAINING_EXAMPLES.name] = _timed(
+            steps,
+            TRAINING_EXAMPLES.name,
+            chunked(
+                lambda s, u: build_training_examples(spark, lake, fc, categories=cats, since=s, until=u), example_spans
+            ),
+            bar,
+        )
     kill_point("features.before_watermark")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rebuilt = dt.date.fromisoformat(since) if since else None

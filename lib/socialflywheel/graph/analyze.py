@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pyarrow as pa
 
+from socialflywheel import progress
 from socialflywheel.config.graph import GraphConfig
 from socialflywheel.graph.backends.base import Communities, Graph, GraphBackend
 from socialflywheel.graph.build import GraphInputs
@@ -57,22 +58,34 @@ def community_graph(inputs: GraphInputs, which: str) -> Graph:
     )
 
 
-def analyze(inputs: GraphInputs, backend: GraphBackend, cfg: GraphConfig) -> GraphResults:
+def algorithm_count(cfg: GraphConfig) -> int:
+    """How many algorithms :func:`analyze` runs (betweenness only with ``betweenness_samples``)."""
+    return 8 + bool(cfg.betweenness_samples)
+
+
+def analyze(
+    inputs: GraphInputs, backend: GraphBackend, cfg: GraphConfig, bar: progress.Task | None = None
+) -> GraphResults:
     """Run PageRank, degrees, k-core, betweenness, communities, components, triangles and pymk.
 
     Args:
         inputs: the graphs, from :func:`socialflywheel.graph.build.build_graph_inputs`.
         backend: a graph backend (see :func:`socialflywheel.graph.select.select_backend`).
         cfg: the ``graph`` config section.
+        bar: progress, one unit per algorithm (:func:`algorithm_count` of them).
     """
     seconds: dict[str, float] = {}
     out: dict[str, Any] = {}
 
     def timed(name: str, fn: Callable[[], _T]) -> _T:
+        if bar is not None:
+            bar.describe(f"graph: {name}")
         start = time.perf_counter()
         value = fn()
         seconds[name] = round(time.perf_counter() - start, 4)
         log.info("graph %s: %.3f s", name, seconds[name])
+        if bar is not None:
+            bar.advance()
         return value
 
     follows, engagement = inputs.follows, inputs.engagement

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from socialflywheel import progress
 from socialflywheel.features.risk import risky_accounts
-from socialflywheel.graph.analyze import analyze, centrality_table, communities_table, pymk_table
+from socialflywheel.graph.analyze import algorithm_count, analyze, centrality_table, communities_table, pymk_table
 from socialflywheel.graph.build import build_graph_inputs
 from socialflywheel.graph.select import cugraph_importable, select_backend
 from socialflywheel.lake.catalog import table
@@ -113,7 +114,8 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
     backend = select_backend(
         gcfg.backend, threads=gcfg.threads, leiden_iterations=gcfg.leiden_iterations, dask_client=_dask_client(gcfg)
     )
-    results = analyze(inputs, backend, gcfg)
+    with progress.task(f"graph ({backend.name})", total=algorithm_count(gcfg), unit="algorithms") as bar:
+        results = analyze(inputs, backend, gcfg, bar)
     outputs = {
         "gold.graph_centrality": centrality_table(inputs, results, backend=backend.name),
         "gold.graph_communities": communities_table(inputs, results, backend=backend.name, top=gcfg.top_influencers),

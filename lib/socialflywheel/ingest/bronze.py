@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from socialflywheel import progress
 from socialflywheel.faults import kill_point
 from socialflywheel.ingest.landing import LandingFile, discover, limits_from, on_or_before, split_batches
 from socialflywheel.ingest.lines import parse_files
@@ -163,11 +164,15 @@ def run_ingest(
     listed = suppression.tokens(lake)
     erased = suppression.Erased(privacy.hmac_key(), listed) if listed else None
     rows_taken: Counter[str] = Counter()
-    for group in groups:
-        names = {f.rel for f in group if f.completes}
-        total = total.add(
-            ingest_batch(spark, lake, ingest, group, [c for c in changed if c in names], rows_taken, erased)
-        )
+    lines = sum(f.line_count for group in groups for f in group)
+    with progress.task(f"ingest {len(new_files)} files", total=lines, unit="lines") as bar:
+        for i, group in enumerate(groups, 1):
+            bar.describe(f"ingest batch {i}/{len(groups)}")
+            names = {f.rel for f in group if f.completes}
+            total = total.add(
+                ingest_batch(spark, lake, ingest, group, [c for c in changed if c in names], rows_taken, erased)
+            )
+            bar.advance(sum(f.line_count for f in group))
     return total
 
 

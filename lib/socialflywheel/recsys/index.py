@@ -18,6 +18,8 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
+from socialflywheel import progress
+
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 
 
@@ -116,6 +118,7 @@ def search_topk(
     seen_rows: np.ndarray | None = None,
     seen_items: np.ndarray | None = None,
     chunk: int = 4096,
+    bar: progress.Task | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` item_idx per user, best first, with each user's seen items removed.
 
@@ -126,6 +129,7 @@ def search_topk(
         seen_rows: Row (into ``user_vec``) of each seen pair, sorted ascending.
         seen_items: item_idx of each seen pair.
         chunk: Users searched at once.
+        bar: Progress, advanced by the users of each chunk.
 
     Returns:
         ``(item_ids [U, k], scores [U, k])``.
@@ -152,6 +156,8 @@ def search_topk(
         width_k = order.shape[1]
         out_ids[a:b, :width_k] = np.where(kept, np.take_along_axis(ids, order, axis=1), -1)
         out_scores[a:b, :width_k] = np.where(kept, np.take_along_axis(scores, order, axis=1), -np.inf)
+        if bar is not None:
+            bar.advance(b - a)
     return out_ids, out_scores
 
 
@@ -247,6 +253,7 @@ def fallback_topk(
     seen_rows: np.ndarray | None = None,
     seen_items: np.ndarray | None = None,
     chunk: int = 512,
+    bar: progress.Task | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` of :func:`fallback_scores` per user over the candidates, best first, seen items removed.
 
@@ -264,6 +271,7 @@ def fallback_topk(
         seen_rows: Row (into ``category_pref``) of each seen pair, sorted ascending.
         seen_items: item_idx of each seen pair.
         chunk: Users scored at once (memory is ``chunk x num_items`` scores).
+        bar: Progress, advanced by the users of each chunk.
 
     Returns:
         ``(item_ids [U, k], scores [U, k])``.
@@ -293,4 +301,6 @@ def fallback_topk(
         listed = np.isfinite(vals)
         out_ids[a:b, :kk] = np.where(listed, top, -1)
         out_scores[a:b, :kk] = np.where(listed, vals, -np.inf)
+        if bar is not None:
+            bar.advance(b - a)
     return out_ids, out_scores

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from socialflywheel import progress
 from socialflywheel.recsys._arrow import iter_batches, table_files
 from socialflywheel.recsys.fairness import build_fairness, log_fairness_to_mlflow
 from socialflywheel.recsys.recommend_metrics import exposure_metrics
@@ -247,20 +248,23 @@ def run_recommend(
         corpus_vec, item_ids=corpus, kind=rc.index, exact_below=rc.exact_below, nlist=rc.ivf_nlist,
         nprobe=rc.ivf_nprobe, hnsw_m=rc.hnsw_m, ef_search=rc.hnsw_ef_search, seed=seed,
     )  # fmt: skip
-    seen_rows, seen_items = sig.seen_pairs(model_global)
-    top, scores = search_topk(index, user_vec, k=rc.k, seen_rows=seen_rows, seen_items=seen_items)
-    model_lists = recommendation_rows(
-        pc.take(vocab.column("user_id"), pa.array(model_rows)), top, scores, post_ids, source="model"
-    )
+    with progress.task("recommend", total=len(sig.users), unit="users") as bar:
+        bar.describe(f"recommend: model lists ({index.kind} index)")
+        seen_rows, seen_items = sig.seen_pairs(model_global)
+        top, scores = search_topk(index, user_vec, k=rc.k, seen_rows=seen_rows, seen_items=seen_items, bar=bar)
+        model_lists = recommendation_rows(
+            pc.take(vocab.column("user_id"), pa.array(model_rows)), top, scores, post_ids, source="model"
+        )
 
-    # Everyone else: trending and popular corpus posts in the categories they engaged with.
-    fb_global = fallback_users(len(sig.users), model_global)
-    seen_rows, seen_items = sig.seen_pairs(fb_global)
-    fb_top, fb_scores = fallback_topk(
-        category_pref=sig.pref[fb_global], item_category=served.item_column("item_category").astype(np.int64),
-        trending=sig.trending, popular=sig.popular, trend_weight=rc.fallback_trend_weight, k=rc.k,
-        candidates=corpus, seen_rows=seen_rows, seen_items=seen_items,
-    )  # fmt: skip
+        # Everyone else: trending and popular corpus posts in the categories they engaged with.
+        fb_global = fallback_users(len(sig.users), model_global)
+        bar.describe("recommend: fallback lists")
+        seen_rows, seen_items = sig.seen_pairs(fb_global)
+        fb_top, fb_scores = fallback_topk(
+            category_pref=sig.pref[fb_global], item_category=served.item_column("item_category").astype(np.int64),
+            trending=sig.trending, popular=sig.popular, trend_weight=rc.fallback_trend_weight, k=rc.k,
+            candidates=corpus, seen_rows=seen_rows, seen_items=seen_items, bar=bar,
+        )  # fmt: skip
     fallback_lists = recommendation_rows(
         pc.take(sig.users, pa.array(fb_global)), fb_top, fb_scores, post_ids, source="fallback"
     )

@@ -32,6 +32,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from socialflywheel import progress
 from socialflywheel.config.recsys import TrainConfig
 from socialflywheel.recsys.core.checkpoint import load_checkpoint, save_checkpoint
 from socialflywheel.recsys.core.clock import NUM_TIME_FEATURES, ItemClock, created_times, train_positives
@@ -280,49 +281,57 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
     while state["epoch"] < kw["epochs"] and not state["stopped"]:
         epoch = state["epoch"]
         t0 = time.perf_counter()
-        for batch in stream.iter_epoch(epoch, start_step=state["step"]):
-            t = to_tensors(batch, env.device)
-            neg_np = _negatives(items, kw["random_negatives"], seed, epoch, state["step"])
-            neg = to_tensors(neg_np, env.device) if neg_np is not None else None
-            all_ids = gather_plain(t["item_idx"])
-            pairs = None
-            if clock is not None:  # the prior runs once per needed (hour, item) pair of the batch, then fans out
-                cands = all_ids if neg is None else torch.cat([all_ids, neg["item_idx"]])
-                pairs = clock.batch_pairs(cands, t["ts"], own_cols[: len(t["ts"])])
-            with _autocast(env.device, kw["amp"]):
-                users, pos, neg_vec, prior = net(t, neg, pairs.features if pairs is not None else None)
-            extra = neg_extra = None
-            if prior is not None and pairs is not None:
-                extra = pairs.logits(prior)
-                extra, neg_extra = extra[:, : len(all_ids)], extra[:, len(all_ids) :]
-            loss = sampled_softmax_loss(
-                users,
-                gather_with_grad(pos),
-                all_ids,
-                log_q=log_q,
-                temperature=kw["temperature"],
-                label_offset=env.rank * per_rank,
-                weights=t["weight"],
-                neg_vec=neg_vec,
-                neg_ids=neg["item_idx"] if neg is not None else None,
-                extra_logits=extra,
-                neg_extra_logits=neg_extra,
-            )
-            opt.zero_grad()
-            loss.backward()
-            average_sparse_grads(opt.sparse_params)
-            opt.step()
-            state["loss_sum"] += float(loss.detach())
-            state["step"] += 1
-            state["global_step"] += 1
-            now = time.perf_counter()
-            due = (every and state["global_step"] % every == 0) or (every_s and now - last_checkpoint >= every_s)
-            if due and state["step"] < steps:
-                state["train_s"] += now - t0
-                checkpoint()
-                t0 = last_checkpoint = time.perf_counter()
-            if kw["stop_after_steps"] is not None and state["global_step"] >= kw["stop_after_steps"]:
-                raise TrainingInterrupted(f"stopped after {state['global_step']} steps (test hook)")
+        with progress.task(
+            f"train epoch {epoch + 1}/{kw['epochs']}",
+            total=steps * kw["batch_size"],
+            unit="examples",
+            completed=state["step"] * kw["batch_size"],  # a resumed epoch goes on from its checkpoint
+            enabled=env.is_main,
+        ) as bar:
+            for batch in stream.iter_epoch(epoch, start_step=state["step"]):
+                t = to_tensors(batch, env.device)
+                neg_np = _negatives(items, kw["random_negatives"], seed, epoch, state["step"])
+                neg = to_tensors(neg_np, env.device) if neg_np is not None else None
+                all_ids = gather_plain(t["item_idx"])
+                pairs = None
+                if clock is not None:  # the prior runs once per needed (hour, item) pair of the batch, then fans out
+                    cands = all_ids if neg is None else torch.cat([all_ids, neg["item_idx"]])
+                    pairs = clock.batch_pairs(cands, t["ts"], own_cols[: len(t["ts"])])
+                with _autocast(env.device, kw["amp"]):
+                    users, pos, neg_vec, prior = net(t, neg, pairs.features if pairs is not None else None)
+                extra = neg_extra = None
+                if prior is not None and pairs is not None:
+                    extra = pairs.logits(prior)
+                    extra, neg_extra = extra[:, : len(all_ids)], extra[:, len(all_ids) :]
+                loss = sampled_softmax_loss(
+                    users,
+                    gather_with_grad(pos),
+                    all_ids,
+                    log_q=log_q,
+                    temperature=kw["temperature"],
+                    label_offset=env.rank * per_rank,
+                    weights=t["weight"],
+                    neg_vec=neg_vec,
+                    neg_ids=neg["item_idx"] if neg is not None else None,
+                    extra_logits=extra,
+                    neg_extra_logits=neg_extra,
+                )
+                opt.zero_grad()
+                loss.backward()
+                average_sparse_grads(opt.sparse_params)
+                opt.step()
+                state["loss_sum"] += float(loss.detach())
+                state["step"] += 1
+                bar.advance(kw["batch_size"])
+                state["global_step"] += 1
+                now = time.perf_counter()
+                due = (every and state["global_step"] % every == 0) or (every_s and now - last_checkpoint >= every_s)
+                if due and state["step"] < steps:
+                    state["train_s"] += now - t0
+                    checkpoint()
+                    t0 = last_checkpoint = time.perf_counter()
+                if kw["stop_after_steps"] is not None and state["global_step"] >= kw["stop_after_steps"]:
+                    raise TrainingInterrupted(f"stopped after {state['global_step']} steps (test hook)")
         state["train_s"] += time.perf_counter() - t0
         _end_epoch(env=env, model=model, state=state, steps=steps, out=out, kw=kw)
         checkpoint()
