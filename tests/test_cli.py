@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,40 @@ def test_any_job_failure_is_one_line_with_the_traceback_saved(tmp_path: Path) ->
     assert line.startswith("recommend failed: LookupError: no registered versions of two_tower_retrieval")
     saved = sorted((tmp_path / "logs").glob("recommend-*.log"))
     assert len(saved) == 1 and "Traceback" in saved[0].read_text() and str(saved[0]) in line
+
+
+def _commands() -> list[str]:
+    from typer.main import get_command
+
+    from socialflywheel.cli import app
+
+    return list(get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_help_names_what_each_option_takes_and_never_a_python_type() -> None:
+    """#19: help showed typer's type column (``<bool>`` beside every flag, ``<list[str]>`` beside --set).
+
+    Every command's help is rendered; an option taking a value names it (FILE, KEY=VALUE, N, SQL), a flag and an
+    argument show nothing beside them.
+    """
+    from typer.testing import CliRunner
+
+    from socialflywheel.cli import app
+
+    runner = CliRunner()
+    leftover = re.compile(r"<(?:str|int|float|bool|path|list\[[^\]]*\]|[a-z_]+\|[a-z_|]+)>")
+    for argv in ([], *([name] for name in _commands())):
+        out = runner.invoke(app, [*argv, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+        assert out.exit_code == 0, (argv, out.output)
+        assert not leftover.search(out.output), (argv, leftover.findall(out.output))
+    show = runner.invoke(app, ["show", "--help"], env={"COLUMNS": "200"}).output
+    assert re.search(r"--set\s+KEY=VALUE", show) and re.search(r"--where\s+SQL", show), show
+
+
+def test_commands_are_listed_in_pipeline_order() -> None:
+    from socialflywheel.demo import PIPELINE
+
+    listed = _commands()
+    jobs = [name for name in listed if name in PIPELINE]
+    assert jobs == [name for name in PIPELINE if name in listed]
+    assert listed[: len(jobs)] == jobs  # the pipeline first, then the lake's and the machine's commands

@@ -25,6 +25,33 @@ from socialflywheel.lake_commands import register_lake_commands
 from socialflywheel.results import JobResult
 from socialflywheel.runs import execute_job
 
+
+def _flags_show_no_type() -> None:
+    """Help names what an option takes (``FILE``, ``KEY=VALUE``, ``N``) and nothing beside a flag or an argument.
+
+    typer prints every parameter's Python type (``<bool>``, ``<list[str]>``, ``<str>``) in a column of its own;
+    the options here set a metavar for their value, a flag (``--json``, ``--quiet``, ``--help``) takes none, and an
+    argument's metavar is already its name. The help test checks every command for a leftover type.
+    """
+    from typer.core import TyperArgument, TyperOption
+
+    for cls in (TyperOption, TyperArgument):
+        shown = getattr(cls, "display_type_rich", None)
+        if shown is None or getattr(shown, "_flywheel", False):
+            continue
+
+        def display(
+            self: TyperOption | TyperArgument, ctx: object, shown: Callable[..., str | None] = shown
+        ) -> str | None:
+            if isinstance(self, TyperArgument) or (self.is_flag and self.metavar is None):
+                return None
+            return shown(self, ctx)
+
+        display._flywheel = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Social Flywheel: batch analytics over social data.")
 log = logging.getLogger("socialflywheel")
 
@@ -221,10 +248,12 @@ def ingest(
 
 def erase(
     user: Annotated[
-        list[str] | None, typer.Option("--user", help="A raw user id, as the request names it (repeatable).")
+        list[str] | None,
+        typer.Option("--user", metavar="ID", help="A raw user id, as the request names it (repeatable)."),
     ] = None,
     request: Annotated[
-        str | None, typer.Option("--request", help="A stored request's id (from erase-request) instead of ids.")
+        str | None,
+        typer.Option("--request", metavar="ID", help="A stored request's id (from erase-request) instead of ids."),
     ] = None,
     conf: ConfOpt = None,
     set_: SetOpt = None,
@@ -248,9 +277,10 @@ for _name in JOBS:
 
 @app.command(name="erase-request", help="Store an erasure request (pseudonymized on arrival); prints its id only.")
 def erase_request(
-    user: Annotated[list[str] | None, typer.Option("--user", help="A raw user id (repeatable).")] = None,
+    user: Annotated[list[str] | None, typer.Option("--user", metavar="ID", help="A raw user id (repeatable).")] = None,
     users_file: Annotated[
-        str | None, typer.Option("--users-file", help="A file of raw user ids, one per line (kept exactly).")
+        str | None,
+        typer.Option("--users-file", metavar="FILE", help="A file of raw user ids, one per line (kept exactly)."),
     ] = None,
     conf: ConfOpt = None,
     set_: SetOpt = None,
@@ -291,11 +321,18 @@ def erase_request(
 @app.command(help="Load a real public format into the landing folder (then run `flywheel ingest`).")
 def adapt(
     kind: Annotated[
-        str, typer.Argument(help="snap (edge list -> follows) or ratings (MovieLens-style -> interactions).")
+        str,
+        typer.Argument(
+            metavar="KIND", help="snap (edge list -> follows) or ratings (MovieLens-style -> interactions)."
+        ),
     ],
-    path: Annotated[str, typer.Argument(help="The edge list, or the ratings file (u.data, ratings.csv, *.inter).")],
-    movies: Annotated[str | None, typer.Option(help="Movie list for categories (u.item, movies.csv, *.item).")] = None,
-    name: Annotated[str | None, typer.Option(help="Source name (default: the file's stem).")] = None,
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="The edge list, or the ratings file (u.data, ratings.csv, *.inter).")
+    ],
+    movies: Annotated[
+        str | None, typer.Option(metavar="FILE", help="Movie list for categories (u.item, movies.csv, *.item).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="Source name (default: the file's stem).")] = None,
     conf: ConfOpt = None,
     set_: SetOpt = None,
 ) -> None:

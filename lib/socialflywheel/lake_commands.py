@@ -93,7 +93,9 @@ def register_lake_commands(app: typer.Typer, *, open_lake: LakeOpener) -> None:
         table: TableArg,
         conf: ConfOpt = None,
         set_: SetOpt = None,
-        limit: Annotated[int | None, typer.Option(help="The most recent N versions (default: all).")] = None,
+        limit: Annotated[
+            int | None, typer.Option(metavar="N", help="The most recent N versions (default: all).")
+        ] = None,
         json_: JsonOpt = False,
     ) -> None:
         """Print the table's commits oldest first; exit 1 naming the job that writes it when it is not written yet."""
@@ -125,10 +127,12 @@ def register_lake_commands(app: typer.Typer, *, open_lake: LakeOpener) -> None:
         conf: ConfOpt = None,
         set_: SetOpt = None,
         where: Annotated[
-            str | None, typer.Option(help="A SQL condition, e.g. \"event_type = 'view'\" (DuckDB).")
+            str | None, typer.Option(metavar="SQL", help="A SQL condition, e.g. \"event_type = 'view'\" (DuckDB).")
         ] = None,
-        limit: Annotated[int, typer.Option(min=0, help="The most rows shown.")] = 20,
-        columns: Annotated[str | None, typer.Option(help="Columns to show, comma-separated: a,b.")] = None,
+        limit: Annotated[int, typer.Option(min=0, metavar="N", help="The most rows shown.")] = 20,
+        columns: Annotated[
+            str | None, typer.Option(metavar="A,B", help="Columns to show, comma-separated: a,b.")
+        ] = None,
         json_: JsonOpt = False,
     ) -> None:
         """Print at most ``limit`` rows of the table's current version, reading no more than that from disk."""
@@ -162,7 +166,7 @@ def register_lake_commands(app: typer.Typer, *, open_lake: LakeOpener) -> None:
     def runs(
         conf: ConfOpt = None,
         set_: SetOpt = None,
-        limit: Annotated[int, typer.Option(help="Rows shown.")] = 20,
+        limit: Annotated[int, typer.Option(metavar="N", help="Rows shown.")] = 20,
         json_: JsonOpt = False,
     ) -> None:
         """Print the ``limit`` most recent run records of audit.job_runs, newest first."""
