@@ -15,7 +15,8 @@ from typing import Annotated, TypeVar
 import typer
 
 from socialflywheel import progress
-from socialflywheel.cli_options import ConfOpt, SetOpt
+from socialflywheel.cli_logging import setup_logging
+from socialflywheel.cli_options import ConfOpt, SetOpt, flags_show_no_type
 from socialflywheel.config import ConfigError, FlywheelConfig, load_config
 from socialflywheel.console import console as _console
 from socialflywheel.console import print_figures, print_summary
@@ -25,33 +26,7 @@ from socialflywheel.lake_commands import register_lake_commands
 from socialflywheel.results import JobResult
 from socialflywheel.runs import execute_job
 
-
-def _flags_show_no_type() -> None:
-    """Help names what an option takes (``FILE``, ``KEY=VALUE``, ``N``) and nothing beside a flag or an argument.
-
-    typer prints every parameter's Python type (``<bool>``, ``<list[str]>``, ``<str>``) in a column of its own;
-    the options here set a metavar for their value, a flag (``--json``, ``--quiet``, ``--help``) takes none, and an
-    argument's metavar is already its name. The help test checks every command for a leftover type.
-    """
-    from typer.core import TyperArgument, TyperOption
-
-    for cls in (TyperOption, TyperArgument):
-        shown = getattr(cls, "display_type_rich", None)
-        if shown is None or getattr(shown, "_flywheel", False):
-            continue
-
-        def display(
-            self: TyperOption | TyperArgument, ctx: object, shown: Callable[..., str | None] = shown
-        ) -> str | None:
-            if isinstance(self, TyperArgument) or (self.is_flag and self.metavar is None):
-                return None
-            return shown(self, ctx)
-
-        display._flywheel = True  # type: ignore[attr-defined]
-        cls.display_type_rich = display  # type: ignore[method-assign]
-
-
-_flags_show_no_type()
+flags_show_no_type()
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Social Flywheel: batch analytics over social data.")
 log = logging.getLogger("socialflywheel")
 
@@ -85,75 +60,6 @@ def _main(
 ) -> None:
     """Social Flywheel: batch analytics over social data."""
     progress.set_quiet(quiet)
-
-
-def setup_logging(level: int = logging.INFO, *, log_dir: Path | None = None) -> None:
-    """Log on stderr at ``level`` (warnings only under ``--quiet``), once per process.
-
-    Through rich on a terminal, one plain line per record elsewhere (a pipe, a log file: never wrapped).
-
-    Chatty libraries are held to warnings and MLflow's artifact download bars are off (the job's own progress
-    says what is happening). Python warnings (deprecations and hints from libraries) become log records that go
-    only to ``<log_dir>/flywheel.log`` when ``log_dir`` is given, which also keeps every record at INFO and above.
-    """
-    from rich.logging import RichHandler
-
-    if progress.quiet():
-        level = max(level, logging.WARNING)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    root = logging.getLogger()
-    console = next((h for h in root.handlers if getattr(h, "_flywheel_console", False)), None)
-    if console is None:
-        if sys.stderr.isatty():
-            console = RichHandler(show_path=False, rich_tracebacks=False, console=_console(stderr=True))
-            console.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
-        else:  # a pipe or a log file: one unwrapped line per record, like the progress lines
-            console = _StderrHandler()
-            console.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(message)s", datefmt="%H:%M:%S"))
-        setattr(console, "_flywheel_console", True)  # noqa: B010 (a mark on a library object)
-        root.addHandler(console)
-    console.setLevel(level)
-    root.setLevel(min(level, logging.INFO))
-    for noisy in ("py4j", "alembic", "mlflow", "urllib3", "matplotlib", "numba", "git", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if log_dir is not None:
-        _log_file(root, log_dir / "flywheel.log")
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler on whatever ``sys.stderr`` is when a record comes (a test runner swaps it per command)."""
-
-    @property
-    def stream(self) -> object:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: object) -> None:
-        pass
-
-
-def _log_file(root: logging.Logger, path: Path) -> None:
-    """Keep every record in ``path`` (one handler per process, moved when the work folder changes)."""
-    for h in root.handlers:
-        if isinstance(h, logging.FileHandler) and getattr(h, "_flywheel", False):
-            if h.baseFilename == str(path.resolve()):
-                return
-            root.removeHandler(h)
-            h.close()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError as exc:
-        log.warning("no log file (%s): library warnings stay on the console", exc)
-        return
-    setattr(handler, "_flywheel", True)  # noqa: B010 (a mark on a library object)
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    logging.captureWarnings(True)
-    warned = logging.getLogger("py.warnings")
-    warned.propagate = False  # library warnings are kept in the file, not shown among the job's own lines
-    warned.handlers = [handler]
 
 
 def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
@@ -289,8 +195,6 @@ def erase_request(
 
     The id is all a scheduler needs (the ``flywheel_erase`` DAG takes it), so no raw id reaches its database or logs.
     """
-    from pathlib import Path
-
     from socialflywheel.lake.io import Lake
     from socialflywheel.privacy.requests import file_request
     from socialflywheel.runs import job_lease
@@ -338,7 +242,6 @@ def adapt(
 ) -> None:
     """Convert a SNAP edge list or a MovieLens-style ratings file into landing events; exit 2 on a bad file or kind."""
     import datetime as dt
-    from pathlib import Path
 
     from socialflywheel.ingest.adapters import adapt_ratings, adapt_snap
 

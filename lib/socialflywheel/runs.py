@@ -9,24 +9,13 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 
 from socialflywheel.config import FlywheelConfig, config_hash
 from socialflywheel.lake.io import Lake
 from socialflywheel.results import JobResult
+from socialflywheel.run_context import RunContext, current
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunContext:
-    """What a job reports about itself while it runs."""
-
-    run_id: str
-    job: str
-    started_at: dt.datetime
-    rows_in: int = 0
-    rows_out: int = 0
 
 
 def _utcnow() -> dt.datetime:
@@ -65,6 +54,7 @@ def job_run(job: str, cfg: FlywheelConfig, lake: Lake) -> Iterator[RunContext]:
     ctx = RunContext(run_id=uuid.uuid4().hex, job=job, started_at=_utcnow())
     t0 = time.perf_counter()
     cfg_hash = config_hash(cfg)
+    token = current.set(ctx)
     try:
         yield ctx
     except BaseException as exc:
@@ -80,6 +70,8 @@ def job_run(job: str, cfg: FlywheelConfig, lake: Lake) -> Iterator[RunContext]:
     else:
         write_run_record(lake, ctx, status="succeeded", cfg_hash=cfg_hash, error=None)
         log.info("job %s succeeded in %.1fs (run %s)", job, time.perf_counter() - t0, ctx.run_id)
+    finally:
+        current.reset(token)
 
 
 def execute_job(name: str, cfg: FlywheelConfig, **kwargs: object) -> JobResult:

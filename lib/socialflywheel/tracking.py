@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from socialflywheel.config import REPO_ROOT, FlywheelConfig, config_hash, public_dict, redact_text
 from socialflywheel.lake.io import Lake
+from socialflywheel.run_context import adopt_run_id
 
 if TYPE_CHECKING:
     import mlflow
@@ -179,7 +180,10 @@ def tracked_run(tracking: Tracking, lake: Lake, *, run_name: str, job: str) -> I
     """Start an MLflow run logging the resolved config (credentials masked), the commit and the Delta versions read."""
     mlflow = setup(tracking)
     with mlflow.start_run(run_name=run_name) as run:
-        mlflow.set_tags({"job": job, "git_commit": git_commit(), "config_hash": tracking.config_hash})
+        job_run = adopt_run_id(run.info.run_id)  # the job run's id is this MLflow run's
+        mlflow.set_tags(
+            {"job": job, "job_run_id": job_run, "git_commit": git_commit(), "config_hash": tracking.config_hash}
+        )
         if lake.until is not None:  # a dated run: the logical date it ran for (training cadence reads it)
             mlflow.set_tag(RUN_DATE_TAG, lake.until.isoformat())
         mlflow.log_params(tracking.params)

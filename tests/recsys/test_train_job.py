@@ -12,6 +12,7 @@ import torch
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
+from socialflywheel.recsys.train_job import TrainResult
 from socialflywheel.tracking import Tracking
 from tests.conftest import make_config
 from tests.jobs import train
@@ -239,3 +240,27 @@ def test_a_model_that_loses_to_a_baseline_never_serves(runs: dict[str, Any]) -> 
             client.get_model_version_by_alias(name, alias)
     finally:
         client.set_registered_model_alias(name, alias, good.model_version)
+
+
+def test_one_run_id_names_a_training_run_everywhere(runs: dict[str, Any], tmp_path: Path) -> None:
+    """#19: one training run had two ids, the run record's (audit.job_runs, the summary) and MLflow's.
+
+    Through the job runner the MLflow run's id is the run's id: the summary, the run record and the MLflow run
+    (tagged ``job_run_id``) all carry it. A lake of its own: the run adds its record to the lake's audit table.
+    """
+    import shutil
+
+    import mlflow
+
+    from socialflywheel.runs import execute_job
+
+    lake_root = tmp_path / "lake"
+    shutil.copytree(runs["lake"].root, lake_root)
+    cfg = make_config(tmp_path / "work", f"lake.root={lake_root}", *SMALL, *WEAK, *NO_BASELINE_GUARD)
+    result = execute_job("train", cfg)
+    assert isinstance(result, TrainResult) and len(result.run_id) == 32
+    assert result.run_id == result.mlflow_run_id
+    records = Lake.from_config(cfg).read_arrow("audit.job_runs").to_pylist()
+    assert [(r["job"], r["status"]) for r in records if r["run_id"] == result.run_id] == [("train", "succeeded")]
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    assert mlflow.get_run(result.run_id).data.tags["job_run_id"] == result.run_id

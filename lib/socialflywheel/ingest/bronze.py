@@ -164,14 +164,11 @@ def run_ingest(
     listed = suppression.tokens(lake)
     erased = suppression.Erased(privacy.hmac_key(), listed) if listed else None
     rows_taken: Counter[str] = Counter()
-    lines = sum(f.line_count for group in groups for f in group)
-    with progress.task(f"ingest {len(new_files)} files", total=lines, unit="lines") as bar:
+    with progress.task("ingest", total=sum(f.line_count for g in groups for f in g), unit="lines") as bar:
         for i, group in enumerate(groups, 1):
             bar.describe(f"ingest batch {i}/{len(groups)}")
-            names = {f.rel for f in group if f.completes}
-            total = total.add(
-                ingest_batch(spark, lake, ingest, group, [c for c in changed if c in names], rows_taken, erased)
-            )
+            redone = [c for c in changed if c in {f.rel for f in group if f.completes}]
+            total = total.add(ingest_batch(spark, lake, ingest, group, redone, rows_taken, erased))
             bar.advance(sum(f.line_count for f in group))
     return total
 

@@ -347,3 +347,14 @@ def read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read ``(user_idx, item_idx)`` pairs from a Parquet file (targets or seen)."""
     t = pq.read_table(path, columns=["user_idx", "item_idx"])
     return _ints(t, "user_idx"), _ints(t, "item_idx")
+
+
+def random_negatives(
+    items: dict[str, np.ndarray] | None, count: int, seed: int, epoch: int, step: int
+) -> dict[str, np.ndarray] | None:
+    """``count`` random catalogue items for a step (None: none asked for); the same on every rank, and on resume."""
+    if not items or count <= 0:
+        return None
+    rng = np.random.default_rng([seed, epoch, step, 13])  # same on every rank, replayable on resume
+    ids = rng.integers(0, len(items["item_idx"]), size=count)
+    return {k: v[ids] for k, v in items.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +313,18 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") ->
     model = TwoTower(**blob["config"])
     model.load_state_dict(blob["state_dict"])
     return model.eval()
+
+
+def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast on CUDA when supported (``auto``) or when forced; off on CPU by default.
+
+    On CPU, bf16 only pays on cores with AMX/AVX512-BF16 and this model is small, so ``auto`` keeps
+    fp32 there; the loss itself is always computed in fp32.
+    """
+    if amp == "off":
+        return contextlib.nullcontext()
+    if device.type == "cuda" and (amp == "bf16" or torch.cuda.is_bf16_supported()):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and amp == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

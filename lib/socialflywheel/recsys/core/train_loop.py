@@ -9,7 +9,8 @@ With several processes each rank reads its own row groups, item vectors are all-
 rank's in-batch softmax sees the whole global batch (the same loss as one process at that batch),
 and DDP averages the gradients. On clusters the same :func:`train` runs inside Spark's
 ``TorchDistributor`` (see :mod:`socialflywheel.recsys.distributor`). Only torch, numpy, pyarrow, the
-config model and the standard library are imported here; MLflow tracking wraps :func:`train` through ``log_fn``.
+config model, the progress display and the standard library are imported here; MLflow tracking wraps
+:func:`train` through ``log_fn``.
 
 Every hyper-parameter's default is :class:`~socialflywheel.config.recsys.TrainConfig`'s (one source of truth), so
 a test, a bench or the command line that does not name a value trains the product's model.
@@ -17,7 +18,6 @@ a test, a bench or the command line that does not name a value trains the produc
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -36,7 +35,7 @@ from socialflywheel import progress
 from socialflywheel.config.recsys import TrainConfig
 from socialflywheel.recsys.core.checkpoint import load_checkpoint, save_checkpoint
 from socialflywheel.recsys.core.clock import NUM_TIME_FEATURES, ItemClock, created_times, train_positives
-from socialflywheel.recsys.core.data import DatasetMeta, ShardStream, item_arrays, to_tensors
+from socialflywheel.recsys.core.data import DatasetMeta, ShardStream, item_arrays, random_negatives, to_tensors
 from socialflywheel.recsys.core.distributed import (
     DistEnv,
     average_sparse_grads,
@@ -47,7 +46,7 @@ from socialflywheel.recsys.core.distributed import (
     init_distributed,
     shutdown,
 )
-from socialflywheel.recsys.core.model import TwoTower, load_model, sampled_softmax_loss, save_model
+from socialflywheel.recsys.core.model import TwoTower, autocast, load_model, sampled_softmax_loss, save_model
 from socialflywheel.recsys.core.optim import TowerAdam
 
 ValFn = Callable[[TwoTower], dict[str, float]]
@@ -76,31 +75,6 @@ class TrainResult:
     device: str
     history: list[dict[str, float]] = field(default_factory=list)
     best_metrics: dict[str, float] = field(default_factory=dict)
-
-
-def _autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on CUDA when supported (``auto``) or when forced; off on CPU by default.
-
-    On CPU, bf16 only pays on cores with AMX/AVX512-BF16 and this model is small, so ``auto`` keeps
-    fp32 there; the loss itself is always computed in fp32.
-    """
-    if amp == "off":
-        return contextlib.nullcontext()
-    if device.type == "cuda" and (amp == "bf16" or torch.cuda.is_bf16_supported()):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and amp == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _negatives(
-    items: dict[str, np.ndarray] | None, count: int, seed: int, epoch: int, step: int
-) -> dict[str, np.ndarray] | None:
-    if not items or count <= 0:
-        return None
-    rng = np.random.default_rng([seed, epoch, step, 13])  # same on every rank, replayable on resume
-    ids = rng.integers(0, len(items["item_idx"]), size=count)
-    return {k: v[ids] for k, v in items.items()}
 
 
 DEFAULTS = TrainConfig()  # the defaults below are the product's
@@ -290,14 +264,14 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
         ) as bar:
             for batch in stream.iter_epoch(epoch, start_step=state["step"]):
                 t = to_tensors(batch, env.device)
-                neg_np = _negatives(items, kw["random_negatives"], seed, epoch, state["step"])
+                neg_np = random_negatives(items, kw["random_negatives"], seed, epoch, state["step"])
                 neg = to_tensors(neg_np, env.device) if neg_np is not None else None
                 all_ids = gather_plain(t["item_idx"])
                 pairs = None
                 if clock is not None:  # the prior runs once per needed (hour, item) pair of the batch, then fans out
                     cands = all_ids if neg is None else torch.cat([all_ids, neg["item_idx"]])
                     pairs = clock.batch_pairs(cands, t["ts"], own_cols[: len(t["ts"])])
-                with _autocast(env.device, kw["amp"]):
+                with autocast(env.device, kw["amp"]):
                     users, pos, neg_vec, prior = net(t, neg, pairs.features if pairs is not None else None)
                 extra = neg_extra = None
                 if prior is not None and pairs is not None:
