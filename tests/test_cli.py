@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -36,6 +37,14 @@ def test_doctor_and_tables(tmp_path: Path) -> None:
         [str(FLYWHEEL), "doctor", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0 and "graph backend" in out.stdout and "networkit" in out.stdout
+    out = subprocess.run(
+        [str(FLYWHEEL), "doctor", "--json", "--set", f"work_dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    facts = {row["item"]: row["value"] for row in json.loads(out.stdout)}
+    assert facts["graph backend"].startswith("networkit") and facts["work dir"] == str(tmp_path)
     out = subprocess.run(
         [str(FLYWHEEL), "tables", "--set", f"work_dir={tmp_path}"], capture_output=True, text=True, timeout=120
     )

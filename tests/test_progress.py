@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -175,15 +176,16 @@ def test_auto_is_plain_off_a_terminal_and_quiet_is_inherited(monkeypatch: pytest
 
 @pytest.mark.slow
 def test_cli_ingest_shows_progress_on_stderr_and_quiet_shows_none(tmp_path: Path) -> None:
-    """`flywheel ingest` counts lines on stderr; `flywheel --quiet ingest` prints the same summary and no progress."""
+    """`flywheel ingest` counts lines on stderr; `flywheel --quiet ingest --json` no progress, the figures as JSON."""
     outs = {}
     for quiet in (False, True):
         work = tmp_path / ("quiet" if quiet else "loud")
         sets = ["--set", f"work_dir={work}", "--set", "simulate.profile=tiny"]
         flags = ["--quiet"] if quiet else []
         for job in ("simulate", "ingest"):
+            as_json = ["--json"] if quiet and job == "ingest" else []
             outs[quiet, job] = subprocess.run(
-                [str(FLYWHEEL), *flags, job, *sets], capture_output=True, text=True, timeout=300
+                [str(FLYWHEEL), *flags, job, *sets, *as_json], capture_output=True, text=True, timeout=300
             )
             assert outs[quiet, job].returncode == 0, outs[quiet, job].stderr
     loud, quiet_run = outs[False, "ingest"], outs[True, "ingest"]
@@ -195,5 +197,10 @@ def test_cli_ingest_shows_progress_on_stderr_and_quiet_shows_none(tmp_path: Path
     assert "landing files" not in quiet_run.stderr  # INFO log lines are off too
     logged = [ln for ln in loud.stderr.splitlines() if " INFO " in ln]
     assert logged and all(re.match(r"\[\d\d:\d\d:\d\d\] INFO \S", ln) for ln in logged)  # piped: one line each
-    rows = [re.search(r"rows_in\W+([\d,]+)", o.stdout) for o in (loud, quiet_run)]
-    assert rows[0] is not None and rows[1] is not None and rows[0][1] == rows[1][1]
+    # --json: stdout is one JSON array, an object per job run (ingest, then conform), and nothing else
+    ingested, conformed = json.loads(quiet_run.stdout)
+    assert (ingested["job"], conformed["job"]) == ("ingest", "conform")
+    assert re.fullmatch(r"[0-9a-f]{32}", ingested["run_id"]) and ingested["reconciled"] is True
+    assert "bronze.events" in ingested["versions_written"]
+    rows = re.search(r"rows_in\W+([\d,]+)", loud.stdout)
+    assert rows is not None and int(rows[1].replace(",", "")) == ingested["rows_in"] > 0

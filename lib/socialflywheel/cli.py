@@ -5,6 +5,7 @@ Heavy libraries (pyspark, torch, mlflow, networkit) are imported inside commands
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -16,7 +17,7 @@ import typer
 
 from socialflywheel import progress
 from socialflywheel.cli_logging import setup_logging
-from socialflywheel.cli_options import ConfOpt, SetOpt, flags_show_no_type
+from socialflywheel.cli_options import ConfOpt, JobJsonOpt, JsonOpt, SetOpt, flags_show_no_type
 from socialflywheel.config import ConfigError, FlywheelConfig, load_config
 from socialflywheel.console import console as _console
 from socialflywheel.console import print_figures, print_summary
@@ -71,13 +72,17 @@ def resolve_config(conf: str | None, sets: list[str] | None) -> FlywheelConfig:
         raise typer.Exit(2) from None
 
 
-def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, **kwargs: object) -> list[JobResult]:
+def run_and_report(
+    names: list[str], conf: str | None, sets: list[str] | None, *, as_json: bool = False, **kwargs: object
+) -> list[JobResult]:
     """Run the named jobs in order, printing each summary; exit 2 on a config error, 1 on a failed job.
 
     Args:
         names: The jobs to run, in order.
         conf: The YAML config file (None: the default).
         sets: ``key=value`` config overrides.
+        as_json: Print nothing but, once every job succeeded, a JSON array with one object per job (its ``job``
+            name, run id, figures and the Delta versions it read and wrote) instead of the summary tables.
         **kwargs: Extra keyword arguments for every job's library function (e.g. ``user_ids`` for erase).
 
     Returns:
@@ -98,8 +103,11 @@ def run_and_report(names: list[str], conf: str | None, sets: list[str] | None, *
             where = _save_traceback(cfg, name, exc)
             typer.echo(f"{name} failed: {_one_line(exc)} (traceback: {where}; FLYWHEEL_DEBUG=1 prints it)", err=True)
             raise typer.Exit(1) from None
-        print_summary(name, summary)
+        if not as_json:
+            print_summary(name, summary)
         results.append(summary)
+    if as_json:
+        typer.echo(json.dumps([{"job": n, **r.to_json()} for n, r in zip(names, results, strict=True)], default=str))
     return results
 
 
@@ -131,8 +139,8 @@ def _save_traceback(cfg: FlywheelConfig, job: str, exc: BaseException) -> str:
 def _register_job(name: str) -> None:
     spec = JOBS[name]
 
-    def command(conf: ConfOpt = None, set_: SetOpt = None) -> None:
-        run_and_report([name], conf, set_)
+    def command(conf: ConfOpt = None, set_: SetOpt = None, json_: JobJsonOpt = False) -> None:
+        run_and_report([name], conf, set_, as_json=json_)
 
     command.__doc__ = spec.help
     app.command(name=name, help=spec.help)(_rename_set(command))
@@ -147,9 +155,10 @@ def ingest(
     conf: ConfOpt = None,
     set_: SetOpt = None,
     conform: Annotated[bool, typer.Option(help="Also run the conform job (bronze -> silver).")] = True,
+    json_: JobJsonOpt = False,
 ) -> None:
     """Ingest landing files into bronze, then conform them into silver unless ``--no-conform``."""
-    run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, set_)
+    run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, set_, as_json=json_)
 
 
 def erase(
@@ -163,12 +172,13 @@ def erase(
     ] = None,
     conf: ConfOpt = None,
     set_: SetOpt = None,
+    json_: JobJsonOpt = False,
 ) -> None:
     """Erase each ``--user`` (a raw id), or the people of a stored ``--request``, from every table (GDPR erasure)."""
     if bool(user) == bool(request):
         typer.echo("erase: give either --user ID (repeatable) or --request ER-ID (from erase-request)", err=True)
         raise typer.Exit(2)
-    run_and_report(["erase"], conf, set_, user_ids=user or (), request_id=request)
+    run_and_report(["erase"], conf, set_, as_json=json_, user_ids=user or (), request_id=request)
 
 
 # Registered in the pipeline's order, which `flywheel --help` keeps; ingest and erase take options of their own.
@@ -305,12 +315,15 @@ def check(conf: ConfOpt = None, set_: SetOpt = None) -> None:
 
 
 @app.command(help="Engine, Java, GPU, package versions, and what would run where.")
-def doctor(conf: ConfOpt = None, set_: SetOpt = None) -> None:
+def doctor(conf: ConfOpt = None, set_: SetOpt = None, json_: JsonOpt = False) -> None:
     """Print the environment report: engine, Java, GPU, package versions and the backend each stage would use."""
-    from socialflywheel.doctor import report
+    from socialflywheel.doctor import facts, report
 
     cfg = resolve_config(conf, set_)
-    _console().print(report(cfg))
+    if json_:
+        typer.echo(json.dumps([{"item": item, "value": value} for item, value in facts(cfg)]))
+    else:
+        _console().print(report(cfg))
 
 
 def job_main(name: str) -> None:

@@ -13,6 +13,12 @@ SetOpt = Annotated[
     typer.Option("--set", metavar="KEY=VALUE", help="Override a config key: --set spark.engine=classic (repeatable)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON array of objects instead, and nothing else.")]
+JobJsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print a JSON array (an object per job: run id, figures, Delta versions) instead of tables."
+    ),
+]
 TableArg = Annotated[
     str, typer.Argument(metavar="TABLE", help="A catalog table, e.g. silver.events (`flywheel tables` lists them).")
 ]

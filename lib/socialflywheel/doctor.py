@@ -62,25 +62,23 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def report(cfg: FlywheelConfig) -> Table:
-    """A table of facts and choices; it imports no heavy library and shows every location redacted.
+def facts(cfg: FlywheelConfig) -> list[tuple[str, str]]:
+    """The facts and choices, as (item, value) rows; it imports no heavy library and shows every location redacted.
 
     URLs pass through ``config.redact_text`` (the masking the config's logged view uses): a password in
     ``mlflow.tracking_uri`` or a ``;token=`` in ``spark.connect_url`` is never printed.
     """
     gpus = visible_gpus()
     has_cugraph = importlib.util.find_spec("cugraph") is not None
-    table = Table(title="flywheel doctor", show_header=True)
-    table.add_column("item")
-    table.add_column("value")
+    rows: list[tuple[str, str]] = []
     url = cfg.spark.connect_url
-    table.add_row("config", redact_text(str(cfg.source)))
-    table.add_row("work dir", redact_text(str(cfg.work_path)))
-    table.add_row("lake root", redact_text(cfg.lake_root))
-    table.add_row("mlflow", redact_text(cfg.tracking_uri))
-    table.add_row("spark engine", cfg.spark.engine + (f" ({redact_text(url)})" if url else ""))
-    table.add_row("java", java_version() or "not found (needed for engine=classic and the compat suite)")
-    table.add_row("gpus", "; ".join(gpus) if gpus else "none visible")
+    rows.append(("config", redact_text(str(cfg.source))))
+    rows.append(("work dir", redact_text(str(cfg.work_path))))
+    rows.append(("lake root", redact_text(cfg.lake_root)))
+    rows.append(("mlflow", redact_text(cfg.tracking_uri)))
+    rows.append(("spark engine", cfg.spark.engine + (f" ({redact_text(url)})" if url else "")))
+    rows.append(("java", java_version() or "not found (needed for engine=classic and the compat suite)"))
+    rows.append(("gpus", "; ".join(gpus) if gpus else "none visible"))
     graph: str = cfg.graph.backend
     if graph == "auto":
         graph = (
@@ -88,13 +86,23 @@ def report(cfg: FlywheelConfig) -> Table:
             if has_cugraph and gpus
             else "networkit (auto: no cuGraph or no GPU)"
         )
-    table.add_row("graph backend", graph)
+    rows.append(("graph backend", graph))
     device: str = cfg.train.device
     if device == "auto":
         device = "cuda + nccl (auto)" if gpus else "cpu + gloo (auto: no GPU)"
-    table.add_row("training", f"{device}, {cfg.train.nproc} process(es)")
+    rows.append(("training", f"{device}, {cfg.train.nproc} process(es)"))
     rapids = cfg.spark.conf.get("spark.plugins", "")
-    table.add_row("RAPIDS Accelerator", "configured" if "SQLPlugin" in rapids else "off (CPU Spark SQL)")
+    rows.append(("RAPIDS Accelerator", "configured" if "SQLPlugin" in rapids else "off (CPU Spark SQL)"))
     for pkg in KEY_PACKAGES:
-        table.add_row(f"  {pkg}", _version(pkg))
+        rows.append((pkg, _version(pkg)))
+    return rows
+
+
+def report(cfg: FlywheelConfig) -> Table:
+    """:func:`facts` as a table."""
+    table = Table(title="flywheel doctor", show_header=True)
+    table.add_column("item")
+    table.add_column("value")
+    for item, value in facts(cfg):
+        table.add_row(f"  {item}" if item in KEY_PACKAGES else item, value)
     return table
