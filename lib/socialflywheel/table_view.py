@@ -19,15 +19,6 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 
-# The layers a single job writes, as the jobs registry describes them (simulate: ground truth; ingest: -> bronze;
-# conform: bronze -> silver). Gold and audit tables have several writers: the run records name them.
-_LAYER_WRITERS = {"truth": "simulate", "bronze": "ingest", "silver": "conform"}
-# Tables of catalog/stages/outputs.py with a single writing job, by name prefix.
-_OUTPUT_WRITERS = (
-    ("gold.graph_", "graph"),
-    ("gold.people_you_may_know", "graph"),
-    ("gold.recommendation", "recommend"),
-)
 # A Delta CREATE TABLE's parameters (the whole schema as JSON): kept in --json, left out of the summary for people.
 _BULKY_PARAMETERS = ("metadata", "protocol", "location")
 # operationMetrics keys that count the rows a commit wrote: Spark/Sail WRITE, delta-rs writes.
@@ -134,15 +125,8 @@ def writer_of(lake: Lake, name: str) -> str | None:
 
 
 def catalog_writer(name: str) -> str | None:
-    """The job the catalog says writes a table (features' module, graph and recommend outputs, one-writer layers)."""
-    from socialflywheel.lake.catalog.stages import features
-
-    if any(t is table(name) for t in vars(features).values()):  # the module of the features job's tables
-        return "features"
-    for prefix, job in _OUTPUT_WRITERS:
-        if name.startswith(prefix):
-            return job
-    return _LAYER_WRITERS.get(table(name).layer)
+    """The job the catalog declares as the table's writer (``Table.writer``)."""
+    return table(name).writer
 
 
 def first_rows(

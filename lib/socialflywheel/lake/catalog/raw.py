@@ -25,6 +25,7 @@ RAW_TABLES: list[Table] = [
         period_column="event_date",
         doc="Validated events with raw identifiers; extra source fields kept in `extras`.",
         pii_columns=("user_id", "target_user_id"),
+        writer="ingest",
     ),
     Table(
         "bronze.quarantine",
@@ -44,6 +45,7 @@ RAW_TABLES: list[Table] = [
         partition_by=("ingest_date",),
         keys=("file_sha256", "line_no"),
         doc="Rejected landing rows with their raw bytes and the rule they broke.",
+        writer="ingest",
     ),
     Table(
         "bronze.ingested_files",
@@ -60,6 +62,7 @@ RAW_TABLES: list[Table] = [
         ),
         keys=("path", "sha256"),
         doc="Ledger of landing files taken, so re-runs take nothing twice.",
+        writer="ingest",
     ),
     Table(
         "bronze.batches",
@@ -80,6 +83,7 @@ RAW_TABLES: list[Table] = [
         ),
         keys=("batch_id",),
         doc="Per-batch reconciliation: rows_in = rows_new + rows_present + rows_quarantined.",
+        writer="ingest",
     ),
     # silver: pseudonymized, deduplicated -------------------------------------------------------
     Table(
@@ -90,6 +94,7 @@ RAW_TABLES: list[Table] = [
         period_column="event_date",
         doc="Deduplicated events with pseudonymized people.",
         pii_columns=("user_id", "target_user_id"),
+        writer="conform",
     ),
     Table(
         "silver.users",
@@ -107,6 +112,7 @@ RAW_TABLES: list[Table] = [
         period_column="first_seen",
         doc="One row per pseudonymized person seen in events.",
         pii_columns=("user_id",),
+        writer="conform",
     ),
     Table(
         "silver.posts",
@@ -125,6 +131,7 @@ RAW_TABLES: list[Table] = [
         period_column="created_at",
         doc="One row per post, with its creator-chosen category.",
         pii_columns=("author_id",),
+        writer="conform",
     ),
     Table(
         "silver.follows",
@@ -139,6 +146,7 @@ RAW_TABLES: list[Table] = [
         period_column="since",
         doc="Current follow edges (follows minus later unfollows).",
         pii_columns=("follower_id", "followee_id"),
+        writer="conform",
     ),
     # audit ---------------------------------------------------------------------------------------
     Table(
@@ -160,6 +168,7 @@ RAW_TABLES: list[Table] = [
         ),
         keys=("run_id",),
         doc="One row per job run, failed runs included.",
+        writer=None,
     ),
     # truth: simulator ground truth, read only by tests and evaluations ---------------------------
     Table(
@@ -178,6 +187,7 @@ RAW_TABLES: list[Table] = [
         keys=("user_id",),
         doc="Planted communities, influencers, bots and latent interests (raw ids).",
         pii_columns=("user_id",),
+        writer="simulate",
     ),
     Table(
         "truth.posts",
@@ -193,6 +203,7 @@ RAW_TABLES: list[Table] = [
         keys=("post_id",),
         doc="Planted post categories and sentiment.",
         pii_columns=("author_id",),
+        writer="simulate",
     ),
     Table(
         "truth.sentiment",
@@ -206,6 +217,7 @@ RAW_TABLES: list[Table] = [
         ),
         keys=("event_id",),
         doc="Planted sentiment of every post and comment text.",
+        writer="simulate",
     ),
     Table(
         "truth.trends",
@@ -219,6 +231,7 @@ RAW_TABLES: list[Table] = [
         ),
         keys=("hashtag", "start_ts"),
         doc="Planted hashtag bursts.",
+        writer="simulate",
     ),
     Table(
         "truth.corruptions",
@@ -230,6 +243,7 @@ RAW_TABLES: list[Table] = [
             }
         ),
         doc="Every injected bad record: landing file (relative to the landing folder), 1-based line, kind.",
+        writer="simulate",
     ),
     Table(
         "truth.follows",
@@ -245,6 +259,7 @@ RAW_TABLES: list[Table] = [
         keys=("follower_id", "followee_id"),
         doc="Every planted follow edge; unfollowed_at is null for edges still current at the end.",
         pii_columns=("follower_id", "followee_id"),
+        writer="simulate",
     ),
     Table(
         "truth.campaigns",
@@ -261,6 +276,7 @@ RAW_TABLES: list[Table] = [
         ),
         keys=("campaign_id",),
         doc="Planted ad campaigns: target category, base CTR, run, and the impressions/clicks emitted.",
+        writer="simulate",
     ),
     Table(
         "truth.shares",
@@ -277,5 +293,6 @@ RAW_TABLES: list[Table] = [
         keys=("event_id",),
         doc="Share cascades of viral posts: each re-share, whose share it came through, its depth, when it was seen.",
         pii_columns=("user_id", "parent_user_id"),
+        writer="simulate",
     ),
 ]

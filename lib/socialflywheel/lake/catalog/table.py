@@ -109,6 +109,9 @@ class Table:
     """The date or timestamp column a logical run date bounds: a run for day D sees only rows with it on or before
     D and, where it is a partition column, writes no partition after D (``Lake.bounded``). None: the table is a
     snapshot that a dated run reads whole (it is rebuilt for that date by the run that writes it)."""
+    writer: str | None = None
+    """The job (or command) that writes the table; None where several do (``audit.job_runs``: every job's record).
+    ``flywheel status`` names it for a table no run record accounts for yet."""
 
     @property
     def layer(self) -> str:

@@ -32,6 +32,7 @@ ACCOUNT_RISK = Table(
     keys=("user_id",),
     doc="Rule-based bot/spam score in [0,1] per account; is_risky = score > features.risk_threshold.",
     pii_columns=("user_id",),
+    writer="features",
 )
 
 # written by socialflywheel.features.campaigns
@@ -53,6 +54,7 @@ CAMPAIGN_PERFORMANCE = Table(
     keys=("campaign_id", "day"),
     doc="Ad delivery per campaign and day (risky accounts excluded); rows reaching fewer than "
     "privacy.min_group_users people are suppressed.",
+    writer="features",
 )
 
 # written by socialflywheel.features.job
@@ -77,6 +79,7 @@ WATERMARK = Table(
     doc="One row per features run: the silver.events version it read (the next run's baseline), the first "
     "date it rebuilt, the category vocabulary, the names of the training-example vector positions and a hash "
     "of the excluded risky accounts (a change rewrites every training example).",
+    writer="features",
 )
 
 # written by socialflywheel.features.trends
@@ -97,6 +100,7 @@ TREND_SCORES = Table(
     partition_by=("granularity",),
     keys=("granularity", "hashtag", "bucket_start"),
     doc="Per (hashtag, hour|day) post uses, the tag's trailing baseline and its burst score.",
+    writer="features",
 )
 
 # written by socialflywheel.features.trends
@@ -118,6 +122,7 @@ TRENDS = Table(
     keys=("granularity", "hashtag", "start_ts"),
     doc="Trends: runs of consecutive high-scoring buckets; start, end (exclusive), peak and strength "
     "(the peak burst score); baseline is the tag's expected uses per bucket at the start.",
+    writer="features",
 )
 
 # written by socialflywheel.features.item_features
@@ -154,6 +159,7 @@ ITEM_FEATURES = Table(
     "distinct sharers and reshares (a share by a follower of an earlier sharer), age in hours at the end of "
     "as_of_date, the author's followers (follow/unfollow events) and posts so far.",
     pii_columns=("author_id",),
+    writer="features",
 )
 
 # written by socialflywheel.features.sentiment
@@ -176,6 +182,7 @@ POST_SENTIMENT = Table(
     period_column="event_date",
     doc="VADER compound score and label (positive/negative/neutral) of every post and comment text.",
     pii_columns=("user_id",),
+    writer="features",
 )
 
 # written by socialflywheel.features.segments
@@ -193,6 +200,7 @@ SEGMENTS = Table(
     keys=("segment",),
     doc="Profile per audience segment: size, mean (unscaled) features, most viewed categories; "
     "segments with fewer than privacy.min_group_users users are suppressed.",
+    writer="features",
 )
 
 # written by socialflywheel.features.sentiment
@@ -216,6 +224,7 @@ SENTIMENT_AGGREGATES = Table(
     keys=("group_type", "group_key", "day"),
     doc="Sentiment per hashtag, category and campaign per day; groups of fewer than "
     "privacy.min_group_users distinct users are suppressed; risky accounts left out.",
+    writer="features",
 )
 
 # written by socialflywheel.features.training_examples
@@ -254,6 +263,7 @@ TRAINING_EXAMPLES = Table(
     "the snapshots of the day before (positions named in gold.features_watermark), and the latest event "
     "time each vector saw (always before ts). Accounts flagged by gold.account_risk are left out.",
     pii_columns=("user_id", "author_id"),
+    writer="features",
 )
 
 # written by socialflywheel.features.user_features
@@ -289,6 +299,7 @@ USER_FEATURES = Table(
     "gold.features_watermark.categories) and ad CTR; recency, follower and followee counts from "
     "follow/unfollow events up to as_of_date.",
     pii_columns=("user_id",),
+    writer="features",
 )
 
 # written by socialflywheel.features.segments
@@ -304,4 +315,5 @@ USER_SEGMENTS = Table(
     keys=("user_id",),
     doc="Each user's audience segment and standardized distance to its centre.",
     pii_columns=("user_id",),
+    writer="features",
 )

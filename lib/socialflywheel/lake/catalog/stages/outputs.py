@@ -21,6 +21,7 @@ CONFORMED = Table(
     ),
     keys=("batch_id",),
     doc="Bronze batches already conformed into silver (makes conform incremental).",
+    writer="conform",
 )
 
 # written by socialflywheel.privacy.erase
@@ -40,6 +41,7 @@ ERASURES = Table(
     ),
     keys=("erasure_id",),
     doc="One row per erasure request: when, which tables, how many rows. Never an identifier.",
+    writer="erase",
 )
 
 # written by socialflywheel.privacy.requests (``flywheel erase-request``); carried out by ``flywheel erase --request``
@@ -60,6 +62,7 @@ ERASURE_REQUESTS = Table(
     doc="Erasure requests by reference: the people as pseudonyms from the moment the request arrives (never raw "
     "ids), emptied when the erasure is carried out (status done, with its erasure_id), so a scheduler only ever "
     "holds the request id.",
+    writer="erase-request",
 )
 
 # written by socialflywheel.privacy.erase; read by ingest and conform
@@ -75,6 +78,7 @@ ERASURE_SUPPRESSIONS = Table(
     keys=("token",),
     doc="Suppression tokens of erased people (a keyed hash of the pseudonym that joins with no other table): "
     "ingest and conform drop their re-delivered rows, so an erasure stays erased.",
+    writer="erase",
 )
 
 # written by socialflywheel.graph.job
@@ -105,6 +109,7 @@ GRAPH_CENTRALITY = Table(
     "triangles, clustering, weakly connected component), PageRank and weighted degrees on the "
     "recency-decayed engagement graph, and the person's community with their PageRank rank inside it.",
     pii_columns=("user_id",),
+    writer="graph",
 )
 
 # written by socialflywheel.graph.job
@@ -125,6 +130,7 @@ GRAPH_COMMUNITIES = Table(
     doc="Communities of the symmetrized graph (largest first), the partition's modularity and the "
     "community's members with the highest PageRank.",
     pii_columns=("top_influencers",),
+    writer="graph",
 )
 
 # written by socialflywheel.graph.job
@@ -144,6 +150,7 @@ PEOPLE_YOU_MAY_KNOW = Table(
     doc="Friends-of-friends follow suggestions ranked by Adamic-Adar or Jaccard; accounts the user "
     "already follows, the user and risky accounts are excluded.",
     pii_columns=("user_id", "candidate_id"),
+    writer="graph",
 )
 
 # written by socialflywheel.recsys.fairness
@@ -177,6 +184,7 @@ RECOMMENDATION_FAIRNESS = Table(
     "their shares next to the group's catalogue share, recipients (users) and creators per group; "
     "the version's Gini of exposure over all catalogue items and catalogue coverage on every row. "
     "Rows of a model version are replaced when it is measured again.",
+    writer="recommend",
 )
 
 # written by socialflywheel.recsys.recommend_job
@@ -200,4 +208,5 @@ RECOMMENDATIONS = Table(
     "the user already interacted with and the user's own posts are never listed. One slice per "
     "model_version, replaced when that version runs again.",
     pii_columns=("user_id",),
+    writer="recommend",
 )
