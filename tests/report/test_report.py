@@ -4,6 +4,7 @@ fetched from the network, and figures equal to the gold tables and the MLflow ru
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from tests.conftest import copy_lake, make_config
 from tests.jobs import recommend, train
 
 CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TRAIN_SMALL = (
     "train.device=cpu",
     "train.num_threads=1",
@@ -109,7 +111,7 @@ def test_report_is_self_contained_with_every_section(built: dict[str, Any]) -> N
     assert srcs and all(s.startswith(("data:image/png;base64,", "#")) for s in srcs)
     assert "<script" not in html and "<link" not in html and "@import" not in html
     states = built["report"].sections
-    for sid in ("trending-hashtags", "sentiment", "campaigns", "communities", "segments"):
+    for sid in ("engagement", "trending-hashtags", "sentiment", "campaigns", "communities", "segments", "data-quality"):
         assert states[sid] == "ok", sid
     assert states["model-metrics"] == "ok" and states["fairness"] == "ok"
     # #16 item 4: the promotion decision and its reason, as the train run recorded them
@@ -181,6 +183,31 @@ def _browser_or_skip() -> Any:
     return sync_playwright
 
 
+def test_engagement_and_data_quality_equal_direct_counts(built: dict[str, Any]) -> None:
+    """#19: the KPI strip, the funnel and the batches table against counts made here from the lake's tables."""
+    cfg: FlywheelConfig = built["cfg"]
+    shown = _metrics(built["html"])
+    events = _gold(cfg, "silver.events")[["user_id", "event_type", "ts"]]
+    events["day"] = events["ts"].dt.tz_convert("UTC").dt.date if events["ts"].dt.tz else events["ts"].dt.date
+    last = events["day"].max()
+    assert float(shown["kpi:dau"][0]) == events.loc[events["day"] == last, "user_id"].nunique()
+    week = events[events["day"] > last - dt.timedelta(days=7)]
+    assert float(shown["kpi:wau"][0]) == week["user_id"].nunique()
+    rate = week["event_type"].isin(["like", "comment", "share"]).sum() / (week["event_type"] == "view").sum()
+    assert float(shown["kpi:engagement_rate"][0]) == pytest.approx(rate)
+    people = {t: set(events.loc[events["event_type"].isin(ts), "user_id"]) for t, ts in
+              (("view", ["view"]), ("engage", ["like", "comment"]), ("share", ["share"]))}  # fmt: skip
+    shared = people["view"] & people["engage"] & people["share"]
+    assert int(shown["funnel:viewed:people"][0]) == len(people["view"])
+    assert int(shown["funnel:shared:people"][0]) == len(shared)
+    first = events["day"].min()
+    assert f"Data from {first} to {last} ({(last - first).days + 1} days)" in built["html"]
+    for batch in _gold(cfg, "bronze.batches").to_dict("records"):
+        for col in ("rows_in", "rows_new", "rows_present", "rows_quarantined"):
+            assert int(shown[f"batch:{batch['batch_id']}:{col}"][0]) == batch[col]
+    assert int(shown["fresh:silver.events:version"][0]) == Lake.from_config(cfg).version("silver.events")
+
+
 @pytest.mark.browser
 def test_report_in_headless_chromium(built: dict[str, Any], tmp_path: Path) -> None:
     sync_playwright = _browser_or_skip()
@@ -211,9 +238,13 @@ def test_report_in_headless_chromium(built: dict[str, Any], tmp_path: Path) -> N
             largest = page.locator('[data-metric="community:largest:size"]').inner_text()
             comms = _gold(built["cfg"], "gold.graph_communities")
             assert int(largest) == int(comms["size"].max())
-            shot = tmp_path / "report.png"
+            shot = ARTIFACTS / "report.png"  # kept for people to look at (build/ is git-ignored)
+            shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
+            for sid in ("engagement", "data-quality"):  # the new sections show their KPIs and tables
+                assert page.locator(f"section#{sid} table").count() >= 2, sid
+            assert page.locator('[data-metric="kpi:wau"]').inner_text().replace(",", "").isdigit()
         finally:
             context.close()
     assert requests, "the page itself should have been requested"

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from socialflywheel.report import sections
+from socialflywheel.report import overview, sections
+from socialflywheel.report.engagement import as_date, read_activity
 from socialflywheel.report.html import SectionState, page
 from socialflywheel.results import JobResult
+from socialflywheel.table_view import catalog_records
 
 if TYPE_CHECKING:
     from deltalake.table import FilterType
@@ -163,7 +165,9 @@ def run_report(
             filters=[("model_version", "=", version)],
         )
     run, evaluation = latest_train_run(tracking)
+    activity = read_activity(lake)
     parts = {
+        "engagement": overview.engagement(activity, k),
         "trending-hashtags": sections.trends(trends, scores, k),
         "sentiment": sections.sentiment(read("gold.sentiment_aggregates"), k),
         "campaigns": sections.campaigns(read("gold.campaign_performance"), k),
@@ -178,12 +182,22 @@ def run_report(
         "segments": sections.segments(read("gold.segments"), k),
         "model-metrics": sections.model_metrics(evaluation, run),
         "fairness": sections.fairness(fair, recs, k),
+        "data-quality": overview.data_quality(
+            read("bronze.batches"),
+            read("bronze.quarantine", columns=["reason", "ingest_date"]),
+            [r for r in catalog_records(lake) if r["written"]],
+        ),
     }
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = ", ".join(f"{n} v{v}" for n, v in sorted(lake.versions_read.items()))
+    period = "no events yet"
+    if activity is not None and activity.first_day is not None and activity.last_day is not None:
+        first, last = as_date(activity.first_day), as_date(activity.last_day)
+        period = f"data from {first} to {last} ({(last - first).days + 1} days)"
     html = page(
         "Social Flywheel report",
-        f"Generated {now}; groups of fewer than {k} people are never shown. Tables read: {versions or 'none'}.",
+        f"{period[0].upper()}{period[1:]}; generated {now}; groups of fewer than {k} people are never shown. "
+        f"Tables read: {versions or 'none'}.",
         [(sid, sections.SECTIONS[sid], parts[sid]) for sid in sections.SECTIONS],
     )
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from socialflywheel.report.html import (
 )
 
 SECTIONS = {
+    "engagement": "Engagement: active people, funnel and retention",
     "trending-hashtags": "Trending hashtags over time",
     "sentiment": "Sentiment by category",
     "campaigns": "Campaign performance",
@@ -31,6 +32,7 @@ SECTIONS = {
     "segments": "Audience segment profiles",
     "model-metrics": "Recommender metrics against baselines",
     "fairness": "Recommendation exposure and fairness",
+    "data-quality": "Data quality: reconciliation, quarantine and freshness",
 }
 """Section ids (stable: tests and links use them) and their headings, in page order."""
 
