@@ -152,7 +152,7 @@ def run_report(
         tags = sorted(set(trends["hashtag"]))
         scores = read(
             "gold.hashtag_trend_scores",
-            columns=["granularity", "hashtag", "bucket_start", "uses", "users", "score"],
+            columns=["granularity", "hashtag", "bucket_start", "uses", "users", "baseline", "score"],
             filters=[("hashtag", "in", tags)] if tags else None,
         )
     fair = read("gold.recommendation_fairness")

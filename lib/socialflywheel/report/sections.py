@@ -53,15 +53,7 @@ def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) 
     detected = headline([("trends detected", len(trends_df), "int", "trends:detected")])
     if rows.empty:
         return _render(sid, "empty", detected=detected, hidden=shown.hidden, k=k)
-    fig = new_figure()
-    ax = fig.add_subplot()
-    for (gran, tag), part in series.groupby(["granularity", "hashtag"], sort=True):
-        ax.plot(part["bucket_start"], part["score"], marker="o", label=f"#{tag} ({gran})")
-    ax.axhline(0, color="#999", lw=0.8)
-    ax.set_ylabel("burst score (Poisson z vs own baseline)")
-    ax.legend(fontsize=8, ncol=2)
-    fig.autofmt_xdate()
-    plot = figure(fig, "Burst score per bucket of the strongest detected trends", name="trend-scores")
+    plot = _trend_plot(series)
     trends_table = table(
         rows,
         [
@@ -77,6 +69,37 @@ def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) 
         table_id="trends-table",
     )
     return _render(sid, detected=detected, plot=plot, trends=trends_table, hidden=shown.hidden, k=k)
+
+
+_BUCKET = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1)}
+
+
+def _with_gaps(part: pd.DataFrame, step: pd.Timedelta) -> pd.DataFrame:
+    """The series with a blank row after each bucket whose next one is missing, so a line never bridges a gap."""
+    after = part["bucket_start"].diff().shift(-1) > step
+    blanks = part.loc[after, ["bucket_start"]].assign(bucket_start=lambda f: f["bucket_start"] + step)
+    return pd.concat([part, blanks]).sort_values("bucket_start", kind="stable")
+
+
+def _trend_plot(series: pd.DataFrame) -> Plot:
+    """Uses per bucket against each tag's baseline band (baseline +- 2 sqrt, Poisson), hourly and daily apart."""
+    grains = [g for g in ("hour", "day") if g in set(series["granularity"])]
+    fig = new_figure(8, 3.0 * len(grains))
+    for i, gran in enumerate(grains, 1):
+        ax = fig.add_subplot(len(grains), 1, i)
+        for tag, part in series[series["granularity"] == gran].groupby("hashtag", sort=True):
+            gapped = _with_gaps(part, _BUCKET[gran])
+            t, base = gapped["bucket_start"], gapped["baseline"].astype(float)
+            (line,) = ax.plot(t, gapped["uses"].astype(float), marker="o", ms=3, label=f"#{tag}")
+            spread = 2 * np.sqrt(base.clip(lower=0))
+            ax.fill_between(t, (base - spread).clip(lower=0), base + spread, color=line.get_color(), alpha=0.15)
+        ax.set_ylabel(f"posts per {gran}")
+        name = {"hour": "Hourly", "day": "Daily"}[gran]
+        ax.set_title(f"{name} buckets: uses (line) and the tag's expected range (band)", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.tick_params(axis="x", labelsize=7)
+    fig.autofmt_xdate()
+    return figure(fig, "Uses of the strongest trending hashtags against their baseline", name="trend-scores")
 
 
 def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
