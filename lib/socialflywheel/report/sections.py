@@ -149,12 +149,15 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
     rows = view.rows
     if rows.empty:
         return _render(sid, "empty", hidden=view.hidden, k=k)
+    rows = rows.assign(**wilson(rows["clicks"], rows["impressions"]))
     fig = new_figure()
     ax = fig.add_subplot()
     x = np.arange(len(rows))
-    ax.bar(x, rows["ctr"].fillna(0.0) * 100, color="#2f6db5")
+    ctr = rows["ctr"].fillna(0.0) * 100
+    err = np.vstack([ctr - rows["ctr_low"].fillna(0.0) * 100, rows["ctr_high"].fillna(0.0) * 100 - ctr])
+    ax.bar(x, ctr, color="#2f6db5", yerr=err, capsize=4, ecolor="#333")
     ax.set_xticks(x, rows["campaign_id"].tolist())
-    ax.set_ylabel("CTR (%)")
+    ax.set_ylabel("CTR (%), 95% Wilson interval")
     ax2 = ax.twinx()
     ax2.plot(x, rows["impressions"], color="#e0a100", marker="o", label="impressions")
     ax2.set_ylabel("impressions")
@@ -168,6 +171,8 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
             ("impressions", "impressions", "int"),
             ("clicks", "clicks", "int"),
             ("ctr", "CTR", "pct"),
+            ("ctr_low", "CTR 95% low", "pct"),
+            ("ctr_high", "CTR 95% high", "pct"),
             ("peak_daily_reach", "peak daily reach", "int"),
             ("mean_frequency", "mean frequency", "num"),
         ],
@@ -175,6 +180,21 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
         table_id="campaign-table",
     )
     return _render(sid, plot=plot, campaigns=campaign_table, hidden=view.hidden, k=k)
+
+
+def wilson(successes: pd.Series, trials: pd.Series, confidence: float = 0.95) -> dict[str, pd.Series]:
+    """Wilson score intervals of ``successes / trials`` per row (scipy's binomtest); NaN where there are no trials."""
+    from scipy.stats import binomtest
+
+    bounds: list[tuple[float, float]] = []
+    for k, n in zip(successes.astype(int), trials.astype(int), strict=True):
+        if n <= 0:
+            bounds.append((np.nan, np.nan))
+            continue
+        ci = binomtest(min(k, n), n).proportion_ci(confidence_level=confidence, method="wilson")
+        bounds.append((float(ci.low), float(ci.high)))
+    low, high = [b[0] for b in bounds], [b[1] for b in bounds]
+    return {"ctr_low": pd.Series(low, index=successes.index), "ctr_high": pd.Series(high, index=successes.index)}
 
 
 def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: int) -> SectionHtml:
