@@ -35,3 +35,24 @@ def recommend(spark: Any, cfg: FlywheelConfig, lake: Lake | None = None, **extra
         seed=cfg.seed,
         **extra,
     )
+
+
+# A training small enough for the tiny lake (two CPU epochs; the report and the notebooks compare its run).
+TRAIN_SMALL = (
+    "train.device=cpu",
+    "train.num_threads=1",
+    "train.batch_size=256",
+    "train.embedding_dim=16",
+    "train.hidden_dim=32",
+    "train.shuffle_buffer=2048",
+    "train.shard_rows=256",
+    "train.checkpoint_every_steps=0",
+    "train.history_len=10",
+    "train.epochs=2",
+    "train.lr=0.01",
+    "train.patience=0",
+    "train.ials_factors=[16]",
+    "train.ials_regularization=[0.1]",
+    "train.ials_alpha=[10.0]",
+    "recommend.k=20",
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
@@ -12,10 +13,12 @@ import pytest
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
-from tests.conftest import REPO, copy_lake
+from tests.conftest import REPO, copy_lake, make_config
+from tests.jobs import TRAIN_SMALL, train
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 KERNEL = "flywheel-venv"
+RENDERED = REPO / "build" / "notebooks"  # the executed notebooks as HTML (git-ignored)
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +33,19 @@ def notebook_env(
     cfg, lake = copy_lake(tiny_lake[0], root / "work")
     run_features(spark, lake, cfg.features, k=cfg.privacy.min_group_users, seed=cfg.seed)
     run_graph(spark, Lake.from_config(cfg), cfg.graph)
+    # one training run, made by the train job as the pipeline would (the notebooks only read what it tracked)
+    train(spark, make_config(cfg.work_path, "simulate.profile=tiny", *TRAIN_SMALL))
     spec = root / "jupyter" / "kernels" / KERNEL
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]  # the venv's python, by path
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"}))
-    return {"FLYWHEEL_WORK_DIR": str(cfg.work_path), "JUPYTER_PATH": str(root / "jupyter"), "cwd": str(root)}
+    first = min(lake.read_arrow("silver.events", columns=["event_date"]).column("event_date").to_pylist())
+    return {
+        "FLYWHEEL_WORK_DIR": str(cfg.work_path),
+        "JUPYTER_PATH": str(root / "jupyter"),
+        "cwd": str(root),
+        "START": (first + dt.timedelta(days=1)).isoformat(),  # a date range that leaves the first day out
+    }
 
 
 def _text(nb: Any) -> str:
@@ -52,36 +63,70 @@ def test_notebooks_exist() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path: Path, notebook_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each notebook runs through papermill with its parameters injected (never the environment), and its executed
+    copy is rendered to HTML for people to read (build/notebooks, git-ignored)."""
     import nbformat
-    from nbclient import NotebookClient
+    import papermill
+    from nbconvert import HTMLExporter
 
-    monkeypatch.setenv("FLYWHEEL_WORK_DIR", notebook_env["FLYWHEEL_WORK_DIR"])
+    monkeypatch.delenv("FLYWHEEL_WORK_DIR", raising=False)  # the parameters alone point it at the lake
     monkeypatch.setenv("JUPYTER_PATH", notebook_env["JUPYTER_PATH"])
-    nb = nbformat.read(path, as_version=4)
-    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), "a parameter cell is tagged"
+    source = nbformat.read(path, as_version=4)
+    assert any("parameters" in c.metadata.get("tags", []) for c in source.cells), "a parameter cell is tagged"
+    executed = Path(notebook_env["cwd"]) / f"{path.stem}.executed.ipynb"
+    params = {"WORK_DIR": notebook_env["FLYWHEEL_WORK_DIR"], "START": notebook_env["START"]}
     started = time.monotonic()
-    client = NotebookClient(
-        nb, timeout=240, kernel_name=KERNEL, allow_errors=False, resources={"metadata": {"path": notebook_env["cwd"]}}
-    )
-    client.execute()  # raises CellExecutionError on the first failing cell
+    papermill.execute_notebook(
+        str(path),
+        str(executed),
+        parameters=params,
+        kernel_name=KERNEL,
+        cwd=notebook_env["cwd"],
+        progress_bar=False,
+        execution_timeout=240,
+    )  # fmt: skip  (raises PapermillExecutionError on the first failing cell)
     elapsed = time.monotonic() - started
+    nb = nbformat.read(executed, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert images, "every notebook draws at least one plot"
     text = _text(nb)
     assert f"lake: {notebook_env['FLYWHEEL_WORK_DIR']}/lake" in text  # it read the lake it was pointed at
+    assert f"days: {notebook_env['START']} to last" in text
     if path.stem.startswith("01"):
         assert "silver.events" in text and "view" in text
     if path.stem.startswith("02"):
         assert "communities under k=" in text and "user_id" in text and "leader_share" in text
     if path.stem.startswith("03"):
-        # the copied lake has no MLflow store: the notebook trains its tiny model, then compares it
-        assert "0 finished training run(s)" in text and "\ntrained (not registered)" in text
-        assert "two_tower R@50" in text
-        # #16 item 4: a notebook never registers (so it never changes what serves)
-        from mlflow.tracking import MlflowClient
-
-        store = f"sqlite:///{notebook_env['FLYWHEEL_WORK_DIR']}/mlflow.db"
-        assert MlflowClient(tracking_uri=store, registry_uri=store).search_registered_models() == []
+        assert "1 finished training run(s)" in text and "two_tower R@50" in text
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    out = RENDERED / f"{path.stem}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    assert html.count("data:image/png;base64,") >= len(images)
     assert elapsed < 120, f"{path.name} took {elapsed:.0f}s on the tiny lake"
+
+
+def test_the_recommender_notebook_trains_nothing_where_no_run_exists(
+    notebook_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#19: notebook 03 trained a model when it found none. Pointed at the same lake (LAKE_URI) from a work dir
+    with no MLflow store, it now says so and creates nothing: no store, no run, no model."""
+    import nbformat
+    import papermill
+
+    monkeypatch.delenv("FLYWHEEL_WORK_DIR", raising=False)
+    monkeypatch.setenv("JUPYTER_PATH", notebook_env["JUPYTER_PATH"])
+    work = tmp_path / "empty-work"
+    params = {"WORK_DIR": str(work), "LAKE_URI": f"{notebook_env['FLYWHEEL_WORK_DIR']}/lake"}
+    out = tmp_path / "03.ipynb"
+    path = REPO / "notebooks" / "03_recommender_evaluation.ipynb"
+    papermill.execute_notebook(
+        str(path), str(out), parameters=params, kernel_name=KERNEL, cwd=str(tmp_path), progress_bar=False
+    )
+    text = _text(nbformat.read(out, as_version=4))
+    assert f"lake: {params['LAKE_URI']}" in text
+    assert "0 finished training run(s)" in text and "run `flywheel train` (this notebook never trains" in text
+    assert not (work / "mlflow.db").exists() and not (work / "mlartifacts").exists()

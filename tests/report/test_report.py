@@ -20,28 +20,10 @@ from socialflywheel.lake.io import Lake
 from socialflywheel.report.sections import SECTIONS
 from socialflywheel.tracking import Tracking
 from tests.conftest import copy_lake, make_config
-from tests.jobs import recommend, train
+from tests.jobs import TRAIN_SMALL, recommend, train
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-TRAIN_SMALL = (
-    "train.device=cpu",
-    "train.num_threads=1",
-    "train.batch_size=256",
-    "train.embedding_dim=16",
-    "train.hidden_dim=32",
-    "train.shuffle_buffer=2048",
-    "train.shard_rows=256",
-    "train.checkpoint_every_steps=0",
-    "train.history_len=10",
-    "train.epochs=2",
-    "train.lr=0.01",
-    "train.patience=0",
-    "train.ials_factors=[16]",
-    "train.ials_regularization=[0.1]",
-    "train.ials_alpha=[10.0]",
-    "recommend.k=20",
-)
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
