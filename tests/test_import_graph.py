@@ -84,6 +84,7 @@ COMPOSITION_ROOT = {
     "socialflywheel.cli",
     "socialflywheel.demo",
     "socialflywheel.doctor",
+    "socialflywheel.notebook",  # the notebooks' entry point: their parameters -> the config and its lake
     "socialflywheel.jobs_registry",
     "socialflywheel.runs",
     "socialflywheel.spark",

@@ -15,26 +15,12 @@ from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
 from socialflywheel.recsys.train_job import TrainResult
 from socialflywheel.tracking import Tracking
 from tests.conftest import make_config
-from tests.jobs import train
+from tests.jobs import TRAIN_TINY, train
 from tests.recsys.examples_fixture import recsys_lake
 
 torch.set_num_threads(1)
 
-SMALL = (
-    "train.device=cpu",
-    "train.num_threads=1",
-    "train.batch_size=256",
-    "train.embedding_dim=16",
-    "train.hidden_dim=32",
-    "train.shuffle_buffer=2048",
-    "train.shard_rows=256",
-    "train.checkpoint_every_steps=0",
-    "train.history_len=10",
-    "train.patience=0",
-    "train.ials_factors=[16]",
-    "train.ials_regularization=[0.1]",
-    "train.ials_alpha=[10.0]",
-)
+SMALL = TRAIN_TINY
 WEAK = ("train.epochs=1", "train.lr=1e-7")
 GOOD = ("train.epochs=6", "train.lr=0.01")
 NO_BASELINE_GUARD = ("train.promotion_margin=-1",)

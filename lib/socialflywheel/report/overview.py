@@ -14,21 +14,13 @@ from socialflywheel.report.engagement import Activity, cohort_retention, funnel,
 from socialflywheel.report.html import (
     Plot,
     SectionHtml,
-    SectionState,
     Table,
     figure,
     headline,
     new_figure,
-    render_section,
     table,
 )
-from socialflywheel.report.sections import SECTIONS
-
-
-def _render(section_id: str, state: SectionState = "ok", **context: object) -> SectionHtml:
-    return render_section(
-        f"sections/{section_id}.html.j2", section_id=section_id, title=SECTIONS[section_id], state=state, **context
-    )
+from socialflywheel.report.sections import render_by_id
 
 
 def _change(delta: float | None) -> str:
@@ -42,9 +34,9 @@ def engagement(activity: Activity | None, k: int) -> SectionHtml:
     """
     sid = "engagement"
     if activity is None:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     if activity.triples.empty:
-        return _render(sid, "empty", hidden=0, k=k)
+        return render_by_id(sid, "empty", hidden=0, k=k)
     strip = []
     for kpi in kpis(activity):
         small = kpi.kind == "int" and kpi.value is not None and kpi.value < k
@@ -68,7 +60,7 @@ def engagement(activity: Activity | None, k: int) -> SectionHtml:
     small_cohorts = cohorts[cohorts["size"] < k]
     cohorts = cohorts[cohorts["size"] >= k].reset_index(drop=True)
     hidden += len(small_cohorts)
-    return _render(
+    return render_by_id(
         sid,
         kpis=headline(strip),
         funnel_plot=funnel_plot,
@@ -135,7 +127,7 @@ def data_quality(
     """Reconciliation per ingest batch, quarantined rows by reason and day, and each table's freshness."""
     sid = "data-quality"
     if batches is None:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     recent = batches.sort_values("started_at", ascending=False).head(20)
     plot: Plot | None = None
     if quarantine is not None and not quarantine.empty:
@@ -153,7 +145,7 @@ def data_quality(
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         plot = figure(fig, "Quarantined landing rows by reason and ingest day", name="quarantine")
     fresh = pd.DataFrame(freshness)
-    return _render(
+    return render_by_id(
         sid,
         batches=table(
             recent,

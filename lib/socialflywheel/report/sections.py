@@ -37,7 +37,8 @@ SECTIONS = {
 """Section ids (stable: tests and links use them) and their headings, in page order."""
 
 
-def _render(section_id: str, state: SectionState = "ok", **context: object) -> SectionHtml:
+def render_by_id(section_id: str, state: SectionState = "ok", **context: object) -> SectionHtml:
+    """Render ``templates/sections/<section_id>.html.j2`` under the section's heading, in the given state."""
     return render_section(
         f"sections/{section_id}.html.j2", section_id=section_id, title=SECTIONS[section_id], state=state, **context
     )
@@ -47,12 +48,12 @@ def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) 
     """Detected hashtag trends and their burst scores over time."""
     sid = "trending-hashtags"
     if trends_df is None or scores is None:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     shown, series = data.trend_view(trends_df, scores, k)
     rows = shown.rows
     detected = headline([("trends detected", len(trends_df), "int", "trends:detected")])
     if rows.empty:
-        return _render(sid, "empty", detected=detected, hidden=shown.hidden, k=k)
+        return render_by_id(sid, "empty", detected=detected, hidden=shown.hidden, k=k)
     plot = _trend_plot(series)
     trends_table = table(
         rows,
@@ -68,7 +69,7 @@ def trends(trends_df: pd.DataFrame | None, scores: pd.DataFrame | None, k: int) 
         metric=lambda r, c: f"trend:{r['granularity']}:{r['hashtag']}:{c}" if c in ("uses", "strength") else None,
         table_id="trends-table",
     )
-    return _render(sid, detected=detected, plot=plot, trends=trends_table, hidden=shown.hidden, k=k)
+    return render_by_id(sid, detected=detected, plot=plot, trends=trends_table, hidden=shown.hidden, k=k)
 
 
 _BUCKET = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1)}
@@ -106,11 +107,11 @@ def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
     """VADER sentiment shares and mean compound per post category."""
     sid = "sentiment"
     if aggregates is None:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     view = data.sentiment_by_category(aggregates, k)
     rows = view.rows
     if rows.empty:
-        return _render(sid, "empty", hidden=view.hidden, k=k)
+        return render_by_id(sid, "empty", hidden=view.hidden, k=k)
     fig = new_figure(8, 0.5 + 0.4 * len(rows))
     ax = fig.add_subplot()
     y = np.arange(len(rows))
@@ -137,18 +138,18 @@ def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
         metric=lambda r, c: f"sentiment:{r['category']}:{c}" if c in ("items", "mean_compound") else None,
         table_id="sentiment-table",
     )
-    return _render(sid, plot=plot, categories=categories, hidden=view.hidden, k=k)
+    return render_by_id(sid, plot=plot, categories=categories, hidden=view.hidden, k=k)
 
 
 def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
     """Impressions, clicks, CTR and reach per ad campaign."""
     sid = "campaigns"
     if perf is None:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     view = data.campaign_summary(perf, k)
     rows = view.rows
     if rows.empty:
-        return _render(sid, "empty", hidden=view.hidden, k=k)
+        return render_by_id(sid, "empty", hidden=view.hidden, k=k)
     rows = rows.assign(**wilson(rows["clicks"], rows["impressions"]))
     fig = new_figure()
     ax = fig.add_subplot()
@@ -179,7 +180,7 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
         metric=lambda r, c: f"campaign:{r['campaign_id']}:{c}" if c != "campaign_id" else None,
         table_id="campaign-table",
     )
-    return _render(sid, plot=plot, campaigns=campaign_table, hidden=view.hidden, k=k)
+    return render_by_id(sid, plot=plot, campaigns=campaign_table, hidden=view.hidden, k=k)
 
 
 def wilson(successes: pd.Series, trials: pd.Series, confidence: float = 0.95) -> dict[str, pd.Series]:
@@ -201,11 +202,11 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
     """Community sizes and the most central people (pseudonymous ids only)."""
     sid = "communities"
     if comms is None or centrality is None:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     view = data.community_view(comms, k)
     rows = view.rows
     if rows.empty:
-        return _render(sid, "empty", hidden=view.hidden, k=k)
+        return render_by_id(sid, "empty", hidden=view.hidden, k=k)
     first = rows.iloc[0]
     summary = headline(
         [
@@ -241,7 +242,7 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
         ],
         table_id="influencer-table",
     )
-    return _render(
+    return render_by_id(
         sid,
         summary=summary,
         plot=plot,
@@ -256,11 +257,11 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
     """Audience segment sizes, top categories and the features that separate them."""
     sid = "segments"
     if segs is None:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     view, means = data.segment_profiles(segs, k)
     rows = view.rows
     if rows.empty:
-        return _render(sid, "empty", hidden=view.hidden, k=k)
+        return render_by_id(sid, "empty", hidden=view.hidden, k=k)
     plot: Plot | None = None
     if not means.empty:
         z = (means - means.mean()) / means.std(ddof=0).replace(0, 1.0)
@@ -289,14 +290,14 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
         metric=lambda r, c: f"segment:{r['segment']}:users" if c == "users" else None,
         table_id="segment-table",
     )
-    return _render(sid, plot=plot, segments=segment_table, hidden=view.hidden, k=k)
+    return render_by_id(sid, plot=plot, segments=segment_table, hidden=view.hidden, k=k)
 
 
 def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -> SectionHtml:
     """The latest training run's test-split table: two-tower vs most-popular vs iALS."""
     sid = "model-metrics"
     if run is None or evaluation is None or evaluation.empty:
-        return _render(sid, "missing")
+        return render_by_id(sid, "missing")
     test = evaluation[evaluation["split"] == "test"] if "split" in evaluation else evaluation
     test = test.sort_values(["k", "model"], kind="stable").reset_index(drop=True)
     models = list(dict.fromkeys(test["model"]))
@@ -324,14 +325,14 @@ def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -
         metric=lambda r, c: f"model:{r['model']}:{c}_at_{int(r['k'])}" if c not in ("model", "k") else None,
         table_id="model-table",
     )
-    return _render(sid, run=run, recall=headline(heads), plot=plot, metrics=metrics)
+    return render_by_id(sid, run=run, recall=headline(heads), plot=plot, metrics=metrics)
 
 
 def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> SectionHtml:
     """Exposure by creator tier and popularity decile, Gini and coverage of the latest recommendations."""
     sid = "fairness"
     if fair is None or fair.empty:
-        return _render(sid, "missing", recommendations_exist=recs is not None)
+        return render_by_id(sid, "missing", recommendations_exist=recs is not None)
     rows, hidden = data.fairness_view(fair, k)
     latest = fair.sort_values(["generated_at", "model_version"], kind="stable").iloc[-1]
     version = str(latest["model_version"])
@@ -376,7 +377,7 @@ def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> Se
         ),
         table_id="fairness-table",
     )
-    return _render(
+    return render_by_id(
         sid,
         model_version=version,
         generated=generated,
