@@ -190,13 +190,13 @@ def run_report(
     }
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = ", ".join(f"{n} v{v}" for n, v in sorted(lake.versions_read.items()))
-    period = "no events yet"
+    period = "No events yet"
     if activity is not None and activity.first_day is not None and activity.last_day is not None:
         first, last = as_date(activity.first_day), as_date(activity.last_day)
-        period = f"data from {first} to {last} ({(last - first).days + 1} days)"
+        period = f"Data from {first} to {last} ({(last - first).days + 1} days)"
     html = page(
         "Social Flywheel report",
-        f"{period[0].upper()}{period[1:]}; generated {now}; groups of fewer than {k} people are never shown. "
+        f"{period}; generated {now}; groups of fewer than {k} people are never shown. "
         f"Tables read: {versions or 'none'}.",
         [(sid, sections.SECTIONS[sid], parts[sid]) for sid in sections.SECTIONS],
     )
