@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow jars executor-env
+.PHONY: install demo test test-extended lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow jars executor-env
 JARS := jars
 JARS_STAMP := $(JARS)/.verified
 
@@ -57,8 +57,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# `extended` tests (heavier variants of behaviours the rest already cover) run in `make test-extended`.
 unit: install sysdeps jars executor-env
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not extended" --durations=40
+
+test-extended: install sysdeps jars executor-env
+	$(BIN)/pytest -q -m extended --durations=40
 
 test: install sysdeps lint typecheck unit
 

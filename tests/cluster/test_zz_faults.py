@@ -83,6 +83,11 @@ def kill_tree(pid: int) -> int:
     return len(procs)
 
 
+# The three faults below re-run the whole ingest against a reference run (seven cluster submissions, about half of
+# the cluster suite's time): `make test-extended`. The same kill points and the single-writer lease run in `make test`
+# on the embedded default (tests/test_faults.py, tests/lake/test_concurrent_runs.py) and the lease on S3 here
+# (tests/cluster/test_lease.py).
+@pytest.mark.extended
 def test_worker_lost_mid_job_tasks_rerun_on_the_other(
     reference: Lake, spark_cluster: LocalCluster, submit: Submitter, tmp_path: Path
 ) -> None:
@@ -108,6 +113,7 @@ def test_worker_lost_mid_job_tasks_rerun_on_the_other(
     assert_bronze_equal(open_lake(tmp_path, "lake-worker-loss"), reference)
 
 
+@pytest.mark.extended
 @pytest.mark.parametrize("point", ["ingest.after_quarantine", "ingest.after_bronze_merge"])
 def test_driver_killed_between_commits_then_rerun(
     reference: Lake, submit: Submitter, tmp_path: Path, point: str
@@ -125,6 +131,7 @@ def test_driver_killed_between_commits_then_rerun(
     assert_bronze_equal(open_lake(tmp_path, prefix), reference)
 
 
+@pytest.mark.extended
 def test_two_ingests_at_once_take_every_row_once(reference: Lake, submit: Submitter, tmp_path: Path) -> None:
     """The single-writer rule: the second job waits for the first's lease; nothing is lost or doubled."""
     sets = lake_sets(tmp_path, "lake-concurrent")

@@ -124,6 +124,9 @@ def test_daily_dag_runs_end_to_end(airflow_home: AirflowHome) -> None:
     print(f"daily DAG end to end: {elapsed:.1f} s", file=sys.stderr)
 
 
+# Two more whole DAG runs (~4 min): `make test-extended`. A dated run through the DAG is checked above; a backfill of a
+# day reproducing what its daily run wrote, in tests/features/test_backfill.py.
+@pytest.mark.extended
 def test_backfill_of_two_dates(airflow_home: AirflowHome) -> None:
     started = time.perf_counter()
     proc = subprocess.run(

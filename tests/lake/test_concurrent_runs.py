@@ -25,7 +25,8 @@ from socialflywheel.lake.io import Lake
 from socialflywheel.lake.lease import LeaseTimeout, local_writer_lock
 
 FLYWHEEL = Path(sys.executable).parent / "flywheel"
-TRIALS = 20
+# Races of three ingest processes: 5 trials in `make test`, 20 in `make test-extended` (60 ingests, ~3 min each way).
+TRIALS = [5, pytest.param(20, marks=pytest.mark.extended)]
 
 
 def _count_under_lock(root: str, counter: str, rounds: int) -> None:
@@ -127,11 +128,12 @@ def _bookkeeping(lake: Lake) -> dict[str, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("trials", TRIALS)
 @pytest.mark.parametrize("existing", [False, True], ids=["fresh-lake", "existing-lake"])
 def test_three_concurrent_ingests_write_every_row_once(
-    tiny_lake: tuple[FlywheelConfig, Lake], tmp_path: Path, existing: bool
+    tiny_lake: tuple[FlywheelConfig, Lake], tmp_path: Path, existing: bool, trials: int
 ) -> None:
-    """Three ``flywheel ingest`` (ingest + conform) started at once, 20 trials: the lake ends as one run leaves it.
+    """Three ``flywheel ingest`` (ingest + conform) started at once, in trials: the lake ends as one run leaves it.
 
     The oracle is the session's tiny lake, built by one sequential run of the same landing files. On an existing
     lake, half the landing files are taken first and the three processes race for the rest.
@@ -139,7 +141,7 @@ def test_three_concurrent_ingests_write_every_row_once(
     src_cfg, src_lake = tiny_lake
     want = _bookkeeping(src_lake)
     assert want["bronze"] == want["bronze_distinct"] and want["ledger"] == want["ledger_distinct"]
-    for trial in range(TRIALS):
+    for trial in range(trials):
         cfg = make_config(tmp_path / f"t{trial}", "simulate.profile=tiny")
         shutil.copytree(src_cfg.landing_dir, cfg.landing_dir)
         if existing:
