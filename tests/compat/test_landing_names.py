@@ -112,6 +112,7 @@ def test_jvm_spark_and_sail_ingest_any_file_name_alike(spark: Any, tmp_path: Pat
     assert "new\nline.jsonl" in bad and not {"br[a]ce.jsonl", "a%41b.jsonl", "q?m.jsonl"} & bad
 
 
+@pytest.mark.extended  # a known limitation kept on record (a JVM ingest that fails, ~45 s): make test-extended
 @pytest.mark.xfail(
     strict=True,
     reason="known JVM limitation: Hadoop cannot list a folder holding a name with a ':' (URISyntaxException: "

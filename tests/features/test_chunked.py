@@ -96,7 +96,10 @@ def assert_chunks_equal_whole(spark: Any, fc: Any, lake: Any, name: str, chunk_d
 
 
 @pytest.mark.parametrize("name", list(KEYS))
-@pytest.mark.parametrize(("chunk_days", "windows"), [(1, [1, 2]), (3, [1, 3]), (4, [2, 5]), (13, [1, 7, 28])])
+@pytest.mark.parametrize(
+    ("chunk_days", "windows"),
+    [pytest.param(1, [1, 2], marks=pytest.mark.extended), (3, [1, 3]), (4, [2, 5]), (13, [1, 7, 28])],
+)  # one-day chunks (14 of them, the slowest) in `make test-extended`
 def test_chunks_equal_whole_on_tiny_lake(
     spark: Any, tiny_lake: Any, name: str, chunk_days: int, windows: list[int]
 ) -> None:
@@ -106,7 +109,7 @@ def test_chunks_equal_whole_on_tiny_lake(
     assert_chunks_equal_whole(spark, fc, lake, name, chunk_days)
 
 
-@pytest.mark.parametrize(("chunk_days", "buckets"), [(14, 40), (3, 2)])
+@pytest.mark.parametrize(("chunk_days", "buckets"), [pytest.param(14, 40, marks=pytest.mark.extended), (3, 2)])
 def test_user_buckets_equal_whole_on_tiny_lake(spark: Any, tiny_lake: Any, chunk_days: int, buckets: int) -> None:
     """The people in pieces by a hash of their id (followers come from anybody's follows; the grid still ends on the
     lake's last day for a piece whose people were quiet then)."""
