@@ -57,6 +57,9 @@ def test_quarantine_keeps_raw_bytes_on_s3(cluster_lake: Any, sail_lake: Any) -> 
     assert cluster and cluster == local
 
 
+# A whole second ingest submission (~2.5 min): `make test-extended`. Re-delivery adding nothing is checked in `make
+# test` on S3 through Sail (tests/cluster/test_sail_s3.py) and on the embedded default (tests/ingest).
+@pytest.mark.extended
 def test_second_cluster_run_adds_nothing(cluster_lake: Any, submit: Submitter) -> None:
     cfg, lake = cluster_lake
     tables = ("bronze.events", "bronze.quarantine", "silver.events", "silver.posts", "silver.follows")
