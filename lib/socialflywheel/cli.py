@@ -155,10 +155,20 @@ def ingest(
     conf: ConfOpt = None,
     set_: SetOpt = None,
     conform: Annotated[bool, typer.Option(help="Also run the conform job (bronze -> silver).")] = True,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            metavar="NAME",
+            help="Landing records are this source's (twitter-v1, twitter-v2, mastodon, bluesky, reddit, or a mapping"
+            " file): the same as --set ingest.source=NAME.",
+        ),
+    ] = None,
     json_: JobJsonOpt = False,
 ) -> None:
     """Ingest landing files into bronze, then conform them into silver unless ``--no-conform``."""
-    run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, set_, as_json=json_)
+    sets = [*(set_ or []), *([f"ingest.source={source}"] if source else [])]
+    run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, sets or None, as_json=json_)
 
 
 def erase(

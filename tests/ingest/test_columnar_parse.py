@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from tests.ingest.events_strategies import valid_events
 
 from socialflywheel.ingest import columnar
+from socialflywheel.ingest.columnar import iter_lines
 from socialflywheel.ingest.landing import LandingFile
 from socialflywheel.ingest.lines import _EVENT_ARROW, PARSED_ARROW, file_batches
-from socialflywheel.ingest.parse import Limits, iter_lines
+from socialflywheel.ingest.parse import Limits
 from socialflywheel.simulate.corrupt import corrupt_lines
 
 LIMITS = Limits(max_ts=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), max_text_bytes=64, max_line_bytes=2000)

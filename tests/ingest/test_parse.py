@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.ingest.events_strategies import SCHEMA, valid_events
 
-from socialflywheel.ingest.parse import REASONS, Limits, Rejected, parse_line, split_lines
+from socialflywheel.ingest.columnar import split_lines
+from socialflywheel.ingest.parse import REASONS, Limits, Rejected, parse_line
 from socialflywheel.lake.catalog import EVENT_TYPES
 
 LIMITS = Limits(max_ts=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))

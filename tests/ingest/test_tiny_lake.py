@@ -11,7 +11,7 @@ from tests.conftest import copy_lake
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.ingest import run_conform, run_ingest
-from socialflywheel.ingest.parse import split_lines
+from socialflywheel.ingest.columnar import split_lines
 from socialflywheel.lake.io import Lake
 from socialflywheel.privacy.pseudonymize import pseudonym
 

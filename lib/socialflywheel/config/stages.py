@@ -8,9 +8,10 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from socialflywheel.config._base import INT32_MAX, MAX_DAYS, MAX_HOURS, Strict, Url
+from socialflywheel.config.sources import SourceError, load_source
 
 _EARLIEST_TS = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
@@ -55,6 +56,13 @@ class IngestConfig(Strict):
     field_mapping: dict[str, str] = Field(
         default_factory=dict, description="Source field name -> contract field name, for other event dumps."
     )
+    source: str | None = Field(
+        None,
+        min_length=1,
+        description="A source mapping for records that are not contract events: a shipped profile (twitter-v1, "
+        "twitter-v2, mastodon, bluesky, reddit) or the path of a mapping file (YAML; see docs/sources.md). "
+        "None: landing lines are contract events (renamed by field_mapping).",
+    )
     max_text_bytes: int = Field(4096, ge=16, le=2**30, description="Longest accepted text field, in UTF-8 bytes.")
     max_line_bytes: int = Field(65536, ge=64, le=2**30, description="Longest accepted raw line, in bytes.")
     min_ts: str = Field(
@@ -87,6 +95,23 @@ class IngestConfig(Strict):
         if not in_range:
             raise ValueError("must lie between 1900-01-01 and now (a later one would quarantine every event)")
         return value.strip()
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str | None) -> str | None:
+        """Load the mapping now, so that a missing file or a wrong key fails when the config loads."""
+        if value is not None:
+            try:
+                load_source(value.strip())
+            except SourceError as exc:
+                raise ValueError(str(exc)) from None
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _one_mapping(self) -> IngestConfig:
+        if self.source and self.field_mapping:
+            raise ValueError("give either source (a mapping file) or field_mapping (renames), not both")
+        return self
 
     @field_validator("field_mapping")
     @classmethod

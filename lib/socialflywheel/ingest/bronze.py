@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING
 
 from socialflywheel import progress
 from socialflywheel.faults import kill_point
-from socialflywheel.ingest.landing import LandingFile, discover, limits_from, on_or_before, split_batches
+from socialflywheel.ingest.landing import LandingFile, discover_some, limits_from, on_or_before, split_batches
 from socialflywheel.ingest.lines import parse_files
+from socialflywheel.ingest.mapping import Mapper
 from socialflywheel.ingest.redelivery import changed_redeliveries
-from socialflywheel.ingest.schema_change import (
-    StatusCount,
-    check_breaking,
-)
-from socialflywheel.ingest.steps import parse_failure, ranked, timed_step
+from socialflywheel.ingest.schema_change import StatusCount, check_breaking
+from socialflywheel.ingest.steps import field_mapping, parse_failure, ranked, timed_step, warn_unseen_paths
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.storage import remove_tree
 from socialflywheel.privacy import suppression
@@ -43,8 +41,9 @@ class ReconciliationError(RuntimeError):
 class IngestResult(JobResult):
     """The reconciliation of an ingest: of one batch, or summed over the batches of a run (see :meth:`add`).
 
-    ``rows_in`` counts the parsed landing lines; ``rows_out`` the rows written (new to bronze.events plus
-    quarantined). ``rows_in == rows_new + rows_present + rows_quarantined`` is the reconciliation.
+    ``rows_in`` counts the parsed rows (a landing line, or each event a source record maps to); ``rows_out``
+    the rows written (new to bronze.events plus quarantined). The reconciliation: ``rows_in == rows_new +
+    rows_present + rows_quarantined``.
     """
 
     batch_id: str | None = None
@@ -146,7 +145,7 @@ def run_ingest(
     Returns:
         The reconciliation summed over the batches (rows in, new, already present, quarantined by reason).
     """
-    found = on_or_before(discover(landing, ingest.format), until)
+    found = on_or_before(discover_some(landing, ingest.format), until)
     new_files, changed = pending_files(lake, found)
     total = IngestResult()
     if not new_files:
@@ -209,13 +208,16 @@ def ingest_batch(
     seconds: dict[str, float] = {}
     try:
         with timed_step(seconds, batch_id, "parse"):
-            parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(ingest), mapping=ingest.field_mapping)
+            mapping = field_mapping(ingest)
+            parsed = parse_files(spark, new_files, fmt=fmt, limits=limits_from(ingest), mapping=mapping)
             try:
                 parsed.write.mode("overwrite").parquet(staging)
             except Exception as exc:
                 raise parse_failure(exc, batch_id) from None
         kill_point("ingest.after_staging")
         parsed = spark.read.parquet(staging)
+        if isinstance(mapping, Mapper):
+            warn_unseen_paths(parsed, mapping, batch_id)
         if erased is not None:
             parsed = suppression.mark_erased(parsed, erased)
         # Ranked once and staged: the counts, the quarantine and the merge below all read the ranks (recomputing
@@ -325,8 +327,7 @@ def _load_batch(
             f"batch {batch_id}: rows in {rows_in} != new {rows_new} + present {rows_present}"
             f" + quarantined {rows_quarantined}"
         )
-    # Order matters for a kill at any point: every write below is idempotent, and the ledger comes last,
-    # so a re-run takes the same files again and adds nothing twice.
+    # Order matters for a kill: each write is idempotent, the ledger last (a re-run takes the files, adds nothing).
     if rows_quarantined:
         with timed_step(seconds, batch_id, "merge quarantine"):
             lake.merge(spark, quarantine, "bronze.quarantine")

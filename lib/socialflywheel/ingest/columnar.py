@@ -12,6 +12,8 @@ line is left to the per-line path, which gives today's row for it. An accepted l
 from __future__ import annotations
 
 import datetime as dt
+import io
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any
@@ -263,3 +265,20 @@ def json_lines(
             line = piece[:-1] if piece.endswith(b"\r") else piece
             if line.strip():
                 yield number, line
+
+
+def split_lines(content: bytes) -> list[tuple[int, bytes]]:
+    """Numbered (1-based) non-blank lines of a file; a trailing CR is part of the line ending."""
+    return list(iter_lines(content))
+
+
+def iter_lines(content: bytes, first: int = 1, last: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """The numbered non-blank lines of a file from line ``first`` to ``last`` (inclusive; None: to the end).
+
+    Lazily: a file of millions of short lines is never held as a list of them.
+    """
+    for number, raw in enumerate(itertools.islice(io.BytesIO(content), first - 1, last), start=first):
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        line = line[:-1] if line.endswith(b"\r") else line
+        if line.strip():
+            yield number, line

@@ -178,6 +178,26 @@ def discover(landing_uri: str, fmt: str) -> list[LandingFile]:
 _DAY_PARTITION = re.compile(r"(?:^|/)(?:date|dt|event_date|ds)=(\d{4}-\d{2}-\d{2})(?:/|$)")
 
 
+class LandingError(ValueError):
+    """The landing location holds no file of the configured format (a missing or mistyped path)."""
+
+
+def discover_some(landing_uri: str, fmt: str) -> list[LandingFile]:
+    """:func:`discover`, where finding no file at all is an error: a typo in a path is never a green run.
+
+    Raises:
+        LandingError: no landing file of the format (taken before or not) under the location.
+    """
+    found = discover(landing_uri, fmt)
+    if not found:
+        sub, pattern = SUBDIR[fmt]
+        raise LandingError(
+            f"no landing files under {landing_uri} (looked for {sub}/{pattern}): check ingest.landing_dir and"
+            " ingest.format, or put the files there first"
+        )
+    return found
+
+
 def landing_day(rel: str) -> dt.date | None:
     """The day of a landing file's partition folder (``events/date=2026-11-01/part-0.jsonl``), None when undated."""
     found = _DAY_PARTITION.search(rel)

@@ -9,17 +9,26 @@ from __future__ import annotations
 import functools
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 import pyarrow as pa
 
 from socialflywheel.ingest.columnar import UTF8_BOM, chunk_batch, json_lines
 from socialflywheel.ingest.fastparse import fast_event
 from socialflywheel.ingest.landing import LandingFile, escape_name
-from socialflywheel.ingest.parse import Limits, Rejected, parse_line, utf8_storable, validate
+from socialflywheel.ingest.locations import engine_key, engine_location, file_key, is_jvm_session
+from socialflywheel.ingest.mapping import Mapper
+from socialflywheel.ingest.parse import (
+    Limits,
+    Rejected,
+    check_storable,
+    decode_line,
+    parse_line,
+    utf8_storable,
+    validate,
+)
 from socialflywheel.lake.catalog import EVENT_FIELDS, spark_ddl, table
 from socialflywheel.lake.catalog.table import BIN, I64, STR
 
@@ -41,6 +50,12 @@ PARSED_ARROW = pa.schema([*EVENT_FIELDS, _BRONZE.field("extras"), _BRONZE.field(
 PARSED_SCHEMA = spark_ddl(PARSED_ARROW)
 _EVENT_NAMES = PARSED_ARROW.names[: len(PARSED_ARROW.names) - len(_LINE_FIELDS)]
 _EVENT_ARROW = pa.schema(PARSED_ARROW.field(name) for name in _EVENT_NAMES)
+
+FieldMapping = dict[str, str] | Mapper
+"""``ingest.field_mapping`` (top-level renames) or a source mapping (``ingest.source``)."""
+
+SEEN_PREFIX = "paths seen:"
+"""A mapped event's ``detail`` (null for contract lines): the mapping's paths its record held, as hex bits."""
 
 
 class LandingParseError(RuntimeError):
@@ -127,7 +142,7 @@ def parse_content(
     sha: str,
     fmt: str,
     limits: Limits,
-    mapping: dict[str, str],
+    mapping: FieldMapping,
     part: tuple[int, int] | None = None,
     chunk: int = CHUNK_ROWS,
     chunk_bytes: int = CHUNK_BYTES,
@@ -141,6 +156,12 @@ def parse_content(
     Raises:
         LandingParseError: reading the file's lines failed (not one line's content): one line naming file and line.
     """
+    if isinstance(mapping, Mapper):
+        for records in _record_chunks(content, rel, fmt, part, chunk, chunk_bytes):
+            yield _columns(
+                [row for n, raw, record in records for row in _mapped_rows(n, raw, record, rel, sha, limits, mapping)]
+            )
+        return
     fast = fmt == "json" and not mapping  # the fast paths know the contract's own field names only
     for records in _record_chunks(content, rel, fmt, part, chunk, chunk_bytes):
         yield _columns([_line_row(n, raw, record, rel, sha, limits, mapping, fast) for n, raw, record in records])
@@ -190,6 +211,33 @@ def _line_row(
     except Exception as exc:  # a failure no rule names still stays with its line (its detail says what)
         event, status, detail = {}, "parse_error", one_line(exc)
     return (*(event.get(name) for name in _EVENT_NAMES), status, detail, raw, rel, sha, number)
+
+
+def _mapped_rows(
+    number: int, raw: bytes, record: object, rel: str, sha: str, limits: Limits, mapper: Mapper
+) -> list[Sequence[Any]]:
+    """One source record's rows: one per event its mapping makes, or one rejected row for the whole line.
+
+    A good row's ``detail`` carries the mapping's paths the record held (:data:`SEEN_PREFIX`), for the batch's
+    check that every path of the mapping matched something.
+    """
+    line = raw.removeprefix(UTF8_BOM) if number == 1 and record is None else raw
+    where = (raw, rel, sha, number)
+    try:
+        if isinstance(record, Rejected):
+            raise record
+        events = mapper.apply(decode_line(line, limits) if record is None else record, limits)
+        if record is None and b"\\u" in line:
+            for event in events:
+                check_storable(event)
+    except Rejected as rej:
+        mapper.take_seen()
+        return [(*(None for _ in _EVENT_NAMES), rej.reason, _storable(rej.detail), *where)]
+    except Exception as exc:  # a failure no rule names still stays with its line (its detail says what)
+        mapper.take_seen()
+        return [(*(None for _ in _EVENT_NAMES), "parse_error", one_line(exc), *where)]
+    seen = f"{SEEN_PREFIX}{mapper.take_seen():x}"
+    return [(*(event.get(name) for name in _EVENT_NAMES), None, seen, *where) for event in events]
 
 
 def _json_chunk(
@@ -244,7 +292,7 @@ def file_batches(
     *,
     fmt: str,
     limits: Limits,
-    mapping: dict[str, str],
+    mapping: FieldMapping,
     columnar: bool = True,
     chunk: int = CHUNK_ROWS,
     chunk_bytes: int = CHUNK_BYTES,
@@ -258,7 +306,7 @@ def file_batches(
         LandingParseError: something failed outside the per-line guard: one line naming the file and line.
     """
     chunks: Iterator[dict[str, list[Any]] | pa.RecordBatch]
-    if columnar and fmt == "json" and not mapping:
+    if columnar and fmt == "json" and not mapping and not isinstance(mapping, Mapper):
         chunks = (
             _json_chunk(records, file.rel, file.sha256, limits)
             for records in _record_chunks(content, file.rel, "json", file.part, chunk, chunk_bytes)
@@ -302,60 +350,8 @@ def bad_file_rows(files: list[LandingFile]) -> list[tuple[Any, ...]]:
     return list(rows.values())
 
 
-def _engine_key(uri: str) -> str:
-    """The path alone of a file's location as an engine spells it, without scheme or bucket.
-
-    Engines spell a location differently (file:///x, file:/x, /x, s3a://bucket/k, k): Sail's binaryFile gives a
-    local path or an object's key without the bucket, Spark the whole URI, both without percent-encoding, so
-    nothing is decoded here and ``#`` or ``?`` in a name stay part of it.
-    """
-    scheme, sep, rest = uri.partition("://")
-    if sep and "/" not in scheme:
-        path = rest.partition("/")[2]
-    elif uri.startswith("file:"):
-        path = uri[len("file:") :]
-    else:
-        path = uri
-    return path.lstrip("/")
-
-
-_GLOB = re.compile(r"([\\{}\[\]*?])")
-_PERCENT_ESCAPE = re.compile(r"%(?=[0-9A-Fa-f]{2})")
-
-
-def is_jvm_session(spark: SparkSession) -> bool:
-    """Whether the session is classic JVM Spark (a Spark Connect client, Sail's included, is not)."""
-    return not type(spark).__module__.startswith("pyspark.sql.connect")
-
-
-def engine_location(uri: str, *, jvm: bool) -> str:
-    r"""How to name one landing file to the engine's ``load``.
-
-    Spark Connect engines (Sail) take our URIs as they are. JVM Spark builds a Hadoop ``Path`` from the string,
-    which percent-encodes what it needs itself but never decodes our escapes (``date%3D2026-10-01`` is a folder it
-    does not find), and expands glob characters: it gets the decoded path with ``\ { } [ ] * ?`` escaped and the
-    ``%`` of a ``%XX`` as the glob class ``[%]``.
-    """
-    if not jvm:
-        return uri
-    if uri.startswith("file:"):
-        scheme, path = "file://", unquote(urlparse(uri).path)
-    else:
-        scheme, sep, rest = uri.partition("://")
-        scheme, path = scheme + sep, rest
-    # A "%XX" would be decoded by Hadoop's path (a%41b -> aAb): as the glob class "[%]" it names the '%' itself.
-    return scheme + _PERCENT_ESCAPE.sub("[%]", _GLOB.sub(r"\\\1", path))
-
-
-def _file_key(f: LandingFile) -> str:
-    """The key :func:`_engine_key` gives for one of our files (our local URIs are percent-encoded)."""
-    if f.uri.startswith("file:"):
-        return unquote(urlparse(f.uri).path).lstrip("/")
-    return _engine_key(f.uri)
-
-
 def parse_files(
-    spark: SparkSession, files: list[LandingFile], *, fmt: str, limits: Limits, mapping: dict[str, str]
+    spark: SparkSession, files: list[LandingFile], *, fmt: str, limits: Limits, mapping: FieldMapping
 ) -> DataFrame:
     """Read files as bytes with ``binaryFile`` and parse every line in ``mapInArrow`` tasks.
 
@@ -369,7 +365,7 @@ def parse_files(
         if f.problem is None and (f.sha256, f.part) not in seen:
             seen.add((f.sha256, f.part))
             readable.append(f)
-    by_path = {_file_key(f): f for f in readable}
+    by_path = {file_key(f): f for f in readable}
     frames = []
     if readable:
 
@@ -377,7 +373,7 @@ def parse_files(
             for batch in batches:
                 paths, contents = batch.column("path").to_pylist(), batch.column("content").to_pylist()
                 for uri, content in zip(paths, contents, strict=True):
-                    key = _engine_key(uri)
+                    key = engine_key(uri)
                     file = by_path.get(key) or by_path.get(unquote(key))
                     if file is None:
                         raise LandingParseError(f"the engine read a file this batch did not list: {escape_name(uri)}")

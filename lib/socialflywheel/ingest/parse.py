@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
-import itertools
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,8 @@ REASONS = (
     # a file that cannot be decoded in its format (a damaged Parquet file).
     "bad_file_name",
     "unreadable_file",
+    # A source record its mapping (ingest.source) has no rule for, or one a rule skips: the detail names the rule.
+    "unmapped",
     # Anything else that failed on one line: the detail names the exception (a parser bug worth reporting).
     "parse_error",
 )
@@ -335,6 +335,20 @@ def parse_line(line: bytes, limits: Limits, mapping: Mapping[str, str] | None = 
     Raises:
         Rejected: with the rule the line breaks.
     """
+    event = validate(decode_line(line, limits), limits, mapping)
+    # The line decoded as UTF-8, so only a backslash-u escape can spell a lone surrogate, which UTF-8 (and so
+    # Arrow and Parquet) cannot hold: lines without one skip the check.
+    if b"\\u" in line:
+        check_storable(event)
+    return event
+
+
+def decode_line(line: bytes, limits: Limits) -> object:
+    """One raw line (bytes, without its newline) as the JSON value it holds.
+
+    Raises:
+        Rejected: the line is too long, not UTF-8 or not JSON.
+    """
     if len(line) > limits.max_line_bytes:
         raise Rejected("oversized_line", f"{len(line)} bytes > {limits.max_line_bytes}")
     try:
@@ -342,15 +356,9 @@ def parse_line(line: bytes, limits: Limits, mapping: Mapping[str, str] | None = 
     except UnicodeDecodeError as exc:
         raise Rejected("invalid_utf8", f"byte {exc.start}") from None
     try:
-        record = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError) as exc:  # ValueError: also an integer over Python's 4300-digit limit
         raise Rejected("malformed_json", str(exc)[:120]) from None
-    event = validate(record, limits, mapping)
-    # The line decoded as UTF-8, so only a backslash-u escape can spell a lone surrogate, which UTF-8 (and so
-    # Arrow and Parquet) cannot hold: lines without one skip the check.
-    if b"\\u" in line:
-        _check_storable(event)
-    return event
 
 
 def utf8_storable(text: str) -> bool:
@@ -364,7 +372,7 @@ def utf8_storable(text: str) -> bool:
     return True
 
 
-def _check_storable(event: Mapping[str, Any]) -> None:
+def check_storable(event: Mapping[str, Any]) -> None:
     """Reject an event with a string the lake cannot store.
 
     Raises:
@@ -378,20 +386,3 @@ def _check_storable(event: Mapping[str, Any]) -> None:
     for key, text in event["extras"]:
         if not (utf8_storable(key) and utf8_storable(text)):
             raise Rejected("unrepresentable", f"extras: {_short(key)} holds a lone surrogate escape")
-
-
-def split_lines(content: bytes) -> list[tuple[int, bytes]]:
-    """Numbered (1-based) non-blank lines of a file; a trailing CR is part of the line ending."""
-    return list(iter_lines(content))
-
-
-def iter_lines(content: bytes, first: int = 1, last: int | None = None) -> Iterator[tuple[int, bytes]]:
-    """The numbered non-blank lines of a file from line ``first`` to ``last`` (inclusive; None: to the end).
-
-    Lazily: a file of millions of short lines is never held as a list of them.
-    """
-    for number, raw in enumerate(itertools.islice(io.BytesIO(content), first - 1, last), start=first):
-        line = raw[:-1] if raw.endswith(b"\n") else raw
-        line = line[:-1] if line.endswith(b"\r") else line
-        if line.strip():
-            yield number, line

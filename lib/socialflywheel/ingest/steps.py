@@ -1,17 +1,21 @@
-"""Steps of an ingest batch kept apart from its bookkeeping: the per-step timer, the parse error line, the ranks."""
+"""Steps of an ingest batch kept apart from its bookkeeping: timer, parse error line, ranks, source mapping."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from socialflywheel.ingest.lines import LandingParseError
+from socialflywheel.ingest.lines import SEEN_PREFIX, LandingParseError
+from socialflywheel.ingest.mapping import Mapper, load_source, record_fields
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+
+    from socialflywheel.config.stages import IngestConfig
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +64,43 @@ def ranked(parsed: DataFrame) -> DataFrame:
     again = flagged.where(F.col("_repeat")).drop("_repeat").withColumn("_rn", F.row_number().over(by_id))
     rejected = parsed.filter(F.col("status").isNotNull()).withColumn("_rn", F.lit(None).cast("int"))
     return once.unionByName(again).unionByName(rejected)
+
+
+def field_mapping(ingest: IngestConfig) -> dict[str, str] | Mapper:
+    """What maps landing records onto the contract: the source mapping ``ingest.source`` names, or the renames."""
+    return Mapper(load_source(ingest.source)) if ingest.source else ingest.field_mapping
+
+
+def warn_unseen_paths(parsed: DataFrame, mapper: Mapper, batch_id: str) -> None:
+    """Warn of each path of the source mapping that no record of the batch held (a typo, or a field gone).
+
+    Mapped events carry the paths their record held as hex bits in ``detail``; the distinct values are few. The
+    warning lists the fields the batch's first records do have.
+    """
+    from pyspark.sql import functions as F
+
+    masks = parsed.where(F.col("status").isNull() & F.col("detail").startswith(F.lit(SEEN_PREFIX)))
+    seen = 0
+    for row in masks.select("detail").distinct().collect():
+        seen |= int(row["detail"][len(SEEN_PREFIX) :], 16)
+    unseen = mapper.unseen(seen) if seen else []
+    if not unseen:
+        return
+    fields = record_fields([_json_or_none(bytes(row["raw"])) for row in parsed.select("raw").limit(50).collect()])
+    have = ", ".join(fields[:60]) + (f" (+{len(fields) - 60} more)" if len(fields) > 60 else "")
+    for path in unseen:
+        log.warning(
+            "batch %s: source %s: %s matched no record of the batch (a typo, or a field this source lacks);"
+            " the records have: %s",
+            batch_id,
+            mapper.source.name,
+            path,
+            have,
+        )
+
+
+def _json_or_none(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
