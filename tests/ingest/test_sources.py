@@ -446,3 +446,34 @@ def test_mapping_pickles_for_parse_tasks_without_its_seen_paths() -> None:
     copy = pickle.loads(pickle.dumps(mapper))
     assert copy.source == mapper.source and copy.take_seen() == 0 and mapper.take_seen() != 0
     assert isinstance(SourceMapping.model_validate(mapper.source.model_dump()), SourceMapping)
+
+
+def test_every_mapping_key_is_documented() -> None:
+    """docs/sources.md documents the mapping field by field: each model's keys appear there as `key`."""
+    from socialflywheel.config.sources import Condition, FieldSpec, Rule
+
+    text = (REPO / "docs" / "sources.md").read_text(encoding="utf-8")
+    for model in (SourceMapping, Rule, Condition, FieldSpec):
+        missing = [name for name in model.model_fields if f"`{name}`" not in text]
+        assert not missing, f"{model.__name__}: {missing} not in docs/sources.md"
+    from socialflywheel.config.sources import TS_FORMATS
+    from socialflywheel.ingest.mapping import source_names
+
+    assert all(f"`{fmt}`" in text for fmt in TS_FORMATS) and all(f"`{n}`" in text for n in source_names())
+
+
+def test_the_documented_example_mapping_maps_a_record() -> None:
+    mapper = Mapper(load_source(str(REPO / "conf" / "sources" / "my-app.yaml")))
+    rec = {
+        "id": "a1",
+        "kind": "hearted",
+        "actor": {"id": "u1"},
+        "item": {"id": "p1"},
+        "at": "01/10/2026 08:00:00",
+        "client": {"os": "android", "version": "5.2"},
+    }
+    (event,) = mapper.apply(rec, LIMITS)
+    assert (event["event_type"], event["device"], event["dwell_ms"]) == ("like", "android", 0)
+    assert dict(event["extras"]) == {"app_version": "5.2"}
+    with pytest.raises(Rejected, match="skipped by rule heartbeat"):
+        mapper.apply({**rec, "kind": "heartbeat"}, LIMITS)
