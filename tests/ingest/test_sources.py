@@ -316,6 +316,7 @@ def test_own_event_types_nested_fields_and_strptime(tmp_path: Path) -> None:
         ("name: x\nextras: {country: c}\nrules: [{name: a, skip: true}]", "extras: country are event fields"),
         ("name: x\nrules: [{name: a, skip: true}, {name: a, skip: true}]", "rule names repeat: a"),
         ("name: x\nrules: [{name: a, when: {}, skip: true}]", "a condition needs"),
+        ("name: x\nevent_types: {like: keep}\nrules: [{name: a, skip: true}]", "like are core types already"),
     ],
 )
 def test_bad_mapping_file_is_one_line_naming_file_and_key(tmp_path: Path, yaml_text: str, message: str) -> None:
@@ -477,3 +478,23 @@ def test_the_documented_example_mapping_maps_a_record() -> None:
     assert dict(event["extras"]) == {"app_version": "5.2"}
     with pytest.raises(Rejected, match="skipped by rule heartbeat"):
         mapper.apply({**rec, "kind": "heartbeat"}, LIMITS)
+
+
+def test_a_kept_source_type_reaches_silver_under_its_own_name(spark: Any, work: FlywheelConfig, lake: Lake) -> None:
+    from socialflywheel.ingest import run_conform
+
+    landing = work.landing_dir / "events"
+    landing.mkdir(parents=True)
+    base = {"actor": {"id": "u1"}, "item": {"id": "p1"}, "at": "03/10/2026 14:05:09", "client": {"os": "ios"}}
+    recs = [
+        {**base, "id": "b1", "kind": "bookmark"},
+        {**base, "id": "t1", "kind": "tap"},
+        {**base, "id": "s1", "kind": "swipe"},
+    ]
+    (landing / "app.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    work.ingest.source = str(REPO / "conf" / "sources" / "my-app.yaml")
+    out = run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
+    assert (out.rows_new, out.quarantined_by_reason) == (2, {"unknown_event_type": 1})
+    run_conform(spark, lake, work.privacy)
+    types = sorted(lake.read_arrow("silver.events", columns=["event_type"]).column("event_type").to_pylist())
+    assert types == ["bookmark", "click"]

@@ -26,6 +26,9 @@ EVENT_TYPES: tuple[str, ...] = tuple(_CONTRACT["properties"]["event_type"]["enum
 # Fields an emitted event may set: the contract's own (the post's category among them, an extra the features read).
 EVENT_FIELDS = frozenset(_CONTRACT["properties"])
 
+KEEP = "keep"
+"""``event_types`` value for a source's own type kept under its own name (in bronze and silver, unused by features)."""
+
 TS_FORMATS = ("iso8601", "epoch_s", "epoch_ms", "epoch_us", "rfc2822", "twitter")
 """Timestamp formats by name; any other ``format`` is a ``strptime`` pattern (it must contain a ``%``)."""
 
@@ -190,8 +193,9 @@ class SourceMapping(_Spec):
     )
     event_types: dict[str, str] = Field(
         default_factory=dict,
-        description="The source's own event types -> the core type each counts as (``impression: view``), applied "
-        "to every event's event_type; a type neither listed here nor a core type is quarantined as unknown.",
+        description="The source's own event types -> the core type each counts as (``impression: view``), or "
+        "``keep`` (kept in bronze and silver under its own name, not read by the features); applied to every event's "
+        "event_type. A type neither listed here nor a core type is quarantined as unknown_event_type.",
     )
     extras: dict[str, FieldSpec] = Field(
         default_factory=dict,
@@ -202,9 +206,12 @@ class SourceMapping(_Spec):
 
     @model_validator(mode="after")
     def _checked(self) -> SourceMapping:
-        bad = sorted({t for t in self.event_types.values() if t not in EVENT_TYPES})
+        bad = sorted({t for t in self.event_types.values() if t not in (*EVENT_TYPES, KEEP)})
         if bad:
-            raise ValueError(f"event_types map onto {', '.join(bad)}; core types: {', '.join(EVENT_TYPES)}")
+            raise ValueError(f"event_types map onto {', '.join(bad)}; core types: {', '.join(EVENT_TYPES)}, or {KEEP}")
+        kept = sorted(t for t, to in self.event_types.items() if to == KEEP and t in EVENT_TYPES)
+        if kept:
+            raise ValueError(f"event_types: {', '.join(kept)} are core types already; only a source's own type is kept")
         names = [r.name for r in self.rules]
         if len(set(names)) != len(names):
             raise ValueError(f"rule names repeat: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")

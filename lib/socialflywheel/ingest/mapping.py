@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from socialflywheel.config.sources import (
+    KEEP,
     TEMPLATE_SLOT,
     Condition,
     FieldSpec,
@@ -242,7 +243,7 @@ class Mapper:
                     if value is not None:
                         event[name] = value
                 etype = event.get("event_type")
-                if isinstance(etype, str) and etype in src.event_types:
+                if isinstance(etype, str) and etype in src.event_types and src.event_types[etype] != KEEP:
                     event["event_type"] = src.event_types[etype]
                 # The record's own fields go with the record's own event (a retweet's lang is not the original's).
                 for name, spec in src.extras.items() if i == 0 else ():
@@ -267,10 +268,15 @@ class Mapper:
         events = []
         for event in self.events(record):
             rule = event.pop("_rule")
+            etype = event.get("event_type")
+            kept = isinstance(etype, str) and self.source.event_types.get(etype) == KEEP
             try:
-                events.append(validate(event, limits))
+                # A kept type passes the rules every event obeys (those of a type with no rule of its own: search).
+                events.append(validate({**event, "event_type": "search"} if kept else event, limits))
             except Rejected as rej:
                 raise Rejected(rej.reason, f"{rej.detail} (rule {rule})") from None
+            if kept:
+                events[-1]["event_type"] = etype
         return events
 
     def take_seen(self) -> int:
