@@ -13,12 +13,7 @@ file of your own.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
-import html
-import re
-from collections.abc import Mapping, Sequence
-from html.parser import HTMLParser
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from socialflywheel.config.sources import (
@@ -32,6 +27,7 @@ from socialflywheel.config.sources import (
     load_source,
     source_names,
 )
+from socialflywheel.ingest.mapping_values import TRANSFORMS, read_ts
 from socialflywheel.ingest.parse import Limits, Rejected, validate
 
 __all__ = [
@@ -59,93 +55,41 @@ def read_path(record: object, path: str) -> Any:  # noqa: ANN401 (a JSON value)
         out: list[Any] = []
         for value in values:
             if kind == "key":
-                if isinstance(value, Mapping) and a in value:
+                if isinstance(value, dict) and a in value:
                     out.append(value[a])
             elif kind == "index":
                 if isinstance(value, list) and -len(value) <= a < len(value):
                     out.append(value[a])
             elif isinstance(value, list):
                 fanned = True
-                out.extend(v for v in value if kind == "each" or (isinstance(v, Mapping) and _same(v.get(a), b)))
+                out.extend(v for v in value if kind == "each" or (isinstance(v, dict) and _same(v.get(a), b)))
         values = [v for v in out if v is not None]
     if fanned:
         return values
     return values[0] if values else None
 
 
+def path_reader(path: str) -> Callable[[object], Any]:
+    """A function reading ``path`` from a record as :func:`read_path` does: a plain chain of keys without its loops."""
+    steps = compile_path(path)
+    if any(kind != "key" for kind, _, _ in steps):
+        return lambda record: read_path(record, path)
+    keys = tuple(a for _, a, _ in steps)
+
+    def read_keys(record: object) -> Any:  # noqa: ANN401 (a JSON value)
+        value = record
+        for key in keys:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    return read_keys
+
+
 def _same(value: object, text: str) -> bool:
     """Whether a JSON value equals the text a path's filter gives (``[?n=3]`` takes 3 and "3")."""
     return value == text or (not isinstance(value, str | dict | list) and str(value).lower() == text.lower())
-
-
-# ---- timestamps --------------------------------------------------------------------------------------------------
-
-
-def read_ts(value: object, fmt: str) -> dt.datetime:
-    """A source timestamp in the declared format -> an aware UTC datetime.
-
-    Raises:
-        ValueError: the value is not in that format (the caller names the field and rule).
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a timestamp")
-    if fmt in ("epoch_s", "epoch_ms", "epoch_us"):
-        number = float(value) if isinstance(value, str) else value
-        if not isinstance(number, int | float) or number != number or number in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not a number of {fmt[6:]}")
-        scale = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}[fmt]
-        seconds, frac = divmod(number, scale)
-        try:
-            return dt.datetime.fromtimestamp(0, dt.UTC) + dt.timedelta(seconds=seconds, microseconds=frac * 1e6 / scale)
-        except OverflowError:
-            raise ValueError(f"{value!r} is out of range") from None
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not text")
-    if fmt == "iso8601":
-        text = value.strip()
-        when = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    elif fmt == "rfc2822":
-        when = email.utils.parsedate_to_datetime(value)
-    elif fmt == "twitter":  # Wed Oct 10 20:19:24 +0000 2018
-        when = dt.datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y")
-    else:
-        when = dt.datetime.strptime(value.strip(), fmt)
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-
-
-# ---- text transforms ---------------------------------------------------------------------------------------------
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("br", "p") and self.parts:
-            self.parts.append("\n" if tag == "br" else "\n\n")
-
-
-def strip_html(text: str) -> str:
-    """The text of an HTML fragment (Mastodon's ``content``): tags dropped, entities decoded, paragraphs kept."""
-    parser = _Text()
-    parser.feed(text)
-    parser.close()
-    return html.unescape("".join(parser.parts)).strip()
-
-
-_HASHTAG = re.compile(r"(?<![\w#])#(\w{1,100})")
-
-
-def hashtags_in(text: str) -> list[str]:
-    """The ``#tags`` a text holds, in order, each once (for sources with no hashtag field)."""
-    return list(dict.fromkeys(_HASHTAG.findall(text)))
-
-
-TRANSFORMS = {"strip_html": strip_html, "hashtags_from_text": hashtags_in, "lower": str.lower}
 
 
 # ---- applying a mapping ------------------------------------------------------------------------------------------
@@ -158,64 +102,39 @@ class Mapper:
         self.source = source
         self.paths = source.paths()
         self._bit = {p: 1 << i for i, p in enumerate(self.paths)}
+        self._reader = {p: path_reader(p) for p in self.paths}
         self._seen = 0
+        self._memo: dict[str, Any] = {}
+        self._record: object = None
+        self._types = {k: v for k, v in source.event_types.items() if v != KEEP}
+        extras = [(name, _field_fn(name, spec, keep_list=True)) for name, spec in source.extras.items()]
+        self._plan = [
+            (
+                rule,
+                [_condition_fn(cond) for cond in rule.when],
+                [
+                    (
+                        [(n, _field_fn(n, spec)) for n, spec in {**source.defaults, **event}.items()],
+                        extras if i == 0 else [],
+                    )
+                    for i, event in enumerate(rule.emit)
+                ],
+            )
+            for rule in source.rules
+        ]
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its mapping (shipped to parse tasks), without the paths a batch has seen so far."""
         return (Mapper, (self.source,))
 
-    def _read(self, record: object, path: str) -> Any:  # noqa: ANN401 (a JSON value)
-        value = read_path(record, path)
+    def _read(self, path: str) -> Any:  # noqa: ANN401 (a JSON value)
+        """``path`` in the current record; each path is read once per record (conditions and fields share reads)."""
+        memo = self._memo
+        if path in memo:
+            return memo[path]
+        value = memo[path] = self._reader[path](self._record)
         if value is not None and value != []:
             self._seen |= self._bit[path]
-        return value
-
-    def _holds(self, record: object, cond: Condition) -> bool:
-        if cond.present is not None and self._read(record, cond.present) in (None, []):
-            return False
-        if cond.absent is not None and self._read(record, cond.absent) not in (None, []):
-            return False
-        for path, want in (cond.equals or {}).items():
-            if not _matches(self._read(record, path), want):
-                return False
-        return all(not _matches(self._read(record, p), want) for p, want in (cond.not_equals or {}).items())
-
-    def _value(self, record: object, name: str, spec: FieldSpec, rule: str, *, keep_list: bool = False) -> Any:  # noqa: ANN401 (a JSON value)
-        if spec.const is not None:
-            value: Any = spec.const
-        elif spec.template is not None:
-            parts = {p: _scalar(self._read(record, p)) for p in spec.paths()}
-            if any(v is None for v in parts.values()):
-                value = None
-            else:  # text around the slots is layout: what a template leaves at its ends is dropped
-                value = TEMPLATE_SLOT.sub(lambda m: _text(parts[m.group(1)]), spec.template).strip() or None
-        elif spec.path is not None:
-            value = None
-            for path in [spec.path] if isinstance(spec.path, str) else spec.path:
-                value = self._read(record, path)
-                if value not in (None, []):
-                    break
-        else:
-            value = None
-        if value is None or value == []:
-            value = spec.default
-        if value is None:
-            return None
-        if not keep_list and name not in _LIST_FIELDS and spec.transform != "hashtags_from_text":
-            value = _scalar(value)
-        if spec.map is not None and isinstance(value, str | int | float) and str(value) in spec.map:
-            value = spec.map[str(value)]
-        if spec.transform is not None and isinstance(value, str):
-            value = TRANSFORMS[spec.transform](value)
-        if spec.format is not None:
-            try:
-                value = read_ts(value, spec.format)
-            except (ValueError, TypeError, OverflowError) as exc:
-                raise Rejected(
-                    "bad_timestamp", f"{name}: {_short(value)} is not {spec.format} (rule {rule}): {exc}"
-                ) from None
-        if name in _ID_FIELDS and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # ids as text: Twitter's numeric ids, Reddit's and Mastodon's are text already
         return value
 
     def events(self, record: object) -> list[dict[str, Any]]:
@@ -227,33 +146,38 @@ class Mapper:
         """
         if not isinstance(record, dict):
             raise Rejected("malformed_json", f"top level is {type(record).__name__}, not an object")
+        self._memo = {}
+        self._record = record
+        read = self._read
         out: list[dict[str, Any]] = []
-        src = self.source
-        for rule in src.rules:
-            if not all(self._holds(record, cond) for cond in rule.when):
+        types = self._types
+        for rule, conds, events in self._plan:
+            if not all(cond(read) for cond in conds):
                 continue
             if rule.skip:
                 if out:
                     break
                 raise Rejected("unmapped", f"record: skipped by rule {rule.name}")
-            for i, spec_event in enumerate(rule.emit):
+            for fields, extras in events:
                 event: dict[str, Any] = {}
-                for name, spec in {**src.defaults, **spec_event}.items():
-                    value = self._value(record, name, spec, rule.name)
+                for name, make in fields:
+                    value = make(read, rule.name)
                     if value is not None:
                         event[name] = value
                 etype = event.get("event_type")
-                if isinstance(etype, str) and etype in src.event_types and src.event_types[etype] != KEEP:
-                    event["event_type"] = src.event_types[etype]
+                if etype in types:
+                    event["event_type"] = types[etype]
                 # The record's own fields go with the record's own event (a retweet's lang is not the original's).
-                for name, spec in src.extras.items() if i == 0 else ():
-                    value = self._value(record, name, spec, rule.name, keep_list=True)
+                for name, make in extras:
+                    value = make(read, rule.name)
                     if value is not None and value != [] and name not in event:
                         event[name] = value
                 event["_rule"] = rule.name
                 out.append(event)
         if not out:
-            raise Rejected("unmapped", f"record: no rule takes it (rules: {', '.join(r.name for r in src.rules)})")
+            raise Rejected(
+                "unmapped", f"record: no rule takes it (rules: {', '.join(r.name for r in self.source.rules)})"
+            )
         return out
 
     def apply(self, record: object, limits: Limits) -> list[dict[str, Any]]:
@@ -291,6 +215,102 @@ class Mapper:
         """
         keys = self.source.keys()
         return [" or ".join(key) for key in keys if not any(seen & self._bit[p] for p in key)]
+
+
+Read = Callable[[str], Any]
+"""A path -> its value in the record being mapped."""
+
+
+def _condition_fn(cond: Condition) -> Callable[[Read], bool]:
+    """A condition as one function of the record's reader."""
+    present, absent = cond.present, cond.absent
+    equals, not_equals = list((cond.equals or {}).items()), list((cond.not_equals or {}).items())
+
+    def holds(read: Read) -> bool:
+        if present is not None and read(present) in (None, []):
+            return False
+        if absent is not None and read(absent) not in (None, []):
+            return False
+        if not all(_matches(read(path), want) for path, want in equals):
+            return False
+        return not any(_matches(read(path), want) for path, want in not_equals)
+
+    return holds
+
+
+def _source_fn(spec: FieldSpec) -> Callable[[Read], Any]:
+    """Where a field's value comes from, before defaults, maps and formats."""
+    if spec.const is not None:
+        const = spec.const
+        return lambda read: const
+    if spec.template is not None:
+        pieces = TEMPLATE_SLOT.split(spec.template)  # text, slot, text, slot, ..., text
+        slots = pieces[1::2]
+
+        def fill(read: Read) -> str | None:
+            values = [_scalar(read(p)) for p in slots]
+            if any(v is None for v in values):
+                return None
+            parts = [pieces[0]]
+            for value, text in zip(values, pieces[2::2], strict=True):
+                parts += [_text(value), text]
+            return "".join(parts).strip() or None  # text around the slots is layout: its ends are dropped
+
+        return fill
+    if isinstance(spec.path, str):
+        path = spec.path
+        return lambda read: read(path)
+    paths = list(spec.path or ())
+
+    def coalesce(read: Read) -> Any:  # noqa: ANN401 (a JSON value)
+        value = None
+        for path in paths:
+            value = read(path)
+            if value not in (None, []):
+                break
+        return value
+
+    return coalesce
+
+
+def _field_fn(name: str, spec: FieldSpec, *, keep_list: bool = False) -> Callable[[Read, str], Any]:
+    """One event field as a function of the record's reader (and the rule's name, for a rejection's detail)."""
+    source = _source_fn(spec)
+    scalar = not keep_list and name not in _LIST_FIELDS and spec.transform != "hashtags_from_text"
+    is_id = name in _ID_FIELDS
+    default, vmap, fmt = spec.default, spec.map, spec.format
+    transform = TRANSFORMS[spec.transform] if spec.transform else None
+    if default is None and vmap is None and transform is None and fmt is None and scalar:
+
+        def plain(read: Read, rule: str) -> Any:  # noqa: ANN401 (a JSON value)
+            value = source(read)
+            if type(value) is list:
+                value = value[0] if value else None
+            return str(value) if is_id and type(value) is int else value
+
+        return plain
+
+    def make(read: Read, rule: str) -> Any:  # noqa: ANN401 (a JSON value)
+        value = source(read)
+        if value is None or value == []:
+            value = default
+        if value is None:
+            return None
+        if scalar:
+            value = _scalar(value)
+        if vmap is not None and isinstance(value, str | int | float) and str(value) in vmap:
+            value = vmap[str(value)]
+        if transform is not None and isinstance(value, str):
+            value = transform(value)
+        if fmt is not None:
+            try:
+                value = read_ts(value, fmt)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise Rejected("bad_timestamp", f"{name}: {_short(value)} is not {fmt} (rule {rule}): {exc}") from None
+        # ids as text: Twitter's numeric ids (Reddit's and Mastodon's are text already)
+        return str(value) if is_id and type(value) is int else value
+
+    return make
 
 
 def _matches(value: object, want: object) -> bool:

@@ -1,0 +1,120 @@
+"""Parse-step throughput with a source mapping (#18): a Twitter/X v2 dump through ``ingest.source: twitter-v2``
+against the same events as contract lines, per line and columnar (what ingest does with contract JSON today).
+
+    python bench/bench_source_mapping.py [EVENTS]      # default: 200000 simulated events
+
+Simulates a world of about EVENTS events (``simulate.profile=custom``), keeps its posts, shares and comments as
+contract lines, and writes the same as tweets (``socialflywheel.simulate.platform_dump``: a retweet maps to one
+share, a reply to a comment and its own post). Each is parsed into Arrow batches by ``lines.file_batches`` (the
+parse task's own work, on one core, no engine), best of ``REPEATS``; throughput is events out per CPU second. The
+peer is the contract path the issue names ("at the speed ingest already has").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import emit
+from socialflywheel.ingest.landing import LandingFile
+from socialflywheel.ingest.lines import file_batches
+from socialflywheel.ingest.mapping import Mapper, load_source
+from socialflywheel.ingest.parse import Limits
+from socialflywheel.simulate.platform_dump import as_twitter_v2, decoded
+
+REPEATS = 3
+_LIMITS = Limits(max_ts=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+
+
+def _world(events: int, work: Path) -> list[bytes]:
+    from socialflywheel.config import load_config
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.simulate import run_simulate
+    from socialflywheel.spark import get_session, stop_session
+
+    repo = Path(__file__).resolve().parents[1]
+    cfg = load_config(
+        repo / "conf" / "local.yaml",
+        [
+            f"work_dir={work}",
+            "simulate.profile=custom",
+            f"simulate.events={events}",
+            f"simulate.users={max(300, events // 100)}",
+            "simulate.days=14",
+            "simulate.corruption.enabled=false",
+        ],
+    )
+    spark = get_session(cfg)
+    try:
+        run_simulate(spark, Lake.from_config(cfg), cfg.simulate, landing=cfg.landing_dir)
+    finally:
+        stop_session()
+    return [ln for p in sorted((cfg.landing_dir / "events").rglob("*.jsonl")) for ln in p.read_bytes().splitlines()]
+
+
+def _time(content: bytes, mapping: dict[str, str] | Mapper, columnar: bool) -> tuple[float, float, int]:
+    file = LandingFile(rel="bench.jsonl", uri="file:///bench.jsonl", size=len(content), sha256="0" * 64)
+    best_cpu = best_wall = float("inf")
+    rows = 0
+    for _ in range(REPEATS):
+        c0, w0 = time.process_time(), time.perf_counter()
+        batches = list(file_batches(content, file, fmt="json", limits=_LIMITS, mapping=mapping, columnar=columnar))
+        best_cpu = min(best_cpu, time.process_time() - c0)
+        best_wall = min(best_wall, time.perf_counter() - w0)
+        rows = sum(b.num_rows for b in batches)
+        good = sum(b.column("status").null_count for b in batches)
+    return best_cpu, best_wall, good if rows else 0
+
+
+def main(events: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = _world(events, Path(tmp))
+    kept = [r for r in decoded(lines) if isinstance(r, dict) and r.get("event_type") in ("post", "share", "comment")]
+    contract = b"".join(json.dumps(r).encode() + b"\n" for r in kept)
+    tweets = list(as_twitter_v2(kept))
+    dump = b"".join(json.dumps(t).encode() + b"\n" for t in tweets)
+    mapper = Mapper(load_source("twitter-v2"))
+    load_before = os.getloadavg()
+    rows, figures = [], {}
+    for name, content, mapping, columnar in (
+        ("contract lines, columnar (today's ingest)", contract, {}, True),
+        ("contract lines, per line", contract, {}, False),
+        ("twitter-v2 dump, source mapping", dump, mapper, False),
+    ):
+        cpu, wall, good = _time(content, mapping, columnar)
+        n_lines = content.count(b"\n")
+        rows.append(
+            {
+                "path": name,
+                "lines": n_lines,
+                "events_out": good,
+                "cpu_s": cpu,
+                "wall_s": wall,
+                "events_per_cpu_s": good / cpu,
+                "lines_per_cpu_s": n_lines / cpu,
+            }
+        )
+        figures[name] = good / cpu
+    mapped = figures["twitter-v2 dump, source mapping"]
+    emit(
+        "source_mapping",
+        rows,
+        {
+            "command": f"python bench/bench_source_mapping.py {events}",
+            "repeats": REPEATS,
+            "ratio_mapped_over_columnar_events_per_s": mapped / figures["contract lines, columnar (today's ingest)"],
+            "ratio_mapped_over_per_line_events_per_s": mapped / figures["contract lines, per line"],
+            "load_average_1_5_15_before": load_before,
+            "load_average_1_5_15_after": os.getloadavg(),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
