@@ -40,22 +40,36 @@ class GraphResults:
     component: np.ndarray
     communities: Communities
     candidates: Candidates
+    no_partition: str | None = None
+    """Why ``communities`` is no partition (every person alone in it), None when it is one."""
     seconds: dict[str, float] = field(default_factory=dict)
 
 
 def community_graph(inputs: GraphInputs, which: str) -> Graph:
-    """The graph partitioned into communities: follows, engagement, or both summed."""
+    """The graph partitioned into communities: follows, engagement, or both summed.
+
+    ``follows`` is the engagement counts when there are no follows (:attr:`GraphInputs.social`).
+    """
     if which == "follows":
-        return inputs.follows
+        return inputs.social
     if which == "engagement":
         return inputs.engagement
-    f, e = inputs.follows, inputs.engagement
+    f, e = inputs.social, inputs.engagement
     return Graph.from_edges(
         np.concatenate([f.src, e.src]),
         np.concatenate([f.dst, e.dst]),
         np.concatenate([f.weights, e.weights]),
         num_nodes=inputs.num_nodes,
     )
+
+
+def no_partition_reason(graph: Graph, communities: Communities, *, name: str) -> str | None:
+    """Why a partition of ``graph`` is none (every community a single person), or None when it is a partition."""
+    if graph.num_edges == 0:
+        return f"the {name} graph links no two people, so every person would be a community of one"
+    if len(communities.labels) and np.bincount(communities.labels).max() < 2:
+        return f"every community of the {name} graph has one member"
+    return None
 
 
 def algorithm_count(cfg: GraphConfig) -> int:
@@ -88,20 +102,21 @@ def analyze(
             bar.advance()
         return value
 
-    follows, engagement = inputs.follows, inputs.engagement
+    # Without follows, the follow-graph algorithms run on the engagement counts (GraphInputs.social).
+    social, engagement = inputs.social, inputs.engagement
 
     def pagerank(graph: Graph) -> np.ndarray:
         return backend.pagerank(
             graph, damping=cfg.pagerank_damping, tol=cfg.pagerank_tol, max_iter=cfg.pagerank_max_iter
         )
 
-    out["pagerank"] = timed("pagerank", lambda: pagerank(follows))
+    out["pagerank"] = timed("pagerank", lambda: pagerank(social))
     out["engagement_pagerank"] = timed("engagement_pagerank", lambda: pagerank(engagement))
-    deg = timed("degrees", lambda: backend.degrees(follows))
+    deg = timed("degrees", lambda: backend.degrees(social))
     eng = backend.degrees(engagement)
-    out["core_number"] = timed("core_number", lambda: backend.core_number(follows))
+    out["core_number"] = timed("core_number", lambda: backend.core_number(social))
     out["betweenness"] = (
-        timed("betweenness", lambda: backend.betweenness(follows, samples=cfg.betweenness_samples, seed=cfg.seed))
+        timed("betweenness", lambda: backend.betweenness(social, samples=cfg.betweenness_samples, seed=cfg.seed))
         if cfg.betweenness_samples
         else None
     )
@@ -112,11 +127,13 @@ def analyze(
             part, algorithm=cfg.community_algorithm, seed=cfg.seed, restarts=cfg.community_restarts
         ),
     )
-    out["component"] = timed("weakly_connected_components", lambda: backend.weakly_connected_components(follows))
-    tri = timed("triangles", lambda: backend.triangles(follows))
+    part_name = inputs.graph if cfg.community_graph == "follows" else cfg.community_graph
+    out["no_partition"] = no_partition_reason(part, out["communities"], name=part_name)
+    out["component"] = timed("weakly_connected_components", lambda: backend.weakly_connected_components(social))
+    tri = timed("triangles", lambda: backend.triangles(social))
     out["candidates"] = timed(
         "people_you_may_know",
-        lambda: people_you_may_know(follows, k=cfg.pymk_k, score=cfg.pymk_score, max_degree=cfg.pymk_max_degree),
+        lambda: people_you_may_know(social, k=cfg.pymk_k, score=cfg.pymk_score, max_degree=cfg.pymk_max_degree),
     )
     return GraphResults(
         in_degree=deg.in_degree,
@@ -158,6 +175,9 @@ def centrality_table(inputs: GraphInputs, res: GraphResults, *, backend: str) ->
     """Rows of gold.graph_centrality, one per node."""
     n = inputs.num_nodes
     labels = res.communities.labels
+    # No partition: nobody has a community (null), rather than a community of one each.
+    community = pa.nulls(n, pa.int64()) if res.no_partition else labels
+    rank = pa.nulls(n, pa.int64()) if res.no_partition else rank_within(labels, res.pagerank)
     cols: dict[str, Any] = {
         "user_id": inputs.user_ids,
         "pagerank": res.pagerank,
@@ -171,8 +191,8 @@ def centrality_table(inputs: GraphInputs, res: GraphResults, *, backend: str) ->
         "triangles": res.triangles,
         "clustering": res.clustering,
         "component": res.component,
-        "community": labels,
-        "rank_in_community": rank_within(labels, res.pagerank),
+        "community": community,
+        "rank_in_community": rank,
         "backend": [backend] * n,
         "as_of": [inputs.as_of] * n,
     }
@@ -180,8 +200,10 @@ def centrality_table(inputs: GraphInputs, res: GraphResults, *, backend: str) ->
 
 
 def communities_table(inputs: GraphInputs, res: GraphResults, *, backend: str, top: int) -> pa.Table:
-    """Rows of gold.graph_communities: size, modularity and top influencers of each community."""
+    """Rows of gold.graph_communities: size, modularity and top influencers of each community (none if no partition)."""
     labels = res.communities.labels
+    if res.no_partition:
+        return GRAPH_COMMUNITIES.schema.empty_table()
     sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
     rank = rank_within(labels, res.pagerank)
     leaders = np.flatnonzero(rank <= top)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from socialflywheel.lake.io import Lake
 
+SocialGraph = Literal["follows", "engagement"]
+
 
 @dataclass(frozen=True)
 class GraphInputs:
@@ -36,6 +38,9 @@ class GraphInputs:
         engagement: directed engagement graph (``src`` engaged with ``dst``'s posts), decayed weights.
         holdout: follows newer than the cutoff, left out of ``follows`` (empty without a holdout).
         as_of: reference time of the decay and the holdout (latest event or follow seen).
+        interactions: built only when ``follows`` has no edges (a source without follow events: a Twitter or
+            Reddit dump): ``src`` engaged with ``dst``'s posts, weight = number of like/share/comment/click events
+            (no decay, views left out); the follow-graph algorithms then run on it (:attr:`social`).
     """
 
     user_ids: pa.Array
@@ -43,11 +48,22 @@ class GraphInputs:
     engagement: Graph
     holdout: Graph
     as_of: datetime
+    interactions: Graph | None = None
 
     @property
     def num_nodes(self) -> int:
         """Number of users, i.e. of graph nodes."""
         return len(self.user_ids)
+
+    @property
+    def graph(self) -> SocialGraph:
+        """Which graph centrality, communities and people-you-may-know run on: ``follows`` or ``engagement``."""
+        return "follows" if self.interactions is None else "engagement"
+
+    @property
+    def social(self) -> Graph:
+        """The graph centrality, communities and people-you-may-know run on (see :attr:`graph`)."""
+        return self.follows if self.interactions is None else self.interactions
 
 
 def reference_time(events: DataFrame, follows: DataFrame) -> datetime | None:
@@ -104,23 +120,27 @@ def engagement_edges(
     event_types: Sequence[str],
     exclude: DataFrame | None = None,
 ) -> DataFrame:
-    """Engagement edges ``(src_user, dst_user, weight)``: A engaged with B's posts, recency-decayed.
+    """Engagement edges ``(src_user, dst_user, weight, interactions)``: A engaged with B's posts, recency-decayed.
 
     ``weight = sum(exp(-age_days * ln 2 / half_life_days))`` over A's ``event_types`` events on
     posts authored by B (self-engagement excluded); ``age_days`` is measured back from ``as_of``.
+    ``interactions`` counts those events that engage (like, share, comment, click: not a view, which is
+    exposure the feed chose), undecayed: the weight of the graph used when there are no follows.
     """
     from pyspark.sql import functions as F
 
+    counted = [t for t in event_types if t in ENGAGEMENT_TYPES]
+    engages = F.col("event_type").isin(counted) if counted else F.lit(False)
     age_days = (F.lit(as_of).cast("timestamp").cast("double") - F.col("ts").cast("double")) / 86400.0
     decay = F.exp(-F.greatest(age_days, F.lit(0.0)) * F.lit(math.log(2.0) / half_life_days))
     engaged = (
         events.where(F.col("event_type").isin(list(event_types)) & F.col("post_id").isNotNull())
-        .select("user_id", "post_id", "ts")
+        .select("user_id", "post_id", "ts", "event_type")
         .join(posts.select("post_id", "author_id"), on="post_id", how="inner")
         .where(F.col("user_id").isNotNull() & F.col("author_id").isNotNull() & (F.col("user_id") != F.col("author_id")))
     )
     edges = engaged.groupBy(F.col("user_id").alias("src_user"), F.col("author_id").alias("dst_user")).agg(
-        F.sum(decay).alias("weight")
+        F.sum(decay).alias("weight"), F.sum(engages.cast("bigint")).alias("interactions")
     )
     return _drop_excluded(edges, exclude)
 
@@ -143,21 +163,23 @@ def assign_ids(*edge_frames: DataFrame) -> DataFrame:
 
 
 def to_node_edges(edges: DataFrame, ids: DataFrame) -> DataFrame:
-    """Replace user ids by node ids: ``(src, dst, weight)`` (weight 1.0 where the frame has none)."""
+    """Replace user ids by node ids: ``(src, dst, weight)`` (1.0 where absent), and ``interactions`` if present."""
     from pyspark.sql import functions as F
 
     weight = F.col("weight").cast("double") if "weight" in edges.columns else F.lit(1.0)
+    extra = [F.col("interactions").cast("double")] if "interactions" in edges.columns else []
     src = ids.select(F.col("user_id").alias("src_user"), F.col("node_id").alias("src"))
     dst = ids.select(F.col("user_id").alias("dst_user"), F.col("node_id").alias("dst"))
-    return edges.join(src, on="src_user").join(dst, on="dst_user").select("src", "dst", weight.alias("weight"))
+    return edges.join(src, on="src_user").join(dst, on="dst_user").select("src", "dst", weight.alias("weight"), *extra)
 
 
-def _graph(edges: DataFrame, n: int, *, directed: bool = True) -> Graph:
-    table = edges.toArrow()
+def _graph(table: pa.Table, n: int, *, weight: str = "weight") -> Graph:
+    """The collected ``(src, dst, <weight>)`` rows as a directed graph (edges of weight 0 left out)."""
     if table.num_rows == 0:
-        return Graph.from_edges(np.zeros(0), np.zeros(0), num_nodes=n, directed=directed)
-    cols = [table.column(c).to_numpy() for c in ("src", "dst", "weight")]
-    return Graph.from_edges(cols[0], cols[1], cols[2], num_nodes=n, directed=directed)
+        return Graph.from_edges(np.zeros(0), np.zeros(0), num_nodes=n)
+    src, dst, w = (table.column(c).to_numpy() for c in ("src", "dst", weight))
+    keep = w > 0  # a pair seen only through views has 0 interactions
+    return Graph.from_edges(src[keep], dst[keep], w[keep], num_nodes=n)
 
 
 def build_graph_inputs(
@@ -172,6 +194,9 @@ def build_graph_inputs(
     lake: Lake | None = None,
 ) -> GraphInputs:
     """Build both graphs from silver DataFrames and collect them as NumPy COO arrays.
+
+    Without follow edges (no follow events, or all of them held out or excluded) the interaction counts are kept
+    too (:attr:`GraphInputs.interactions`): the graph the follow-graph algorithms fall back to.
 
     Args:
         follows: silver.follows.
@@ -195,13 +220,17 @@ def build_graph_inputs(
     user_ids = ids_table.column("user_id").combine_chunks() if ids_table.num_rows else pa.array([], pa.string())
     n = len(user_ids)
     with _ids_frame(follows, ids_table, lake) as ids:
-        return GraphInputs(
-            user_ids=user_ids,
-            follows=_graph(to_node_edges(kept, ids), n),
-            engagement=_graph(to_node_edges(engaged, ids), n),
-            holdout=_graph(to_node_edges(held, ids), n),
-            as_of=as_of,
-        )
+        follow_graph = _graph(to_node_edges(kept, ids).toArrow(), n)
+        engaged_table = to_node_edges(engaged, ids).toArrow()
+        held_graph = _graph(to_node_edges(held, ids).toArrow(), n)
+    return GraphInputs(
+        user_ids=user_ids,
+        follows=follow_graph,
+        engagement=_graph(engaged_table, n),
+        holdout=held_graph,
+        as_of=as_of,
+        interactions=_graph(engaged_table, n, weight="interactions") if follow_graph.num_edges == 0 else None,
+    )
 
 
 def _ids_frame(like: DataFrame, ids_table: pa.Table, lake: Lake | None) -> AbstractContextManager[DataFrame]:

@@ -14,7 +14,7 @@ import pyarrow as pa
 from socialflywheel import progress
 from socialflywheel.features.risk import risky_accounts
 from socialflywheel.graph.analyze import algorithm_count, analyze, centrality_table, communities_table, pymk_table
-from socialflywheel.graph.build import build_graph_inputs
+from socialflywheel.graph.build import SocialGraph, build_graph_inputs
 from socialflywheel.graph.select import cugraph_importable, select_backend
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.staged import arrow_frame
@@ -55,13 +55,20 @@ class GraphResult(JobResult):
 
     backend: str
     """networkit or cugraph."""
+    graph: SocialGraph
+    """The graph centrality, communities and people-you-may-know ran on: ``follows``, or ``engagement`` (people
+    linked by liking, sharing, commenting or clicking each other's posts, weighted by count) when there are none."""
     nodes: int
     follow_edges: int
     engagement_edges: int
     held_out_follows: int
     """Follow edges of the last ``graph.holdout_days`` kept out to evaluate people-you-may-know."""
     communities: int
-    modularity: float
+    """Rows of gold.graph_communities: 0 when the partition is none (see ``no_communities``)."""
+    modularity: float | None
+    """None when no partition was found."""
+    no_communities: str | None
+    """Why gold.graph_communities has no rows (nobody linked to anybody: one community per person); None otherwise."""
     algorithm: str
     excluded_risky: bool
     """Whether accounts flagged by gold.account_risk were left out."""
@@ -111,11 +118,22 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
         inputs.holdout.num_edges,
         build_s,
     )
+    if inputs.graph == "engagement":
+        log.warning(
+            "graph: no follow edges; centrality, communities and people-you-may-know use the engagement graph instead "
+            "(%d pairs of people linked by like/share/comment/click, weighted by count)",
+            inputs.social.num_edges,
+        )
     backend = select_backend(
         gcfg.backend, threads=gcfg.threads, leiden_iterations=gcfg.leiden_iterations, dask_client=_dask_client(gcfg)
     )
     with progress.task(f"graph ({backend.name})", total=algorithm_count(gcfg), unit="algorithms") as bar:
         results = analyze(inputs, backend, gcfg, bar)
+    if results.no_partition:
+        log.warning(
+            "graph: no communities written: %s (gold.graph_communities left empty, graph_centrality.community null)",
+            results.no_partition,
+        )
     outputs = {
         "gold.graph_centrality": centrality_table(inputs, results, backend=backend.name),
         "gold.graph_communities": communities_table(inputs, results, backend=backend.name, top=gcfg.top_influencers),
@@ -128,12 +146,14 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
     seconds = {"build": round(build_s, 3), **results.seconds, "write": round(time.perf_counter() - write_start, 3)}
     return GraphResult(
         backend=backend.name,
+        graph=inputs.graph,
         nodes=inputs.num_nodes,
         follow_edges=inputs.follows.num_edges,
         engagement_edges=inputs.engagement.num_edges,
         held_out_follows=inputs.holdout.num_edges,
-        communities=int(results.communities.labels.max()) + 1 if inputs.num_nodes else 0,
-        modularity=float(results.communities.modularity),
+        communities=outputs["gold.graph_communities"].num_rows,
+        modularity=None if results.no_partition else float(results.communities.modularity),
+        no_communities=results.no_partition,
         algorithm=results.communities.algorithm,
         excluded_risky=exclude is not None,
         as_of=inputs.as_of.isoformat(),

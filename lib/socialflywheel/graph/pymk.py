@@ -87,7 +87,7 @@ def people_you_may_know(
     if score == "adamic_adar":
         # A common neighbour has degree >= 2, so log(degree) > 0 wherever it matters.
         w = np.zeros(n)
-        np.divide(counted, np.log(degree), out=w, where=degree > 1)
+        np.divide(counted, np.log(np.maximum(degree, 1.0)), out=w, where=degree > 1)
     else:
         w = counted
         degree = np.asarray(S @ counted, dtype=np.float64).ravel()  # neighbours that count, for the union
