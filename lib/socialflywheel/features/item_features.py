@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from socialflywheel.features.coverage import read_posts
 from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.windows import (
     Span,
@@ -245,7 +246,7 @@ def build_item_features(
     """
     df = item_features(
         lake.read(spark, "silver.events"),
-        lake.read(spark, "silver.posts"),
+        read_posts(spark, lake),
         velocity_hours=fc.velocity_hours,
         since=since,
         until=until,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from socialflywheel import progress
 from socialflywheel.faults import kill_point
 from socialflywheel.features import campaigns, risk, segments, sentiment, trends
+from socialflywheel.features.coverage import category_vocabulary, missing_fields
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
 from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.spans import Mode, Plan, date_spans, snapshot_spans, user_buckets, user_chunk_days
@@ -45,12 +46,6 @@ log = logging.getLogger(__name__)
 # Part A modules (another engineer's); their build_* functions are called when present.
 # risk first: trends, campaign reach and training examples leave out the accounts it flags.
 OUTPUTS = (USER_FEATURES.name, ITEM_FEATURES.name, TRAINING_EXAMPLES.name)
-
-
-def category_vocabulary(lake: Lake) -> list[str]:
-    """The sorted distinct post categories of silver.posts (positions of ``category_affinity``)."""
-    cats = lake.read_arrow("silver.posts", columns=["category"]).column("category").to_pylist()
-    return sorted({c for c in cats if c is not None})
 
 
 def features_config_hash(fc: FeaturesConfig) -> str:
@@ -217,7 +212,9 @@ class FeaturesResult(JobResult):
     reason: str | None = None
     """Why nothing was built, when nothing was."""
     categories: list[str] = field(default_factory=list)
-    """The category vocabulary (positions of ``category_affinity``)."""
+    """The category vocabulary (positions of ``category_affinity``); ``unknown`` stands for posts without one."""
+    missing: list[str] = field(default_factory=list)
+    """Optional event fields no event carries (``coverage.USES``), each logged with what the job did without it."""
     features_since: str | None = None
     """First as-of date of the snapshots rewritten (ISO); None: all."""
     examples_since: str | None = None
@@ -269,6 +266,7 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
     if plan.mode == "noop":
         log.info("features: nothing new in silver.events since version %s", version)
         return result
+    result.missing = missing_fields(lake.read(spark, "silver.events"))
     since = plan.features_since
     steps = result.step_seconds
     first = min(_event_dates(lake).values())

@@ -12,7 +12,7 @@ over days, followers roughly matching followees), never fitted to labels. Compon
 * ``followee_follower_ratio``: accounts followed per follower gained.
 
 The score is the weighted mean of the components that have enough evidence (an account with no
-views has no dwell component), so it stays in [0, 1].
+views, or views without dwell times, has no dwell component), so it stays in [0, 1].
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ def account_risk(
     num = F.lit(0.0)
     den = F.lit(0.0)
     for feature, low, high, weight, evidence, least in COMPONENTS:
-        has = F.col(evidence) >= F.lit(least)
+        # A feature the data cannot give (views without dwell times) is no evidence: the ramp would read it as 0.
+        has = (F.col(evidence) >= F.lit(least)) & F.col(feature).isNotNull()
         num = num + F.when(has, _ramp(F.col(feature), low, high) * F.lit(weight)).otherwise(F.lit(0.0))
         den = den + F.when(has, F.lit(weight)).otherwise(F.lit(0.0))
     score = F.when(den > 0, num / den).otherwise(F.lit(0.0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from socialflywheel.features.coverage import read_posts
 from socialflywheel.lake.catalog import EVENT_TYPES
 from socialflywheel.lake.catalog.stages import SEGMENTS, USER_SEGMENTS
 
@@ -236,8 +237,8 @@ def build_segments(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: in
         Segment profiles written (after suppression).
     """
     events = lake.read(spark, "silver.events")
-    posts = lake.read(spark, "silver.posts")
-    categories = sorted(r[0] for r in posts.select("category").distinct().collect() if r[0] is not None)
+    posts = read_posts(spark, lake)
+    categories = sorted(r[0] for r in posts.select("category").distinct().collect())
     features, source = (
         _latest_user_features(spark, lake, windows_days=fc.windows_days, categories=categories),
         "gold.user_features",

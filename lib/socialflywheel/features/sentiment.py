@@ -144,10 +144,11 @@ def build_post_sentiment(spark: "SparkSession", lake: "Lake", *, k: int) -> int:
     Returns:
         Post and comment rows written.
     """
+    from socialflywheel.features.coverage import read_posts
     from socialflywheel.features.risk import risky_accounts, without_risky
 
     lake.overwrite(post_sentiment(lake.read(spark, "silver.events")), POST_SENTIMENT.name)
     scored = without_risky(lake.read(spark, POST_SENTIMENT.name), risky_accounts(spark, lake))
-    aggregates = sentiment_aggregates(scored, lake.read(spark, "silver.posts"), min_users=k)
+    aggregates = sentiment_aggregates(scored, read_posts(spark, lake), min_users=k)
     lake.overwrite(aggregates, SENTIMENT_AGGREGATES.name)
     return lake.read(spark, POST_SENTIMENT.name).count()

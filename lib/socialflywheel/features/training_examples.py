@@ -2,7 +2,10 @@
 
 Label: 1 when the viewer liked, shared, commented on or clicked the same post within the session gap
 (``features.session_gap_minutes``, default 30 min) after the view, or dwelt on it for at least
-``features.label_dwell_ms`` (default 20 s); else 0. Weight: 1.0 for every row. Features come from the
+``features.label_dwell_ms`` (default 20 s); else 0. A lake without view events (a Twitter or Reddit dump
+holds posts, likes, shares, comments and follows only) has no impressions: each like, share, comment or
+click of a post is then a row, labelled 1, and the trainer's negatives are sampled posts (in-batch and
+``train.random_negatives``) as with views. Weight: 1.0 for every row. Features come from the
 user and item snapshots at ``as_of_date = event_date - 1`` (events of earlier days only), so no example
 sees its own day; a missing snapshot (a new user or post) gives a zero vector. Context: the view's
 device, hour of day (0-23, UTC) and day of week (1 = Sunday .. 7 = Saturday, Spark's ``dayofweek``).
@@ -12,9 +15,11 @@ Split by time: ``test`` = the last ``features.test_days`` event dates, ``val`` =
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from socialflywheel.features.coverage import read_posts
 from socialflywheel.features.item_features import item_feature_names, item_feature_vector
 from socialflywheel.features.partitions import write_partitions
 from socialflywheel.features.risk import risky_accounts
@@ -28,6 +33,11 @@ if TYPE_CHECKING:
 
     from socialflywheel.config.stages import FeaturesConfig
     from socialflywheel.lake.io import Lake
+
+log = logging.getLogger(__name__)
+
+ExamplesFrom = Literal["views", "engagements"]
+"""What a row is: a view (an impression, labelled by what followed it), or an engagement (a positive)."""
 
 
 def training_examples(
@@ -47,6 +57,7 @@ def training_examples(
     since: str | None = None,
     until: str | None = None,
     risky: DataFrame | None = None,
+    examples_from: ExamplesFrom = "views",
 ) -> DataFrame:
     """Labelled impressions with features joined as of the previous day (pure: no reads, no writes).
 
@@ -69,13 +80,16 @@ def training_examples(
             the views of its days, the engagements up to a session gap after them, and the snapshots of the day
             before each; the split still counts from the last event date of ``events``).
         risky: ``user_id`` of accounts to leave out, as viewers and as authors.
+        examples_from: ``views``: one row per view, labelled; ``engagements`` (a lake without view events): one
+            row per like, share, comment or click of a post, each labelled 1.
 
     Returns:
         The gold.training_examples columns.
     """
     from pyspark.sql import functions as F
 
-    views = events.where((F.col("event_type") == "view") & F.col("post_id").isNotNull())
+    kinds = ("view",) if examples_from == "views" else ENGAGEMENT_TYPES
+    views = events.where(F.col("event_type").isin(*kinds) & F.col("post_id").isNotNull())
     engagements = events.where(F.col("event_type").isin(*ENGAGEMENT_TYPES) & F.col("post_id").isNotNull())
     span = Span.of(since, until)
     views = span.bound(views)
@@ -99,7 +113,10 @@ def training_examples(
         .withColumn("_engaged", F.lit(True))
     )
     meta = posts.select("post_id", "author_id", "category", "hashtags", "created_at")
-    examples = v.join(engaged, "event_id", "left").join(meta, "post_id")
+    if examples_from == "views":
+        examples = v.join(engaged, "event_id", "left").join(meta, "post_id")
+    else:  # each row is an engagement, so a positive: nothing after it labels it
+        examples = v.withColumn("_engaged", F.lit(True)).join(meta, "post_id")
     if risky is not None:
         bad = risky.select("user_id").distinct()
         examples = examples.join(bad, "user_id", "left_anti").join(
@@ -170,6 +187,32 @@ def _split(*, test_days: int, validation_days: int) -> Column:
     )
 
 
+_SOURCES: dict[tuple[object, ...], ExamplesFrom] = {}
+
+
+def examples_source(spark: SparkSession, lake: Lake) -> ExamplesFrom:
+    """``views`` when silver.events holds a view of a post, else ``engagements``; logged once per events version.
+
+    The whole table decides (not a chunk's days), so every chunk of one build labels the same way.
+    """
+    from pyspark.sql import functions as F
+
+    table = lake.delta("silver.events")  # its id tells a table recreated at the same root and version apart
+    key = (lake.root, lake.until, *((table.metadata().id, table.version()) if table is not None else ()))
+    if key not in _SOURCES:
+        events = lake.read(spark, "silver.events")
+        seen = events.where((F.col("event_type") == "view") & F.col("post_id").isNotNull()).limit(1).count()
+        _SOURCES[key] = "views" if seen else "engagements"
+        kinds = ", ".join(ENGAGEMENT_TYPES)
+        log.info(
+            "features: training examples: %s; negatives: posts the trainer samples (in-batch, train.random_negatives)",
+            f"positives are views followed by a {kinds} or a long dwell (the other views are labelled 0)"
+            if seen
+            else f"silver.events has no view events, so the rows are its {kinds} events of posts, each a positive",
+        )
+    return _SOURCES[key]
+
+
 def build_training_examples(
     spark: SparkSession,
     lake: Lake,
@@ -194,7 +237,7 @@ def build_training_examples(
     """
     df = training_examples(
         lake.read(spark, "silver.events"),
-        lake.read(spark, "silver.posts"),
+        read_posts(spark, lake),
         lake.read(spark, "gold.user_features"),
         lake.read(spark, "gold.item_features"),
         windows_days=fc.windows_days,
@@ -207,5 +250,6 @@ def build_training_examples(
         since=since,
         until=until,
         risky=risky_accounts(spark, lake),
+        examples_from=examples_source(spark, lake),
     )
     return write_partitions(spark, lake, df, TRAINING_EXAMPLES.name, column="event_date", since=since, until=until)

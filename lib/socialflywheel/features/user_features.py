@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from socialflywheel.features.coverage import read_posts
 from socialflywheel.features.partitions import count_range, replace_range
 from socialflywheel.features.windows import (
     Bucket,
@@ -302,7 +303,7 @@ def build_user_features(
     for b in range(buckets):
         df = user_features(
             lake.read(spark, "silver.events"),
-            lake.read(spark, "silver.posts"),
+            read_posts(spark, lake),
             windows_days=fc.windows_days,
             categories=categories,
             session_gap_minutes=fc.session_gap_minutes,
