@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from socialflywheel.recsys._arrow import windows
+from socialflywheel.recsys._arrow import iter_batches, seconds, table_files, windows
 from socialflywheel.recsys.tables import TRAINING_EXAMPLES_NAME
+
+if TYPE_CHECKING:
+    from socialflywheel.lake.io import Lake
 
 SPLITS = ("train", "val", "test")
 END_OF_TIME = np.iinfo(np.int64).max
+DAY = 86_400
 _TS_SHIFT = 1 << 32
 
 
@@ -35,17 +43,51 @@ class Positives:
         return windows(self.items, starts, ends)
 
 
+def too_few_days(days: dict[str, set[int]]) -> str | None:
+    """The one-line error when a split holds no day, naming the days there are and the config keys to lower.
+
+    Args:
+        days: Per split name, the days (since the epoch, UTC) of its rows.
+    """
+    if all(days[name] for name in SPLITS):
+        return None
+    every = set().union(*days.values())
+    if not every:
+        return f"{TRAINING_EXAMPLES_NAME} has no rows: run features first"
+    first, last = min(every), max(every)
+    n = last - first + 1
+    k = max(1, (n - 1) // 4)
+    lower = f"--set features.test_days={k} --set features.validation_days={k}"
+    fix = f"lower them ({lower})" if n >= 3 else f"land {3 - n} more day(s) and lower them ({lower})"
+    on = " .. ".join(str(dt.date(1970, 1, 1) + dt.timedelta(days=d)) for d in (first, last))
+    return (
+        f"{TRAINING_EXAMPLES_NAME} spans {n} days of events ({on}): {len(days['train'])} train, {len(days['val'])} "
+        f"validation and {len(days['test'])} test days; training needs a day of each, so at least "
+        f"features.test_days + features.validation_days + 1 days: {fix}, rerun features, then train"
+    )
+
+
+def check_split_days(lake: Lake, *, batch_rows: int = 1 << 20) -> None:
+    """Raise the :func:`too_few_days` error before any heavy work (reads the ``ts`` and ``split`` columns only)."""
+    files, _ = table_files(lake, TRAINING_EXAMPLES_NAME)
+    days: dict[str, set[int]] = {name: set() for name in SPLITS}
+    for sb in iter_batches(files, ["ts", "split"], batch_rows=batch_rows):
+        day = seconds(sb.batch.column("ts")) // DAY
+        for name in SPLITS:
+            mask = pc.fill_null(pc.equal(sb.batch.column("split"), name), False).to_numpy(zero_copy_only=False)
+            days[name].update(np.unique(day[mask]).tolist())
+    if (error := too_few_days(days)) is not None:
+        raise ValueError(error)
+
+
 def split_bounds(ts: np.ndarray, split: np.ndarray) -> tuple[int, int, int]:
     """Validation start, test start and end; raises :class:`SplitLeakError` when splits overlap in time."""
     spans = {}
     for code, name in enumerate(SPLITS):
         sel = ts[split == code]
         if not len(sel):
-            raise ValueError(
-                f"{TRAINING_EXAMPLES_NAME} has no '{name}' rows: the examples span fewer days than training needs "
-                "(more than features.validation_days + features.test_days); train once more days have landed, or "
-                "shorten those windows"
-            )
+            days = {n: set(np.unique(ts[split == c] // DAY).tolist()) for c, n in enumerate(SPLITS)}
+            raise ValueError(too_few_days(days))
         spans[name] = (int(sel.min()), int(sel.max()))
     if not spans["train"][1] < spans["val"][0] <= spans["val"][1] < spans["test"][0]:
         raise SplitLeakError(f"splits overlap in time (min, max seconds): {spans}")

@@ -225,6 +225,9 @@ class TrainResult(JobResult):
     read_from: list[str] = field(default_factory=list)
     """Where the training processes read their prepared data and models from."""
     data_root: str = ""
+    positives: str = ""
+    """What the model was trained to score up, in words (which events, how many); ``negatives``: what down."""
+    negatives: str = ""
 
 
 def run_train(
@@ -255,13 +258,17 @@ def run_train(
         cadence leaves out (``train.every_days``), why it was skipped.
     """
     from socialflywheel.recsys.evaluate import evaluate_all
+    from socialflywheel.recsys.examples_basis import examples_basis
     from socialflywheel.recsys.prepare import prepare_shards
     from socialflywheel.recsys.registry import Registration, log_and_register, promote_if_better, rescore_on_holdout
+    from socialflywheel.recsys.splits import check_split_days
     from socialflywheel.tracking import tracked_run
 
     del spark
     if (skipped := training_due(lake, tc, tracking)) is not None:
         return skipped
+    if tc.split_by == "time":  # too few days for the splits: one line naming the keys, before any heavy work
+        check_split_days(lake)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     run_dir = work / "recsys" / f"{stamp}-{uuid.uuid4().hex[:6]}"
     data = run_dir / "data"
@@ -276,6 +283,8 @@ def run_train(
         shard_order=tc.shard_order,
         val_max_users=tc.val_max_users,
     )
+    basis = examples_basis(meta, random_negatives=tc.random_negatives)
+    log.info("train: %s", basis)
     with tracked_run(tracking, lake, run_name=run_name or f"train-{stamp}", job="train") as run:
         import mlflow
 
@@ -288,6 +297,8 @@ def run_train(
                 "data.test_start_ts": meta.extra["test_start_ts"],
                 "data.user_feature_dim": meta.user_feature_dim,
                 "data.item_feature_dim": meta.item_feature_dim,
+                "data.positives": basis.positives,
+                "data.negatives": basis.negatives,
             }
         )
         mlflow.log_dict(meta.extra, "data/meta_extra.json")
@@ -379,6 +390,8 @@ def run_train(
         refit_rows=refit_rows,
         read_from=sorted(read_from),
         data_root=str(data),
+        positives=basis.positives,
+        negatives=basis.negatives,
         versions_read=dict(lake.versions_read),
         rows_in=meta.train_rows,
         rows_out=1,
