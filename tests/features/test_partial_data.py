@@ -210,7 +210,8 @@ def test_each_missing_field_is_logged_once_with_what_the_job_did(blank: dict[str
 
 def test_account_risk_leaves_out_a_dwell_time_the_data_do_not_give(spark: Any, blank: dict[str, Any]) -> None:
     """An account with views but no dwell times is scored on the components it has evidence for; before, the
-    missing dwell counted as a human one (0), so a pure liker scored 1.5 / 3.5 instead of 1."""
+    missing dwell counted as a human one (0), so a pure liker scored 1.5 / 3.5. One component alone (a like rate)
+    is no case against an account: it scores 0 (a rating data set would flag every keen rater)."""
     from socialflywheel.features.risk import account_risk
 
     t0 = dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC)
@@ -227,7 +228,7 @@ def test_account_risk_leaves_out_a_dwell_time_the_data_do_not_give(spark: Any, b
     follows = spark.createDataFrame([], "follower_id string, followee_id string, since timestamp")
     out = account_risk(events, follows, window_minutes=10, min_others=5, threshold=0.5).collect()
     scores = {r["user_id"]: r["score"] for r in out}
-    assert scores["liker"] == pytest.approx(1.0)  # like_rate 1, nothing else with evidence
+    assert scores["liker"] == 0.0  # like_rate 1, nothing else with evidence: one behaviour alone is not enough
     assert scores["skimmer"] == pytest.approx(2.0 / 3.5)  # sub-second dwell (weight 2) and no likes (weight 1.5)
     risk = blank["lake"].read_arrow("gold.account_risk").to_pylist()
     assert risk and all(r["score"] is not None and 0.0 <= r["score"] <= 1.0 for r in risk)
