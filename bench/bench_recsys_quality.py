@@ -5,17 +5,24 @@ Two data sets go through the same ``run_train`` (prepare -> train -> evaluate, M
 * ``default``: the default simulation (5,000 users, 500k events, 28 days) through ingest, conform and
   the features job's gold.training_examples, split by time (last ``features.test_days`` test);
 * ``movielens``: MovieLens 100K (from the recbole wheel) through the lake adapter, per-user
-  time-ordered 80/20 split.
+  time-ordered 80/20 split;
+* ``movielens-user-path``: the same ratings through what a user runs (#18): ``flywheel adapt ratings`` (a view per
+  rating, a like per rating >= 4, a post per movie with its genre), ``ingest``, ``conform`` and ``features``
+  (gold.training_examples with point-in-time features), then training with ``train.split_by=user_time``.
 
 Each runs with several training seeds; the table holds the mean (and spread) of every metric.
 
     python bench/bench_recsys_quality.py                          # both data sets, seeds 1 2 3
     python bench/bench_recsys_quality.py --datasets movielens --seeds 1
+    python bench/bench_recsys_quality.py --datasets movielens-user-path --out recsys_quality_movielens_user_path
+
+Recall is reported with both denominators: ``recall`` (hits / |T|) and ``recall_capped`` (hits / min(K, |T|)).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import tempfile
@@ -58,6 +65,24 @@ def build_movielens_lake(work: Path) -> Path:
 
     cfg = load_config(None, [f"work_dir={work}"])
     write_movielens_lake(Lake.from_config(cfg))
+    return Path(cfg.lake_root)
+
+
+def build_movielens_user_path(work: Path) -> Path:
+    """MovieLens 100K through adapt, ingest, conform and features, as the CLI runs them; returns the lake root."""
+    from socialflywheel.config import load_config
+    from socialflywheel.ingest.adapters import adapt_ratings
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.runs import execute_job
+
+    cfg = load_config(None, [f"work_dir={work}", "ingest.min_ts=1990-01-01T00:00:00Z"])
+    if not Lake.from_config(cfg).exists("gold.training_examples"):
+        data = Path(importlib.util.find_spec("recbole").origin).parent / "dataset_example" / "ml-100k"  # type: ignore[arg-type, union-attr]
+        adapt_ratings(data / "ml-100k.inter", cfg.landing_dir, name="ml-100k", movies=data / "ml-100k.item")
+        for job in ("ingest", "conform", "features"):
+            t0 = time.perf_counter()
+            execute_job(job, cfg)
+            print(f"{job}: {time.perf_counter() - t0:.1f}s", flush=True)
     return Path(cfg.lake_root)
 
 
@@ -111,6 +136,7 @@ def table_rows(dataset: str, runs: list[dict[str, Any]]) -> list[dict[str, Any]]
                 "k": k,
                 "recall": statistics.fmean(recalls),
                 "recall_sd": statistics.pstdev(recalls),
+                "recall_capped": statistics.fmean(p.get("recall_capped", float("nan")) for p in per),
                 "ndcg": statistics.fmean(p["ndcg"] for p in per),
                 "coverage": statistics.fmean(p["coverage"] for p in per),
                 "pop_percentile": statistics.fmean(p["pop_percentile"] for p in per),
@@ -123,7 +149,9 @@ def table_rows(dataset: str, runs: list[dict[str, Any]]) -> list[dict[str, Any]]
 def main(argv: list[str] | None = None) -> None:
     """Run the requested data sets and write bench/results/recsys_quality.json."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=["default", "movielens"], choices=["default", "movielens"])
+    choices = ["default", "movielens", "movielens-user-path"]
+    p.add_argument("--datasets", nargs="+", default=["default", "movielens"], choices=choices)
+    p.add_argument("--out", default="recsys_quality", help="results name: bench/results/<out>.json")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     p.add_argument("--work", type=Path, default=None, help="work folder (kept; default: a temporary one)")
     a = p.parse_args(argv)
@@ -133,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     for dataset in a.datasets:
         if dataset == "default":
             lake_root, overrides = build_default_lake(work / "default"), ()
+        elif dataset == "movielens-user-path":
+            lake_root, overrides = build_movielens_user_path(work / "movielens-user-path"), MOVIELENS
         else:
             lake_root, overrides = build_movielens_lake(work / "movielens"), MOVIELENS
         runs = quality_runs(lake_root, work / f"{dataset}-runs", seeds=a.seeds, overrides=overrides)
@@ -148,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
             "seconds_per_run": [r["seconds"] for r in runs],
             "overrides": [*TRAIN, *overrides],
         }
-    emit("recsys_quality", rows, extra)
+    emit(a.out, rows, extra)
 
 
 if __name__ == "__main__":

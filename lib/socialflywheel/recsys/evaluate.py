@@ -40,7 +40,8 @@ class Evaluation:
     """The comparison table and how each baseline was tuned."""
 
     table: pd.DataFrame
-    """Columns: model, split, k, recall, ndcg, coverage, pop_percentile, gini, users."""
+    """Columns: model, split, k, recall, recall_capped (hits / min(k, |T|)), ndcg, coverage, pop_percentile, gini,
+    users."""
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
     trials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 

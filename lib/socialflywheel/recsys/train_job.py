@@ -162,7 +162,7 @@ def _log_evaluation(mlflow: ModuleType, evaluation: Evaluation, run_dir: Path) -
     table = evaluation.table
     metrics = {}
     for row in table.to_dict("records"):
-        for name in ("recall", "ndcg", "coverage", "pop_percentile", "gini"):
+        for name in ("recall", "recall_capped", "ndcg", "coverage", "pop_percentile", "gini"):
             metrics[f"{row['split']}.{row['model']}.{name}_at_{int(row['k'])}"] = float(row[name])
     mlflow.log_metrics(metrics)
     out = run_dir / "evaluation"

@@ -186,7 +186,9 @@ def ranking_metrics(
         ks: Cut-offs.
 
     Returns:
-        ``[{"k", "recall", "ndcg", "coverage", "pop_percentile", "gini", "users"}, ...]``.
+        ``[{"k", "recall", "recall_capped", "ndcg", "coverage", "pop_percentile", "gini", "users"}, ...]``:
+        ``recall`` divides a user's hits by their held-out items |T|, ``recall_capped`` by min(K, |T|) (what a
+        list of K can reach at best; the same when |T| <= K), each averaged over users.
     """
     codes = np.unique(target_rows.astype(np.int64) * num_items + target_items.astype(np.int64))
     uniq_rows = codes // num_items
@@ -203,6 +205,7 @@ def ranking_metrics(
         h = hits[evaluated, :k]
         nt = n_targets[evaluated]
         recall = h.sum(axis=1) / nt
+        capped = h.sum(axis=1) / np.minimum(nt, k)
         dcg = (h * discounts[:k]).sum(axis=1)
         ideal = np.cumsum(discounts[:k])[np.minimum(nt, k).astype(np.int64) - 1]
         recs = topk[evaluated, :k]
@@ -212,6 +215,7 @@ def ranking_metrics(
             {
                 "k": float(k),
                 "recall": float(recall.mean()) if len(nt) else 0.0,
+                "recall_capped": float(capped.mean()) if len(nt) else 0.0,
                 "ndcg": float((dcg / ideal).mean()) if len(nt) else 0.0,
                 "coverage": float(np.count_nonzero(exposure) / max(num_items, 1)),
                 "pop_percentile": float(percentile[recs].mean()) if len(recs) else 0.0,
