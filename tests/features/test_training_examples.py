@@ -128,3 +128,25 @@ def test_user_vector_counts_match_the_raw_events(spark: Any, tiny_inputs: dict) 
     for r in sample:
         expected = sum(n for (u, d), n in views.items() if u == r["user_id"] and d < r["event_date"])
         assert round(math.expm1(r["user_features"][pos])) == expected
+
+
+def test_per_person_split_matches_the_rating_bench_split(spark: Any) -> None:
+    """features.split_by=user_time cuts each person's rows as recsys.ratings.per_user_split does (the oracle)."""
+    import numpy as np
+
+    from socialflywheel.features.training_examples import _user_cuts
+    from socialflywheel.recsys.ratings import per_user_split
+
+    rng = np.random.default_rng(3)
+    users = rng.integers(0, 40, 3000)
+    secs = rng.integers(0, 400, 3000)  # few distinct times per person: ties straddle no cut
+    base = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    rows = [(f"u{u}", base + dt.timedelta(seconds=int(s))) for u, s in zip(users, secs, strict=True)]
+    df = spark.createDataFrame(rows, "user_id string, ts timestamp")
+    cuts = {r["user_id"]: (r["_val_cut"], r["_test_cut"]) for r in _user_cuts(df, 0.1, 0.2).collect()}
+    got = []
+    for user, when in rows:
+        val_cut, test_cut = (c.replace(tzinfo=dt.UTC) if c.tzinfo is None else c for c in cuts[user])
+        got.append("test" if when >= test_cut else "val" if when >= val_cut else "train")
+    want = per_user_split(users, secs, val_share=0.1, test_share=0.2)
+    assert got == list(want)

@@ -58,6 +58,7 @@ def training_examples(
     until: str | None = None,
     risky: DataFrame | None = None,
     examples_from: ExamplesFrom = "views",
+    user_shares: tuple[float, float] | None = None,
 ) -> DataFrame:
     """Labelled impressions with features joined as of the previous day (pure: no reads, no writes).
 
@@ -80,6 +81,9 @@ def training_examples(
             the views of its days, the engagements up to a session gap after them, and the snapshots of the day
             before each; the split still counts from the last event date of ``events``).
         risky: ``user_id`` of accounts to leave out, as viewers and as authors.
+        user_shares: (validation, test) shares for a per-person split by time (each person's last test share of
+            their rows over all days is test, the validation share before it val; cuts fall on timestamps); None
+            splits by global periods (``test_days``, ``validation_days``).
         examples_from: ``views``: one row per view, labelled; ``engagements`` (a lake without view events): one
             row per like, share, comment or click of a post, each labelled 1.
 
@@ -122,6 +126,9 @@ def training_examples(
         examples = examples.join(bad, "user_id", "left_anti").join(
             bad.withColumnRenamed("user_id", "author_id"), "author_id", "left_anti"
         )
+    if user_shares is not None:  # every day's rows, not the span's: a person's cuts are the same in every chunk
+        kept = events.where(F.col("event_type").isin(*kinds) & F.col("post_id").isNotNull())
+        examples = examples.join(_user_cuts(kept, *user_shares), "user_id", "left")
     examples = examples.withColumn("features_as_of_date", F.date_sub("event_date", int(as_of_offset_days)))
     n_user = len(user_feature_names(windows_days=windows_days, categories=categories))
     n_item = len(item_feature_names(velocity_hours=velocity_hours))
@@ -154,7 +161,13 @@ def training_examples(
         "ts",
         positive.cast("int").alias("label"),
         F.lit(1.0).alias("weight"),
-        _split(test_days=test_days, validation_days=validation_days).alias("split"),
+        (
+            _split(test_days=test_days, validation_days=validation_days)
+            if user_shares is None
+            else F.when(F.col("ts") >= F.col("_test_cut"), "test")
+            .when(F.col("ts") >= F.col("_val_cut"), "val")
+            .otherwise("train")
+        ).alias("split"),
         "device",
         F.hour("ts").cast("int").alias("hour"),
         F.dayofweek("ts").cast("int").alias("dow"),
@@ -184,6 +197,24 @@ def _split(*, test_days: int, validation_days: int) -> Column:
         F.when(behind < test_days, F.lit("test"))
         .when(behind < test_days + validation_days, F.lit("val"))
         .otherwise(F.lit("train"))
+    )
+
+
+def _user_cuts(rows: DataFrame, val_share: float, test_share: float) -> DataFrame:
+    """Per person, the first test and first val timestamp: ``recsys.ratings.per_user_split``'s cuts, in Spark."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    n = F.count(F.lit(1)).over(Window.partitionBy("user_id"))
+    ranked = rows.select("user_id", "ts").withColumn(
+        "_i", F.row_number().over(Window.partitionBy("user_id").orderBy("ts")) - 1
+    )
+    ranked = ranked.withColumn("_n", n)
+    test_at = F.least(F.floor(F.col("_n") * (1 - test_share)), F.col("_n") - 1)
+    val_at = F.least(F.floor(F.col("_n") * (1 - test_share - val_share)), F.col("_n") - 1)
+    return ranked.groupBy("user_id").agg(
+        F.min(F.when(F.col("_i") == test_at, F.col("ts"))).alias("_test_cut"),
+        F.min(F.when(F.col("_i") == val_at, F.col("ts"))).alias("_val_cut"),
     )
 
 
@@ -251,5 +282,6 @@ def build_training_examples(
         until=until,
         risky=risky_accounts(spark, lake),
         examples_from=examples_source(spark, lake),
+        user_shares=(fc.user_validation_share, fc.user_test_share) if fc.split_by == "user_time" else None,
     )
     return write_partitions(spark, lake, df, TRAINING_EXAMPLES.name, column="event_date", since=since, until=until)
