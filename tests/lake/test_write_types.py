@@ -52,6 +52,7 @@ def test_features_on_a_lake_of_one_post_without_a_category(spark: Any, work: Fly
     run_ingest(spark, lake, work.ingest, landing=work.landing_uri, privacy=work.privacy)
     run_conform(spark, lake, work.privacy)
     out = run_features(spark, lake, work.features, k=work.privacy.min_group_users, seed=work.seed)
-    assert out.mode == "full" and out.categories == []
+    # #18: a post without a category counts as "unknown" (it was an empty vocabulary before)
+    assert out.mode == "full" and out.categories == ["unknown"]
     users = lake.read_arrow("gold.user_features", columns=["category_affinity"]).column(0).to_pylist()
-    assert users and all(v == [] for v in users)
+    assert users and all(v == [0.0] for v in users)  # one 'unknown' slot; views alone are no engagement
