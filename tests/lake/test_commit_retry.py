@@ -21,6 +21,8 @@ def _sail_conflict() -> SparkRuntimeException:
     [
         (CommitFailedError("Transaction failed: version 3 already exists"), True),
         (_sail_conflict(), True),
+        # A log read racing another process's commit (two writers, tests/test_faults.py): repeated like a conflict.
+        (SparkRuntimeException(message="Missing commit file: expected version 0, found 8"), True),
         # Not a race: repeating these could not help, and must not hide the error.
         (ValueError("schema conflict between batch and table"), False),
         (RuntimeError("Failed to commit transaction: 0"), False),  # the text alone, from outside Spark

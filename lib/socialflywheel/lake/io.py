@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 # Sail (Spark Connect) returns a lost commit race as a SparkRuntimeException with an empty error condition and the
 # message "Failed to commit transaction: <version>" (seen with pysail 0.7.2: three threads MERGE-ing into one table);
 # only the message tells it apart. The other engines are classified by exception type or error condition.
-SAIL_CONFLICT_MESSAGES = ("Failed to commit transaction",)
+# "Missing commit file": a read of the log raced another process's commit (seen once in tests/test_faults.py's two
+# concurrent writers: "expected version 0, found 8"); every write is idempotent, so it is retried like a conflict.
+SAIL_CONFLICT_MESSAGES = ("Failed to commit transaction", "Missing commit file")
 # delta-rs retries its own commits this many times against newer versions before raising CommitFailedError.
 DELTA_RS_COMMIT_RETRIES = 10
 
