@@ -8,6 +8,7 @@ the job reads is checked once per run; each one that no event carries is logged 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -77,24 +78,28 @@ def _present(field: str) -> Column:
     return value.isNotNull()
 
 
-def missing_fields(events: DataFrame) -> list[str]:
-    """The fields of :data:`USES` that none of their events carries, each logged with what the job does without it.
+@dataclass(frozen=True)
+class Coverage:
+    """What silver.events carries, from one pass over it."""
 
-    Args:
-        events: silver.events.
+    missing: list[str]
+    """The fields of :data:`USES` that none of their events carries, in :data:`USES` order."""
+    views: bool
+    """Whether any view of a post exists (else training examples are the engagements)."""
 
-    Returns:
-        The missing field names, in :data:`USES` order (empty when the data carry every field).
-    """
+
+def survey(events: DataFrame) -> Coverage:
+    """One pass over silver.events: the optional fields it lacks (each logged) and whether it holds views."""
     from pyspark.sql import functions as F
 
     carried = events.agg(
         *[
             F.count(F.when(F.col("event_type").isin(*kinds) & _present(field), F.lit(1))).alias(field)
             for field, (kinds, _) in USES.items()
-        ]
+        ],
+        F.count(F.when((F.col("event_type") == "view") & F.col("post_id").isNotNull(), F.lit(1))).alias("_views"),
     ).first()
     missing = [field for field in USES if carried is None or not carried[field]]
     for field in missing:
         log.warning("features: %s", USES[field][1])
-    return missing
+    return Coverage(missing=missing, views=carried is not None and bool(carried["_views"]))

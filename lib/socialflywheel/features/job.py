@@ -26,11 +26,16 @@ from typing import TYPE_CHECKING, Any
 from socialflywheel import progress
 from socialflywheel.faults import kill_point
 from socialflywheel.features import campaigns, risk, segments, sentiment, trends
-from socialflywheel.features.coverage import category_vocabulary, missing_fields
+from socialflywheel.features.coverage import category_vocabulary, survey
 from socialflywheel.features.item_features import ITEM_FEATURES, build_item_features, item_feature_names
 from socialflywheel.features.risk import risky_accounts
 from socialflywheel.features.spans import Mode, Plan, date_spans, snapshot_spans, user_buckets, user_chunk_days
-from socialflywheel.features.training_examples import TRAINING_EXAMPLES, build_training_examples
+from socialflywheel.features.training_examples import (
+    TRAINING_EXAMPLES,
+    ExamplesFrom,
+    build_training_examples,
+    explain_source,
+)
 from socialflywheel.features.user_features import USER_FEATURES, build_user_features, user_feature_names
 from socialflywheel.lake.catalog.stages import WATERMARK
 from socialflywheel.results import JobResult
@@ -266,7 +271,10 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
     if plan.mode == "noop":
         log.info("features: nothing new in silver.events since version %s", version)
         return result
-    result.missing = missing_fields(lake.read(spark, "silver.events"))
+    coverage = survey(lake.read(spark, "silver.events"))
+    result.missing = coverage.missing
+    examples_from: ExamplesFrom = "views" if coverage.views else "engagements"
+    explain_source(examples_from)
     since = plan.features_since
     steps = result.step_seconds
     first = min(_event_dates(lake).values())
@@ -325,7 +333,10 @@ def run_features(spark: SparkSession, lake: Lake, fc: FeaturesConfig, *, k: int,
             steps,
             TRAINING_EXAMPLES.name,
             chunked(
-                lambda s, u: build_training_examples(spark, lake, fc, categories=cats, since=s, until=u), example_spans
+                lambda s, u: build_training_examples(
+                    spark, lake, fc, categories=cats, since=s, until=u, examples_from=examples_from
+                ),
+                example_spans,
             ),
             bar,
         )

@@ -218,30 +218,15 @@ def _user_cuts(rows: DataFrame, val_share: float, test_share: float) -> DataFram
     )
 
 
-_SOURCES: dict[tuple[object, ...], ExamplesFrom] = {}
-
-
-def examples_source(spark: SparkSession, lake: Lake) -> ExamplesFrom:
-    """``views`` when silver.events holds a view of a post, else ``engagements``; logged once per events version.
-
-    The whole table decides (not a chunk's days), so every chunk of one build labels the same way.
-    """
-    from pyspark.sql import functions as F
-
-    table = lake.delta("silver.events")  # its id tells a table recreated at the same root and version apart
-    key = (lake.root, lake.until, *((table.metadata().id, table.version()) if table is not None else ()))
-    if key not in _SOURCES:
-        events = lake.read(spark, "silver.events")
-        seen = events.where((F.col("event_type") == "view") & F.col("post_id").isNotNull()).limit(1).count()
-        _SOURCES[key] = "views" if seen else "engagements"
-        kinds = ", ".join(ENGAGEMENT_TYPES)
-        log.info(
-            "features: training examples: %s; negatives: posts the trainer samples (in-batch, train.random_negatives)",
-            f"positives are views followed by a {kinds} or a long dwell (the other views are labelled 0)"
-            if seen
-            else f"silver.events has no view events, so the rows are its {kinds} events of posts, each a positive",
-        )
-    return _SOURCES[key]
+def explain_source(examples_from: ExamplesFrom) -> None:
+    """Log, once per run, what a training example is: a labelled view, or (no views in the lake) an engagement."""
+    kinds = ", ".join(ENGAGEMENT_TYPES)
+    log.info(
+        "features: training examples: %s; negatives: posts the trainer samples (in-batch, train.random_negatives)",
+        f"positives are views followed by a {kinds} or a long dwell (the other views are labelled 0)"
+        if examples_from == "views"
+        else f"silver.events has no view events, so the rows are its {kinds} events of posts, each a positive",
+    )
 
 
 def build_training_examples(
@@ -252,6 +237,7 @@ def build_training_examples(
     categories: list[str],
     since: str | None = None,
     until: str | None = None,
+    examples_from: ExamplesFrom = "views",
 ) -> int:
     """Read silver and the feature snapshots, write gold.training_examples (all, or ``event_date`` in the range).
 
@@ -262,6 +248,8 @@ def build_training_examples(
         categories: the sorted category vocabulary (user vector layout).
         since: ISO date of the first event date to rewrite; None rewrites the table.
         until: ISO date of the last event date to write (a chunk of a full build); None: the last event date.
+        examples_from: what a row is, decided once per run over the whole of silver.events (every chunk of a build
+            labels the same way): ``views``, or ``engagements`` for a lake without view events.
 
     Returns:
         The number of examples written.
@@ -281,7 +269,7 @@ def build_training_examples(
         since=since,
         until=until,
         risky=risky_accounts(spark, lake),
-        examples_from=examples_source(spark, lake),
+        examples_from=examples_from,
         user_shares=(fc.user_validation_share, fc.user_test_share) if fc.split_by == "user_time" else None,
     )
     return write_partitions(spark, lake, df, TRAINING_EXAMPLES.name, column="event_date", since=since, until=until)

@@ -306,7 +306,7 @@ def file_batches(
         LandingParseError: something failed outside the per-line guard: one line naming the file and line.
     """
     chunks: Iterator[dict[str, list[Any]] | pa.RecordBatch]
-    if columnar and fmt == "json" and not mapping and not isinstance(mapping, Mapper):
+    if columnar and fmt == "json" and not mapping:  # a Mapper is truthy: mapped lines take the per-line path
         chunks = (
             _json_chunk(records, file.rel, file.sha256, limits)
             for records in _record_chunks(content, file.rel, "json", file.part, chunk, chunk_bytes)

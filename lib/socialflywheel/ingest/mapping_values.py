@@ -8,6 +8,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from socialflywheel.ingest.parse import Rejected, parse_ts
+
 # ---- timestamps --------------------------------------------------------------------------------------------------
 
 
@@ -31,10 +33,12 @@ def read_ts(value: object, fmt: str) -> dt.datetime:
             raise ValueError(f"{value!r} is out of range") from None
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not text")
-    if fmt == "iso8601":
-        text = value.strip()
-        when = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    elif fmt == "rfc2822":
+    if fmt == "iso8601":  # the contract's own reading of an ISO-8601 ts (Z or an offset; naive is UTC)
+        try:
+            return parse_ts(value)
+        except Rejected as rej:
+            raise ValueError(rej.detail.removeprefix("ts: ")) from None
+    if fmt == "rfc2822":
         when = email.utils.parsedate_to_datetime(value)
     elif fmt == "twitter":  # Wed Oct 10 20:19:24 +0000 2018
         when = dt.datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y")
