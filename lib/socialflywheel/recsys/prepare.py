@@ -25,7 +25,9 @@ not already interacted with before the split starts (those are filtered from eve
 could never be recommended); ``seen`` lists every pair before the split start, positive or not.
 Item features in ``items.parquet`` are each post's latest before the validation start (what
 validation may see); ``test/items.parquet`` holds them as of the test start, for scoring the test
-split. Besides the contract's files the prepared root holds ``users.parquet`` (user_idx -> user_id),
+split; with per-user splits each split directory also holds them as of buckets of its users' own starts
+(:mod:`socialflywheel.recsys.holdout`). Besides the contract's files the prepared root holds ``users.parquet``
+(user_idx -> user_id),
 ``serving/{queries,items}.parquet`` (every user's and post's inputs as of the end of the data) and
 ``refit/``: the train and validation positives as one more training set (``refit/train`` shards and
 ``refit/meta.json``, whose item counts cover both), for refitting the selected model on everything
@@ -57,6 +59,7 @@ from socialflywheel.recsys._arrow import (
 )
 from socialflywheel.recsys.catalogue import catalogue, items_table
 from socialflywheel.recsys.core.data import DatasetMeta
+from socialflywheel.recsys.holdout import start_buckets, write_queries, write_split
 from socialflywheel.recsys.shards import BlockSpill, ShardOrder, shard_plan
 from socialflywheel.recsys.splits import (
     END_OF_TIME,
@@ -116,63 +119,6 @@ def _feature_dims(files: TableFiles) -> tuple[int, int]:
         if dims[0] or dims[1]:
             return dims[0], dims[1]
     return 0, 0
-
-
-def _pairs(users: np.ndarray, items: np.ndarray, num_items: int) -> np.ndarray:
-    pairs: np.ndarray = users * num_items + items
-    return pairs
-
-
-def _write_split(
-    root: Path,
-    name: str,
-    *,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    data: dict[str, np.ndarray],
-    pos: Positives,
-    latest: LatestRows,
-    num_items: int,
-    history_len: int,
-    max_users: int | None = None,
-) -> dict[str, int]:
-    u, i, t, lab = data["users"], data["items"], data["ts"], data["label"]
-    before = t < lo[u]
-    seen = np.unique(_pairs(u[before], i[before], num_items))
-    inside = (t >= lo[u]) & (t < hi[u]) & (lab == 1)
-    codes = _pairs(u[inside], i[inside], num_items)
-    order = np.lexsort((t[inside], codes))
-    codes_sorted, ts_sorted = codes[order], t[inside][order]
-    first = np.r_[True, codes_sorted[1:] != codes_sorted[:-1]]
-    codes_sorted, ts_sorted = codes_sorted[first], ts_sorted[first]
-    new = ~np.isin(codes_sorted, seen)
-    tgt, tgt_ts = codes_sorted[new], ts_sorted[new]
-    users = np.unique(tgt // num_items)
-    counts = {f"{name}_positives": int(inside.sum()), f"{name}_users": len(users)}
-    if max_users is not None and len(users) > max_users:  # a fixed sample: the same for every seed
-        pick = np.random.default_rng(0).choice(users, max_users, replace=False)
-        chosen = np.isin(tgt // num_items, pick)
-        tgt, tgt_ts, seen = tgt[chosen], tgt_ts[chosen], seen[np.isin(seen // num_items, pick)]
-    d = root / name
-    d.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.table({"user_idx": tgt // num_items, "item_idx": tgt % num_items, "ts": tgt_ts}), d / "targets.parquet"
-    )
-    pq.write_table(pa.table({"user_idx": seen // num_items, "item_idx": seen % num_items}), d / "seen.parquet")
-    q_users = np.unique(tgt // num_items)
-    _write_queries(d / "queries.parquet", q_users, at=lo[q_users], pos=pos, latest=latest, history_len=history_len)
-    return {**counts, f"{name}_query_users": len(q_users), f"{name}_targets": len(tgt), f"{name}_seen_pairs": len(seen)}
-
-
-def _write_queries(
-    path: Path, users: np.ndarray, *, at: np.ndarray, pos: Positives, latest: LatestRows, history_len: int
-) -> None:
-    history = pos.history(users, at, history_len)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.table({"user_idx": users, "user_features": matrix_column(latest.values[users]), "user_history": history}),
-        path,
-    )
 
 
 def prepare_shards(
@@ -252,6 +198,10 @@ def prepare_shards(
             ("end", END_OF_TIME),
         )
     }
+    snapshots: dict[str, list[LatestRows] | None] = {"val": None, "test": None}
+    if split_by == "user_time":  # item features as of each bucket of the users' own starts (see holdout.py)
+        for name, starts in (("val", user_val), ("test", user_test)):
+            snapshots[name] = [LatestRows(size=num_items, dim=ifd, cutoff=int(c)) for c in start_buckets(starts)]
     refit_mask = positive & (data["split"] <= 1)
     plans, spills = {}, {}
     for name, mask, out in (("train", train_mask, root / "train"), ("refit", refit_mask, root / "refit" / "train")):
@@ -269,7 +219,7 @@ def prepare_shards(
         itf = dense_lists(sb.batch.column("item_features"), ifd)
         for lat in user_latest.values():
             lat.update(u, t, uf)
-        for lat in item_latest.values():
+        for lat in [*item_latest.values(), *(x for snaps in snapshots.values() for x in snaps or ())]:
             lat.update(i, t, itf)
         sel = np.flatnonzero(refit_mask[rows])
         if len(sel):
@@ -297,7 +247,7 @@ def prepare_shards(
     counts: dict[str, int] = {"read": len(data["ts"]), "invalid": int((~valid).sum()), "train_examples": written}
     for name, lo, hi in (("val", user_val, user_test), ("test", user_test, user_end)):
         counts.update(
-            _write_split(
+            write_split(
                 root,
                 name,
                 lo=lo,
@@ -308,11 +258,12 @@ def prepare_shards(
                 num_items=num_items,
                 history_len=history_len,
                 max_users=val_max_users if name == "val" else None,
+                item_snapshots=snapshots[name],
             )
         )
     counts["train_positives"] = int(train_mask.sum())
     counts["negatives"] = int((valid & (data["label"] != 1)).sum())
-    _write_queries(
+    write_queries(
         root / "serving" / "queries.parquet",
         np.arange(num_users, dtype=np.int64),
         at=user_end - 1,

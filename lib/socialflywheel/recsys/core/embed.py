@@ -14,6 +14,7 @@ from socialflywheel.recsys.core.clock import ItemClock, created_times, train_pos
 from socialflywheel.recsys.core.data import Batch, DatasetMeta, item_arrays, read_pairs, to_tensors, user_arrays
 from socialflywheel.recsys.core.metrics import DEFAULT_KS, group_rows, metric_dict, ranking_metrics, topk_excluding
 from socialflywheel.recsys.core.model import TwoTower
+from socialflywheel.recsys.holdout import read_item_snapshots
 
 
 @dataclass
@@ -25,6 +26,10 @@ class Split:
     target_items: np.ndarray
     seen_rows: np.ndarray
     seen_items: np.ndarray
+    item_bucket: np.ndarray | None = None
+    """Per-user splits: each query row's item-feature snapshot (an index into ``item_features``)."""
+    item_features: np.ndarray | None = None
+    """Per-user splits: the catalogue's item features as of each bucket's cutoff, ``[buckets, items, dim]``."""
 
     @property
     def users(self) -> np.ndarray:
@@ -35,13 +40,18 @@ class Split:
 def load_split(split_dir: str | Path, meta: DatasetMeta) -> Split:
     """Read ``queries.parquet``, ``targets.parquet`` and (optional) ``seen.parquet`` of a split."""
     d = Path(split_dir)
-    queries = user_arrays(pq.read_table(d / "queries.parquet"), meta)
+    table = pq.read_table(d / "queries.parquet")
+    queries = user_arrays(table, meta)
     t_rows, t_items = group_rows(queries["user_idx"], *read_pairs(d / "targets.parquet"))
     if (d / "seen.parquet").exists():
         s_rows, s_items = group_rows(queries["user_idx"], *read_pairs(d / "seen.parquet"))
     else:
         s_rows, s_items = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return Split(queries, t_rows, t_items, s_rows, s_items)
+    snapshots = read_item_snapshots(d, meta.num_items, meta.item_feature_dim)
+    if snapshots is None:
+        return Split(queries, t_rows, t_items, s_rows, s_items)
+    bucket = np.asarray(table.column("item_bucket").to_numpy(), np.int64)
+    return Split(queries, t_rows, t_items, s_rows, s_items, item_bucket=bucket, item_features=snapshots[1])
 
 
 def load_items(path: str | Path, meta: DatasetMeta) -> Batch:
@@ -135,15 +145,28 @@ def evaluate_two_tower(
     """Exact top-K by dot product over the catalogue, seen items excluded, scored on ``split``.
 
     With ``as_of``, items created after the split's start are left out (they did not exist when the
-    list was made) and the model's time prior, as of the split's start, is added to every score.
+    list was made) and the model's time prior, as of the split's start, is added to every score. A per-user
+    split's users each score the catalogue's item features as of their own bucket's cutoff.
     """
-    item_vec = embed(model, items, tower="item", device=device)
     user_vec = embed(model, split.queries, tower="user", device=device)
+    snapshots = [items] if split.item_features is None else [{**items, "item_features": f} for f in split.item_features]
+    # per-user split: each user scores the catalogue as of their own start (its bucket's snapshot)
+    row_bucket = split.item_bucket if split.item_bucket is not None else np.zeros(len(user_vec), np.int64)
+    item_vecs = np.stack([embed(model, snap, tower="item", device=device) for snap in snapshots])
     bias = as_of.bias(model) if as_of is not None else None
     if bias is None:
-        bias = np.zeros(len(item_vec), dtype=np.float32)
+        bias = np.zeros(item_vecs.shape[1], dtype=np.float32)
+
+    def scores(rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), item_vecs.shape[1]), np.float32)
+        for b in np.unique(row_bucket[rows]):
+            mine = row_bucket[rows] == b
+            out[mine] = user_vec[rows[mine]] @ item_vecs[b].T
+        out += bias[None, :]
+        return out
+
     topk = topk_excluding(
-        lambda rows: user_vec[rows] @ item_vec.T + bias[None, :],
+        scores,
         num_rows=len(user_vec),
         k=max(ks),
         seen_rows=split.seen_rows,
