@@ -10,6 +10,7 @@ import pytest
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from socialflywheel.lake.maintain import run_maintain
+from socialflywheel.privacy import erase_tables
 from socialflywheel.privacy.erase import EraseResult, erasure_plan, run_erase
 from socialflywheel.privacy.pseudonymize import pseudonym
 from socialflywheel.tracking import Tracking
@@ -20,8 +21,17 @@ Tiny = tuple[FlywheelConfig, Lake]
 
 
 @pytest.fixture
-def erased_lake(tiny_lake: Tiny, spark: Any, tmp_path: Path) -> dict[str, Any]:
+def erased_lake(
+    tiny_lake: Tiny, spark: Any, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """An erasure of three people on a copy of the tiny lake; by default one MERGE per table.
+
+    ``per_column`` (indirect parameter): one MERGE per matching column, the path of requests with many ids.
+    """
     from socialflywheel.graph.job import run_graph
+
+    if getattr(request, "param", "per_table") == "per_column":
+        monkeypatch.setattr(erase_tables, "OR_MERGE_MAX_IDS", 0)
 
     cfg, lake = copy_lake(tiny_lake[0], tmp_path / "copy")
     run_graph(spark, lake, cfg.graph)  # gold tables that hold people too
@@ -51,6 +61,7 @@ def erased_lake(tiny_lake: Tiny, spark: Any, tmp_path: Path) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("erased_lake", ["per_table", "per_column"], indirect=True)
 def test_erase_removes_people_everywhere_and_nothing_else(erased_lake: dict[str, Any], spark: Any) -> None:
     lake, victims, pseudos = (erased_lake[k] for k in ("lake", "victims", "pseudos"))
     summary: EraseResult = erased_lake["summary"]

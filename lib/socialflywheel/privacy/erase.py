@@ -1,6 +1,6 @@
 """GDPR erasure: remove people, and everything derived from them, from every table of the lake.
 
-Deletes go through ``MERGE ... USING <table of ids> WHEN MATCHED THEN DELETE``: a
+The deletes (:mod:`socialflywheel.privacy.erase_tables`) go through ``MERGE ... USING <view of ids>``: a
 ``DELETE ... WHERE id = 'literal'`` would write the identifier into the Delta log, where it
 survives vacuum. Erasure is logical here; ``flywheel maintain`` past the retention makes it
 physical (vacuum of old files, log clean-up after a checkpoint).
@@ -15,10 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from socialflywheel.lake.catalog import CATALOG, Table
-from socialflywheel.lake.io import with_commit_retry
+from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.storage import join, remove_tree
 from socialflywheel.privacy import suppression
+from socialflywheel.privacy.erase_tables import (
+    erase_quarantine,
+    erase_table,
+    erasure_plan,
+    ids_view,
+)
 from socialflywheel.privacy.pseudonymize import pseudonym
 from socialflywheel.results import JobResult
 
@@ -33,48 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RAW_LAYERS = ("bronze", "truth")  # layers that hold raw identifiers; the rest hold pseudonyms
-NEVER_ERASED = ("audit.job_runs", "audit.erasures", "bronze.ingested_files", "bronze.batches")
-
-
-def _ids_view(spark: SparkSession, ids: Sequence[str], name: str) -> str:
-    view = f"erase_{name}_{uuid.uuid4().hex[:10]}"
-    spark.createDataFrame([(i,) for i in ids], "id string").createOrReplaceTempView(view)
-    return view
-
-
-def _merge_delete(spark: SparkSession, lake: Lake, table: str, on: str, view: str) -> int:
-    """Delete rows matching the id view; return how many went (0 means no commit at all)."""
-    path = lake.path(table)
-    matched = spark.sql(f"SELECT count(*) AS n FROM delta.`{path}` t JOIN {view} s ON {on}").collect()[0]["n"]
-    if matched:
-        sql = f"MERGE INTO delta.`{path}` t USING {view} s ON {on} WHEN MATCHED THEN DELETE"
-        with_commit_retry(lambda: spark.sql(sql).collect(), table=table)
-        lake.versions_written[table] = lake.version(table) or 0
-    return int(matched)
-
-
-def _erase_quarantine(spark: SparkSession, lake: Lake, raw: Sequence[str]) -> int:
-    r"""Rejected lines are raw bytes (maybe not UTF-8): find the lines naming the ids, delete them by key.
-
-    The ids are the people's raw ids and their posts' ids (another person's rejected view of an erased author's
-    post names the post).
-
-    A line is matched on its decoded JSON strings (so ``zo\u00eb`` is ``zoë`` and an id holding a quote is found
-    however it was escaped), else on the bytes of every JSON spelling of each id.
-    """
-    from pyspark.sql import functions as F
-
-    from socialflywheel.privacy._udfs import mentions_any_udf
-
-    mentions = mentions_any_udf(raw)
-    keys = lake.read(spark, "bronze.quarantine").where(mentions(F.col("raw"))).select("file_sha256", "line_no")
-    view = f"erase_q_{uuid.uuid4().hex[:10]}"
-    keys.createOrReplaceTempView(view)
-    n = _merge_delete(spark, lake, "bronze.quarantine", "t.file_sha256 = s.file_sha256 AND t.line_no = s.line_no", view)
-    spark.catalog.dropTempView(view)
-    return n
-
 
 def authored_posts(spark: SparkSession, lake: Lake, pseudonyms: Sequence[str]) -> list[str]:
     """Post ids whose author is one of the people (their posts go, with everything derived from them)."""
@@ -84,17 +47,6 @@ def authored_posts(spark: SparkSession, lake: Lake, pseudonyms: Sequence[str]) -
         return []
     rows = lake.read(spark, "silver.posts").where(F.col("author_id").isin(list(pseudonyms))).select("post_id").collect()
     return sorted({r["post_id"] for r in rows})
-
-
-def erasure_plan(table: Table) -> list[tuple[str, str]]:
-    """(column, id space) pairs to match for one table: raw or pseudonymized people, or their posts."""
-    if table.name in NEVER_ERASED:
-        return []
-    space = "raw" if table.layer in RAW_LAYERS else "pseudo"
-    plan = [(col, space) for col in table.pii_columns]
-    if "post_id" in table.column_names:
-        plan.append(("post_id", "post"))
-    return plan
 
 
 PHYSICAL_REMOVAL_NOTE = "physical removal completes when `flywheel maintain` runs past the retention"
@@ -187,23 +139,20 @@ def run_erase(
         pseudo = [pseudonym(u, key) for u in raw]
     posts = authored_posts(spark, lake, pseudo)
     views = {
-        "raw": _ids_view(spark, raw or ["\x00no-id"], "raw"),
-        "pseudo": _ids_view(spark, pseudo, "pseudo"),
-        "post": _ids_view(spark, posts or ["\x00no-post"], "post"),
+        "raw": ids_view(spark, raw or ["\x00no-id"], "raw"),
+        "pseudo": ids_view(spark, pseudo, "pseudo"),
+        "post": ids_view(spark, posts or ["\x00no-post"], "post"),
     }
     found = _people_found(spark, lake, views)
     deleted: dict[str, int] = {}
+    sizes = {"raw": len(raw) or 1, "pseudo": len(pseudo), "post": len(posts) or 1}
     for name in sorted(CATALOG):
-        table = CATALOG[name]
-        if not lake.exists(name):
-            continue
-        for column, space in erasure_plan(table):
-            on = f"array_contains(t.`{column}`, s.id)" if table.holds_list(column) else f"t.`{column}` = s.id"
-            n = _merge_delete(spark, lake, name, on, views[space])
+        if lake.exists(name) and erasure_plan(CATALOG[name]):
+            n = erase_table(spark, lake, name, views, sizes)
             if n:
-                deleted[name] = deleted.get(name, 0) + n
+                deleted[name] = n
     if lake.exists("bronze.quarantine"):
-        n = _erase_quarantine(spark, lake, [*raw, *posts])  # lines naming them, or posts of theirs
+        n = erase_quarantine(spark, lake, [*raw, *posts])  # lines naming them, or posts of theirs
         if n:
             deleted["bronze.quarantine"] = deleted.get("bronze.quarantine", 0) + n
     for view in views.values():
