@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test test-extended lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow jars executor-env
+.PHONY: install demo test test-extended lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow jars executor-env contract
 JARS := jars
 JARS_STAMP := $(JARS)/.verified
 
@@ -72,6 +72,11 @@ airflow-venv:
 
 test-airflow: install airflow-venv
 	$(BIN)/pytest -q -m airflow tests/infra
+
+# The landing contract's JSON Schema is generated from socialflywheel/config/contract.py; never edit it by hand
+# (tests/test_config_contract.py fails when the shipped file differs from the generator's output).
+contract: install
+	$(BIN)/python -m socialflywheel.config.contract --write
 
 wheel: install
 	$(BIN)/pip wheel --no-deps -w dist .

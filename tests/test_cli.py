@@ -1,4 +1,4 @@
-"""Every job answers --help from jobs/<job>.py and from `flywheel <job>`; doctor and tables run."""
+"""Every job answers --help from jobs/<job>.py and from `flywheel <job>`; doctor, tables and contract run."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,37 @@ def test_commands_are_listed_in_pipeline_order() -> None:
     jobs = [name for name in listed if name in PIPELINE]
     assert jobs == [name for name in PIPELINE if name in listed]
     assert listed[: len(jobs)] == jobs  # the pipeline first, then the lake's and the machine's commands
+
+
+OWN_TYPES_SOURCE = """
+name: my-app
+event_types: {impression: view, bookmark: keep, pin: keep}
+rules:
+  - name: app event
+    emit:
+      - {event_id: id, event_type: kind, user_id: actor.id, post_id: item.id, ts: at}
+"""
+
+
+def test_contract_prints_the_schema_for_the_config_with_a_sources_kept_types(tmp_path: Path) -> None:
+    """`flywheel contract`: the shipped schema as it stands, and with `--source` (or ingest.source) a mapping's own
+    kept types appended to the event types, requiring no more than the common fields."""
+    from socialflywheel.config.contract import EVENT_TYPES, SCHEMA_PATH
+
+    def contract(*args: str) -> dict[str, Any]:
+        argv = [str(FLYWHEEL), "contract", "--set", f"work_dir={tmp_path}", *args]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        parsed: dict[str, Any] = json.loads(out.stdout)
+        return parsed
+
+    core = contract()
+    assert core["properties"]["event_type"]["enum"] == list(EVENT_TYPES)
+    assert core == json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    source = tmp_path / "my-app.yaml"
+    source.write_text(OWN_TYPES_SOURCE, encoding="utf-8")
+    for args in (["--source", str(source)], ["--set", f"ingest.source={source}"]):
+        own = contract(*args)
+        assert own["properties"]["event_type"]["enum"] == [*EVENT_TYPES, "bookmark", "pin"]
+        assert own["allOf"] == core["allOf"]
+    assert contract("--source", "twitter-v2") == core

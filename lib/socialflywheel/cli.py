@@ -17,7 +17,7 @@ import typer
 
 from socialflywheel import progress
 from socialflywheel.cli_logging import setup_logging
-from socialflywheel.cli_options import ConfOpt, JobJsonOpt, JsonOpt, SetOpt, flags_show_no_type
+from socialflywheel.cli_options import ConfOpt, JobJsonOpt, JsonOpt, SetOpt, SourceOpt, flags_show_no_type
 from socialflywheel.config import ConfigError, FlywheelConfig, load_config
 from socialflywheel.console import console as _console
 from socialflywheel.console import print_figures, print_summary
@@ -155,20 +155,16 @@ def ingest(
     conf: ConfOpt = None,
     set_: SetOpt = None,
     conform: Annotated[bool, typer.Option(help="Also run the conform job (bronze -> silver).")] = True,
-    source: Annotated[
-        str | None,
-        typer.Option(
-            "--source",
-            metavar="NAME",
-            help="Landing records are this source's (twitter-v1, twitter-v2, mastodon, bluesky, reddit, or a mapping"
-            " file): the same as --set ingest.source=NAME.",
-        ),
-    ] = None,
+    source: SourceOpt = None,
     json_: JobJsonOpt = False,
 ) -> None:
     """Ingest landing files into bronze, then conform them into silver unless ``--no-conform``."""
-    sets = [*(set_ or []), *([f"ingest.source={source}"] if source else [])]
-    run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, sets or None, as_json=json_)
+    run_and_report(["ingest", "conform"] if conform else ["ingest"], conf, _with_source(set_, source), as_json=json_)
+
+
+def _with_source(sets: list[str] | None, source: str | None) -> list[str] | None:
+    """The ``--set`` overrides with ``--source NAME`` as ``ingest.source=NAME``."""
+    return [*(sets or []), *([f"ingest.source={source}"] if source else [])] or None
 
 
 def erase(
@@ -291,6 +287,17 @@ def adapt(
         typer.echo(f"adapt: unknown kind {kind!r}; allowed: snap, ratings", err=True)
         raise typer.Exit(2)
     print_figures("adapt", {"file": str(result.path), "events": result.events})
+
+
+@app.command(help="Print the landing contract (JSON Schema) for the config, with the source's own kept event types.")
+def contract(conf: ConfOpt = None, set_: SetOpt = None, source: SourceOpt = None) -> None:
+    """Print the JSON Schema a landing event must pass under this config (``ingest.source``'s kept types included)."""
+    from socialflywheel.config.contract import contract_schema, render
+    from socialflywheel.config.sources import load_source
+
+    cfg = resolve_config(conf, _with_source(set_, source))
+    kept = load_source(cfg.ingest.source).kept_types() if cfg.ingest.source else []
+    typer.echo(render(contract_schema(kept)), nl=False)
 
 
 @app.command(help="Run the pipeline end to end on the embedded default and print a summary.")

@@ -19,6 +19,15 @@ JobJsonOpt = Annotated[
         "--json", help="Print a JSON array (an object per job: run id, figures, Delta versions) instead of tables."
     ),
 ]
+SourceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        metavar="NAME",
+        help="Landing records are this source's (twitter-v1, twitter-v2, mastodon, bluesky, reddit, or a mapping"
+        " file): the same as --set ingest.source=NAME.",
+    ),
+]
 TableArg = Annotated[
     str, typer.Argument(metavar="TABLE", help="A catalog table, e.g. silver.events (`flywheel tables` lists them).")
 ]

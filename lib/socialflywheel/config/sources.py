@@ -8,7 +8,6 @@ descriptions below and in ``docs/sources.md``; :mod:`socialflywheel.ingest.mappi
 from __future__ import annotations
 
 import functools
-import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -16,15 +15,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from socialflywheel.config.contract import EVENT_TYPES, FIELD_NAMES
+
 SOURCES_DIR = Path(__file__).resolve().parents[1] / "ingest" / "sources"
 """The shipped source profiles, one ``<name>.yaml`` each."""
 
-_CONTRACT = json.loads((SOURCES_DIR.parent / "contract" / "events.schema.json").read_text(encoding="utf-8"))
-EVENT_TYPES: tuple[str, ...] = tuple(_CONTRACT["properties"]["event_type"]["enum"])
-"""The core event types (the landing contract's, read as data)."""
-
 # Fields an emitted event may set: the contract's own (the post's category among them, an extra the features read).
-EVENT_FIELDS = frozenset(_CONTRACT["properties"])
+EVENT_FIELDS = frozenset(FIELD_NAMES)
 
 KEEP = "keep"
 """``event_types`` value for a source's own type kept under its own name (in bronze and silver, unused by features)."""
@@ -222,6 +219,10 @@ class SourceMapping(_Spec):
         if unknown:
             raise ValueError(f"defaults: {', '.join(unknown)} not an event field")
         return self
+
+    def kept_types(self) -> list[str]:
+        """The source's own event types kept under their own name (``keep``), in the file's order."""
+        return [event_type for event_type, to in self.event_types.items() if to == KEEP]
 
     def keys(self) -> list[tuple[str, ...]]:
         """What the mapping reads, each once: a path, or the alternatives of a coalesce (any one of them will do)."""

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import cache
-from importlib import resources
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from socialflywheel.config._base import INT32_MAX, MAX_DAYS, MAX_HOURS, Strict, Url
+from socialflywheel.config.contract import FIELD_NAMES
 from socialflywheel.config.sources import SourceError, load_source
 
 _EARLIEST_TS = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-
-
-@cache
-def contract_fields() -> frozenset[str]:
-    """The landing contract's field names (``ingest/contract/events.schema.json``, read as data, not imported)."""
-    text = resources.files("socialflywheel").joinpath("ingest/contract/events.schema.json").read_text("utf-8")
-    return frozenset(json.loads(text)["properties"])
 
 
 class IngestConfig(Strict):
@@ -116,11 +107,11 @@ class IngestConfig(Strict):
     @field_validator("field_mapping")
     @classmethod
     def _maps_to_contract_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value.values()) - contract_fields())
+        unknown = sorted(set(value.values()) - set(FIELD_NAMES))
         if unknown:
             raise ValueError(
                 f"{len(unknown)} target(s) are not fields of the landing contract; allowed: "
-                + ", ".join(sorted(contract_fields()))
+                + ", ".join(sorted(FIELD_NAMES))
             )
         if any(not source for source in value):
             raise ValueError("a source field name is empty")
