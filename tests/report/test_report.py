@@ -90,7 +90,9 @@ def test_report_is_self_contained_with_every_section(built: dict[str, Any]) -> N
         assert f'<section id="{sid}"' in html
     assert "http://" not in html and "https://" not in html
     srcs = re.findall(r'(?:src|href)="([^"]*)"', html)
-    assert srcs and all(s.startswith(("data:image/png;base64,", "#")) for s in srcs)
+    assert srcs and all(
+        s.startswith(("data:image/png;base64,", "data:text/csv;charset=utf-8;base64,", "#")) for s in srcs
+    )
     assert "<script" not in html and "<link" not in html and "@import" not in html
     states = built["report"].sections
     for sid in ("engagement", "trending-hashtags", "sentiment", "campaigns", "communities", "segments", "data-quality"):
@@ -147,6 +149,42 @@ def test_figures_equal_gold_tables_and_small_groups_are_hidden(built: dict[str, 
     if top.creators >= k and not 0 < top.users < k:  # a group under k is suppressed, by design
         metric = "fairness:creator_tier:top:exposure_share"
         assert float(shown[metric][0]) == pytest.approx(top.exposure_share)
+
+
+def _figure_csvs(html: str) -> dict[str, pd.DataFrame]:
+    """data-figure -> its CSV download (decoded and parsed); a figure without one maps to None."""
+    import base64
+    import io
+
+    out: dict[str, Any] = {}
+    for name, body in re.findall(r'<figure data-figure="([^"]+)">(.*?)</figure>', html, flags=re.S):
+        link = re.search(r'<a class="csv" download="([^"]+)" href="data:text/csv;charset=utf-8;base64,([^"]*)"', body)
+        out[name] = (
+            None
+            if link is None or link.group(1) != f"{name}.csv"
+            else pd.read_csv(io.BytesIO(base64.b64decode(link.group(2))))
+        )
+    return out
+
+
+def test_every_chart_has_its_data_beside_it_as_csv(built: dict[str, Any]) -> None:
+    """#19: each figure carries a CSV of what it draws, equal to the figures shown, nothing under k in it."""
+    cfg: FlywheelConfig = built["cfg"]
+    k = cfg.privacy.min_group_users
+    csvs = _figure_csvs(built["html"])
+    assert len(csvs) >= 8 and {"funnel", "campaign-ctr", "community-sizes", "model-recall"} <= set(csvs)
+    assert all(df is not None and len(df) for df in csvs.values()), [n for n, df in csvs.items() if df is None]
+    shown = _metrics(built["html"])
+    for row in csvs["campaign-ctr"].to_dict("records"):
+        assert row["ctr"] == pytest.approx(float(shown[f"campaign:{row['campaign_id']}:ctr"][0]))
+    sizes = csvs["community-sizes"]
+    assert sizes["size"].min() >= k
+    assert {int(c): int(n) for c, n in zip(sizes["community"], sizes["size"], strict=True)} == {
+        int(m.split(":")[1]): int(v) for m, (v, _) in shown.items() if re.fullmatch(r"community:\d+:size", m)
+    }
+    assert csvs["funnel"]["people"].min() >= k
+    for row in csvs["model-recall"].to_dict("records"):
+        assert row["recall"] == pytest.approx(float(shown[f"model:{row['model']}:recall_at_{row['k']}"][0]))
 
 
 def _browser_or_skip() -> Any:

@@ -87,10 +87,26 @@ def test_page_escapes_its_text_and_inserts_sections_as_html() -> None:
     tags = [tag for tag, _ in parsed.tags]
     assert "script" not in tags and tags.count("section") == 2
     assert [attrs["data-state"] for tag, attrs in parsed.tags if tag == "section"] == ["ok", "missing"]
-    assert [attrs["href"] for tag, attrs in parsed.tags if tag == "a"] == ["#campaigns", "#fairness"]
+    hrefs = [attrs["href"] for tag, attrs in parsed.tags if tag == "a"]
+    assert [h for h in hrefs if h.startswith("#")] == ["#campaigns", "#fairness"]
+    assert [h.split(",")[0] for h in hrefs if not h.startswith("#")] == ["data:text/csv;charset=utf-8;base64"]
     assert parsed.text.count(HOSTILE) == 3  # title, h1 and the campaign's cell
     assert f"subtitle {HOSTILE}" in parsed.text and f"nav {HOSTILE}" in parsed.text
     assert "&lt;section" not in doc and "<link" not in doc and "http" not in doc
+
+
+def test_a_chart_csv_holds_its_text_as_typed_but_never_a_spreadsheet_formula() -> None:
+    """Text that starts like a formula (``=``, ``+``, ``-``, ``@``) gets ``'`` in a chart's CSV, else as typed."""
+    import io
+    import re
+
+    ids = ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "-2", HOSTILE, "plain"]
+    html = sections.campaigns(pd.concat([_campaigns(i).head(1) for i in ids], ignore_index=True), K)
+    encoded = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]*)"', html)
+    assert encoded is not None
+    got = pd.read_csv(io.BytesIO(base64.b64decode(encoded.group(1))), dtype={"campaign_id": str})
+    want = {i if i[0] not in "=+-@" else "'" + i for i in ids}
+    assert set(got["campaign_id"]) == want
 
 
 def test_a_missing_template_value_fails_loudly() -> None:

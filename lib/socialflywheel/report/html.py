@@ -117,11 +117,13 @@ class Stat:
 
 @dataclass(frozen=True)
 class Plot:
-    """A figure as a base64 PNG, its caption (also the alt text) and a stable name (``data-figure``)."""
+    """A figure: a base64 PNG, its caption (also the alt text), a stable name (``data-figure``), its data as CSV."""
 
     name: str
     caption: str
     png_base64: str
+    csv_base64: str
+    """The rows the figure draws (k-suppressed as the figure is), UTF-8 CSV: the download beside the chart."""
 
 
 def cell(value: Any, kind: str = "num", *, metric: str | None = None) -> Cell:
@@ -194,13 +196,14 @@ def new_figure(width: float = 8.0, height: float = 3.6) -> Figure:
     return fig
 
 
-def figure(fig: Figure, caption: str, *, name: str) -> Plot:
-    """A figure as a base64 PNG, to embed as a data URI with a caption.
+def figure(fig: Figure, caption: str, *, name: str, data: pd.DataFrame) -> Plot:
+    """A figure as a base64 PNG, to embed as a data URI with a caption and a CSV download of its data.
 
     Args:
         fig: The matplotlib figure.
         caption: Text under the plot (also the image's alt text).
-        name: A stable name (``data-figure`` attribute).
+        name: A stable name (``data-figure`` attribute; the CSV's file name).
+        data: The rows the figure draws, nothing the figure hides (no group under k).
 
     Returns:
         The plot.
@@ -211,7 +214,20 @@ def figure(fig: Figure, caption: str, *, name: str) -> Plot:
         text.set_parse_math(False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, metadata={"Software": None})
-    return Plot(name, caption, base64.b64encode(buf.getvalue()).decode("ascii"))
+    csv = _inert(data).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return Plot(name, caption, base64.b64encode(buf.getvalue()).decode("ascii"), base64.b64encode(csv).decode("ascii"))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(data: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (``=HYPERLINK(...)``) start with ``'`` (OWASP's advice)."""
+    out = data.copy()
+    for col in out.columns:
+        if out[col].dtype.kind not in "biufcmM":  # text (object or str dtype), not numbers or times
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out
 
 
 class SectionHtml(str):

@@ -54,7 +54,10 @@ def engagement(activity: Activity | None, k: int) -> SectionHtml:
     ax.set_xlabel("people over the whole period")
     ax.margins(x=0.2)
     funnel_plot = figure(
-        fig, "Engagement funnel: people who viewed, then liked or commented, then shared", name="funnel"
+        fig,
+        "Engagement funnel: people who viewed, then liked or commented, then shared",
+        name="funnel",
+        data=steps[["step", "people", "of_previous", "of_viewers"]],
     )
     cohorts = cohort_retention(activity)
     small_cohorts = cohorts[cohorts["size"] < k]
@@ -105,7 +108,10 @@ def _retention_plot(cohorts: pd.DataFrame) -> Plot | None:
     ax.set_xlabel("weeks since the cohort's first week")
     fig.colorbar(im, ax=ax, label="share active")
     return figure(
-        fig, "Weekly cohort retention (cohort: the week of a person's first activity; its size)", name="cohorts"
+        fig,
+        "Weekly cohort retention (cohort: the week of a person's first activity; its size)",
+        name="cohorts",
+        data=cohorts[["cohort", "size", *weeks]],
     )
 
 
@@ -143,7 +149,8 @@ def data_quality(
         ax.set_xlabel("ingest day")
         ax.tick_params(axis="x", labelsize=7, rotation=30)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        plot = figure(fig, "Quarantined landing rows by reason and ingest day", name="quarantine")
+        caption = "Quarantined landing rows by reason and ingest day"
+        plot = figure(fig, caption, name="quarantine", data=by_day.reset_index())
     fresh = pd.DataFrame(freshness)
     return render_by_id(
         sid,

@@ -100,7 +100,10 @@ def _trend_plot(series: pd.DataFrame) -> Plot:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.tick_params(axis="x", labelsize=7)
     fig.autofmt_xdate()
-    return figure(fig, "Uses of the strongest trending hashtags against their baseline", name="trend-scores")
+    cols = ["hashtag", "granularity", "bucket_start", "uses", "baseline"]
+    return figure(
+        fig, "Uses of the strongest trending hashtags against their baseline", name="trend-scores", data=series[cols]
+    )
 
 
 def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
@@ -125,7 +128,8 @@ def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of posts and comments")
     ax.legend(fontsize=8, loc="lower right")
-    plot = figure(fig, "Sentiment mix of posts and comments per category", name="sentiment-by-category")
+    mix = rows[["category", "items", "positive", "neutral", "negative"]]
+    plot = figure(fig, "Sentiment mix of posts and comments per category", name="sentiment-by-category", data=mix)
     categories = table(
         rows,
         [
@@ -163,7 +167,8 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
     ax2.plot(x, rows["impressions"], color="#e0a100", marker="o", label="impressions")
     ax2.set_ylabel("impressions")
     ax2.legend(fontsize=8, loc="upper right")
-    plot = figure(fig, "Click-through rate (bars) and impressions (line) per campaign", name="campaign-ctr")
+    drawn = rows[["campaign_id", "impressions", "clicks", "ctr", "ctr_low", "ctr_high"]]
+    plot = figure(fig, "Click-through rate (bars) and impressions (line) per campaign", name="campaign-ctr", data=drawn)
     campaign_table = table(
         rows,
         [
@@ -220,7 +225,8 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
     ax.bar([str(c) for c in rows["community"]], rows["size"], color="#2f6db5")
     ax.set_xlabel("community")
     ax.set_ylabel("members")
-    plot = figure(fig, f"Community sizes ({first['algorithm']})", name="community-sizes")
+    caption = f"Community sizes ({first['algorithm']})"
+    plot = figure(fig, caption, name="community-sizes", data=rows[["community", "size"]])
     shown = rows.copy()
     shown["influencers"] = pd.Series(
         [list(t)[:3] if t is not None else [] for t in rows["top_influencers"]], index=rows.index, dtype=object
@@ -271,7 +277,8 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
         ax.set_xticks(np.arange(len(means.columns)), list(means.columns), rotation=30, ha="right", fontsize=8)
         ax.set_yticks(np.arange(len(means)), [f"segment {s}" for s in means.index], fontsize=8)
         fig.colorbar(im, ax=ax, label="z across segments")
-        plot = figure(fig, "Segment means of the most distinguishing features", name="segment-profiles")
+        caption = "Segment means of the most distinguishing features"
+        plot = figure(fig, caption, name="segment-profiles", data=means.rename_axis("segment").reset_index())
     shown = rows.copy()
     shown["categories"] = pd.Series(
         [list(c) if c is not None else [] for c in rows["top_categories"]], index=rows.index, dtype=object
@@ -316,7 +323,8 @@ def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -
         (f"{m} recall@{int(r['k'])}", float(r["recall"]), "num", f"model:{m}:recall_at_{int(r['k'])}:headline")
         for m, r in zip(pick["model"], pick.to_dict("records"), strict=True)
     ]
-    plot = figure(fig, "Test-split recall of the two-tower model and its baselines", name="model-recall")
+    caption = "Test-split recall of the two-tower model and its baselines"
+    plot = figure(fig, caption, name="model-recall", data=test[["model", "k", "recall"]])
     cols = [("model", "model", "text"), ("k", "K", "int")]
     cols += [(c, c, "num") for c in ("recall", "ndcg", "coverage", "pop_percentile", "gini") if c in test]
     metrics = table(
@@ -359,7 +367,10 @@ def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> Se
         ax.set_xticks(x, part["group_key"].tolist(), fontsize=8)
         ax.set_xlabel(label)
         ax.legend(fontsize=7)
-    plot = figure(fig, "Position-discounted exposure share vs share of the catalogue", name="fairness-exposure")
+    drawn = rows[rows["dimension"].isin(["creator_tier", "popularity_decile"])]
+    drawn = drawn[["dimension", "group_key", "exposure_share", "catalogue_share"]]
+    caption = "Position-discounted exposure share vs share of the catalogue"
+    plot = figure(fig, caption, name="fairness-exposure", data=drawn)
     groups = table(
         rows[rows["dimension"] != "overall"],
         [
