@@ -176,7 +176,7 @@ def test_a_champion_of_another_holdout_is_re_scored_on_this_one(runs: dict[str, 
     """
     import mlflow
 
-    from socialflywheel.recsys.registry import FINGERPRINT_TAG, promote_if_better, rescore_on_holdout
+    from socialflywheel.recsys.registry import FINGERPRINT_TAG, RESCORED_TAG, promote_if_better, rescore_on_holdout
 
     cfg, good = runs["cfg"], runs["good"]
     tracking = Tracking.from_config(cfg)
@@ -196,6 +196,8 @@ def test_a_champion_of_another_holdout_is_re_scored_on_this_one(runs: dict[str, 
     assert reg.champion_rescored > reg.mine_rescored + 0.02
     assert reg.reason.startswith("re-scored on this run's holdout")
     assert client.get_model_version(name, "3").tags["promotion"] == reg.reason
+    tags = client.get_model_version(name, "3").tags
+    assert float(tags[RESCORED_TAG]) == pytest.approx(reg.champion_rescored, abs=1e-6)  # what the report judges by
     holder = client.get_model_version_by_alias(name, cfg.mlflow.serving_alias)
     assert str(holder.version) == "2"
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from socialflywheel.lake.catalog import CATALOG
-from socialflywheel.report import data, sections
+from socialflywheel.report import data, models, sections
 from socialflywheel.report.html import cell, environment, page, table
 
 K = 10
@@ -130,7 +130,7 @@ def test_section_state_is_carried_not_parsed() -> None:
     assert sections.trends(None, None, K).state == "missing"
     empty = pd.DataFrame(columns=CATALOG["gold.segments"].column_names)
     assert sections.segments(empty, K).state == "empty"
-    missing_eval = sections.model_metrics(None, None)
+    missing_eval = models.model_metrics(None, None)
     assert missing_eval.state == "missing" and 'data-state="missing"' in missing_eval
 
 
@@ -152,7 +152,7 @@ def test_html_escapes_and_tags_metrics() -> None:
 def test_missing_inputs_render_plain_missing_sections() -> None:
     parts = [
         sections.trends(None, None, K),
-        sections.model_metrics(None, None),
+        models.model_metrics(None, None),
         sections.fairness(None, None, K),
     ]
     doc = page("t", "s", [(f"s{i}", "x", p) for i, p in enumerate(parts)])

@@ -187,6 +187,24 @@ def test_every_chart_has_its_data_beside_it_as_csv(built: dict[str, Any]) -> Non
         assert row["recall"] == pytest.approx(float(shown[f"model:{row['model']}:recall_at_{row['k']}"][0]))
 
 
+def test_registered_versions_come_from_the_registry(built: dict[str, Any]) -> None:
+    """#19: the trained version's holdout Recall@50 as tagged in the registry, and the alias where it serves."""
+    import mlflow
+
+    from socialflywheel.recsys.registry import SCORE_TAG
+
+    cfg: FlywheelConfig = built["cfg"]
+    trained = built["trained"]
+    tracking = Tracking.from_config(cfg)
+    client = mlflow.MlflowClient(tracking_uri=cfg.tracking_uri)
+    tag = client.get_model_version(tracking.registered_model, trained.model_version).tags[SCORE_TAG]
+    shown = _metrics(built["html"])
+    assert float(shown[f"version:{trained.model_version}:recall_at_50"][0]) == pytest.approx(float(tag))
+    serving = shown[f"version:{trained.model_version}:serving"][0]
+    assert serving == (tracking.serving_alias if trained.promoted else "")
+    assert ('data-warning="serving-model"' in built["html"]) == (not trained.promoted)  # unpromoted: nobody serves
+
+
 def _browser_or_skip() -> Any:
     """Playwright's sync API when Debian's Chromium is installed; under CI a missing browser fails."""
     missing = []

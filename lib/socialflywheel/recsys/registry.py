@@ -31,6 +31,8 @@ from socialflywheel.tracking import Tracking
 SCORE_TAG = "holdout_recall_at_50"
 PROMOTION_TAG = "promotion"
 FINGERPRINT_TAG = "dataset_fingerprint"
+RESCORED_TAG = "champion_rescored_recall_at_50"
+"""On a version compared with a champion of another holdout: the champion's Recall@50 on this version's holdout."""
 SERVING_FILES = {
     "model": "model/model.pt",
     "meta": "data/meta.json",
@@ -193,6 +195,7 @@ def promote_if_better(
         reg.reason = f"champion v{holder.version} was scored on another holdout and cannot be re-scored here"
     else:
         reg.mine_rescored, reg.champion_rescored = rescore(version), rescore(str(holder.version))
+        client.set_model_version_tag(name, version, RESCORED_TAG, f"{reg.champion_rescored:.6f}")
         reg.promoted = reg.mine_rescored > reg.champion_rescored
         verb = "beats" if reg.promoted else "does not beat"
         reg.reason = (

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from socialflywheel.report import overview, sections
+from socialflywheel.report import models, overview, sections
 from socialflywheel.report.engagement import as_date, read_activity
 from socialflywheel.report.html import SectionState, page
+from socialflywheel.report.models import registered_versions
 from socialflywheel.results import JobResult
 from socialflywheel.table_view import catalog_records
 
@@ -180,7 +181,9 @@ def run_report(
             k,
         ),
         "segments": sections.segments(read("gold.segments"), k),
-        "model-metrics": sections.model_metrics(evaluation, run),
+        "model-metrics": models.model_metrics(
+            evaluation, run, registered_versions(tracking) if run else None, alias=tracking.serving_alias
+        ),
         "fairness": sections.fairness(fair, recs, k),
         "data-quality": overview.data_quality(
             read("bronze.batches"),

@@ -6,8 +6,6 @@ template how.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -298,42 +296,6 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
         table_id="segment-table",
     )
     return render_by_id(sid, plot=plot, segments=segment_table, hidden=view.hidden, k=k)
-
-
-def model_metrics(evaluation: pd.DataFrame | None, run: dict[str, Any] | None) -> SectionHtml:
-    """The latest training run's test-split table: two-tower vs most-popular vs iALS."""
-    sid = "model-metrics"
-    if run is None or evaluation is None or evaluation.empty:
-        return render_by_id(sid, "missing")
-    test = evaluation[evaluation["split"] == "test"] if "split" in evaluation else evaluation
-    test = test.sort_values(["k", "model"], kind="stable").reset_index(drop=True)
-    models = list(dict.fromkeys(test["model"]))
-    ks = sorted(int(x) for x in set(test["k"]))
-    fig = new_figure()
-    ax = fig.add_subplot()
-    width = 0.8 / max(len(models), 1)
-    for i, model in enumerate(models):
-        part = test[test["model"] == model].set_index("k")
-        ax.bar(np.arange(len(ks)) + i * width, [float(part.loc[kk, "recall"]) for kk in ks], width, label=model)
-    ax.set_xticks(np.arange(len(ks)) + width * (len(models) - 1) / 2, [f"Recall@{kk}" for kk in ks])
-    ax.set_ylabel("recall (test split)")
-    ax.legend(fontsize=8)
-    pick = test[test["k"] == (50 if 50 in ks else ks[-1])]
-    heads = [
-        (f"{m} recall@{int(r['k'])}", float(r["recall"]), "num", f"model:{m}:recall_at_{int(r['k'])}:headline")
-        for m, r in zip(pick["model"], pick.to_dict("records"), strict=True)
-    ]
-    caption = "Test-split recall of the two-tower model and its baselines"
-    plot = figure(fig, caption, name="model-recall", data=test[["model", "k", "recall"]])
-    cols = [("model", "model", "text"), ("k", "K", "int")]
-    cols += [(c, c, "num") for c in ("recall", "ndcg", "coverage", "pop_percentile", "gini") if c in test]
-    metrics = table(
-        test,
-        cols,
-        metric=lambda r, c: f"model:{r['model']}:{c}_at_{int(r['k'])}" if c not in ("model", "k") else None,
-        table_id="model-table",
-    )
-    return render_by_id(sid, run=run, recall=headline(heads), plot=plot, metrics=metrics)
 
 
 def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> SectionHtml:
