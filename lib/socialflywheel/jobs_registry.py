@@ -98,6 +98,7 @@ def _report(spark: SparkSession | None, cfg: FlywheelConfig, lake: Lake) -> JobR
         out=report_path(cfg.report, cfg.work_path),
         tracking=Tracking.from_config(cfg),
         min_group_users=cfg.privacy.min_group_users,
+        fairness=cfg.report.fairness,
     )
 
 

@@ -144,6 +144,10 @@ def test_figures_equal_gold_tables_and_small_groups_are_hidden(built: dict[str, 
         assert float(value) == pytest.approx(run.data.metrics[f"test.{model}.recall_at_50"])
     fair = _gold(cfg, "gold.recommendation_fairness")
     assert float(shown["fairness:gini_exposure"][0]) == pytest.approx(fair.gini_exposure.iloc[0])
+    limit = cfg.report.fairness.max_gini_exposure  # the configured limit, judged on the same figure
+    verdict = "within" if fair.gini_exposure.iloc[0] <= limit else "breached"
+    assert float(shown["fairness-check:gini:value"][0]) == pytest.approx(fair.gini_exposure.iloc[0])
+    assert shown["fairness-check:gini:verdict"][0] == verdict
     assert float(shown["fairness:catalogue_coverage"][0]) == pytest.approx(fair.catalogue_coverage.iloc[0])
     top = fair[(fair.dimension == "creator_tier") & (fair.group_key == "top")].iloc[0]
     if top.creators >= k and not 0 < top.users < k:  # a group under k is suppressed, by design

@@ -213,10 +213,30 @@ class FeaturesConfig(Strict):
     )
 
 
+class FairnessThresholds(Strict):
+    """Limits the report checks each model version's recommendation exposure against (breaches are shown, not fatal)."""
+
+    max_gini_exposure: float = Field(
+        0.9, ge=0, le=1, description="Highest Gini of (rank-discounted) exposure over all items (1: one item gets all)."
+    )
+    min_catalogue_coverage: float = Field(
+        0.1, ge=0, le=1, description="Lowest share of the catalogue recommended to someone at least once."
+    )
+    min_emerging_exposure_ratio: float = Field(
+        0.25,
+        ge=0,
+        le=1_000,
+        description="Lowest exposure share of emerging creators' posts divided by their share of the catalogue.",
+    )
+
+
 class ReportConfig(Strict):
     """The HTML report."""
 
     path: str | None = Field(None, min_length=1, description="Output file; default <work_dir>/report/report.html.")
+    fairness: FairnessThresholds = Field(
+        default_factory=FairnessThresholds, description="Fairness limits the report checks recommendations against."
+    )
 
 
 class MaintainConfig(Strict):

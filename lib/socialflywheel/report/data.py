@@ -7,10 +7,15 @@ before anything is aggregated or drawn, even though the gold jobs suppress too.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from socialflywheel.config.stages import FairnessThresholds
 
 
 @dataclass(frozen=True)
@@ -203,3 +208,52 @@ def fairness_view(fairness: pd.DataFrame, k: int) -> tuple[pd.DataFrame, int]:
     rows = fairness[fairness["model_version"] == latest]
     small = (rows["creators"] < k) | ((rows["users"] > 0) & (rows["users"] < k))
     return rows[~small].reset_index(drop=True), int(small.sum())
+
+
+def fairness_checks(fairness: pd.DataFrame, thresholds: FairnessThresholds, k: int) -> pd.DataFrame:
+    """The latest version's exposure against the configured limits and against the version measured before it.
+
+    Rows: Gini of exposure, catalogue coverage, and emerging creators' exposure over their catalogue share (a
+    group hidden by k for either version shows no figure for it). Columns: ``check``, ``value``, ``previous``,
+    ``change``, ``limit``, ``verdict`` (``within``, ``breached`` or ``hidden``), ``metric``.
+    """
+    order = fairness.sort_values(["generated_at", "model_version"], kind="stable")
+    versions = list(dict.fromkeys(order["model_version"].astype(str)))
+    latest, previous = versions[-1], versions[-2] if len(versions) > 1 else None
+
+    def figures(version: str | None) -> dict[str, float]:
+        if version is None:
+            return {}
+        rows = fairness[fairness["model_version"].astype(str) == version]
+        out = {"gini": float(rows["gini_exposure"].iloc[0]), "coverage": float(rows["catalogue_coverage"].iloc[0])}
+        emerging = rows[(rows["dimension"] == "creator_tier") & (rows["group_key"] == "emerging")]
+        if len(emerging) and emerging["creators"].iloc[0] >= k and not 0 < emerging["users"].iloc[0] < k:
+            share = float(emerging["catalogue_share"].iloc[0])
+            out["emerging"] = float(emerging["exposure_share"].iloc[0]) / share if share > 0 else math.nan
+        return out
+
+    now, before = figures(latest), figures(previous)
+    checks = (
+        ("gini", "Gini of exposure (all items)", "max", thresholds.max_gini_exposure),
+        ("coverage", "catalogue coverage", "min", thresholds.min_catalogue_coverage),
+        ("emerging", "emerging creators: exposure / catalogue share", "min", thresholds.min_emerging_exposure_ratio),
+    )
+    rows = []
+    for key, label, kind, limit in checks:
+        value, prev = now.get(key, math.nan), before.get(key, math.nan)
+        if math.isnan(value):
+            verdict = "hidden"
+        else:
+            verdict = "within" if (value <= limit if kind == "max" else value >= limit) else "breached"
+        rows.append(
+            {
+                "check": label,
+                "value": value,
+                "previous": prev,
+                "change": value - prev,
+                "limit": f"{'at most' if kind == 'max' else 'at least'} {limit:g}",
+                "verdict": verdict,
+                "metric": key,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from deltalake.table import FilterType
     from pyspark.sql import SparkSession
 
-    from socialflywheel.config.stages import ReportConfig
+    from socialflywheel.config.stages import FairnessThresholds, ReportConfig
     from socialflywheel.lake.io import Lake
     from socialflywheel.tracking import Tracking
 
@@ -128,7 +128,13 @@ class ReportResult(JobResult):
 
 
 def run_report(
-    spark: SparkSession | None, lake: Lake, *, out: Path, tracking: Tracking, min_group_users: int
+    spark: SparkSession | None,
+    lake: Lake,
+    *,
+    out: Path,
+    tracking: Tracking,
+    min_group_users: int,
+    fairness: FairnessThresholds | None = None,
 ) -> ReportResult:
     """Write the HTML report (trends, sentiment, campaigns, graph, segments, model metrics, fairness).
 
@@ -138,6 +144,7 @@ def run_report(
         out: The HTML file to write (``report_path`` resolves ``report.path``).
         tracking: The resolved ``mlflow`` section (the latest train run is shown).
         min_group_users: k: groups of fewer people are suppressed (``privacy.min_group_users``).
+        fairness: The limits recommendation exposure is checked against (``report.fairness``; default: its defaults).
 
     Returns:
         The file written, its size, each section's state (``ok``, ``empty`` or ``missing``), the MLflow training
@@ -184,7 +191,7 @@ def run_report(
         "model-metrics": models.model_metrics(
             evaluation, run, registered_versions(tracking) if run else None, alias=tracking.serving_alias
         ),
-        "fairness": sections.fairness(fair, recs, k),
+        "fairness": sections.fairness(fair, recs, k, fairness),
         "data-quality": overview.data_quality(
             read("bronze.batches"),
             read("bronze.quarantine", columns=["reason", "ingest_date"]),

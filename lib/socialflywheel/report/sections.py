@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from socialflywheel.config.stages import FairnessThresholds
 from socialflywheel.report import data
 from socialflywheel.report.html import (
     Plot,
@@ -298,11 +299,30 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
     return render_by_id(sid, plot=plot, segments=segment_table, hidden=view.hidden, k=k)
 
 
-def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> SectionHtml:
-    """Exposure by creator tier and popularity decile, Gini and coverage of the latest recommendations."""
+def fairness(
+    fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int, thresholds: FairnessThresholds | None = None
+) -> SectionHtml:
+    """Exposure by creator tier and popularity decile, Gini and coverage of the latest recommendations.
+
+    Checked against the configured limits (``report.fairness``) and against the version measured before.
+    """
     sid = "fairness"
     if fair is None or fair.empty:
         return render_by_id(sid, "missing", recommendations_exist=recs is not None)
+    checks = data.fairness_checks(fair, thresholds or FairnessThresholds(), k)
+    check_table = table(
+        checks,
+        [
+            ("check", "check", "text"),
+            ("value", "this version", "num"),
+            ("previous", "version before", "num"),
+            ("change", "change", "num"),
+            ("limit", "limit", "text"),
+            ("verdict", "verdict", "text"),
+        ],
+        metric=lambda r, c: f"fairness-check:{r['metric']}:{c}" if c in ("value", "verdict") else None,
+        table_id="fairness-checks",
+    )
     rows, hidden = data.fairness_view(fair, k)
     latest = fair.sort_values(["generated_at", "model_version"], kind="stable").iloc[-1]
     version = str(latest["model_version"])
@@ -354,6 +374,8 @@ def fairness(fair: pd.DataFrame | None, recs: pd.DataFrame | None, k: int) -> Se
         sid,
         model_version=version,
         generated=generated,
+        checks=check_table,
+        breached=int((checks["verdict"] == "breached").sum()),
         summary=headline(heads),
         plot=plot,
         groups=groups,
