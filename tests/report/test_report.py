@@ -136,6 +136,8 @@ def test_figures_equal_gold_tables_and_small_groups_are_hidden(built: dict[str, 
     segs = _gold(cfg, "gold.segments")
     seg_users = [int(v) for m, (v, _) in shown.items() if re.fullmatch(r"segment:\d+:users", m)]
     assert sorted(seg_users) == sorted(segs[segs.users >= k].users)
+    seg_names = [v for m, (v, _) in shown.items() if re.fullmatch(r"segment:\d+:name", m)]
+    assert len(seg_names) == len(seg_users) == len(set(seg_names)) and all(seg_names)  # each named, distinctly
     import mlflow
 
     run = mlflow.MlflowClient(tracking_uri=cfg.tracking_uri).get_run(built["trained"].mlflow_run_id)

@@ -257,3 +257,75 @@ def fairness_checks(fairness: pd.DataFrame, thresholds: FairnessThresholds, k: i
             }
         )
     return pd.DataFrame(rows)
+
+
+_ACTS = {
+    "post": "posters", "view": "viewers", "like": "likers", "share": "sharers", "comment": "commenters",
+    "follow": "followers of new people", "unfollow": "unfollowers", "click": "clickers", "search": "searchers",
+    "ad_impression": "ad viewers", "ad_click": "ad clickers", "sessions": "frequent visitors",
+}  # fmt: skip
+_TRAITS = {
+    "engagement_rate": ("engagers", "low engagers"), "active_days": ("regulars", "occasional visitors"),
+    "log1p_dwell": ("long readers", "quick scrollers"), "ad_ctr": ("ad responders", "ad-blind people"),
+    "days_since_last_event": ("lapsing people", "recently active people"),
+    "log1p_followers": ("well-followed people", "little-followed people"),
+    "log1p_followees": ("people who follow many", "people who follow few"),
+}  # fmt: skip
+_WINDOW = {"1d": "day", "7d": "week", "28d": "4 weeks"}
+
+
+def readable_feature(name: str, value: float) -> tuple[str, float, str]:
+    """A user feature's mean in the units people read: ``(header, value, kind)`` (kind as :func:`html.fmt_number`).
+
+    ``log1p_<act>_<window>`` -> <act>s per <window> (expm1), dwell -> seconds, rates and affinities -> percent,
+    active days and days since the last event -> days; any other feature is shown as stored.
+    """
+    head, _, window = name.rpartition("_")
+    if name.startswith("log1p_dwell_"):
+        return f"dwell {name.removeprefix('log1p_dwell_')} (s)", math.expm1(value) / 1000.0, "num"
+    if name.startswith("log1p_") and window in _WINDOW:
+        act = head.removeprefix("log1p_")
+        return f"{act.replace('_', ' ')}s per {_WINDOW[window]}", math.expm1(value), "num"
+    if name.startswith("log1p_"):
+        return name.removeprefix("log1p_").replace("_", " "), math.expm1(value), "num"
+    if name.startswith(("engagement_rate_", "affinity_")) or name == "ad_ctr":
+        label = f"engagement rate per {_WINDOW.get(window, window)}" if name.startswith("engagement") else name
+        return label.replace("affinity_", "affinity: ").replace("_", " "), value, "pct"
+    if name.startswith("active_days_"):
+        return f"active days per {_WINDOW.get(window, window)}", value, "num"
+    return name.replace("_", " "), value, "num"
+
+
+def _trait(feature: str, high: bool) -> str:
+    """A feature's words for people high (or low) on it."""
+    if feature.startswith("affinity_"):
+        topic = feature.removeprefix("affinity_")
+        return f"{topic} fans" if high else f"uninterested in {topic}"
+    act = feature.removeprefix("log1p_").rpartition("_")[0]
+    if act in _ACTS:
+        return ("heavy " if high else "light ") + _ACTS[act]
+    words = next((w for k, w in _TRAITS.items() if feature.startswith(k)), None)
+    if words is None:
+        return f"{'high' if high else 'low'} {feature.replace('_', ' ')}"
+    return words[0] if high else words[1]
+
+
+def segment_names(means: pd.DataFrame, categories: dict[int, list[str]] | None = None) -> dict[int, str]:
+    """A distinct name per segment from the features that set it apart most (largest |z| across segments).
+
+    The first trait names it; a name already taken gets the segment's next distinct trait, else its top category,
+    else its number.
+    """
+    if means.empty:
+        return {}
+    z = (means - means.mean()) / means.std(ddof=0).replace(0, 1.0)
+    names: dict[int, str] = {}
+    for segment, row in z.iterrows():
+        seg = int(str(segment))
+        order = row.abs().sort_values(ascending=False, kind="stable").index
+        words = list(dict.fromkeys(_trait(str(f), bool(row[f] >= 0)) for f in order))
+        first = words[0].capitalize()
+        tries = [first, *(f"{first}, {w}" for w in words[1:3])]
+        tries += [f"{first}, {c}" for c in (categories or {}).get(seg, [])[:1]] + [f"{first} ({seg})"]
+        names[seg] = next(t for t in tries if t not in names.values())
+    return names

@@ -268,32 +268,39 @@ def segments(segs: pd.DataFrame | None, k: int) -> SectionHtml:
     if rows.empty:
         return render_by_id(sid, "empty", hidden=view.hidden, k=k)
     plot: Plot | None = None
+    tops = {int(s): list(c) if c is not None else [] for s, c in zip(rows.segment, rows.top_categories, strict=True)}
+    names = data.segment_names(means, tops)
+    units = {c: data.readable_feature(str(c), 0.0)[0] for c in means.columns}
+    readable = means.apply(lambda col: col.map(lambda v: data.readable_feature(str(col.name), float(v))[1]))
     if not means.empty:
         z = (means - means.mean()) / means.std(ddof=0).replace(0, 1.0)
         fig = new_figure(8, 0.8 + 0.35 * len(means))
         ax = fig.add_subplot()
         im = ax.imshow(z.to_numpy(dtype=float), cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
-        ax.set_xticks(np.arange(len(means.columns)), list(means.columns), rotation=30, ha="right", fontsize=8)
-        ax.set_yticks(np.arange(len(means)), [f"segment {s}" for s in means.index], fontsize=8)
+        ax.set_xticks(np.arange(len(means.columns)), list(units.values()), rotation=30, ha="right", fontsize=8)
+        ax.set_yticks(np.arange(len(means)), [f"{s}: {names[int(s)]}" for s in means.index], fontsize=8)
         fig.colorbar(im, ax=ax, label="z across segments")
         caption = "Segment means of the most distinguishing features"
-        plot = figure(fig, caption, name="segment-profiles", data=means.rename_axis("segment").reset_index())
+        drawn = readable.rename(columns=units).rename_axis("segment").reset_index()
+        plot = figure(fig, caption, name="segment-profiles", data=drawn.assign(name=drawn["segment"].map(names)))
     shown = rows.copy()
+    shown["name"] = shown["segment"].map(names)
     shown["categories"] = pd.Series(
         [list(c) if c is not None else [] for c in rows["top_categories"]], index=rows.index, dtype=object
     )
     for col in means.columns:
-        shown[col] = shown["segment"].map(means[col])
+        shown[col] = shown["segment"].map(readable[col])
     cols: list[tuple[str, str, str]] = [
         ("segment", "segment", "int"),
+        ("name", "name", "text"),
         ("users", "people", "int"),
         ("categories", "top categories", "text"),
     ]
-    cols += [(c, c, "num") for c in means.columns]
+    cols += [(c, units[c], data.readable_feature(str(c), 0.0)[2]) for c in means.columns]
     segment_table = table(
         shown,
         cols,
-        metric=lambda r, c: f"segment:{r['segment']}:users" if c == "users" else None,
+        metric=lambda r, c: f"segment:{r['segment']}:{c}" if c in ("users", "name") else None,
         table_id="segment-table",
     )
     return render_by_id(sid, plot=plot, segments=segment_table, hidden=view.hidden, k=k)
