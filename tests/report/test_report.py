@@ -95,7 +95,8 @@ def test_report_is_self_contained_with_every_section(built: dict[str, Any]) -> N
     )
     assert "<script" not in html and "<link" not in html and "@import" not in html
     states = built["report"].sections
-    for sid in ("engagement", "trending-hashtags", "sentiment", "campaigns", "communities", "segments", "data-quality"):
+    ok = ("engagement", "trending-hashtags", "sentiment", "campaigns", "communities", "segments", "account-risk")
+    for sid in (*ok, "data-quality"):
         assert states[sid] == "ok", sid
     assert states["model-metrics"] == "ok" and states["fairness"] == "ok"
     # #16 item 4: the promotion decision and its reason, as the train run recorded them
@@ -209,6 +210,24 @@ def test_registered_versions_come_from_the_registry(built: dict[str, Any]) -> No
     serving = shown[f"version:{trained.model_version}:serving"][0]
     assert serving == (tracking.serving_alias if trained.promoted else "")
     assert ('data-warning="serving-model"' in built["html"]) == (not trained.promoted)  # unpromoted: nobody serves
+
+
+def test_account_risk_equals_the_gold_table_and_names_nobody(built: dict[str, Any]) -> None:
+    """#19: accounts scored and flagged as in gold.account_risk, hidden under k; no pseudonym of it in the page."""
+    cfg: FlywheelConfig = built["cfg"]
+    k = cfg.privacy.min_group_users
+    shown = _metrics(built["html"])
+    risk = _gold(cfg, "gold.account_risk")
+    assert int(shown["risk:accounts"][0]) == len(risk)
+    flagged = int(risk["is_risky"].sum())
+    if flagged == 0 or flagged >= k:
+        assert int(shown["risk:flagged"][0]) == flagged
+    else:  # 1..k-1 flagged accounts are a group under k: no figure
+        assert shown["risk:flagged"][0] in ("", "None") and f"flagged: hidden (fewer than {k})" in built["html"]
+    others = risk[~risk["is_risky"]]
+    assert float(shown["risk:score:others"][0]) == pytest.approx(others["score"].median())
+    section = built["html"].split('<section id="account-risk"')[1].split("</section>")[0]
+    assert not any(u in section for u in risk["user_id"])
 
 
 def _browser_or_skip() -> Any:

@@ -31,6 +31,7 @@ SECTIONS = {
     "segments": "Audience segment profiles",
     "model-metrics": "Recommender metrics against baselines",
     "fairness": "Recommendation exposure and fairness",
+    "account-risk": "Account risk: bot and spam signals",
     "data-quality": "Data quality: reconciliation, quarantine and freshness",
 }
 """Section ids (stable: tests and links use them) and their headings, in page order."""
