@@ -124,3 +124,28 @@ def test_tables_staged_through_the_lake_give_the_same_run(
         ), name
     staging = Path(lake.root) / "_staging"
     assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_a_holdout_run_keeps_pymk_quality_against_its_suggestions(spark: Any, tmp_path: Path) -> None:
+    """#19: with graph.holdout_days the job scores its suggestions on the follows it kept out (gold.pymk_quality).
+
+    Oracle from the tables themselves: the held-out follows (silver.follows at or after the cut) whose followee is
+    among the follower's top k in gold.people_you_may_know. A second run of the same cut replaces its row.
+    """
+    cfg = make_config(tmp_path / "work", "graph.backend=networkit", "graph.pymk_k=3", "graph.holdout_days=4")
+    lake = Lake.from_config(cfg)
+    silver(spark, lake)
+    result = run_graph(spark, lake, cfg.graph)
+    cut = AS_OF - timedelta(days=4)
+    held = [(r["follower_id"], r["followee_id"]) for r in lake.read_arrow("silver.follows").to_pylist()
+            if r["since"].replace(tzinfo=UTC) >= cut]  # fmt: skip
+    suggested = {(r["user_id"], r["candidate_id"]) for r in lake.read_arrow("gold.people_you_may_know").to_pylist()}
+    assert held and result.held_out_follows == len(held)
+    want = sum(pair in suggested for pair in held) / len(held)
+    assert 0 < want < 1  # the planted gaps: some held-out follows were suggested, some not
+    assert result.pymk_recall == pytest.approx(want) and result.pymk_baseline_recall is not None
+    rows = lake.read_arrow("gold.pymk_quality").to_pylist()
+    assert len(rows) == 1 and rows[0]["recall"] == pytest.approx(want) and rows[0]["k"] == 3
+    assert rows[0]["held_out_follows"] == len(held) and rows[0]["holdout_days"] == 4
+    run_graph(spark, lake, cfg.graph)
+    assert lake.read_arrow("gold.pymk_quality").num_rows == 1

@@ -1,4 +1,7 @@
-"""Checks of the graph results against planted ground truth (used by tests and evaluations only)."""
+"""Checks of the graph results against planted ground truth (tests, evaluations) and held-out follows.
+
+People-you-may-know is also measured by the graph job on the follows a holdout kept out (gold.pymk_quality).
+"""
 
 from __future__ import annotations
 

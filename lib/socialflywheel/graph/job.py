@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
@@ -13,8 +14,16 @@ import pyarrow as pa
 
 from socialflywheel import progress
 from socialflywheel.features.risk import risky_accounts
-from socialflywheel.graph.analyze import algorithm_count, analyze, centrality_table, communities_table, pymk_table
-from socialflywheel.graph.build import SocialGraph, build_graph_inputs
+from socialflywheel.graph.analyze import (
+    GraphResults,
+    algorithm_count,
+    analyze,
+    centrality_table,
+    communities_table,
+    pymk_table,
+)
+from socialflywheel.graph.build import GraphInputs, SocialGraph, build_graph_inputs
+from socialflywheel.graph.evaluate import PymkEvaluation, evaluate_holdout
 from socialflywheel.graph.select import cugraph_importable, select_backend
 from socialflywheel.lake.catalog import table
 from socialflywheel.lake.staged import arrow_frame
@@ -78,6 +87,10 @@ class GraphResult(JobResult):
     """Seconds per step (build, each algorithm, write)."""
     rows_written: dict[str, int] = field(default_factory=dict)
     total_seconds: float = 0.0
+    pymk_recall: float | None = None
+    """People-you-may-know Recall@``graph.pymk_k`` on the held-out follows (gold.pymk_quality); None: no holdout."""
+    pymk_baseline_recall: float | None = None
+    """The most-followed baseline's, on the same follows."""
 
 
 def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: DataFrame | None = None) -> GraphResult:
@@ -143,6 +156,7 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
     for name, data in outputs.items():
         with _frame(spark, lake, data, name) as frame:
             lake.overwrite(frame, name)
+    quality = _pymk_quality(spark, lake, inputs, results, gcfg) if inputs.holdout.num_edges else None
     seconds = {"build": round(build_s, 3), **results.seconds, "write": round(time.perf_counter() - write_start, 3)}
     return GraphResult(
         backend=backend.name,
@@ -162,4 +176,35 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
         rows_out=sum(data.num_rows for data in outputs.values()),
         rows_written={name: data.num_rows for name, data in outputs.items()},
         total_seconds=round(time.perf_counter() - start, 3),
+        pymk_recall=quality.recall if quality else None,
+        pymk_baseline_recall=quality.baseline_recall if quality else None,
     )
+
+
+def _pymk_quality(
+    spark: SparkSession, lake: Lake, inputs: GraphInputs, results: GraphResults, gcfg: GraphConfig
+) -> PymkEvaluation:
+    """Recall@k of people-you-may-know and of the most-followed baseline on the held-out follows, kept per run."""
+    quality = evaluate_holdout(inputs, results.candidates, k=gcfg.pymk_k)
+    row = pa.table(
+        {
+            "as_of": pa.array([inputs.as_of.replace(tzinfo=None)], pa.timestamp("us")),
+            "holdout_days": pa.array([gcfg.holdout_days], pa.int64()),
+            "k": pa.array([quality.k], pa.int64()),
+            "graph": [inputs.graph],
+            "held_out_follows": pa.array([quality.held_out], pa.int64()),
+            "recall": [quality.recall],
+            "baseline_recall": [quality.baseline_recall],
+            "evaluated_at": pa.array([dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")),
+        }
+    )
+    with _frame(spark, lake, row, "gold.pymk_quality") as frame:  # a re-run of the same cut replaces its row
+        lake.merge(spark, frame, "gold.pymk_quality", when_matched="update")
+    log.info(
+        "graph: people-you-may-know Recall@%d %.4f on %d held-out follows (most-followed %.4f)",
+        quality.k,
+        quality.recall,
+        quality.held_out,
+        quality.baseline_recall,
+    )
+    return quality

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from socialflywheel.report import models, overview, risk, sections
+from socialflywheel.report import models, overview, pymk, risk, sections
 from socialflywheel.report.engagement import as_date, read_activity
 from socialflywheel.report.html import SectionState, page
 from socialflywheel.report.models import registered_versions
@@ -192,6 +192,7 @@ def run_report(
             evaluation, run, registered_versions(tracking) if run else None, alias=tracking.serving_alias
         ),
         "fairness": sections.fairness(fair, recs, k, fairness),
+        "people-you-may-know": pymk.pymk_quality(read("gold.pymk_quality"), k),
         "account-risk": risk.account_risk(read("gold.account_risk"), k),
         "data-quality": overview.data_quality(
             read("bronze.batches"),

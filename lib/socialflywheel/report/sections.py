@@ -31,6 +31,7 @@ SECTIONS = {
     "segments": "Audience segment profiles",
     "model-metrics": "Recommender metrics against baselines",
     "fairness": "Recommendation exposure and fairness",
+    "people-you-may-know": "People you may know: suggestions against the follows made next",
     "account-risk": "Account risk: bot and spam signals",
     "data-quality": "Data quality: reconciliation, quarantine and freshness",
 }

@@ -153,6 +153,27 @@ PEOPLE_YOU_MAY_KNOW = Table(
     writer="graph",
 )
 
+# written by socialflywheel.graph.job (when graph.holdout_days holds follows out)
+PYMK_QUALITY = Table(
+    "gold.pymk_quality",
+    pa.schema(
+        {
+            "as_of": TS,
+            "holdout_days": I64,
+            "k": I64,
+            "graph": STR,
+            "held_out_follows": I64,
+            "recall": F64,
+            "baseline_recall": F64,
+            "evaluated_at": TS,
+        }
+    ),
+    keys=("as_of", "holdout_days", "k"),
+    doc="People-you-may-know against the most-followed baseline per graph run with a holdout: the share of the "
+    "follows made in the last graph.holdout_days (kept out of the graph) found in the follower's top k.",
+    writer="graph",
+)
+
 # written by socialflywheel.recsys.fairness
 RECOMMENDATION_FAIRNESS = Table(
     "gold.recommendation_fairness",
