@@ -111,7 +111,7 @@ def test_tables_staged_through_the_lake_give_the_same_run(
     remove_tree = staged.remove_tree
     monkeypatch.setattr(staged, "remove_tree", lambda uri: (removed.append(uri), remove_tree(uri)))
     again = run_graph(spark, lake, cfg.graph)
-    assert len(removed) == 4  # the node-id map and the three gold tables were each staged, then removed
+    assert len(removed) == 6  # the node-id map, the community members and the four gold tables: staged, removed
     assert again.nodes == summary.nodes and again.rows_written == summary.rows_written
     for name, old in before.items():
         new = lake.read_arrow(name)
@@ -149,3 +149,18 @@ def test_a_holdout_run_keeps_pymk_quality_against_its_suggestions(spark: Any, tm
     assert rows[0]["held_out_follows"] == len(held) and rows[0]["holdout_days"] == 4
     run_graph(spark, lake, cfg.graph)
     assert lake.read_arrow("gold.pymk_quality").num_rows == 1
+
+
+def test_the_community_graph_says_what_communities_are_about_and_how_they_link(
+    spark: Any, graph_run: tuple[GraphResult, Lake, Any]
+) -> None:
+    """#19: gold.community_graph: the one planted bridge (u0 follows v0) links the two groups; both like news."""
+    _, lake, _ = graph_run
+    cent = {r["user_id"]: r["community"] for r in lake.read_arrow("gold.graph_centrality").to_pylist()}
+    rows = {r["community"]: r for r in lake.read_arrow("gold.community_graph").to_pylist()}
+    a, b = cent["u0"], cent["v0"]
+    assert set(rows) == {a, b} and a != b
+    assert rows[a]["linked_communities"] == [b] and rows[a]["link_edges"] == [1]
+    assert rows[b]["linked_communities"] == [a] and rows[b]["link_edges"] == [1]
+    assert rows[a]["top_categories"] == ["news"] == rows[b]["top_categories"]
+    assert rows[a]["top_hashtags"] == []

@@ -131,6 +131,11 @@ def test_figures_equal_gold_tables_and_small_groups_are_hidden(built: dict[str, 
         assert low <= row.clicks / row.impressions <= high and low < high  # its 95% Wilson interval
     comms = _gold(cfg, "gold.graph_communities")
     assert int(shown["community:largest:size"][0]) == int(comms["size"].max())
+    about = _gold(cfg, "gold.community_graph").set_index("community")  # the map's labels, as the graph job wrote
+    nodes = _figure_csvs(built["html"])["community-map"].drop_duplicates("community")
+    assert set(nodes["community"]) == set(comms[comms["size"] >= k]["community"])
+    for c, text in zip(nodes["community"], nodes["about"].fillna(""), strict=True):
+        assert text.startswith(", ".join(list(about.loc[c, "top_categories"])[:2]))
     sizes = {m: int(v) for m, (v, _) in shown.items() if re.fullmatch(r"community:\d+:size", m)}
     assert sorted(sizes.values(), reverse=True) == sorted(comms[comms["size"] >= k]["size"], reverse=True)
     assert min(sizes.values()) >= k

@@ -23,6 +23,7 @@ from socialflywheel.graph.analyze import (
     pymk_table,
 )
 from socialflywheel.graph.build import GraphInputs, SocialGraph, build_graph_inputs
+from socialflywheel.graph.community_graph import community_graph_table, community_links, community_topics
 from socialflywheel.graph.evaluate import PymkEvaluation, evaluate_holdout
 from socialflywheel.graph.select import cugraph_importable, select_backend
 from socialflywheel.lake.catalog import table
@@ -152,6 +153,8 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
         "gold.graph_communities": communities_table(inputs, results, backend=backend.name, top=gcfg.top_influencers),
         "gold.people_you_may_know": pymk_table(inputs, results, score_kind=gcfg.pymk_score),
     }
+    shown = outputs["gold.graph_communities"].num_rows
+    outputs["gold.community_graph"] = _community_graph(spark, lake, inputs, results, events, posts, shown)
     write_start = time.perf_counter()
     for name, data in outputs.items():
         with _frame(spark, lake, data, name) as frame:
@@ -181,6 +184,25 @@ def run_graph(spark: SparkSession, lake: Lake, gcfg: GraphConfig, *, exclude: Da
     )
 
 
+def _community_graph(
+    spark: SparkSession,
+    lake: Lake,
+    inputs: GraphInputs,
+    results: GraphResults,
+    events: DataFrame,
+    posts: DataFrame,
+    communities: int,
+) -> pa.Table:
+    """Rows of gold.community_graph: each community's topics and links (none when there is no partition)."""
+    if not communities:
+        return community_graph_table(0, {}, {}, inputs.as_of)
+    labels = pa.array(results.communities.labels, pa.int64())
+    members = pa.table({"user_id": inputs.user_ids, "community": labels})
+    with arrow_frame(spark, lake, members) as frame:
+        topics = community_topics(frame, events, posts)
+    return community_graph_table(communities, community_links(inputs, results), topics, inputs.as_of)
+
+
 def _pymk_quality(
     spark: SparkSession, lake: Lake, inputs: GraphInputs, results: GraphResults, gcfg: GraphConfig
 ) -> PymkEvaluation:
@@ -188,14 +210,14 @@ def _pymk_quality(
     quality = evaluate_holdout(inputs, results.candidates, k=gcfg.pymk_k)
     row = pa.table(
         {
-            "as_of": pa.array([inputs.as_of.replace(tzinfo=None)], pa.timestamp("us")),
+            "as_of": pa.array([inputs.as_of], pa.timestamp("us", tz="UTC")),
             "holdout_days": pa.array([gcfg.holdout_days], pa.int64()),
             "k": pa.array([quality.k], pa.int64()),
             "graph": [inputs.graph],
             "held_out_follows": pa.array([quality.held_out], pa.int64()),
             "recall": [quality.recall],
             "baseline_recall": [quality.baseline_recall],
-            "evaluated_at": pa.array([dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")),
+            "evaluated_at": pa.array([dt.datetime.now(dt.UTC)], pa.timestamp("us", tz="UTC")),
         }
     )
     with _frame(spark, lake, row, "gold.pymk_quality") as frame:  # a re-run of the same cut replaces its row

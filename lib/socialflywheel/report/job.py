@@ -186,6 +186,7 @@ def run_report(
                 columns=["user_id", "pagerank", "in_degree", "core_number", "community", "rank_in_community"],
             ),
             k,
+            read("gold.community_graph"),
         ),
         "segments": sections.segments(read("gold.segments"), k),
         "model-metrics": models.model_metrics(

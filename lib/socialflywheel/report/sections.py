@@ -11,6 +11,7 @@ import pandas as pd
 
 from socialflywheel.config.stages import FairnessThresholds
 from socialflywheel.report import data
+from socialflywheel.report.community_map import abouts, community_map
 from socialflywheel.report.html import (
     Plot,
     SectionHtml,
@@ -204,8 +205,10 @@ def wilson(successes: pd.Series, trials: pd.Series, confidence: float = 0.95) ->
     return {"ctr_low": pd.Series(low, index=successes.index), "ctr_high": pd.Series(high, index=successes.index)}
 
 
-def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: int) -> SectionHtml:
-    """Community sizes and the most central people (pseudonymous ids only)."""
+def communities(
+    comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: int, graph: pd.DataFrame | None = None
+) -> SectionHtml:
+    """Community sizes, a picture of the community graph (gold.community_graph) and the most central people."""
     sid = "communities"
     if comms is None or centrality is None:
         return render_by_id(sid, "missing")
@@ -232,9 +235,11 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
     shown["influencers"] = pd.Series(
         [list(t)[:3] if t is not None else [] for t in rows["top_influencers"]], index=rows.index, dtype=object
     )
+    shown["about"] = abouts(graph, rows["community"])
+    cols = [("community", "community", "int"), ("size", "members", "int"), ("about", "about", "text")]
     community_table = table(
         shown,
-        [("community", "community", "int"), ("size", "members", "int"), ("influencers", "top influencers", "code")],
+        [*cols, ("influencers", "top influencers", "code")],
         metric=lambda r, c: f"community:{r['community']}:size" if c == "size" else None,
         table_id="community-table",
     )
@@ -253,6 +258,7 @@ def communities(comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: 
         sid,
         summary=summary,
         plot=plot,
+        map_plot=community_map(rows, graph),
         communities=community_table,
         influencers=influencers,
         hidden=view.hidden,

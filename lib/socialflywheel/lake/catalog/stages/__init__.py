@@ -21,6 +21,7 @@ from socialflywheel.lake.catalog.stages.features import (
     WATERMARK,
 )
 from socialflywheel.lake.catalog.stages.outputs import (
+    COMMUNITY_GRAPH,
     CONFORMED,
     ERASURE_REQUESTS,
     ERASURE_SUPPRESSIONS,
@@ -37,6 +38,7 @@ from socialflywheel.lake.catalog.table import Table
 __all__ = [
     "ACCOUNT_RISK",
     "CAMPAIGN_PERFORMANCE",
+    "COMMUNITY_GRAPH",
     "CONFORMED",
     "ERASURES",
     "ERASURE_REQUESTS",
@@ -69,6 +71,7 @@ STAGE_TABLES: tuple[Table, ...] = (
     WATERMARK,
     GRAPH_CENTRALITY,
     GRAPH_COMMUNITIES,
+    COMMUNITY_GRAPH,
     TREND_SCORES,
     TRENDS,
     ITEM_FEATURES,

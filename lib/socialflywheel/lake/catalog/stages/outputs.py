@@ -133,6 +133,26 @@ GRAPH_COMMUNITIES = Table(
     writer="graph",
 )
 
+# written by socialflywheel.graph.job (socialflywheel.graph.community_graph)
+COMMUNITY_GRAPH = Table(
+    "gold.community_graph",
+    pa.schema(
+        {
+            "community": I64,
+            "top_categories": pa.list_(STR),
+            "top_hashtags": pa.list_(STR),
+            "linked_communities": pa.list_(I64),
+            "link_edges": pa.list_(I64),
+            "as_of": TS,
+        }
+    ),
+    keys=("community",),
+    doc="What each community of gold.graph_communities is about (its members' top post categories and hashtags, "
+    "over posts they wrote or engaged with), the communities its members' edges reach (most edges first) and how "
+    "many edges reach each (link_edges, aligned with linked_communities).",
+    writer="graph",
+)
+
 # written by socialflywheel.graph.job
 PEOPLE_YOU_MAY_KNOW = Table(
     "gold.people_you_may_know",
