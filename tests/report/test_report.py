@@ -189,6 +189,12 @@ def test_every_chart_has_its_data_beside_it_as_csv(built: dict[str, Any]) -> Non
     shown = _metrics(built["html"])
     for row in csvs["campaign-ctr"].to_dict("records"):
         assert row["ctr"] == pytest.approx(float(shown[f"campaign:{row['campaign_id']}:ctr"][0]))
+    lines = csvs["sentiment-over-time"]  # every group-day drawn has at least k people in gold
+    agg = _gold(cfg, "gold.sentiment_aggregates").assign(day=lambda f: f["day"].astype(str))
+    people = {(t, g, d): u for t, g, d, u in agg[["group_type", "group_key", "day", "users"]].itertuples(index=False)}
+    assert len(lines) and all(
+        people[(t, g, str(d))] >= k for t, g, d in lines[["group_type", "group_key", "day"]].itertuples(index=False)
+    )
     sizes = csvs["community-sizes"]
     assert sizes["size"].min() >= k
     assert {int(c): int(n) for c, n in zip(sizes["community"], sizes["size"], strict=True)} == {

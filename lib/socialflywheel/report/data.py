@@ -329,3 +329,18 @@ def segment_names(means: pd.DataFrame, categories: dict[int, list[str]] | None =
         tries += [f"{first}, {c}" for c in (categories or {}).get(seg, [])[:1]] + [f"{first} ({seg})"]
         names[seg] = next(t for t in tries if t not in names.values())
     return names
+
+
+def wilson(successes: pd.Series, trials: pd.Series, confidence: float = 0.95) -> dict[str, pd.Series]:
+    """Wilson score intervals of ``successes / trials`` per row (scipy's binomtest); NaN where there are no trials."""
+    from scipy.stats import binomtest
+
+    bounds: list[tuple[float, float]] = []
+    for k, n in zip(successes.astype(int), trials.astype(int), strict=True):
+        if n <= 0:
+            bounds.append((np.nan, np.nan))
+            continue
+        ci = binomtest(min(k, n), n).proportion_ci(confidence_level=confidence, method="wilson")
+        bounds.append((float(ci.low), float(ci.high)))
+    low, high = [b[0] for b in bounds], [b[1] for b in bounds]
+    return {"ctr_low": pd.Series(low, index=successes.index), "ctr_high": pd.Series(high, index=successes.index)}

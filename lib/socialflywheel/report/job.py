@@ -115,6 +115,14 @@ def latest_train_run(tracking: Tracking) -> tuple[dict[str, Any] | None, pd.Data
     return info, evaluation
 
 
+def _strongest(trends: pd.DataFrame | None) -> list[str]:
+    """Trending hashtags, strongest peak first (each once)."""
+    if trends is None or trends.empty:
+        return []
+    order = trends.sort_values(["strength", "hashtag"], ascending=[False, True], kind="stable")
+    return list(dict.fromkeys(str(t) for t in order["hashtag"]))
+
+
 @dataclass(kw_only=True)
 class ReportResult(JobResult):
     """A report run: the file written and what each section showed."""
@@ -177,7 +185,7 @@ def run_report(
     parts = {
         "engagement": overview.engagement(activity, k),
         "trending-hashtags": sections.trends(trends, scores, k),
-        "sentiment": sections.sentiment(read("gold.sentiment_aggregates"), k),
+        "sentiment": sections.sentiment(read("gold.sentiment_aggregates"), k, hashtags=_strongest(trends)),
         "campaigns": sections.campaigns(read("gold.campaign_performance"), k),
         "communities": sections.communities(
             read("gold.graph_communities"),

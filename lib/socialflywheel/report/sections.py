@@ -6,12 +6,15 @@ template how.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from socialflywheel.config.stages import FairnessThresholds
 from socialflywheel.report import data
 from socialflywheel.report.community_map import abouts, community_map
+from socialflywheel.report.data import wilson
 from socialflywheel.report.html import (
     Plot,
     SectionHtml,
@@ -22,11 +25,12 @@ from socialflywheel.report.html import (
     render_section,
     table,
 )
+from socialflywheel.report.sentiment_time import sentiment_over_time
 
 SECTIONS = {
     "engagement": "Engagement: active people, funnel and retention",
     "trending-hashtags": "Trending hashtags over time",
-    "sentiment": "Sentiment by category",
+    "sentiment": "Sentiment by category and over time",
     "campaigns": "Campaign performance",
     "communities": "Communities and top influencers",
     "segments": "Audience segment profiles",
@@ -108,8 +112,8 @@ def _trend_plot(series: pd.DataFrame) -> Plot:
     )
 
 
-def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
-    """VADER sentiment shares and mean compound per post category."""
+def sentiment(aggregates: pd.DataFrame | None, k: int, *, hashtags: Sequence[str] = ()) -> SectionHtml:
+    """VADER sentiment shares and mean compound per post category, and over time per category and hashtag."""
     sid = "sentiment"
     if aggregates is None:
         return render_by_id(sid, "missing")
@@ -144,7 +148,8 @@ def sentiment(aggregates: pd.DataFrame | None, k: int) -> SectionHtml:
         metric=lambda r, c: f"sentiment:{r['category']}:{c}" if c in ("items", "mean_compound") else None,
         table_id="sentiment-table",
     )
-    return render_by_id(sid, plot=plot, categories=categories, hidden=view.hidden, k=k)
+    over_time = sentiment_over_time(aggregates, k, hashtags=hashtags)
+    return render_by_id(sid, plot=plot, over_time=over_time, categories=categories, hidden=view.hidden, k=k)
 
 
 def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
@@ -188,21 +193,6 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
         table_id="campaign-table",
     )
     return render_by_id(sid, plot=plot, campaigns=campaign_table, hidden=view.hidden, k=k)
-
-
-def wilson(successes: pd.Series, trials: pd.Series, confidence: float = 0.95) -> dict[str, pd.Series]:
-    """Wilson score intervals of ``successes / trials`` per row (scipy's binomtest); NaN where there are no trials."""
-    from scipy.stats import binomtest
-
-    bounds: list[tuple[float, float]] = []
-    for k, n in zip(successes.astype(int), trials.astype(int), strict=True):
-        if n <= 0:
-            bounds.append((np.nan, np.nan))
-            continue
-        ci = binomtest(min(k, n), n).proportion_ci(confidence_level=confidence, method="wilson")
-        bounds.append((float(ci.low), float(ci.high)))
-    low, high = [b[0] for b in bounds], [b[1] for b in bounds]
-    return {"ctr_low": pd.Series(low, index=successes.index), "ctr_high": pd.Series(high, index=successes.index)}
 
 
 def communities(
