@@ -106,7 +106,46 @@ def test_notebook_runs_top_to_bottom(path: Path, notebook_env: dict[str, str], m
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     assert html.count("data:image/png;base64,") >= len(images)
+    _RENDERED_NOW[path.stem] = (out, len(images))
     assert elapsed < 120, f"{path.name} took {elapsed:.0f}s on the tiny lake"
+
+
+_RENDERED_NOW: dict[str, tuple[Path, int]] = {}
+"""Notebooks rendered by this session's run of :func:`test_notebook_runs_top_to_bottom`: (HTML, plots)."""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_rendered_notebook_in_headless_chromium(path: Path, tmp_path: Path) -> None:
+    """#19: each rendered notebook opens in Chromium with every plot decoded; its screenshot is kept for people to
+    look at (build/screenshots/<notebook>.png, git-ignored, beside the report's)."""
+    from tests.report.test_report import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, _browser_or_skip
+
+    if path.stem not in _RENDERED_NOW:
+        pytest.skip("renders what test_notebook_runs_top_to_bottom executed in this session; run it too")
+    html, plots = _RENDERED_NOW[path.stem]
+    sync_playwright = _browser_or_skip()
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh user-data-dir
+            executable_path=CHROMIUM,
+            headless=True,
+            args=LAUNCH_ARGS,
+            viewport={"width": 1100, "height": 900},
+            offline=True,  # a rendered notebook may name a CDN script: nothing is fetched, the page still renders
+        )
+        try:
+            page = context.new_page()
+            page.goto(html.as_uri(), wait_until="load")
+            images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+            assert len(images) >= plots and all(done and width > 0 for done, width in images), images
+            assert page.locator("h1, h2").count() >= 1
+            shot = ARTIFACTS / f"{path.stem}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            context.close()
 
 
 def test_the_recommender_notebook_trains_nothing_where_no_run_exists(
