@@ -97,6 +97,7 @@ def test_notebook_runs_top_to_bottom(path: Path, notebook_env: dict[str, str], m
     assert f"days: {notebook_env['START']} to last" in text
     if path.stem.startswith("01"):
         assert "silver.events" in text and "view" in text
+        assert "counted on: delta-rs" in text  # a tiny lake is counted on the driver (ENGINE="auto")
     if path.stem.startswith("02"):
         assert "communities under k=" in text and "user_id" in text and "leader_share" in text
     if path.stem.startswith("03"):
@@ -108,6 +109,35 @@ def test_notebook_runs_top_to_bottom(path: Path, notebook_env: dict[str, str], m
     assert html.count("data:image/png;base64,") >= len(images)
     _RENDERED_NOW[path.stem] = (out, len(images))
     assert elapsed < 120, f"{path.name} took {elapsed:.0f}s on the tiny lake"
+
+
+def test_the_lake_notebook_counts_on_the_configured_engine(
+    notebook_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#19: with ENGINE="spark" notebook 01 counts on the config's Spark engine (its own session in the kernel: Sail
+    here, the cluster with a cluster config) and shows the same event mix as the driver-side count."""
+    import nbformat
+    import papermill
+
+    monkeypatch.delenv("FLYWHEEL_WORK_DIR", raising=False)
+    monkeypatch.setenv("JUPYTER_PATH", notebook_env["JUPYTER_PATH"])
+    outputs = {}
+    for engine in ("spark", "delta-rs"):
+        out = tmp_path / f"01-{engine}.ipynb"
+        papermill.execute_notebook(
+            str(REPO / "notebooks" / "01_explore_lake.ipynb"),
+            str(out),
+            parameters={"WORK_DIR": notebook_env["FLYWHEEL_WORK_DIR"], "ENGINE": engine},
+            kernel_name=KERNEL,
+            cwd=notebook_env["cwd"],
+            progress_bar=False,
+            execution_timeout=240,
+        )
+        outputs[engine] = nbformat.read(out, as_version=4)
+    assert "counted on: spark" in _text(outputs["spark"]) and "counted on: delta-rs" in _text(outputs["delta-rs"])
+    mix = [next(c for c in nb.cells if 'mix["share"]' in "".join(c.source)) for nb in outputs.values()]
+    tables = [o["data"]["text/plain"] for c in mix for o in c.outputs if "text/plain" in o.get("data", {})]
+    assert len(tables) == 2 and tables[0] == tables[1]  # the same event mix, counted on either
 
 
 _RENDERED_NOW: dict[str, tuple[Path, int]] = {}
