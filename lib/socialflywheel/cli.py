@@ -238,6 +238,32 @@ def erase_request(
     typer.echo(request_id)  # alone on stdout, for scripts: REQ=$(flywheel erase-request --users-file ids.txt)
 
 
+@app.command(help="Load the governed handle mapping (CSV user_id,handle,basis): who the report may name by handle.")
+def handles(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="CSV with the header user_id,handle,basis.")],
+    conf: ConfOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Pseudonymize and store public handles (silver.public_handles); bad lines are named and skipped."""
+    from socialflywheel.lake.io import Lake
+    from socialflywheel.privacy.handles import load_handles
+    from socialflywheel.runs import job_lease
+
+    cfg = resolve_config(conf, set_)
+    lake = Lake.from_config(cfg)
+    try:
+        with job_lease(cfg, lake.root, "handles"):
+            result = load_handles(lake, Path(file), key=cfg.privacy.hmac_key())
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    for problem in result.problems:
+        typer.echo(f"handles: skipped {problem}", err=True)
+    skipped = len(result.problems)
+    figures = {"lines": result.lines, "people mapped": result.loaded, "erased, refused": result.erased}
+    print_figures("handles", {**figures, "lines skipped": skipped})
+
+
 @app.command(help="Load a real public format into the landing folder (then run `flywheel ingest`).")
 def adapt(
     kind: Annotated[

@@ -14,7 +14,7 @@ from socialflywheel.jobs_registry import JOBS
 from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.io import Lake
 
-COMMANDS = {"erase-request"}  # a CLI command that writes a table without being a job (no Spark, no run record)
+COMMANDS = {"erase-request", "handles"}  # CLI commands that write a table without being a job (no Spark, no run)
 
 
 def test_every_table_names_a_job_or_command_that_exists() -> None:

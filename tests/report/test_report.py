@@ -13,9 +13,11 @@ from typing import Any
 
 import markupsafe
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from socialflywheel.config import FlywheelConfig
+from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.io import Lake
 from socialflywheel.report.sections import SECTIONS
 from socialflywheel.tracking import Tracking
@@ -239,6 +241,42 @@ def test_account_risk_equals_the_gold_table_and_names_nobody(built: dict[str, An
     assert float(shown["risk:score:others"][0]) == pytest.approx(others["score"].median())
     section = built["html"].split('<section id="account-risk"')[1].split("</section>")[0]
     assert not any(u in section for u in risk["user_id"])
+
+
+def test_influencers_are_named_by_handle_only_where_the_governed_mapping_has_one(
+    built: dict[str, Any], tmp_path: Path
+) -> None:
+    """#19: after `flywheel handles` maps the most central person, the report names them by handle (influencer and
+    community tables) and everyone else still by pseudonym."""
+    from socialflywheel.privacy.handles import load_handles
+    from socialflywheel.privacy.pseudonymize import pseudonym
+    from socialflywheel.report.job import run_report
+
+    cfg: FlywheelConfig = built["cfg"]
+    lake, key = Lake.from_config(cfg), cfg.privacy.hmac_key()
+    cent = _gold(cfg, "gold.graph_centrality").sort_values("pagerank", ascending=False)
+    top, second = cent["user_id"].iloc[0], cent["user_id"].iloc[1]
+    raw = next(u for u in set(_gold(cfg, "bronze.events")["user_id"]) if pseudonym(u, key) == top)
+    mapping = tmp_path / "handles.csv"
+    mapping.write_text(f"user_id,handle,basis\n{raw},topvoice,official\n", encoding="utf-8")
+    load_handles(lake, mapping, key=key)
+    try:
+        again = run_report(
+            None,
+            Lake.from_config(cfg),
+            out=tmp_path / "report.html",
+            tracking=Tracking.from_config(cfg),
+            min_group_users=cfg.privacy.min_group_users,
+        )
+        section = Path(again.path).read_text(encoding="utf-8").split('<section id="communities"')[1]
+        section = section.split("</section>")[0]
+        assert "@topvoice" in section and top not in section and second in section
+    finally:
+        Lake.from_config(cfg).write_arrow(
+            pa.Table.from_pylist([], schema=CATALOG["silver.public_handles"].schema),
+            "silver.public_handles",
+            mode="overwrite",
+        )  # the other tests read this lake: nobody mapped again
 
 
 def _browser_or_skip() -> Any:

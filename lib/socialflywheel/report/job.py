@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from socialflywheel.privacy.handles import handles_of
 from socialflywheel.report import models, overview, pymk, risk, sections
 from socialflywheel.report.engagement import as_date, read_activity
 from socialflywheel.report.html import SectionState, page
@@ -195,6 +196,7 @@ def run_report(
             ),
             k,
             read("gold.community_graph"),
+            handles_of(lake),
         ),
         "segments": sections.segments(read("gold.segments"), k),
         "model-metrics": models.model_metrics(

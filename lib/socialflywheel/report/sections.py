@@ -196,9 +196,14 @@ def campaigns(perf: pd.DataFrame | None, k: int) -> SectionHtml:
 
 
 def communities(
-    comms: pd.DataFrame | None, centrality: pd.DataFrame | None, k: int, graph: pd.DataFrame | None = None
+    comms: pd.DataFrame | None,
+    centrality: pd.DataFrame | None,
+    k: int,
+    graph: pd.DataFrame | None = None,
+    handles: dict[str, str] | None = None,
 ) -> SectionHtml:
-    """Community sizes, a picture of the community graph (gold.community_graph) and the most central people."""
+    """Community sizes, the community graph, central people (by silver.public_handles' handle, else pseudonym)."""
+    name = (handles or {}).get
     sid = "communities"
     if comms is None or centrality is None:
         return render_by_id(sid, "missing")
@@ -223,7 +228,9 @@ def communities(
     plot = figure(fig, caption, name="community-sizes", data=rows[["community", "size"]])
     shown = rows.copy()
     shown["influencers"] = pd.Series(
-        [list(t)[:3] if t is not None else [] for t in rows["top_influencers"]], index=rows.index, dtype=object
+        [[name(u, u) for u in list(t)[:3]] if t is not None else [] for t in rows["top_influencers"]],
+        index=rows.index,
+        dtype=object,
     )
     shown["about"] = abouts(graph, rows["community"])
     cols = [("community", "community", "int"), ("size", "members", "int"), ("about", "about", "text")]
@@ -233,10 +240,11 @@ def communities(
         metric=lambda r, c: f"community:{r['community']}:size" if c == "size" else None,
         table_id="community-table",
     )
+    central = data.top_influencers(centrality, rows["community"])
     influencers = table(
-        data.top_influencers(centrality, rows["community"]),
+        central.assign(user_id=[name(u, u) for u in central["user_id"]]),
         [
-            ("user_id", "person (pseudonymous id)", "code"),
+            ("user_id", "person (handle, else pseudonymous id)", "code"),
             ("pagerank", "PageRank", "num"),
             ("in_degree", "followers", "int"),
             ("core_number", "k-core", "int"),

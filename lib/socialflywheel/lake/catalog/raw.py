@@ -115,6 +115,23 @@ RAW_TABLES: list[Table] = [
         writer="conform",
     ),
     Table(
+        "silver.public_handles",
+        pa.schema(
+            {
+                "user_id": STR,
+                "handle": STR,
+                "basis": STR,
+                "granted_at": TS,
+            }
+        ),
+        keys=("user_id",),
+        doc="The governed mapping from a pseudonym to the public handle people may see (an official or consenting "
+        "account, and on what basis), loaded by `flywheel handles`; the report names an influencer by handle only "
+        "here, by pseudonym otherwise. Erasure deletes a person's row; an erased person is never loaded again.",
+        pii_columns=("user_id",),
+        writer="handles",
+    ),
+    Table(
         "silver.posts",
         pa.schema(
             {
