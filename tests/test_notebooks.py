@@ -149,33 +149,19 @@ _RENDERED_NOW: dict[str, tuple[Path, int]] = {}
 def test_rendered_notebook_in_headless_chromium(path: Path, tmp_path: Path) -> None:
     """#19: each rendered notebook opens in Chromium with every plot decoded; its screenshot is kept for people to
     look at (build/screenshots/<notebook>.png, git-ignored, beside the report's)."""
-    from tests.report.test_report import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, _browser_or_skip
+    from tests.browser import chromium, screenshot
 
     if path.stem not in _RENDERED_NOW:
         pytest.skip("renders what test_notebook_runs_top_to_bottom executed in this session; run it too")
     html, plots = _RENDERED_NOW[path.stem]
-    sync_playwright = _browser_or_skip()
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh user-data-dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=LAUNCH_ARGS,
-            viewport={"width": 1100, "height": 900},
-            offline=True,  # a rendered notebook may name a CDN script: nothing is fetched, the page still renders
-        )
-        try:
-            page = context.new_page()
-            page.goto(html.as_uri(), wait_until="load")
-            images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
-            assert len(images) >= plots and all(done and width > 0 for done, width in images), images
-            assert page.locator("h1, h2").count() >= 1
-            shot = ARTIFACTS / f"{path.stem}.png"
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-        finally:
-            context.close()
+    # offline: a rendered notebook may name a CDN script; nothing is fetched and the page still renders
+    with chromium(tmp_path / "profile", width=1100, offline=True) as context:
+        page = context.new_page()
+        page.goto(html.as_uri(), wait_until="load")
+        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        assert len(images) >= plots and all(done and width > 0 for done, width in images), images
+        assert page.locator("h1, h2").count() >= 1
+        assert screenshot(page, path.stem).stat().st_size > 10_000
 
 
 def test_the_recommender_notebook_trains_nothing_where_no_run_exists(

@@ -5,9 +5,7 @@ fetched from the network, and figures equal to the gold tables and the MLflow ru
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +19,9 @@ from socialflywheel.lake.catalog import CATALOG
 from socialflywheel.lake.io import Lake
 from socialflywheel.report.sections import SECTIONS
 from socialflywheel.tracking import Tracking
+from tests.browser import chromium, screenshot
 from tests.conftest import copy_lake, make_config
 from tests.jobs import TRAIN_SMALL, recommend, train
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -279,24 +265,6 @@ def test_influencers_are_named_by_handle_only_where_the_governed_mapping_has_one
         )  # the other tests read this lake: nobody mapped again
 
 
-def _browser_or_skip() -> Any:
-    """Playwright's sync API when Debian's Chromium is installed; under CI a missing browser fails."""
-    missing = []
-    if not (Path(CHROMIUM).exists() and shutil.which(CHROMIUM)):
-        missing.append(f"{CHROMIUM} (scripts/install_chromium.sh)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing.append("the playwright package (dev extra)")
-        sync_playwright = None
-    if missing:
-        msg = "headless browser test needs " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg + " (set CI=true to make this a failure)")
-    return sync_playwright
-
-
 def test_engagement_and_data_quality_equal_direct_counts(built: dict[str, Any]) -> None:
     """#19: the KPI strip, the funnel and the batches table against counts made here from the lake's tables."""
     cfg: FlywheelConfig = built["cfg"]
@@ -324,42 +292,26 @@ def test_engagement_and_data_quality_equal_direct_counts(built: dict[str, Any]) 
 
 @pytest.mark.browser
 def test_report_in_headless_chromium(built: dict[str, Any], tmp_path: Path) -> None:
-    sync_playwright = _browser_or_skip()
     path = Path(built["report"].path)
     requests: list[str] = []
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh user-data-dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=LAUNCH_ARGS,
-            viewport={"width": 1200, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(path.as_uri(), wait_until="load")
-            for sid, title in SECTIONS.items():
-                sec = page.locator(f"section#{sid}")
-                assert sec.count() == 1 and sec.is_visible(), sid
-                assert sec.locator("h2").inner_text().strip() == title
-            images = page.evaluate(
-                "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
-            )
-            ok_sections = [s for s, state in built["report"].sections.items() if state == "ok"]
-            assert len(images) >= len(ok_sections)
-            assert all(done and w > 0 and h > 0 for done, w, h in images), images
-            largest = page.locator('[data-metric="community:largest:size"]').inner_text()
-            comms = _gold(built["cfg"], "gold.graph_communities")
-            assert int(largest) == int(comms["size"].max())
-            shot = ARTIFACTS / "report.png"  # kept for people to look at (build/ is git-ignored)
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-            for sid in ("engagement", "data-quality"):  # the new sections show their KPIs and tables
-                assert page.locator(f"section#{sid} table").count() >= 2, sid
-            assert page.locator('[data-metric="kpi:wau"]').inner_text().replace(",", "").isdigit()
-        finally:
-            context.close()
+    with chromium(tmp_path / "profile") as context:
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri(), wait_until="load")
+        for sid, title in SECTIONS.items():
+            sec = page.locator(f"section#{sid}")
+            assert sec.count() == 1 and sec.is_visible(), sid
+            assert sec.locator("h2").inner_text().strip() == title
+        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+        ok_sections = [s for s, state in built["report"].sections.items() if state == "ok"]
+        assert len(images) >= len(ok_sections)
+        assert all(done and w > 0 and h > 0 for done, w, h in images), images
+        largest = page.locator('[data-metric="community:largest:size"]').inner_text()
+        comms = _gold(built["cfg"], "gold.graph_communities")
+        assert int(largest) == int(comms["size"].max())
+        assert screenshot(page, "report").stat().st_size > 10_000  # kept for people to look at
+        for sid in ("engagement", "data-quality"):  # the new sections show their KPIs and tables
+            assert page.locator(f"section#{sid} table").count() >= 2, sid
+        assert page.locator('[data-metric="kpi:wau"]').inner_text().replace(",", "").isdigit()
     assert requests, "the page itself should have been requested"
     assert all(u.startswith(("file://", "data:")) for u in requests), requests
