@@ -122,6 +122,31 @@ def setup(tracking: Tracking) -> ModuleType:
 
 
 @contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """MLflow's chatter inside goes to the log at DEBUG, not to the console.
+
+    Registering a pyfunc prints "Successfully registered model ..." and "Created version ..." straight to stderr,
+    and warns that a Python object is pickled (which the registry does on purpose): the job's own log line says what
+    was registered. Errors still show: only records below ERROR of the ``mlflow`` loggers are held back here.
+    """
+    import contextlib
+    import io
+
+    chatty = logging.getLogger("mlflow")
+    saved = chatty.level
+    chatty.setLevel(logging.ERROR)
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        chatty.setLevel(saved)
+        for line in buffer.getvalue().splitlines():
+            if line.strip():
+                log.debug("mlflow: %s", line)
+
+
+@contextmanager
 def brief_requests(*, retries: int = 2, timeout_s: int = 10) -> Iterator[None]:
     """MLflow HTTP calls inside give up after ``retries`` retries of ``timeout_s`` seconds.
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 from socialflywheel.recsys.core.data import DatasetMeta
-from socialflywheel.tracking import Tracking
+from socialflywheel.tracking import Tracking, quiet_mlflow
 
 SCORE_TAG = "holdout_recall_at_50"
 PROMOTION_TAG = "promotion"
@@ -133,14 +133,15 @@ def log_and_register(
         artifacts["model"] = str(model_path)
     sample_in = pd.DataFrame({"user_id": ["u"]})
     sample_out = pd.DataFrame({"user_id": ["u"], "post_id": ["p"], "rank": [1], "score": [0.5]})
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=TwoTowerRetrieval(),
-        artifacts=artifacts,
-        signature=infer_signature(sample_in, sample_out, params={"k": 10}),
-        registered_model_name=tracking.registered_model,
-        pip_requirements=PIP_REQUIREMENTS,
-    )
+    with quiet_mlflow():  # its "Successfully registered" lines: the train job's own line says what was registered
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=TwoTowerRetrieval(),
+            artifacts=artifacts,
+            signature=infer_signature(sample_in, sample_out, params={"k": 10}),
+            registered_model_name=tracking.registered_model,
+            pip_requirements=PIP_REQUIREMENTS,
+        )
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
     name = tracking.registered_model

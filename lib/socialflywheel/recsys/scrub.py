@@ -193,7 +193,7 @@ def _register_copy(
     from mlflow.models import Model
 
     from socialflywheel.recsys.registry import PIP_REQUIREMENTS, TwoTowerRetrieval
-    from socialflywheel.tracking import git_commit
+    from socialflywheel.tracking import git_commit, quiet_mlflow
 
     experiment = client.get_run(old.run_id).info.experiment_id if old.run_id else None
     if experiment is None:
@@ -207,7 +207,7 @@ def _register_copy(
         SCRUBBED_FROM_TAG: str(old.version),
         ERASURE_TAG: erasure_id,
     }
-    with mlflow.start_run(experiment_id=experiment, run_name=f"scrub-v{old.version}", tags=tags):
+    with mlflow.start_run(experiment_id=experiment, run_name=f"scrub-v{old.version}", tags=tags), quiet_mlflow():
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=TwoTowerRetrieval(),
