@@ -110,7 +110,7 @@ def write_split(
     if item_snapshots is not None:
         cutoffs = np.array([int(np.asarray(s.cutoff)) for s in item_snapshots], np.int64)
         buckets = bucket_of(lo[q_users], cutoffs)
-        _write_item_snapshots(d / "item_features.parquet", item_snapshots, num_items)
+        _write_item_snapshots(d / "item_features.parquet", item_snapshots, cutoffs, num_items)
     write_queries(
         d / "queries.parquet", q_users, at=lo[q_users], pos=pos, latest=latest, history_len=history_len, buckets=buckets
     )
@@ -136,9 +136,8 @@ def write_queries(
     pq.write_table(pa.table(cols), path)
 
 
-def _write_item_snapshots(path: Path, snapshots: list[LatestRows], num_items: int) -> None:
+def _write_item_snapshots(path: Path, snapshots: list[LatestRows], cutoffs: np.ndarray, num_items: int) -> None:
     b = len(snapshots)
-    cutoffs = np.array([int(np.asarray(s.cutoff)) for s in snapshots], np.int64)
     values = np.concatenate([s.values for s in snapshots]) if b else np.zeros((0, 0), np.float32)
     table = pa.table(
         {

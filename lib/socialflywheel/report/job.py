@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from socialflywheel.privacy.handles import handles_of
 from socialflywheel.report import models, overview, pymk, risk, sections
 from socialflywheel.report.engagement import as_date, read_activity
 from socialflywheel.report.html import SectionState, page
@@ -116,6 +115,11 @@ def latest_train_run(tracking: Tracking) -> tuple[dict[str, Any] | None, pd.Data
     return info, evaluation
 
 
+def _handles(rows: pd.DataFrame | None) -> dict[str, str]:
+    """Pseudonym -> public handle of the governed mapping (silver.public_handles), read like every other table."""
+    return {} if rows is None else dict(zip(rows["user_id"], rows["handle"], strict=True))
+
+
 def _strongest(trends: pd.DataFrame | None) -> list[str]:
     """Trending hashtags, strongest peak first (each once)."""
     if trends is None or trends.empty:
@@ -196,7 +200,7 @@ def run_report(
             ),
             k,
             read("gold.community_graph"),
-            handles_of(lake),
+            _handles(read("silver.public_handles", columns=["user_id", "handle"])),
         ),
         "segments": sections.segments(read("gold.segments"), k),
         "model-metrics": models.model_metrics(
