@@ -19,7 +19,9 @@ from socialflywheel.ingest.columnar import UTF8_BOM, chunk_batch, json_lines
 from socialflywheel.ingest.fastparse import fast_event
 from socialflywheel.ingest.landing import LandingFile, escape_name
 from socialflywheel.ingest.locations import engine_key, engine_location, file_key, is_jvm_session
+from socialflywheel.ingest.mapped_batch import SEEN_PREFIX, mapped_lines_batch
 from socialflywheel.ingest.mapping import Mapper
+from socialflywheel.ingest.mapping_columnar import supported
 from socialflywheel.ingest.parse import (
     Limits,
     Rejected,
@@ -53,9 +55,6 @@ _EVENT_ARROW = pa.schema(PARSED_ARROW.field(name) for name in _EVENT_NAMES)
 
 FieldMapping = dict[str, str] | Mapper
 """``ingest.field_mapping`` (top-level renames) or a source mapping (``ingest.source``)."""
-
-SEEN_PREFIX = "paths seen:"
-"""A mapped event's ``detail`` (null for contract lines): the mapping's paths its record held, as hex bits."""
 
 
 class LandingParseError(RuntimeError):
@@ -241,18 +240,27 @@ def _mapped_rows(
 
 
 def _json_chunk(
-    records: list[tuple[int, bytes, Any]], rel: str, sha: str, limits: Limits
+    records: list[tuple[int, bytes, Any]], rel: str, sha: str, limits: Limits, mapping: FieldMapping
 ) -> dict[str, list[Any]] | pa.RecordBatch:
-    """A chunk of a JSON file without mapping as :func:`chunk_batch` gives it: the per-line path's batch for it.
+    """A chunk of a JSON file, columnar: the per-line path's batch for it (contract lines, or mapped ones).
 
     Should anything fail on the chunk as a whole, every line of it takes the per-line path (column lists returned).
     """
     numbers, raws = [n for n, _, _ in records], [raw for _, raw, _ in records]
 
     def per_line(which: Iterable[int]) -> list[Sequence[Any]]:
+        if isinstance(mapping, Mapper):
+            return [row for i in which for row in _mapped_rows(numbers[i], raws[i], None, rel, sha, limits, mapping)]
         return [_line_row(numbers[i], raws[i], None, rel, sha, limits, {}, True) for i in which]
 
+    def mapped_per_line(which: list[int]) -> tuple[pa.RecordBatch, list[int]]:
+        rows = [(i, row) for i in which for row in per_line([i])]
+        return to_record_batch(_columns([row for _, row in rows])), [i for i, _ in rows]
+
     try:
+        if isinstance(mapping, Mapper):
+            where = (rel, sha)
+            return mapped_lines_batch(numbers, raws, where, limits, mapping, PARSED_ARROW, mapped_per_line)
         args = (numbers, raws, rel, sha, limits, PARSED_ARROW, _EVENT_ARROW)
         return chunk_batch(*args, per_line=lambda rest: to_record_batch(_columns(per_line(rest))))
     except Exception:  # any doubt about the chunk as a whole: today's path for every line of it
@@ -306,9 +314,9 @@ def file_batches(
         LandingParseError: something failed outside the per-line guard: one line naming the file and line.
     """
     chunks: Iterator[dict[str, list[Any]] | pa.RecordBatch]
-    if columnar and fmt == "json" and not mapping:  # a Mapper is truthy: mapped lines take the per-line path
+    if columnar and fmt == "json" and (not mapping or (isinstance(mapping, Mapper) and supported(mapping))):
         chunks = (
-            _json_chunk(records, file.rel, file.sha256, limits)
+            _json_chunk(records, file.rel, file.sha256, limits, mapping)
             for records in _record_chunks(content, file.rel, "json", file.part, chunk, chunk_bytes)
         )
     else:

@@ -178,6 +178,8 @@ class Mapper:
             raise Rejected(
                 "unmapped", f"record: no rule takes it (rules: {', '.join(r.name for r in self.source.rules)})"
             )
+        for path in self.paths:  # every path the record holds is seen, whichever rules read it
+            read(path)
         return out
 
     def apply(self, record: object, limits: Limits) -> list[dict[str, Any]]:
@@ -276,11 +278,9 @@ def _source_fn(spec: FieldSpec) -> Callable[[Read], Any]:
 def _field_fn(name: str, spec: FieldSpec, *, keep_list: bool = False) -> Callable[[Read, str], Any]:
     """One event field as a function of the record's reader (and the rule's name, for a rejection's detail)."""
     source = _source_fn(spec)
-    scalar = not keep_list and name not in _LIST_FIELDS and spec.transform != "hashtags_from_text"
-    is_id = name in _ID_FIELDS
-    default, vmap, fmt = spec.default, spec.map, spec.format
-    transform = TRANSFORMS[spec.transform] if spec.transform else None
-    if default is None and vmap is None and transform is None and fmt is None and scalar:
+    finish = finisher(name, spec, keep_list=keep_list)
+    if finish is None:
+        is_id = name in _ID_FIELDS
 
         def plain(read: Read, rule: str) -> Any:  # noqa: ANN401 (a JSON value)
             value = source(read)
@@ -289,9 +289,22 @@ def _field_fn(name: str, spec: FieldSpec, *, keep_list: bool = False) -> Callabl
             return str(value) if is_id and type(value) is int else value
 
         return plain
+    return lambda read, rule: finish(source(read), rule)
 
-    def make(read: Read, rule: str) -> Any:  # noqa: ANN401 (a JSON value)
-        value = source(read)
+
+def finisher(name: str, spec: FieldSpec, *, keep_list: bool = False) -> Callable[[Any, str], Any] | None:
+    """A field's value from what its source gives (default, scalar, map, transform, format); None for a plain field.
+
+    A plain field (none of those, one value wanted) only takes a fanned-out path's first value, and an id's text.
+    """
+    scalar = not keep_list and name not in _LIST_FIELDS and spec.transform != "hashtags_from_text"
+    is_id = name in _ID_FIELDS
+    default, vmap, fmt = spec.default, spec.map, spec.format
+    transform = TRANSFORMS[spec.transform] if spec.transform else None
+    if default is None and vmap is None and transform is None and fmt is None and scalar:
+        return None
+
+    def make(value: Any, rule: str) -> Any:  # noqa: ANN401 (a JSON value)
         if value is None or value == []:
             value = default
         if value is None:

@@ -1,0 +1,261 @@
+"""The events a chunk of mapped lines becomes, columnar: rules in order, fields, the contract's checks, the rows.
+
+:mod:`socialflywheel.ingest.mapping_columnar` reads the records and their paths; here the rules are taken as
+:meth:`Mapper.events <socialflywheel.ingest.mapping.Mapper.events>` takes them, each emitted event is built as
+columns and checked as :func:`socialflywheel.ingest.parse.validate` checks it, and a line is accepted only when
+every event it makes passes for sure. The rest is left to the per-line path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from socialflywheel.config.sources import KEEP, FieldSpec
+from socialflywheel.ingest.mapping import Mapper
+from socialflywheel.ingest.mapping_columnar import _Fields, _holds, _Records, decodable, read_records
+from socialflywheel.ingest.parse import CONTRACT_FIELDS, REQUIRED_BY_TYPE, Limits, Rejected, _extra_value, parse_ts
+
+_TS_TYPE = pa.timestamp("us", tz="UTC")
+_MAX_ID = 256
+_DWELL_LIMIT = 4611686018427387904
+SEEN_PREFIX = "paths seen:"
+"""A mapped event's ``detail`` (null for contract lines): the mapping's paths its record held, as hex bits."""
+_NULL_TYPES = {"dwell_ms": pa.int64(), "hashtags": pa.list_(pa.string())}
+_CORE_TYPES = frozenset(REQUIRED_BY_TYPE) | {"search"}
+
+
+def map_chunk(
+    lines: Sequence[bytes], mapper: Mapper, limits: Limits, schema: pa.Schema, seen_prefix: str
+) -> tuple[np.ndarray, np.ndarray, pa.RecordBatch]:
+    """The lines of a chunk taken here, and their rows.
+
+    Args:
+        lines: the chunk's raw lines, in order.
+        mapper: the source mapping.
+        limits: the validator's limits.
+        schema: the event columns of a parsed row, then ``detail``.
+        seen_prefix: what starts a good row's detail (the paths its record held follow, as hex bits).
+
+    Returns:
+        (which lines are taken, the line of each row (ascending), the rows: an event's columns and its detail).
+    """
+    taken = np.zeros(len(lines), dtype=bool)
+    ok = np.flatnonzero(decodable(lines, limits))
+    row_lines, batches = [], []
+    for where, records in read_records([lines[i] for i in ok.tolist()]):
+        good, rows, batch = _map_piece(_Records(records), mapper, limits, schema, seen_prefix)
+        taken[ok[where[good]]] = True
+        row_lines.append(ok[where[rows]])
+        batches.append(batch)
+    if not batches:
+        return taken, np.zeros(0, dtype=np.int64), _empty(schema)
+    return taken, np.concatenate(row_lines), pa.concat_batches(batches)
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+def _map_piece(
+    recs: _Records, mapper: Mapper, limits: Limits, schema: pa.Schema, seen_prefix: str
+) -> tuple[np.ndarray, np.ndarray, pa.RecordBatch]:
+    """(rows of the piece taken, the piece row of each event row, the event rows) for one piece of records."""
+    source, n = mapper.source, recs.n
+    fields = _Fields(recs)
+    active, produced, refused = np.ones(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    groups: list[tuple[np.ndarray, np.ndarray, dict[str, pa.Array]]] = []
+    for rule in source.rules:
+        takes = active.copy()
+        for cond in rule.when:
+            takes &= _holds(recs, cond)
+        if rule.skip:  # refuses a record it takes unless an earlier rule made events of it; either way, stops
+            refused |= takes & ~produced
+            active &= ~takes
+            continue
+        rows = np.flatnonzero(takes)
+        for i, event in enumerate(rule.emit):
+            specs = {**source.defaults, **event}
+            columns, bad = _event_columns(fields, specs, mapper, limits, rows, with_extras=i == 0)
+            refused[rows[bad]] = True
+            groups.append((rows, bad, columns))
+        produced |= takes
+    good = produced & ~refused & ~recs.doubt
+    seen = _seen(recs, mapper, seen_prefix)
+    at_rows, batches = [], []
+    for order, (rows, _, columns) in enumerate(groups):
+        keep = good[rows]
+        index = pa.array(np.flatnonzero(keep), pa.int64())
+        arrays = [columns[name].take(index) for name in schema.names[:-1]]
+        batches.append(pa.RecordBatch.from_arrays([*arrays, seen.take(pa.array(rows[keep]))], schema=schema))
+        at_rows.append(np.stack([rows[keep], np.full(int(keep.sum()), order)], axis=1))
+    if not batches:
+        return np.flatnonzero(good), np.zeros(0, dtype=np.int64), _empty(schema)
+    keys = np.concatenate(at_rows)
+    ordered = np.lexsort((keys[:, 1], keys[:, 0]))
+    batch = pa.concat_batches(batches).take(pa.array(ordered, pa.int64()))
+    return np.flatnonzero(good), keys[ordered, 0], batch
+
+
+def _event_columns(
+    fields: _Fields, specs: dict[str, FieldSpec], mapper: Mapper, limits: Limits, rows: np.ndarray, *, with_extras: bool
+) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """(an emitted event's columns at ``rows``, which of them the per-line path might not take as built here)."""
+    n = len(rows)
+    bad = np.zeros(n, dtype=bool)
+    columns: dict[str, pa.Array] = {}
+    for name in CONTRACT_FIELDS:
+        if name == "ts":
+            continue
+        if name in specs:
+            column, doubt = fields.column(name, specs[name], rows)
+            bad |= doubt
+        else:
+            column = pa.nulls(n, _NULL_TYPES.get(name, pa.string()))
+        columns[name] = column
+    source = mapper.source
+    etype = columns["event_type"]
+    mapped = {k: v for k, v in source.event_types.items() if v != KEEP}
+    if mapped:
+        keys = pa.array(list(mapped), pa.string())
+        at = pc.index_in(etype, value_set=keys)
+        etype = pc.if_else(pc.is_valid(at), pc.take(pa.array(list(mapped.values()), pa.string()), at), etype)
+        columns["event_type"] = etype
+    kept = pc.is_in(etype, value_set=pa.array(source.kept_types(), pa.string()))
+    checked_type = pc.if_else(kept, "search", etype)
+    bad |= _breaks_contract(columns, checked_type, limits)
+    ts, ts_bad = _timestamps(fields, specs.get("ts"), limits, rows)
+    bad |= ts_bad
+    columns["ts"] = ts
+    columns["event_date"] = ts.cast(pa.date32())
+    extras, extras_bad = _extras(fields, specs, mapper, rows, with_extras)
+    bad |= extras_bad
+    columns["extras"] = extras
+    return columns, bad
+
+
+def _breaks_contract(columns: dict[str, pa.Array], event_type: pa.Array, limits: Limits) -> np.ndarray:
+    """Rows whose event (``ts`` and extras aside) the contract might refuse: any rule not surely kept."""
+
+    def np_(mask: pa.Array) -> np.ndarray:
+        out: np.ndarray = pc.fill_null(mask, True).to_numpy(zero_copy_only=False)
+        return out
+
+    bad = np_(pc.invert(pc.is_in(event_type, value_set=pa.array(sorted(_CORE_TYPES), pa.string()))))
+    for name in ("event_id", "user_id"):
+        length = pc.utf8_length(columns[name])
+        bad |= np_(pc.or_(pc.less(length, 1), pc.greater(length, _MAX_ID)))
+    for name in ("post_id", "target_user_id", "campaign_id"):
+        bad |= pc.fill_null(pc.greater(pc.utf8_length(columns[name]), _MAX_ID), False).to_numpy(zero_copy_only=False)
+    dwell = columns["dwell_ms"]
+    bad |= pc.fill_null(pc.or_(pc.less(dwell, 0), pc.greater_equal(dwell, _DWELL_LIMIT)), False).to_numpy(
+        zero_copy_only=False
+    )
+    text_bytes = pc.fill_null(pc.binary_length(columns["text"]), 0).to_numpy(zero_copy_only=False)
+    bad |= text_bytes > limits.max_text_bytes
+    for type_name, needs in REQUIRED_BY_TYPE.items():
+        of = pc.fill_null(pc.equal(event_type, type_name), False).to_numpy(zero_copy_only=False)
+        if not of.any():
+            continue
+        for name in needs:
+            bad |= of & np_(pc.equal(columns[name], ""))
+    return bad
+
+
+def _timestamps(
+    fields: _Fields, spec: FieldSpec | None, limits: Limits, rows: np.ndarray
+) -> tuple[pa.Array, np.ndarray]:
+    """(the events' ts at ``rows``, which of them are missing, not an instant, or outside the limits)."""
+    n = len(rows)
+    bad = np.ones(n, dtype=bool)
+    whens: list[dt.datetime | None] = [None] * n
+    if spec is not None:
+        values, doubt = fields.python("ts", spec, rows)
+        for i, value in enumerate(values):
+            if doubt[i] or type(value) not in (str, dt.datetime) or value == "":
+                continue
+            try:
+                when = parse_ts(value)
+            except Rejected:
+                continue
+            if limits.min_ts <= when <= limits.max_ts:
+                whens[i], bad[i] = when, False
+    return pa.array(whens, _TS_TYPE), bad
+
+
+def _extras(
+    fields: _Fields, specs: dict[str, FieldSpec], mapper: Mapper, rows: np.ndarray, with_extras: bool
+) -> tuple[pa.Array, np.ndarray]:
+    """(each event's extras as ``validate`` builds them, rows in doubt): fields the contract lists as extras first."""
+    n = len(rows)
+    bad = np.zeros(n, dtype=bool)
+    named = [(name, spec, False) for name, spec in specs.items() if name not in CONTRACT_FIELDS]
+    if with_extras:
+        named += [(name, spec, True) for name, spec in mapper.source.extras.items()]
+    out: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    for name, spec, keep_list in named:
+        values, doubt = fields.python(name, spec, rows, keep_list=keep_list)
+        bad |= doubt
+        for i, value in enumerate(values):
+            if value is None or (keep_list and value == []):
+                continue
+            if not keep_list and type(value) is not str:  # a contract extra (category) is text or null
+                bad[i] = True
+                continue
+            out[i].append((name, _extra_value(value)))
+    return pa.array(out, pa.map_(pa.string(), pa.string())), bad
+
+
+def mapped_lines_batch(
+    numbers: list[int],
+    raws: list[bytes],
+    where: tuple[str, str],
+    limits: Limits,
+    mapper: Mapper,
+    schema: pa.Schema,
+    per_line: Callable[[list[int]], tuple[pa.RecordBatch, list[int]]],
+) -> pa.RecordBatch:
+    """A chunk of mapped lines as a batch of the parse step's ``schema``, in line order.
+
+    Args:
+        numbers: the lines' numbers in their file.
+        raws: the lines' bytes.
+        where: the file's name and SHA-256.
+        limits: the validator's limits.
+        mapper: the source mapping.
+        schema: the parse step's schema: event columns, then status, detail, raw, source_file, file_sha256, line_no.
+        per_line: the per-line path's batch for the lines at these positions, and the position of each of its rows.
+    """
+    events = pa.schema([*list(schema)[: len(schema) - 6], schema.field("detail")])
+    taken, row_lines, good = map_chunk(raws, mapper, limits, events, SEEN_PREFIX)
+    n, rows = len(row_lines), pa.array(row_lines, pa.int64())
+    line = [
+        pa.nulls(n, pa.string()),
+        good.column("detail"),
+        pa.array(raws, pa.binary()).take(rows),
+        pa.array([where[0]] * n, pa.string()),
+        pa.array([where[1]] * n, pa.string()),
+        pa.array(numbers, pa.int64()).take(rows),
+    ]
+    batch = pa.RecordBatch.from_arrays([*good.columns[:-1], *line], schema=schema)
+    others = np.flatnonzero(~taken)
+    if not len(others):
+        return batch
+    rest, rest_lines = per_line(others.tolist())
+    order = np.argsort(np.concatenate([row_lines, np.asarray(rest_lines, dtype=np.int64)]), kind="stable")
+    return pa.concat_batches([batch, rest]).take(pa.array(order, pa.int64()))
+
+
+def _seen(recs: _Records, mapper: Mapper, prefix: str) -> pa.Array:
+    """Per row, the mapping's paths its record holds as hex bits after ``prefix`` (a good row's ``detail``)."""
+    bits = [0] * recs.n
+    for i, path in enumerate(mapper.paths):
+        for row in np.flatnonzero(recs.present(path)).tolist():
+            bits[row] |= 1 << i
+    distinct, index = np.unique(np.array(bits, dtype=object), return_inverse=True)
+    texts = pa.array([f"{prefix}{b:x}" for b in distinct], pa.string())
+    return texts.take(pa.array(index.astype(np.int64)))
