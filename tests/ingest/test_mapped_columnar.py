@@ -22,8 +22,8 @@ from tests.ingest.test_columnar_parse import typed
 
 from socialflywheel.config.sources import compile_path
 from socialflywheel.ingest.landing import LandingFile
-from socialflywheel.ingest.lines import PARSED_ARROW, SEEN_PREFIX, file_batches
-from socialflywheel.ingest.mapped_batch import map_chunk
+from socialflywheel.ingest.lines import PARSED_ARROW, file_batches
+from socialflywheel.ingest.mapped_batch import SEEN_PREFIX, map_chunk
 from socialflywheel.ingest.mapping import Mapper, load_source, source_names
 from socialflywheel.ingest.parse import Limits
 

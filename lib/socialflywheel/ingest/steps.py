@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from socialflywheel.ingest.lines import SEEN_PREFIX, LandingParseError
+from socialflywheel.ingest.lines import LandingParseError
+from socialflywheel.ingest.mapped_batch import SEEN_PREFIX
 from socialflywheel.ingest.mapping import Mapper, load_source, record_fields
 
 if TYPE_CHECKING:
