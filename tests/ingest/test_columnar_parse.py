@@ -69,9 +69,10 @@ def line(**change: Any) -> bytes:
     return json.dumps({k: v for k, v in event.items() if v is not ...}, ensure_ascii=False).encode()
 
 
-plain_ts = st.datetimes(
-    min_value=dt.datetime(2014, 6, 1), max_value=dt.datetime(2030, 6, 1), timezones=st.just(dt.UTC)
-).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))
+plain_ts = st.tuples(
+    st.datetimes(min_value=dt.datetime(2014, 6, 1), max_value=dt.datetime(2030, 6, 1), timezones=st.just(dt.UTC)),
+    st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+).map(lambda d: d[0].isoformat(timespec=d[1]).replace("+00:00", "Z"))
 odd_ts = st.sampled_from(
     [
         "2026-02-29T00:00:00Z",
@@ -84,6 +85,14 @@ odd_ts = st.sampled_from(
         "2026-10-01T12:00:05",
         "2026-10-01T12:00:05+02:00",
         "2026-10-01T12:00:05.5Z",
+        "2026-10-01T12:00:05.1234Z",
+        "2026-10-01T12:00:05.1234567Z",
+        "2026-02-29T00:00:00.000Z",
+        "2026-10-01T12:00:60.000Z",
+        "2026-10-01T12:00:05.999999Z",
+        "2026-10-01T12:00:05.000+00:00",
+        "2026-10-01T12:00:05.00aZ",
+        "2029-12-31T23:59:59.999999Z",
         "2026-10-01 12:00:05Z",
         "２０２６-10-01T12:00:05Z",
         "2026-10-01T12:00:05Z\n",
@@ -215,13 +224,15 @@ def test_parts_of_a_file_parse_the_same_both_ways() -> None:
 
 def test_the_columnar_path_takes_plain_lines() -> None:
     """Not vacuous: the columnar path itself takes valid lines with a plain UTC ts, and leaves the odd ones."""
-    lines = [line(event_id=f"e{i}", ts=f"2026-10-{i % 28 + 1:02d}T12:00:05Z") for i in range(50)]
+    fractions = ["", ".250", ".000001"]  # seconds, milli- and microseconds: all three plain spellings
+    lines = [line(event_id=f"e{i}", ts=f"2026-10-{i % 28 + 1:02d}T12:00:05{fractions[i % 3]}Z") for i in range(50)]
     lines += [line(category="sports"), line(ts="2026-10-01T12:00:05+00:00"), line(post_id=""), b"nope"]
     lines += [line(category="a", other="b"), line(text="x" * 65), line(ts="2026-02-29T00:00:00Z")]
     taken, events = columnar.accept_chunk(lines, LIMITS, _EVENT_ARROW)
     assert taken.tolist() == list(range(51))
     assert events.num_rows == 51
     assert events.column("extras")[50].as_py() == [("category", "sports")]
+    assert [t.microsecond for t in events.column("ts").to_pylist()[:3]] == [0, 250_000, 1]
     same_both_ways(b"\n".join(lines))
 
 

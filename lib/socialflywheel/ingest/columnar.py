@@ -4,9 +4,9 @@ It takes the very decoder of :mod:`socialflywheel.ingest.fastparse` over every l
 records into Arrow columns without a Python row per line, and does ``fast_event``'s checks (the event type's
 required fields, the timestamp's instant and range, the text's bytes, the extras) with Arrow compute on whole
 columns. Like ``fast_event`` it only ever *accepts*, and more narrowly: a ``ts`` other than the plain UTC spelling
-``YYYY-MM-DDTHH:MM:SSZ``, a line starting with a byte order mark, more than one extra field, any doubt at all, and the
-line is left to the per-line path, which gives today's row for it. An accepted line's values are those
-``fast_event`` gives for it, which the per-line differential test holds to ``parse_line``'s.
+``YYYY-MM-DDTHH:MM:SS[.fff|.ffffff]Z``, a line starting with a byte order mark, more than one extra field, any
+doubt at all, and the line is left to the per-line path, which gives today's row for it. An accepted line's values
+are those ``fast_event`` gives for it, which the per-line differential test holds to ``parse_line``'s.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ from socialflywheel.ingest.parse import CONTRACT_FIELDS, Limits, _extra_value
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # The one ts spelling taken here (what the simulator and most producers write): ASCII digits at fixed places.
-_PLAIN_UTC = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
-_PLAIN_UTC_BYTES = 20
+_PLAIN_UTC = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+# (bytes, pattern, fraction digits): whole seconds, milliseconds (what the simulator writes), microseconds.
+_SPELLINGS = tuple(
+    (20 + (f + 1 if f else 0), _PLAIN_UTC + (rf"\.[0-9]{{{f}}}" if f else "") + "Z$", f) for f in (0, 3, 6)
+)
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US_PER_DAY = 86_400_000_000
@@ -37,7 +40,7 @@ _TS_TYPE = pa.timestamp("us", tz="UTC")
 _FIELDS = [*CONTRACT_FIELDS, *_EXTRA_NAMES]
 
 
-def _micros(when: dt.datetime) -> int:
+def micros_of(when: dt.datetime) -> int:
     """An aware datetime as microseconds since the epoch (exact: integer arithmetic on timedeltas)."""
     return (when - _EPOCH) // dt.timedelta(microseconds=1)
 
@@ -60,18 +63,35 @@ def _needs_missing(columns: dict[str, pa.Array]) -> np.ndarray:
 def _timestamps(ts: list[Any], limits: Limits) -> tuple[pa.Array, np.ndarray]:
     """(ts as microseconds since the epoch, rows whose ts is not a plain UTC spelling of an instant inside the limits).
 
-    The plain spelling has its digits at fixed places, so they are read as numbers on the text's bytes at once, and
-    the date checked as ``datetime.fromisoformat`` checks it (month, day of that month, hour, minute, second < 60).
+    A plain spelling (``...:SSZ``, ``...:SS.fffZ`` or ``...:SS.ffffffZ``) has its digits at fixed places, so they are
+    read as numbers on the text's bytes at once, and the date checked as ``datetime.fromisoformat`` checks it
+    (month, day of that month, hour, minute, second < 60); the fraction is milli- or microseconds, as it reads them.
     """
-    n = len(ts)
-    text = pa.array([t if type(t) is str else None for t in ts], pa.string())
-    plain = pc.and_(pc.equal(pc.binary_length(text), _PLAIN_UTC_BYTES), pc.match_substring_regex(text, _PLAIN_UTC))
-    plain_rows = np.flatnonzero(pc.fill_null(plain, False).to_numpy(zero_copy_only=False))
-    spelled = pc.take(text, pa.array(plain_rows, pa.int64()))
+    micros, good = utc_micros(pa.array([t if type(t) is str else None for t in ts], pa.string()))
+    good &= (micros >= micros_of(limits.min_ts)) & (micros <= micros_of(limits.max_ts))
+    return pa.array(micros, pa.int64()), ~good
+
+
+def utc_micros(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(microseconds since the epoch, which texts are a plain UTC spelling of an instant) of a string column."""
+    n = len(text)
+    micros = np.zeros(n, dtype=np.int64)
+    good = np.zeros(n, dtype=bool)
+    length = pc.binary_length(text)
+    for size, pattern, fraction in _SPELLINGS:
+        plain = pc.and_(pc.equal(length, size), pc.match_substring_regex(text, pattern))
+        rows = np.flatnonzero(pc.fill_null(plain, False).to_numpy(zero_copy_only=False))
+        if len(rows):
+            micros[rows], good[rows] = _plain_micros(pc.take(text, pa.array(rows, pa.int64())), size, fraction)
+    return micros, good
+
+
+def _plain_micros(spelled: pa.Array, size: int, fraction: int) -> tuple[np.ndarray, np.ndarray]:
+    """(microseconds since the epoch, valid) of texts all ``size`` bytes: ``YYYY-MM-DDTHH:MM:SS[.fraction digits]Z``."""
     _, offsets, chars = spelled.buffers()
     start = int(np.frombuffer(offsets, dtype=np.int32)[spelled.offset]) if len(spelled) else 0
-    data = np.frombuffer(chars or b"", dtype=np.uint8)[start : start + _PLAIN_UTC_BYTES * len(spelled)]
-    digits = data.reshape(len(spelled), _PLAIN_UTC_BYTES).astype(np.int64) - ord("0")
+    data = np.frombuffer(chars or b"", dtype=np.uint8)[start : start + size * len(spelled)]
+    digits = data.reshape(len(spelled), size).astype(np.int64) - ord("0")
 
     def number(first: int, last: int) -> np.ndarray:
         value = np.zeros(len(spelled), dtype=np.int64)
@@ -81,6 +101,7 @@ def _timestamps(ts: list[Any], limits: Limits) -> tuple[pa.Array, np.ndarray]:
 
     year, month, day = number(0, 4), number(5, 7), number(8, 10)
     hour, minute, second = number(11, 13), number(14, 16), number(17, 19)
+    part = number(20, 20 + fraction) * (10 ** (6 - fraction)) if fraction else 0
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
     valid = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
@@ -91,12 +112,8 @@ def _timestamps(ts: list[Any], limits: Limits) -> tuple[pa.Array, np.ndarray]:
     yoe = y - era * 400
     doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
     days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
-    micros = np.zeros(n, dtype=np.int64)
-    micros[plain_rows] = ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000
-    good = np.zeros(n, dtype=bool)
-    good[plain_rows] = valid
-    good &= (micros >= _micros(limits.min_ts)) & (micros <= _micros(limits.max_ts))
-    return pa.array(micros, pa.int64()), ~good
+    micros = ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + part
+    return micros, valid
 
 
 def _extras(values: dict[str, list[Any]], n: int, extras_type: pa.DataType) -> tuple[pa.Array, np.ndarray]:

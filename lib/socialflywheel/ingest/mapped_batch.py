@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialflywheel.config.sources import KEEP, FieldSpec
+from socialflywheel.ingest.columnar import micros_of, utc_micros
 from socialflywheel.ingest.mapping import Mapper
 from socialflywheel.ingest.mapping_columnar import _Fields, _holds, _Records, decodable, read_records
 from socialflywheel.ingest.parse import CONTRACT_FIELDS, REQUIRED_BY_TYPE, Limits, Rejected, _extra_value, parse_ts
@@ -26,6 +27,8 @@ _DWELL_LIMIT = 4611686018427387904
 SEEN_PREFIX = "paths seen:"
 """A mapped event's ``detail`` (null for contract lines): the mapping's paths its record held, as hex bits."""
 _NULL_TYPES = {"dwell_ms": pa.int64(), "hashtags": pa.list_(pa.string())}
+_EXTRAS_TYPE = pa.map_(pa.string(), pa.string())
+_EPOCH_LIMIT = 253_402_300_800_000_000  # microseconds from 1970 to year 10000: no datetime lies beyond
 _CORE_TYPES = frozenset(REQUIRED_BY_TYPE) | {"search"}
 
 
@@ -166,48 +169,98 @@ def _breaks_contract(columns: dict[str, pa.Array], event_type: pa.Array, limits:
     return bad
 
 
+_EPOCH_SCALE = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
+
+
 def _timestamps(
     fields: _Fields, spec: FieldSpec | None, limits: Limits, rows: np.ndarray
 ) -> tuple[pa.Array, np.ndarray]:
-    """(the events' ts at ``rows``, which of them are missing, not an instant, or outside the limits)."""
+    """(the events' ts at ``rows``, which of them are missing, not an instant, or outside the limits).
+
+    A ts read from one path, in ISO 8601 or epoch numbers, is read as a column; what that leaves undecided (another
+    spelling, a value map, a default) is read by the mapping's own functions, value by value.
+    """
     n = len(rows)
-    bad = np.ones(n, dtype=bool)
-    whens: list[dt.datetime | None] = [None] * n
-    if spec is not None:
-        values, doubt = fields.python("ts", spec, rows)
-        for i, value in enumerate(values):
-            if doubt[i] or type(value) not in (str, dt.datetime) or value == "":
-                continue
-            try:
-                when = parse_ts(value)
-            except Rejected:
-                continue
-            if limits.min_ts <= when <= limits.max_ts:
-                whens[i], bad[i] = when, False
-    return pa.array(whens, _TS_TYPE), bad
+    micros, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    if spec is None:
+        return pa.nulls(n, _TS_TYPE), np.ones(n, dtype=bool)
+    plain = isinstance(spec.path, str) and spec.default is None and spec.map is None and spec.transform is None
+    if plain and spec.format in ("iso8601", *_EPOCH_SCALE):
+        column = fields.recs.first(str(spec.path)).take(pa.array(rows, pa.int64()))
+        if spec.format == "iso8601" and pa.types.is_string(column.type):
+            micros, known = utc_micros(column)
+        elif spec.format in _EPOCH_SCALE and pa.types.is_integer(column.type):
+            scale = _EPOCH_SCALE[spec.format]
+            value = pc.fill_null(column, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            known = pc.is_valid(column).to_numpy(zero_copy_only=False) & (np.abs(value) <= _EPOCH_LIMIT // scale)
+            micros = np.where(known, value, 0) * scale
+    rest = np.flatnonzero(~known)  # the mapping's own reading, value by value
+    values, doubt = fields.python("ts", spec, rows[rest])
+    for i, value, unsure in zip(rest.tolist(), values, doubt.tolist(), strict=True):
+        if unsure or type(value) not in (str, dt.datetime) or value == "":
+            continue
+        try:
+            micros[i], known[i] = micros_of(parse_ts(value)), True
+        except Rejected:
+            continue
+    known &= (micros >= micros_of(limits.min_ts)) & (micros <= micros_of(limits.max_ts))
+    ts = pa.array(micros, pa.int64(), mask=~known).cast(_TS_TYPE)
+    return ts, ~known
 
 
 def _extras(
     fields: _Fields, specs: dict[str, FieldSpec], mapper: Mapper, rows: np.ndarray, with_extras: bool
 ) -> tuple[pa.Array, np.ndarray]:
-    """(each event's extras as ``validate`` builds them, rows in doubt): fields the contract lists as extras first."""
+    """(each event's extras as ``validate`` builds them, rows in doubt): fields the contract lists as extras first.
+
+    Each extra is a text column (null where the event has none); a row's entries are its non-null ones, in order.
+    """
     n = len(rows)
     bad = np.zeros(n, dtype=bool)
     named = [(name, spec, False) for name, spec in specs.items() if name not in CONTRACT_FIELDS]
     if with_extras:
         named += [(name, spec, True) for name, spec in mapper.source.extras.items()]
-    out: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    if not named:
+        return pa.array([[]] * n, _EXTRAS_TYPE), bad
+    columns = []
     for name, spec, keep_list in named:
-        values, doubt = fields.python(name, spec, rows, keep_list=keep_list)
-        bad |= doubt
-        for i, value in enumerate(values):
-            if value is None or (keep_list and value == []):
-                continue
-            if not keep_list and type(value) is not str:  # a contract extra (category) is text or null
-                bad[i] = True
-                continue
-            out[i].append((name, _extra_value(value)))
-    return pa.array(out, pa.map_(pa.string(), pa.string())), bad
+        column = _plain_extra(fields, spec, rows, keep_list)
+        if column is None:
+            values, doubt = fields.python(name, spec, rows, keep_list=keep_list)
+            bad |= doubt
+            text: list[str | None] = [None] * n
+            for i, value in enumerate(values):
+                if value is None or (keep_list and value == []):
+                    continue
+                if not keep_list and type(value) is not str:  # a contract extra (category) is text or null
+                    bad[i] = True
+                    continue
+                text[i] = _extra_value(value)
+            column = pa.array(text, pa.string())
+        columns.append(column)
+    given = np.stack([pc.is_valid(c).to_numpy(zero_copy_only=False) for c in columns], axis=1)  # rows x extras
+    at = np.flatnonzero(given.ravel())  # row-major: each row's entries in the extras' order
+    keys = pa.array([name for name, _, _ in named], pa.string()).take(pa.array(at % len(named), pa.int64()))
+    items = pa.concat_arrays(columns).take(pa.array((at % len(named)) * n + at // len(named), pa.int64()))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(given.sum(axis=1))]), pa.int32())
+    return pa.MapArray.from_arrays(offsets, keys, items, type=_EXTRAS_TYPE), bad
+
+
+def _plain_extra(fields: _Fields, spec: FieldSpec, rows: np.ndarray, keep_list: bool) -> pa.Array | None:
+    """An extra read from one path of text (a source's own extra: of integers or booleans too) as a text column.
+
+    None where it is not that plain (the mapping's own functions make it, value by value).
+    """
+    if not isinstance(spec.path, str) or any(
+        v is not None for v in (spec.default, spec.map, spec.transform, spec.format)
+    ):
+        return None
+    _, values, fanned = fields.recs.walk(spec.path)
+    t = values.type
+    scalar = keep_list and (pa.types.is_integer(t) or pa.types.is_boolean(t))
+    if fanned or not (pa.types.is_string(t) or pa.types.is_null(t) or scalar):
+        return None  # lists and the rest: their JSON spelling, value by value
+    return fields.recs.first(spec.path).take(pa.array(rows, pa.int64())).cast(pa.string())
 
 
 def mapped_lines_batch(

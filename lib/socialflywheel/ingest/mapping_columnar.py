@@ -109,6 +109,7 @@ class _Opaque:
 
 
 OPAQUE = _Opaque()
+_NO_VALUES: list[Any] = []  # a fanned path's value where a record has none (read, never changed)
 
 
 def opaque(value: object) -> bool:
@@ -191,11 +192,16 @@ class _Records:
             t = values.type
             inner = t.value_type if pa.types.is_list(t) else t
             items = values.to_pylist() if any(kind(inner) for kind in _PLAIN) else [OPAQUE] * len(values)
-            out: list[Any] = [[] for _ in range(self.n)] if fanned else [None] * self.n
-            for row, value in zip(rows.tolist(), items, strict=True):
-                if fanned:
-                    out[row].append(value)
-                else:
+            out: list[Any]
+            if fanned:  # rows ascend: each row's values are one run; a row with none shares one empty list
+                out = [_NO_VALUES] * self.n
+                ends = [*(np.flatnonzero(np.diff(rows)) + 1).tolist(), len(rows)]
+                for start, end in zip([0, *ends[:-1]], ends, strict=True):
+                    if end > start:
+                        out[int(rows[start])] = items[start:end]
+            else:
+                out = [None] * self.n
+                for row, value in zip(rows.tolist(), items, strict=True):
                     out[row] = value
             self._py[path] = out
         return self._py[path]
@@ -249,6 +255,11 @@ class _Fields:
         full = self.arrow(name, spec)
         if full is not None:
             return full[0].take(pa.array(rows, pa.int64())), full[1][rows]
+        if spec.const is not None:  # one value for every row
+            values, doubt = self.python(name, spec, np.zeros(1, dtype=np.int64))
+            doubt = np.repeat(doubt, len(rows))
+            column = _from_python(name, values, doubt[:1].copy())
+            return column.take(pa.array(np.zeros(len(rows), dtype=np.int64))), doubt
         values, doubt = self.python(name, spec, rows)
         doubt = doubt.copy()
         return _from_python(name, values, doubt), doubt
@@ -257,6 +268,9 @@ class _Fields:
         """(the field's column over all rows, rows in doubt) where Arrow makes it whole; None where it does not."""
         key = (name, spec.model_dump_json())
         if key not in self._arrow:
+            if name == "hashtags" and (tags := self._text_list(spec)) is not None:
+                self._arrow[key] = tags, np.zeros(self.recs.n, dtype=bool)
+                return self._arrow[key]
             if finisher(name, spec) is not None:
                 return None
             doubt = np.zeros(self.recs.n, dtype=bool)
@@ -267,6 +281,29 @@ class _Fields:
             else:
                 return None
         return self._arrow[key]
+
+    def _text_list(self, spec: FieldSpec) -> pa.Array | None:
+        """A list field read from one path of text (fanned out, or a list of text read whole), as a list column.
+
+        As the per-line mapper has it: no value (or an empty list) is null. None where it is not that plain.
+        """
+        if not isinstance(spec.path, str) or any(
+            v is not None for v in (spec.default, spec.map, spec.transform, spec.format)
+        ):
+            return None
+        rows, values, fanned = self.recs.walk(spec.path)
+        if not fanned:
+            if not pa.types.is_list(values.type) or not pa.types.is_string(values.type.value_type):
+                return None
+            if pc.list_flatten(values).null_count:  # a null item: the contract refuses the list
+                return None
+            rows, values = rows[pc.list_parent_indices(values).to_numpy()], pc.list_flatten(values)
+        elif not pa.types.is_string(values.type):
+            return None
+        counts = np.bincount(rows, minlength=self.recs.n)
+        offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+        lists = pa.ListArray.from_arrays(offsets, values.cast(pa.string()), mask=pa.array(counts == 0))
+        return lists
 
     def _template(self, template: str, doubt: np.ndarray) -> pa.Array | None:
         """A template filled with Arrow where its slots hold text or integers and it needs no trimming."""
