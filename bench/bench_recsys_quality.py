@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="recsys_quality", help="results name: bench/results/<out>.json")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     p.add_argument("--work", type=Path, default=None, help="work folder (kept; default: a temporary one)")
+    p.add_argument("--set", nargs="*", default=[], help="more train overrides (key=value), after each data set's own")
     a = p.parse_args(argv)
     work = a.work or Path(tempfile.mkdtemp(prefix="recsys-quality-"))
     rows: list[dict[str, Any]] = []
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             lake_root, overrides = build_movielens_user_path(work / "movielens-user-path"), MOVIELENS
         else:
             lake_root, overrides = build_movielens_lake(work / "movielens"), MOVIELENS
+        overrides = (*overrides, *a.set)
         runs = quality_runs(lake_root, work / f"{dataset}-runs", seeds=a.seeds, overrides=overrides)
         rows += table_rows(dataset, runs)
         gains = [r["holdout_recall_at_50"] - r["best_baseline_recall_at_50"] for r in runs]
