@@ -143,3 +143,11 @@ def test_fixture_lines_repeated_with_their_fields_as_numbers_parse_the_same() ->
             if key in record:
                 out.append(json.dumps({**record, key: change}).encode())
     same_both_ways(b"\n".join(out), "twitter-v2")
+
+
+@pytest.mark.parametrize("depth", [10, 399, 400, 401, 990, 996, 999, 1000, 1005, 3000])
+def test_nesting_near_the_recursion_limit_parses_the_same_both_ways(depth: int) -> None:
+    """A field the mapping never reads, nested near Python's recursion limit: refused or taken alike both ways."""
+    record = json.loads((FIXTURES / "twitter-v2.jsonl").read_bytes().splitlines()[0])
+    raw = json.dumps(record).encode()[:-1] + b', "deep": ' + b"[" * depth + b"]" * depth + b"}"
+    same_both_ways(raw + b"\n" + json.dumps(record).encode(), "twitter-v2")

@@ -36,6 +36,7 @@ class _Object(msgspec.Struct):
 
 
 _OBJECT = msgspec.json.Decoder(_Object)
+_MAX_BRACKETS = 400
 
 
 def supported(mapper: Mapper) -> bool:
@@ -58,6 +59,10 @@ def decodable(lines: Sequence[bytes], limits: Limits) -> np.ndarray:
     ok = np.zeros(len(lines), dtype=bool)
     for i, line in enumerate(lines):
         if len(line) > limits.max_line_bytes or line[:1] != b"{":
+            continue
+        # Nesting near Python's recursion limit is refused by the per-line decoder at a depth that depends on its
+        # own stack: a line that could nest that deep is left to it (brackets in strings count too: only safer).
+        if line.count(b"[") + line.count(b"{") > _MAX_BRACKETS:
             continue
         try:
             _OBJECT.decode(line)
