@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 
 from socialflywheel.config.sources import KEEP, FieldSpec
 from socialflywheel.ingest.columnar import micros_of, utc_micros
+from socialflywheel.ingest.mapped_fields import Fields
 from socialflywheel.ingest.mapping import Mapper
-from socialflywheel.ingest.mapping_columnar import _Fields, _holds, _Records, decodable, read_records
+from socialflywheel.ingest.mapping_columnar import Records, decodable, holds, read_records
 from socialflywheel.ingest.parse import CONTRACT_FIELDS, REQUIRED_BY_TYPE, Limits, Rejected, _extra_value, parse_ts
 
 _TS_TYPE = pa.timestamp("us", tz="UTC")
@@ -51,7 +52,7 @@ def map_chunk(
     ok = np.flatnonzero(decodable(lines, limits))
     row_lines, batches = [], []
     for where, records in read_records([lines[i] for i in ok.tolist()]):
-        good, rows, batch = _map_piece(_Records(records), mapper, limits, schema, seen_prefix)
+        good, rows, batch = _map_piece(Records(records), mapper, limits, schema, seen_prefix)
         taken[ok[where[good]]] = True
         row_lines.append(ok[where[rows]])
         batches.append(batch)
@@ -65,17 +66,17 @@ def _empty(schema: pa.Schema) -> pa.RecordBatch:
 
 
 def _map_piece(
-    recs: _Records, mapper: Mapper, limits: Limits, schema: pa.Schema, seen_prefix: str
+    recs: Records, mapper: Mapper, limits: Limits, schema: pa.Schema, seen_prefix: str
 ) -> tuple[np.ndarray, np.ndarray, pa.RecordBatch]:
     """(rows of the piece taken, the piece row of each event row, the event rows) for one piece of records."""
     source, n = mapper.source, recs.n
-    fields = _Fields(recs)
+    fields = Fields(recs)
     active, produced, refused = np.ones(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     groups: list[tuple[np.ndarray, np.ndarray, dict[str, pa.Array]]] = []
     for rule in source.rules:
         takes = active.copy()
         for cond in rule.when:
-            takes &= _holds(recs, cond)
+            takes &= holds(recs, cond)
         if rule.skip:  # refuses a record it takes unless an earlier rule made events of it; either way, stops
             refused |= takes & ~produced
             active &= ~takes
@@ -105,7 +106,7 @@ def _map_piece(
 
 
 def _event_columns(
-    fields: _Fields, specs: dict[str, FieldSpec], mapper: Mapper, limits: Limits, rows: np.ndarray, *, with_extras: bool
+    fields: Fields, specs: dict[str, FieldSpec], mapper: Mapper, limits: Limits, rows: np.ndarray, *, with_extras: bool
 ) -> tuple[dict[str, pa.Array], np.ndarray]:
     """(an emitted event's columns at ``rows``, which of them the per-line path might not take as built here)."""
     n = len(rows)
@@ -173,7 +174,7 @@ _EPOCH_SCALE = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
 
 
 def _timestamps(
-    fields: _Fields, spec: FieldSpec | None, limits: Limits, rows: np.ndarray
+    fields: Fields, spec: FieldSpec | None, limits: Limits, rows: np.ndarray
 ) -> tuple[pa.Array, np.ndarray]:
     """(the events' ts at ``rows``, which of them are missing, not an instant, or outside the limits).
 
@@ -209,7 +210,7 @@ def _timestamps(
 
 
 def _extras(
-    fields: _Fields, specs: dict[str, FieldSpec], mapper: Mapper, rows: np.ndarray, with_extras: bool
+    fields: Fields, specs: dict[str, FieldSpec], mapper: Mapper, rows: np.ndarray, with_extras: bool
 ) -> tuple[pa.Array, np.ndarray]:
     """(each event's extras as ``validate`` builds them, rows in doubt): fields the contract lists as extras first.
 
@@ -246,7 +247,7 @@ def _extras(
     return pa.MapArray.from_arrays(offsets, keys, items, type=_EXTRAS_TYPE), bad
 
 
-def _plain_extra(fields: _Fields, spec: FieldSpec, rows: np.ndarray, keep_list: bool) -> pa.Array | None:
+def _plain_extra(fields: Fields, spec: FieldSpec, rows: np.ndarray, keep_list: bool) -> pa.Array | None:
     """An extra read from one path of text (a source's own extra: of integers or booleans too) as a text column.
 
     None where it is not that plain (the mapping's own functions make it, value by value).
@@ -303,7 +304,7 @@ def mapped_lines_batch(
     return pa.concat_batches([batch, rest]).take(pa.array(order, pa.int64()))
 
 
-def _seen(recs: _Records, mapper: Mapper, prefix: str) -> pa.Array:
+def _seen(recs: Records, mapper: Mapper, prefix: str) -> pa.Array:
     """Per row, the mapping's paths its record holds as hex bits after ``prefix`` (a good row's ``detail``)."""
     bits = [0] * recs.n
     for i, path in enumerate(mapper.paths):
