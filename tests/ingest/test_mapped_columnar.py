@@ -23,7 +23,7 @@ from tests.ingest.test_columnar_parse import typed
 from socialflywheel.config.sources import compile_path
 from socialflywheel.ingest.landing import LandingFile
 from socialflywheel.ingest.lines import PARSED_ARROW, file_batches
-from socialflywheel.ingest.mapped_batch import SEEN_PREFIX, map_chunk
+from socialflywheel.ingest.mapped_batch import map_chunk
 from socialflywheel.ingest.mapping import Mapper, load_source, source_names
 from socialflywheel.ingest.parse import Limits
 
@@ -55,7 +55,7 @@ def test_each_profile_fixture_parses_the_same_both_ways_and_is_taken_columnar(so
     content = (FIXTURES / f"{source}.jsonl").read_bytes()
     same_both_ways(content, source)
     lines = [ln for ln in content.splitlines() if ln.strip()]
-    taken, _, _ = map_chunk(lines, Mapper(load_source(source)), LIMITS, EVENTS, SEEN_PREFIX)
+    taken, _, _ = map_chunk(lines, Mapper(load_source(source)), LIMITS, EVENTS)
     exact = batches(content, source, columnar=False)[0].to_pylist()
     refused = {r["line_no"] for r in exact if r["status"] is not None}
     good = [i for i in range(len(lines)) if i + 1 not in refused]

@@ -36,7 +36,7 @@ _SPELLINGS = tuple(
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US_PER_DAY = 86_400_000_000
-_TS_TYPE = pa.timestamp("us", tz="UTC")
+TS_TYPE = pa.timestamp("us", tz="UTC")
 _FIELDS = [*CONTRACT_FIELDS, *_EXTRA_NAMES]
 
 
@@ -164,7 +164,7 @@ def _decode_chunk(
 ) -> tuple[np.ndarray, np.ndarray, pa.RecordBatch]:
     """(positions of the lines decoded, which of them are taken, the decoded lines' event columns)."""
     if limits.min_ts.tzinfo is None or limits.max_ts.tzinfo is None:  # only aware limits compare as fast_event does
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), _empty(schema)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), empty_batch(schema)
     decode = _decoder().decode
     max_line = limits.max_line_bytes
     records: list[Any] = []
@@ -186,14 +186,15 @@ def _decode_chunk(
     doubt |= text_bytes > limits.max_text_bytes
     arrays["extras"], extra_doubt = _extras(values, n, schema.field("extras").type)
     doubt |= extra_doubt
-    arrays["ts"] = micros.cast(_TS_TYPE)
+    arrays["ts"] = micros.cast(TS_TYPE)
     day = np.floor_divide(micros.to_numpy(), _US_PER_DAY).astype(np.int32)
     arrays["event_date"] = pa.array(day, pa.int32()).cast(pa.date32())
     batch = pa.RecordBatch.from_arrays([arrays[name] for name in schema.names], schema=schema)
     return np.asarray(where, dtype=np.int64), ~doubt, batch
 
 
-def _empty(schema: pa.Schema) -> pa.RecordBatch:
+def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    """A batch of ``schema`` with no rows."""
     return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
 
 
@@ -205,15 +206,32 @@ def with_line_columns(
     rel: str,
     sha: str,
     schema: pa.Schema,
+    detail: pa.Array | None = None,
 ) -> pa.RecordBatch:
-    """The rows of ``schema`` of the lines at positions ``taken`` (ascending): events, raw bytes, file and number."""
+    """The rows of ``schema`` of the lines at positions ``taken``: events, raw bytes, file and number.
+
+    ``taken`` ascends; a line may give several rows (a mapped record's events). ``detail`` is each row's (null
+    without it).
+    """
     n = len(taken)
     raw, number = pa.array(raws, pa.binary()), pa.array(numbers, pa.int64())
-    if n != len(raws):  # else every line is a row, in order
+    if n != len(raws) or not np.array_equal(taken, np.arange(n)):  # else every line is a row, in order
         rows = pa.array(taken, pa.int64())
         raw, number = raw.take(rows), number.take(rows)
-    line = [pa.nulls(n, pa.string()), pa.nulls(n, pa.string()), raw, pa.array([rel] * n), pa.array([sha] * n), number]
+    detail = pa.nulls(n, pa.string()) if detail is None else detail
+    line = [pa.nulls(n, pa.string()), detail, raw, pa.array([rel] * n), pa.array([sha] * n), number]
     return pa.RecordBatch.from_arrays([*events.columns, *line], schema=schema)
+
+
+def in_line_order(
+    batch: pa.RecordBatch, lines: np.ndarray, rest: pa.RecordBatch, rest_lines: np.ndarray
+) -> pa.RecordBatch:
+    """Two batches' rows merged in the order of their lines (``lines``, ``rest_lines``: each row's line position).
+
+    A line's rows all come from one of the two, in their order there.
+    """
+    order = np.argsort(np.concatenate([lines, np.asarray(rest_lines, dtype=np.int64)]), kind="stable")
+    return pa.concat_batches([batch, rest]).take(pa.array(order, pa.int64()))
 
 
 def chunk_batch(
@@ -249,10 +267,7 @@ def chunk_batch(
     # One take puts the taken rows (of the decoded ones) and the per-line rows of the others in line order.
     at = decoded[taken]
     others = np.setdiff1d(np.arange(len(raws)), at, assume_unique=True)
-    order = np.empty(len(raws), dtype=np.int64)
-    order[at] = np.flatnonzero(taken)
-    order[others] = len(decoded) + np.arange(len(others))
-    return pa.concat_batches([good, per_line(others.tolist())]).take(pa.array(order))
+    return in_line_order(good.filter(pa.array(taken)), at, per_line(others.tolist()), others)
 
 
 def json_lines(

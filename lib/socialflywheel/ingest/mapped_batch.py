@@ -16,25 +16,43 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialflywheel.config.sources import KEEP, FieldSpec
-from socialflywheel.ingest.columnar import micros_of, utc_micros
+from socialflywheel.ingest.columnar import (
+    TS_TYPE,
+    empty_batch,
+    in_line_order,
+    micros_of,
+    utc_micros,
+    with_line_columns,
+)
 from socialflywheel.ingest.mapped_fields import Fields
 from socialflywheel.ingest.mapping import Mapper
 from socialflywheel.ingest.mapping_columnar import Records, decodable, holds, read_records
-from socialflywheel.ingest.parse import CONTRACT_FIELDS, REQUIRED_BY_TYPE, Limits, Rejected, _extra_value, parse_ts
+from socialflywheel.ingest.parse import (
+    _SCHEMA,
+    CONTRACT_FIELDS,
+    REQUIRED,
+    REQUIRED_BY_TYPE,
+    Limits,
+    Rejected,
+    _extra_value,
+    parse_ts,
+)
 
-_TS_TYPE = pa.timestamp("us", tz="UTC")
-_MAX_ID = 256
-_DWELL_LIMIT = 4611686018427387904
 SEEN_PREFIX = "paths seen:"
 """A mapped event's ``detail`` (null for contract lines): the mapping's paths its record held, as hex bits."""
 _NULL_TYPES = {"dwell_ms": pa.int64(), "hashtags": pa.list_(pa.string())}
 _EXTRAS_TYPE = pa.map_(pa.string(), pa.string())
 _EPOCH_LIMIT = 253_402_300_800_000_000  # microseconds from 1970 to year 10000: no datetime lies beyond
-_CORE_TYPES = frozenset(REQUIRED_BY_TYPE) | {"search"}
+# What the contract says of each field beyond its type (the columns are built in their types): read from the schema,
+# so a rule added there is checked here too, or fails loudly here.
+_PROPS = _SCHEMA["properties"]
+_CHECKED = {"type", "description", "enum", "items", "minLength", "maxLength", "minimum", "exclusiveMaximum"}
+if _unknown := {k for name in CONTRACT_FIELDS for k in _PROPS[name]} - _CHECKED:
+    raise ValueError(f"contract keywords {sorted(_unknown)} have no columnar check for mapped events")
 
 
 def map_chunk(
-    lines: Sequence[bytes], mapper: Mapper, limits: Limits, schema: pa.Schema, seen_prefix: str
+    lines: Sequence[bytes], mapper: Mapper, limits: Limits, schema: pa.Schema
 ) -> tuple[np.ndarray, np.ndarray, pa.RecordBatch]:
     """The lines of a chunk taken here, and their rows.
 
@@ -42,8 +60,7 @@ def map_chunk(
         lines: the chunk's raw lines, in order.
         mapper: the source mapping.
         limits: the validator's limits.
-        schema: the event columns of a parsed row, then ``detail``.
-        seen_prefix: what starts a good row's detail (the paths its record held follow, as hex bits).
+        schema: the event columns of a parsed row, then ``detail`` (:data:`SEEN_PREFIX` and the paths seen).
 
     Returns:
         (which lines are taken, the line of each row (ascending), the rows: an event's columns and its detail).
@@ -52,27 +69,23 @@ def map_chunk(
     ok = np.flatnonzero(decodable(lines, limits))
     row_lines, batches = [], []
     for where, records in read_records([lines[i] for i in ok.tolist()]):
-        good, rows, batch = _map_piece(Records(records), mapper, limits, schema, seen_prefix)
+        good, rows, batch = _map_piece(Records(records), mapper, limits, schema)
         taken[ok[where[good]]] = True
         row_lines.append(ok[where[rows]])
         batches.append(batch)
     if not batches:
-        return taken, np.zeros(0, dtype=np.int64), _empty(schema)
+        return taken, np.zeros(0, dtype=np.int64), empty_batch(schema)
     return taken, np.concatenate(row_lines), pa.concat_batches(batches)
 
 
-def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
-
-
 def _map_piece(
-    recs: Records, mapper: Mapper, limits: Limits, schema: pa.Schema, seen_prefix: str
+    recs: Records, mapper: Mapper, limits: Limits, schema: pa.Schema
 ) -> tuple[np.ndarray, np.ndarray, pa.RecordBatch]:
     """(rows of the piece taken, the piece row of each event row, the event rows) for one piece of records."""
     source, n = mapper.source, recs.n
     fields = Fields(recs)
     active, produced, refused = np.ones(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    groups: list[tuple[np.ndarray, np.ndarray, dict[str, pa.Array]]] = []
+    groups: list[tuple[np.ndarray, dict[str, pa.Array]]] = []
     for rule in source.rules:
         takes = active.copy()
         for cond in rule.when:
@@ -86,19 +99,19 @@ def _map_piece(
             specs = {**source.defaults, **event}
             columns, bad = _event_columns(fields, specs, mapper, limits, rows, with_extras=i == 0)
             refused[rows[bad]] = True
-            groups.append((rows, bad, columns))
+            groups.append((rows, columns))
         produced |= takes
     good = produced & ~refused & ~recs.doubt
-    seen = _seen(recs, mapper, seen_prefix)
+    seen = _seen(recs, mapper)
     at_rows, batches = [], []
-    for order, (rows, _, columns) in enumerate(groups):
+    for order, (rows, columns) in enumerate(groups):
         keep = good[rows]
         index = pa.array(np.flatnonzero(keep), pa.int64())
         arrays = [columns[name].take(index) for name in schema.names[:-1]]
         batches.append(pa.RecordBatch.from_arrays([*arrays, seen.take(pa.array(rows[keep]))], schema=schema))
         at_rows.append(np.stack([rows[keep], np.full(int(keep.sum()), order)], axis=1))
     if not batches:
-        return np.flatnonzero(good), np.zeros(0, dtype=np.int64), _empty(schema)
+        return np.flatnonzero(good), np.zeros(0, dtype=np.int64), empty_batch(schema)
     keys = np.concatenate(at_rows)
     ordered = np.lexsort((keys[:, 1], keys[:, 0]))
     batch = pa.concat_batches(batches).take(pa.array(ordered, pa.int64()))
@@ -143,30 +156,34 @@ def _event_columns(
 
 
 def _breaks_contract(columns: dict[str, pa.Array], event_type: pa.Array, limits: Limits) -> np.ndarray:
-    """Rows whose event (``ts`` and extras aside) the contract might refuse: any rule not surely kept."""
+    """Rows whose event (``ts`` and extras aside) the contract might refuse: any of its rules not surely kept."""
 
-    def np_(mask: pa.Array) -> np.ndarray:
-        out: np.ndarray = pc.fill_null(mask, True).to_numpy(zero_copy_only=False)
+    def rows(mask: pa.Array, null: bool = False) -> np.ndarray:
+        out: np.ndarray = pc.fill_null(mask, null).to_numpy(zero_copy_only=False)
         return out
 
-    bad = np_(pc.invert(pc.is_in(event_type, value_set=pa.array(sorted(_CORE_TYPES), pa.string()))))
-    for name in ("event_id", "user_id"):
-        length = pc.utf8_length(columns[name])
-        bad |= np_(pc.or_(pc.less(length, 1), pc.greater(length, _MAX_ID)))
-    for name in ("post_id", "target_user_id", "campaign_id"):
-        bad |= pc.fill_null(pc.greater(pc.utf8_length(columns[name]), _MAX_ID), False).to_numpy(zero_copy_only=False)
-    dwell = columns["dwell_ms"]
-    bad |= pc.fill_null(pc.or_(pc.less(dwell, 0), pc.greater_equal(dwell, _DWELL_LIMIT)), False).to_numpy(
-        zero_copy_only=False
-    )
-    text_bytes = pc.fill_null(pc.binary_length(columns["text"]), 0).to_numpy(zero_copy_only=False)
-    bad |= text_bytes > limits.max_text_bytes
-    for type_name, needs in REQUIRED_BY_TYPE.items():
-        of = pc.fill_null(pc.equal(event_type, type_name), False).to_numpy(zero_copy_only=False)
-        if not of.any():
+    bad = rows(pc.invert(pc.is_in(event_type, value_set=pa.array(_PROPS["event_type"]["enum"], pa.string()))), True)
+    for name in CONTRACT_FIELDS:
+        if name in ("ts", "event_type"):
             continue
-        for name in needs:
-            bad |= of & np_(pc.equal(columns[name], ""))
+        column, spec = columns[name], _PROPS[name]
+        if name in REQUIRED:
+            bad |= rows(pc.is_null(column))
+        size = pc.utf8_length(column) if "minLength" in spec or "maxLength" in spec else None
+        if "minLength" in spec:
+            bad |= rows(pc.less(size, spec["minLength"]))
+        if "maxLength" in spec:
+            bad |= rows(pc.greater(size, spec["maxLength"]))
+        if "minimum" in spec:
+            bad |= rows(pc.less(column, spec["minimum"]))
+        if "exclusiveMaximum" in spec:
+            bad |= rows(pc.greater_equal(column, spec["exclusiveMaximum"]))
+    bad |= rows(pc.greater(pc.binary_length(columns["text"]), limits.max_text_bytes))
+    for type_name, needs in REQUIRED_BY_TYPE.items():
+        of = rows(pc.equal(event_type, type_name))
+        if of.any():
+            for name in needs:  # null or "": missing, as the per-type rule has it
+                bad |= of & rows(pc.equal(columns[name], ""), True)
     return bad
 
 
@@ -184,7 +201,7 @@ def _timestamps(
     n = len(rows)
     micros, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
     if spec is None:
-        return pa.nulls(n, _TS_TYPE), np.ones(n, dtype=bool)
+        return pa.nulls(n, TS_TYPE), np.ones(n, dtype=bool)
     plain = isinstance(spec.path, str) and spec.default is None and spec.map is None and spec.transform is None
     if plain and spec.format in ("iso8601", *_EPOCH_SCALE):
         column = fields.recs.first(str(spec.path)).take(pa.array(rows, pa.int64()))
@@ -205,7 +222,7 @@ def _timestamps(
         except Rejected:
             continue
     known &= (micros >= micros_of(limits.min_ts)) & (micros <= micros_of(limits.max_ts))
-    ts = pa.array(micros, pa.int64(), mask=~known).cast(_TS_TYPE)
+    ts = pa.array(micros, pa.int64(), mask=~known).cast(TS_TYPE)
     return ts, ~known
 
 
@@ -231,7 +248,7 @@ def _extras(
             bad |= doubt
             text: list[str | None] = [None] * n
             for i, value in enumerate(values):
-                if value is None or (keep_list and value == []):
+                if value is None or (keep_list and value == []) or doubt[i]:
                     continue
                 if not keep_list and type(value) is not str:  # a contract extra (category) is text or null
                     bad[i] = True
@@ -285,31 +302,25 @@ def mapped_lines_batch(
         per_line: the per-line path's batch for the lines at these positions, and the position of each of its rows.
     """
     events = pa.schema([*list(schema)[: len(schema) - 6], schema.field("detail")])
-    taken, row_lines, good = map_chunk(raws, mapper, limits, events, SEEN_PREFIX)
-    n, rows = len(row_lines), pa.array(row_lines, pa.int64())
-    line = [
-        pa.nulls(n, pa.string()),
-        good.column("detail"),
-        pa.array(raws, pa.binary()).take(rows),
-        pa.array([where[0]] * n, pa.string()),
-        pa.array([where[1]] * n, pa.string()),
-        pa.array(numbers, pa.int64()).take(rows),
-    ]
-    batch = pa.RecordBatch.from_arrays([*good.columns[:-1], *line], schema=schema)
+    taken, row_lines, good = map_chunk(raws, mapper, limits, events)
+    event_columns = pa.RecordBatch.from_arrays(good.columns[:-1], schema=pa.schema(list(events)[:-1]))
+    batch = with_line_columns(event_columns, row_lines, numbers, raws, *where, schema, detail=good.column("detail"))
     others = np.flatnonzero(~taken)
     if not len(others):
         return batch
     rest, rest_lines = per_line(others.tolist())
-    order = np.argsort(np.concatenate([row_lines, np.asarray(rest_lines, dtype=np.int64)]), kind="stable")
-    return pa.concat_batches([batch, rest]).take(pa.array(order, pa.int64()))
+    return in_line_order(batch, row_lines, rest, np.asarray(rest_lines, dtype=np.int64))
 
 
-def _seen(recs: Records, mapper: Mapper, prefix: str) -> pa.Array:
-    """Per row, the mapping's paths its record holds as hex bits after ``prefix`` (a good row's ``detail``)."""
-    bits = [0] * recs.n
-    for i, path in enumerate(mapper.paths):
-        for row in np.flatnonzero(recs.present(path)).tolist():
-            bits[row] |= 1 << i
-    distinct, index = np.unique(np.array(bits, dtype=object), return_inverse=True)
-    texts = pa.array([f"{prefix}{b:x}" for b in distinct], pa.string())
-    return texts.take(pa.array(index.astype(np.int64)))
+def _seen(recs: Records, mapper: Mapper) -> pa.Array:
+    """Per row, the mapping's paths its record holds as hex bits after :data:`SEEN_PREFIX` (a good row's detail)."""
+    if not mapper.paths:
+        return pa.array([f"{SEEN_PREFIX}0"] * recs.n, pa.string())
+    present = np.stack([recs.present(p) for p in mapper.paths], axis=1)  # rows x paths
+    if present.shape[1] <= 62:  # each row's bits as one integer: rows alike share one text, spelled once
+        codes = present.astype(np.int64) @ (np.int64(1) << np.arange(present.shape[1], dtype=np.int64))
+    else:
+        codes = np.array([sum(1 << i for i in np.flatnonzero(row).tolist()) for row in present], dtype=object)
+    distinct, index = np.unique(codes, return_inverse=True)
+    texts = [f"{SEEN_PREFIX}{int(code):x}" for code in distinct.tolist()]
+    return pa.array(texts, pa.string()).take(pa.array(index.reshape(-1).astype(np.int64)))

@@ -8,7 +8,6 @@ holds unlike Python (:data:`~socialflywheel.ingest.mapping_columnar.OPAQUE`), le
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialflywheel.config.sources import TEMPLATE_SLOT, FieldSpec
-from socialflywheel.ingest.mapping import _ID_FIELDS, finisher
-from socialflywheel.ingest.mapping_columnar import OPAQUE, Records, opaque
+from socialflywheel.ingest.mapping import _ID_FIELDS, _field_fn, finisher
+from socialflywheel.ingest.mapping_columnar import Records, opaque
 from socialflywheel.ingest.parse import Rejected
 
 
@@ -134,61 +133,15 @@ class Fields:
         out, doubt, done = self._py[key]
         todo = rows[~done[rows]].tolist()
         if todo:
-            finish = finisher(name, spec, keep_list=keep_list) or _plain_finish(name in _ID_FIELDS)
-            source = self._source(spec)
+            make = _field_fn(name, spec, keep_list=keep_list)  # the per-line mapper's own field function
+            columns = {path: self.recs.py(path) for path in spec.paths()}
             for i in todo:
                 try:
-                    value = source(i)
-                    out[i] = finish(value, "")
+                    out[i] = make(lambda path: columns[path][i], "")  # noqa: B023 (called at once, in this row)
                 except Rejected:
                     doubt[i] = True
                     continue
-                if opaque(value) or opaque(out[i]):
+                if opaque(out[i]):
                     doubt[i] = True
             done[todo] = True
         return [out[i] for i in rows.tolist()], doubt[rows]
-
-    def _source(self, spec: FieldSpec) -> Callable[[int], Any]:
-        """A row -> what the field's source gives (a path's value, a coalesce, a constant, a filled template)."""
-        recs = self.recs
-        if spec.const is not None:
-            const = spec.const
-            return lambda i: const
-        if spec.template is not None:
-            pieces = TEMPLATE_SLOT.split(spec.template)
-            slots = [recs.py(p) for p in pieces[1::2]]
-
-            def fill(i: int) -> str | None:
-                parts = [pieces[0]]
-                for slot, text in zip(slots, pieces[2::2], strict=True):
-                    value = slot[i][0] if type(slot[i]) is list and slot[i] else slot[i]
-                    if value is None or value == []:
-                        return None
-                    if value is OPAQUE:
-                        raise Rejected("unmapped", "a template slot Arrow reads unlike Python")
-                    parts += [value if isinstance(value, str) else str(value), text]
-                return "".join(parts).strip() or None
-
-            return fill
-        if spec.path is None:
-            return lambda i: None
-        columns = [recs.py(p) for p in ([spec.path] if isinstance(spec.path, str) else spec.path)]
-
-        def coalesce(i: int) -> Any:  # noqa: ANN401 (a JSON value)
-            value = None
-            for column in columns:
-                value = column[i]
-                if value is not None and value != []:
-                    break
-            return value
-
-        return coalesce
-
-
-def _plain_finish(is_id: bool) -> Callable[[Any, str], Any]:
-    def plain(value: Any, rule: str) -> Any:  # noqa: ANN401 (a JSON value)
-        if type(value) is list:
-            value = value[0] if value else None
-        return str(value) if is_id and type(value) is int else value
-
-    return plain

@@ -26,7 +26,7 @@ import pyarrow.json as pj
 
 from socialflywheel.config.sources import compile_path
 from socialflywheel.ingest.mapping import Mapper, _matches
-from socialflywheel.ingest.parse import Limits
+from socialflywheel.ingest.parse import Limits, Rejected
 
 _PLAIN = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_boolean, pa.types.is_null)
 
@@ -109,8 +109,13 @@ def _struct(table: pa.Table) -> pa.StructArray:
 
 
 class _Opaque:
+    """A value Arrow holds unlike Python, as read here: spelling it as text refuses the record (leaves it in doubt)."""
+
     def __repr__(self) -> str:
         return "<a value Arrow holds unlike Python>"
+
+    def __str__(self) -> str:  # a template or a comparison would spell it: the per-line path decides that row
+        raise Rejected("unmapped", "a value Arrow holds unlike Python")
 
 
 OPAQUE = _Opaque()
@@ -244,8 +249,9 @@ def _equals(recs: Records, path: str, want: Any) -> np.ndarray:  # noqa: ANN401 
     rows, values, _ = recs.walk(path)
     if not (pa.types.is_string(values.type) or pa.types.is_null(values.type)):
         py = recs.py(path)
-        recs.doubt |= np.array([opaque(v) for v in py], dtype=bool)
-        return np.array([_matches(v, want) for v in py], dtype=bool)
+        unsure = np.array([opaque(v) for v in py], dtype=bool)
+        recs.doubt |= unsure
+        return np.array([not u and _matches(v, want) for v, u in zip(py, unsure.tolist(), strict=True)], dtype=bool)
     texts = pa.array([str(w) for w in (want if isinstance(want, list) else [want])], pa.string())
     out = np.zeros(recs.n, dtype=bool)
     out[rows[pc.is_in(values, value_set=texts).to_numpy(zero_copy_only=False)]] = True
