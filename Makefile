@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test test-extended lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow jars executor-env contract
+.PHONY: install demo test test-extended lint typecheck unit sysdeps wheel bench clean airflow-venv test-airflow flower-venv jars executor-env contract
 JARS := jars
 JARS_STAMP := $(JARS)/.verified
 
@@ -72,6 +72,10 @@ airflow-venv:
 
 test-airflow: install airflow-venv
 	$(BIN)/pytest -q -m airflow tests/infra
+
+# Flower lives in its own virtual environment (.venv-flower); the federated tests create it when missing.
+flower-venv:
+	scripts/flower_venv.sh
 
 # The landing contract's JSON Schema is generated from socialflywheel/config/contract.py; never edit it by hand
 # (tests/test_config_contract.py fails when the shipped file differs from the generator's output).

@@ -69,6 +69,8 @@ def burst_scores(
     prior: float,
     min_score: float,
     min_count: int,
+    noise_var: float = 0.0,
+    noise_per_use: float = 0.0,
 ) -> DataFrame:
     """Score each (hashtag, bucket) against the tag's own trailing share of posts.
 
@@ -85,6 +87,10 @@ def burst_scores(
         prior: pseudo-count added to the expected count in the variance.
         min_score: score at which a bucket bursts.
         min_count: fewest uses for a burst.
+        noise_var: variance of the counts' own noise at zero uses, added to the Poisson variance (0 for exact
+            counts; the mechanism's noise floor for counts estimated under local differential privacy).
+        noise_per_use: the counts' own noise variance per expected use (a sampling mechanism's), so the
+            variance is ``baseline * (1 + noise_per_use) + prior + noise_var``.
 
     Returns:
         Rows of the gold.hashtag_trend_scores schema plus ``bucket`` (the long index).
@@ -106,7 +112,11 @@ def burst_scores(
         counts.join(totals, "bucket")
         .withColumn("_uses_past", F.coalesce(F.sum("uses").over(trailing), F.lit(0)))
         .withColumn("baseline", expected.cast("double"))
-        .withColumn("score", ((F.col("uses") - F.col("baseline")) / F.sqrt(F.col("baseline") + F.lit(prior))))
+        .withColumn(
+            "score",
+            (F.col("uses") - F.col("baseline"))
+            / F.sqrt(F.col("baseline") * F.lit(1.0 + noise_per_use) + F.lit(prior + noise_var)),
+        )
     )
     burst = (
         (F.col("score") >= F.lit(min_score))

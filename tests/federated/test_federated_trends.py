@@ -1,0 +1,86 @@
+"""Federated trend discovery on Flower's simulation runtime (real Flower and Ray processes in .venv-flower).
+
+What crosses the boundary is checked from the server's own record of every reply; a device whose data is
+broken fails alone; on the default world the planted trends are found from locally privatized reports.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from socialflywheel.config import FlywheelConfig
+from socialflywheel.federated.partition import client_file
+from socialflywheel.lake.io import Lake
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.federated
+DAY0 = 20_000  # 2024-10-04
+
+
+@pytest.fixture(scope="session")
+def flower_venv() -> Path:
+    """The Flower venv, made by scripts/flower_venv.sh when missing (idempotent)."""
+    subprocess.run(["bash", str(REPO / "scripts" / "flower_venv.sh")], check=True, timeout=1800)
+    return REPO / ".venv-flower" / "bin" / "python"
+
+
+def _write_devices(root: Path, devices: int, *, broken: int) -> None:
+    """``devices`` device files; device d posted #a on day 1 when d < 20, #b every day; one file is garbage."""
+    (root / "clients").mkdir(parents=True)
+    for d in range(devices):
+        path = client_file(root, d)
+        if d == broken:
+            path.write_bytes(b"not a parquet file")
+            continue
+        ts = [(DAY0 + day) * 86_400 + 3600 for day in range(3)]
+        tags = [["B", "a"] if d < 20 and day == 1 else ["b"] for day in range(3)]
+        pq.write_table(pa.table({"ts": pa.array(ts, pa.timestamp("s", "UTC")), "hashtags": tags}), path)
+    (root / "clients.json").write_text(json.dumps({"clients": devices, "kind": "device"}))
+    query = {"vocab": ["a", "b", "c"], "day0": DAY0, "days": 3, "cap": 2, "epsilon": 4.0, "seed": 1}
+    (root / "query.json").write_text(json.dumps(query))
+
+
+def test_only_privatized_bits_cross_the_boundary_and_a_broken_device_fails_alone(
+    flower_venv: Path, tmp_path: Path
+) -> None:
+    from socialflywheel.federated.trends import launch_simulation
+
+    _write_devices(tmp_path, 40, broken=7)
+    summary = launch_simulation(tmp_path, "trends", 40)
+    assert summary["nodes"] == 40 and summary["reports"] == 39 and summary["failed"] == 1, summary
+    replies = json.loads((tmp_path / "received.json").read_text())["replies"]
+    # every reply is one array record holding one uint8 array: 3 daily reports of ceil((3 tags + 2 slots) / 8) bytes
+    assert all(r == {"report": {"bits": r["report"]["bits"]}, "_other_records": []} for r in replies), replies[0]
+    assert {(b["dtype"], tuple(b["shape"])) for b in (r["report"]["bits"] for r in replies)} == {("uint8", (3, 1))}
+    est = pq.read_table(tmp_path / "estimates.parquet").to_pandas().set_index(["hashtag", "day"])
+    assert len(est) == 9 and est.index.get_level_values("day").min() == DAY0
+    sd = float(np.sqrt(est["noise_var"].iloc[0] + est["noise_per_use"].iloc[0] * 39))
+    # 39 people used #b on each day (upper-case tags count as their lower case); 19 used #a on day 1, nobody #c
+    assert abs(est.loc[("b", DAY0 + 1), "estimate"] - 39) <= 4 * sd
+    assert abs(est.loc[("c", DAY0), "estimate"]) <= 4 * sd
+
+
+@pytest.mark.slow
+def test_planted_trends_are_found_from_local_dp_reports(
+    flower_venv: Path, default_lake: tuple[FlywheelConfig, Lake], spark: Any, tmp_path: Path
+) -> None:
+    """Every device answers one 8-LDP report a day (cap 2 hashtags); the central daily scorer finds the trends."""
+    from socialflywheel.federated.trends import run_federated_trends, score_estimates, trend_quality
+
+    cfg, lake = default_lake
+    summary = run_federated_trends(lake, tmp_path, epsilon=8.0, cap=2, seed=0)
+    assert summary["reports"] == summary["clients"] > 1000 and summary["failed"] == 0, summary
+    found = score_estimates(spark, tmp_path, cfg.features)
+    quality = trend_quality(found, lake.read_arrow("truth.trends").to_pylist())
+    print(f"federated trends (epsilon 8/day, cap 2): {quality}")
+    assert quality["planted"] >= 5
+    assert quality["precision"] >= 0.9, (quality, found)
+    assert quality["recall"] >= 0.9, (quality, found)
