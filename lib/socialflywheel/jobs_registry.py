@@ -120,6 +120,20 @@ def _erase(
     )
 
 
+def _federated(spark: SparkSession, cfg: FlywheelConfig, lake: Lake) -> JobResult:
+    from socialflywheel.federated.job import run_federated
+    from socialflywheel.tracking import Tracking
+
+    return run_federated(
+        spark,
+        lake.bounded(cfg.run_date),
+        cfg.federated,
+        features=cfg.features,
+        tracking=Tracking.from_config(cfg),
+        work=cfg.work_path,
+    )
+
+
 JOB_LIST: tuple[JobSpec, ...] = (
     JobSpec("simulate", _simulate, "Simulate a social platform into landing files, with ground truth."),
     JobSpec("ingest", _ingest, "Landing files -> bronze.events (+ quarantine), reconciled per batch."),
@@ -150,6 +164,12 @@ JOB_LIST: tuple[JobSpec, ...] = (
         "report",
         _report,
         "Gold tables, the latest train run and recommendation fairness -> one self-contained HTML report.",
+    ),
+    JobSpec(
+        "federated",
+        _federated,
+        "Federated trend discovery: each device reports only locally privatized hashtag use (Flower) -> "
+        "gold.federated_trends, with the privacy parameters in MLflow.",
     ),
     JobSpec(
         "maintain", _maintain, "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical)."

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +32,7 @@ def flower_venv() -> Path:
 
 
 def _write_devices(root: Path, devices: int, *, broken: int) -> None:
-    """``devices`` device files; device d posted #a on day 1 when d < 20, #b every day; one file is garbage."""
+    """``devices`` device files; device d posted #a on day 1 when d < 20, #b every day; file ``broken`` is garbage."""
     (root / "clients").mkdir(parents=True)
     for d in range(devices):
         path = client_file(root, d)
@@ -69,18 +68,39 @@ def test_only_privatized_bits_cross_the_boundary_and_a_broken_device_fails_alone
 
 
 @pytest.mark.slow
-def test_planted_trends_are_found_from_local_dp_reports(
-    flower_venv: Path, default_lake: tuple[FlywheelConfig, Lake], spark: Any, tmp_path: Path
+def test_the_federated_job_finds_the_planted_trends_from_local_dp_reports(
+    flower_venv: Path, default_lake: tuple[FlywheelConfig, Lake]
 ) -> None:
-    """Every device answers one 8-LDP report a day (cap 2 hashtags); the central daily scorer finds the trends."""
-    from socialflywheel.federated.trends import run_federated_trends, score_estimates, trend_quality
+    """`flywheel federated` on the default world: every device answers one 8-LDP report a day (cap 2 hashtags);
+    the central daily scorer finds the planted trends from the estimates; the run is tracked and leaves no copy."""
+    import mlflow
+
+    from socialflywheel.federated.trends import trend_quality
+    from socialflywheel.runs import execute_job
 
     cfg, lake = default_lake
-    summary = run_federated_trends(lake, tmp_path, epsilon=8.0, cap=2, seed=0)
-    assert summary["reports"] == summary["clients"] > 1000 and summary["failed"] == 0, summary
-    found = score_estimates(spark, tmp_path, cfg.features)
-    quality = trend_quality(found, lake.read_arrow("truth.trends").to_pylist())
+    assert (cfg.federated.epsilon_per_day, cfg.federated.cap, cfg.federated.clients) == (8.0, 2, "device")
+    result = execute_job("federated", cfg)
+    assert result.clients > 1000 and result.reports == result.clients and result.failed == 0, result
+    days = 28  # the default world's posts span 28 days
+    assert result.epsilon_total == pytest.approx(8.0 * days)
+    rows = lake.read_arrow("gold.federated_trends").to_pylist()
+    assert len(rows) == result.trends == result.rows_out > 0
+    assert {r["run_id"] for r in rows} == {result.run_id}
+    assert {(r["privacy"], r["epsilon_per_day"], r["cap"], r["clients"]) for r in rows} == {
+        ("local_dp", 8.0, 2, result.clients)
+    }
+    quality = trend_quality(rows, lake.read_arrow("truth.trends").to_pylist())
     print(f"federated trends (epsilon 8/day, cap 2): {quality}")
     assert quality["planted"] >= 5
-    assert quality["precision"] >= 0.9, (quality, found)
-    assert quality["recall"] >= 0.9, (quality, found)
+    assert quality["precision"] >= 0.9, (quality, rows)
+    assert quality["recall"] >= 0.9, (quality, rows)
+    assert not list((cfg.work_path / "_staging").glob("federated-*")), "the clients' copies outlived the run"
+    from socialflywheel.tracking import client_tracking_uri
+
+    mlflow.set_tracking_uri(client_tracking_uri(cfg.tracking_uri))
+    run = mlflow.get_run(result.run_id)
+    assert run.data.tags["job"] == "federated"
+    assert float(run.data.params["privacy.epsilon_per_day"]) == 8.0
+    assert float(run.data.params["privacy.epsilon_total"]) == pytest.approx(8.0 * days)
+    assert run.data.metrics["bytes_per_client"] > 0 and run.data.metrics["reports"] == result.clients

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from socialflywheel.config._base import INT32_MAX, MAX_DAYS, Seed, Strict, Url
+from socialflywheel.config.federated import FederatedConfig
 from socialflywheel.config.graph import GraphConfig
 from socialflywheel.config.masking import Sensitive
 from socialflywheel.config.recsys import RecommendConfig, TrainConfig
@@ -191,6 +192,7 @@ class FlywheelConfig(Strict):
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     maintain: MaintainConfig = Field(default_factory=MaintainConfig)
+    federated: FederatedConfig = Field(default_factory=FederatedConfig)
 
     _source: str | None = PrivateAttr(None)
 

@@ -126,6 +126,11 @@ def estimate_frames(spark: SparkSession, root: str | Path) -> tuple[DataFrame, D
 
 
 def score_estimates(spark: SparkSession, root: str | Path, fc: FeaturesConfig) -> list[dict[str, Any]]:
+    """The rows of :func:`trend_frame`."""
+    return [r.asDict() for r in trend_frame(spark, root, fc).collect()]
+
+
+def trend_frame(spark: SparkSession, root: str | Path, fc: FeaturesConfig) -> DataFrame:
     """Daily trends from the federated estimates, by the central trend job's scoring (noise variance added)."""
     from socialflywheel.features.trends import burst_scores, trend_options, trend_runs
 
@@ -133,8 +138,7 @@ def score_estimates(spark: SparkSession, root: str | Path, fc: FeaturesConfig) -
     opts = trend_options(fc, "day")  # the central job's daily settings: same baseline, thresholds and runs
     scoring = {k: opts[k] for k in ("baseline_buckets", "prior", "min_score", "min_count")}
     scores = burst_scores(counts, totals, granularity="day", noise_var=floor, noise_per_use=per_use, **scoring)  # type: ignore[arg-type]
-    trends = trend_runs(scores, granularity="day", **{k: opts[k] for k in ("extend_score", "max_gap")})  # type: ignore[arg-type]
-    return [r.asDict() for r in trends.collect()]
+    return trend_runs(scores, granularity="day", **{k: opts[k] for k in ("extend_score", "max_gap")})  # type: ignore[arg-type]
 
 
 def trend_quality(

@@ -251,3 +251,32 @@ RECOMMENDATIONS = Table(
     pii_columns=("user_id",),
     writer="recommend",
 )
+
+# written by socialflywheel.federated.job
+FEDERATED_TRENDS = Table(
+    "gold.federated_trends",
+    pa.schema(
+        {
+            "run_id": STR,
+            "privacy": STR,
+            "epsilon_per_day": F64,
+            "epsilon_total": F64,
+            "cap": I64,
+            "clients": I64,
+            "hashtag": STR,
+            "start_ts": TS,
+            "end_ts": TS,
+            "peak_ts": TS,
+            "buckets": I64,
+            "uses": I64,
+            "baseline": F64,
+            "strength": F64,
+        }
+    ),
+    keys=("run_id", "hashtag", "start_ts"),
+    doc="Daily trending hashtags of the latest federated run, found from the clients' locally privatized reports "
+    "(privacy local_dp: one epsilon_per_day report per client per day, epsilon_total over the run's days by basic "
+    "composition; cap hashtags per client per day count): the central trend job's runs of day buckets over the "
+    "estimated people per (hashtag, day), uses rounded estimates. Replaced by each federated run.",
+    writer="federated",
+)
