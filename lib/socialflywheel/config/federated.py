@@ -20,11 +20,23 @@ class FederatedConfig(Strict):
     clients: Literal["device", "silo"] = Field(
         "device", description="device: a client per person who posted (their own events); silo: one per country."
     )
+    privacy: Literal["local_dp", "secagg"] = Field(
+        "local_dp",
+        description="local_dp: each client's daily report is epsilon_per_day-LDP before it leaves the device; "
+        "secagg: clients add shares of Gaussian noise and the server learns only the sum through Flower's SecAgg+ "
+        "(user-level (epsilon, delta) central DP over the whole range).",
+    )
+    epsilon: float = Field(
+        1.0, gt=0, le=64, description="secagg: user-level epsilon of the whole release (all days, all hashtags)."
+    )
+    delta: float | None = Field(
+        None, gt=0, lt=1, description="secagg: delta of the release; null = 1 / (10 x clients)."
+    )
     epsilon_per_day: float = Field(
         8.0,
         gt=0,
         le=64,
-        description="Local DP epsilon of one client's one daily report; a client's reports over D days are "
+        description="local_dp: epsilon of one client's one daily report; a client's reports over D days are "
         "D * epsilon_per_day-LDP by basic composition (recorded as epsilon_total).",
     )
     cap: int = Field(

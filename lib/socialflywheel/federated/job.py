@@ -40,9 +40,12 @@ class FederatedResult(JobResult):
     """Clients whose reply reached the server."""
     failed: int
     """Clients that answered with an error (the others went on)."""
-    epsilon_per_day: float
+    privacy: str
+    epsilon_per_day: float | None
+    """local_dp: the epsilon of one daily report (None for secagg)."""
     epsilon_total: float
-    """A client's privacy loss over the run's days by basic composition."""
+    """A client's privacy loss over the run's days (local_dp: by basic composition; secagg: the release's)."""
+    delta: float
     bytes_per_client: int
     clients_per_s: float
     trends: int
@@ -62,27 +65,32 @@ def run_federated(
     root = Path(work) / "_staging" / f"federated-{uuid.uuid4().hex[:12]}"
     with tracked_run(tracking, lake, run_name=f"federated-{fc.task}", job="federated") as run:
         try:  # the clients' files are copies of silver rows: they never outlive the run
+            local = fc.privacy == "local_dp"
             summary = run_federated_trends(
                 lake,
                 root,
-                epsilon=fc.epsilon_per_day,
+                epsilon=fc.epsilon_per_day if local else fc.epsilon,
                 cap=fc.cap,
                 seed=fc.seed,
                 kind=fc.clients,
+                privacy=fc.privacy,
+                delta=fc.delta,
                 cpus=fc.cpus or None,
                 timeout_s=fc.timeout_s,
             )
             days = int(json.loads((root / "query.json").read_text())["days"])
             rows_in = int(json.loads((root / "clients.json").read_text())["rows"])
-            replies = json.loads((root / "received.json").read_text())["replies"]
-            sent = int(replies[0]["report"]["bits"]["bytes"]) if replies else 0
+            sent = int(summary.get("bytes_per_client", 0))
             trends = trend_frame(spark, root, features)
-            eps_total = fc.epsilon_per_day * days
+            per_day = fc.epsilon_per_day if local else None
+            eps_total = fc.epsilon_per_day * days if local else fc.epsilon
+            delta = 0.0 if local else float(summary["delta"])
             out = trends.select(
                 F.lit(run.info.run_id).alias("run_id"),
-                F.lit("local_dp").alias("privacy"),
-                F.lit(fc.epsilon_per_day).alias("epsilon_per_day"),
+                F.lit(fc.privacy).alias("privacy"),
+                F.lit(per_day).cast("double").alias("epsilon_per_day"),
                 F.lit(eps_total).alias("epsilon_total"),
+                F.lit(delta).alias("delta"),
                 F.lit(fc.cap).cast("long").alias("cap"),
                 F.lit(summary["clients"]).cast("long").alias("clients"),
                 *[c for c in FEDERATED_TRENDS.column_names if c in trends.columns],
@@ -98,10 +106,13 @@ def run_federated(
             {
                 "federated.task": fc.task,
                 "federated.clients": fc.clients,
-                "privacy.mechanism": "SetOUE (padding-and-sampling + optimized unary encoding), a report a day",
-                "privacy.epsilon_per_day": fc.epsilon_per_day,
+                "privacy.mechanism": "SetOUE (padding-and-sampling + optimized unary encoding), a report a day"
+                if local
+                else "SecAgg+ over device shares of Gaussian noise (dp-accounting RDP calibration)",
+                "privacy.epsilon_per_day": per_day,
                 "privacy.epsilon_total": eps_total,
-                "privacy.delta": 0.0,
+                "privacy.delta": delta,
+                "privacy.noise_sigma": summary.get("sigma", 0.0),
                 "privacy.cap": fc.cap,
             }
         )
@@ -122,8 +133,10 @@ def run_federated(
         clients=summary["clients"],
         reports=summary["reports"],
         failed=summary["failed"],
-        epsilon_per_day=fc.epsilon_per_day,
+        privacy=fc.privacy,
+        epsilon_per_day=per_day,
         epsilon_total=eps_total,
+        delta=delta,
         bytes_per_client=sent,
         clients_per_s=rate,
         trends=found,

@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from socialflywheel.lake.io import Lake
 
 ClientKind = Literal["device", "silo"]
+DAY_S = 86_400
 POST_COLUMNS = ("ts", "hashtags")
 
 
@@ -64,3 +67,26 @@ def write_post_partition(lake: Lake, root: str | Path, *, kind: ClientKind = "de
     pq.write_table(pa.table({"client": order, "key": pa.array(keys)}), out / "index.parquet")
     (out / "clients.json").write_text(json.dumps({"clients": len(keys), "kind": kind, "rows": posts.num_rows}))
     return len(keys)
+
+
+def device_items(posts: pa.Table, vocab: list[str], day0: int, days: int) -> np.ndarray:
+    """Item ids ``tag * days + (day - day0)`` of the (hashtag, day) pairs in one device's posts (distinct, sorted).
+
+    Hashtags count in lower case; a post without a time, a hashtag outside ``vocab`` (or null) and a day outside
+    ``day0 .. day0 + days - 1`` count for nothing, so a device's odd rows never stop its report.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    posts = posts.filter(pc.is_valid(posts["ts"]))
+    if posts.num_rows == 0:
+        return np.zeros(0, np.int64)
+    seconds = pc.cast(pc.cast(posts["ts"], pa.timestamp("s", "UTC"), safe=False), pa.int64())  # truncates sub-seconds
+    day = seconds.to_numpy(zero_copy_only=False).astype(np.int64) // DAY_S - day0
+    hashtags = posts["hashtags"].cast(pa.list_(pa.string()))  # a column of only empty lists reads as list<null>
+    lengths = pc.list_value_length(hashtags).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    tag_idx = pc.index_in(pc.utf8_lower(pc.list_flatten(hashtags)), pa.array(vocab, pa.string()))
+    tag = tag_idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    day_rep = np.repeat(day, lengths)
+    ok = (tag >= 0) & (day_rep >= 0) & (day_rep < days)
+    return np.unique(tag[ok] * days + day_rep[ok])

@@ -14,7 +14,7 @@ import argparse
 import importlib
 import os
 
-APPS = {"trends": "socialflywheel.federated.trend_apps"}
+APPS = {"trends": "socialflywheel.federated.trend_apps", "trends-secagg": "socialflywheel.federated.secagg_apps"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,39 +20,24 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 
 from socialflywheel.federated.ldp import SetOUE
-from socialflywheel.federated.partition import client_file
+from socialflywheel.federated.partition import client_file, device_items
 
 ROOT_ENV = "FLYWHEEL_FL_ROOT"  # the partition/run directory (simulation: set by the launcher)
-DAY_S = 86_400
 
 
 def _root(context: Context) -> Path:
     """The run directory: the node's ``data-root`` (deployment) or the launcher's environment (simulation)."""
     return Path(str(context.node_config.get("data-root", "")) or os.environ[ROOT_ENV])
-
-
-def device_items(posts: pa.Table, vocab: list[str], day0: int, days: int) -> np.ndarray:
-    """Item ids ``tag * days + (day - day0)`` of the (hashtag, day) pairs in one device's posts (distinct)."""
-    if posts.num_rows == 0:
-        return np.zeros(0, np.int64)
-    seconds = pc.cast(pc.cast(posts["ts"], pa.timestamp("s", "UTC"), safe=False), pa.int64())  # truncates sub-seconds
-    day = seconds.to_numpy() // DAY_S
-    lengths = pc.list_value_length(posts["hashtags"]).fill_null(0).to_numpy()
-    tags = pc.utf8_lower(pc.list_flatten(posts["hashtags"]))
-    tag_idx = pc.index_in(tags, pa.array(vocab)).to_numpy(zero_copy_only=False)
-    day_rep = np.repeat(day - day0, lengths)
-    ok = ~np.isnan(tag_idx.astype(float)) & (day_rep >= 0) & (day_rep < days)
-    return np.unique(tag_idx[ok].astype(np.int64) * days + day_rep[ok])
 
 
 def wait_for_nodes(grid: Grid, expected: int, *, timeout_s: float = 600.0) -> list[int]:
@@ -102,7 +87,8 @@ def collect(grid: Grid, context: Context) -> None:
         {"query": ConfigRecord({k: q[k] for k in ("vocab", "day0", "days", "cap", "epsilon", "seed")})}
     )
     replies = grid.send_and_receive([Message(content, dst_node_id=n, message_type="query") for n in nodes])
-    sums, received, failed = np.zeros((days, mech.bits), np.int64), [], 0
+    sums, failed = np.zeros((days, mech.bits), np.int64), 0
+    received: list[dict[str, Any]] = []
     for r in replies:
         if r.has_error():
             failed += 1
@@ -133,5 +119,12 @@ def collect(grid: Grid, context: Context) -> None:
         ),
         root / "estimates.parquet",
     )
-    summary = {"nodes": len(nodes), "reports": n, "failed": failed, "seconds": time.perf_counter() - t0}
+    sent = max((int(r["report"]["bits"]["bytes"]) for r in received), default=0)
+    summary = {
+        "nodes": len(nodes),
+        "reports": n,
+        "failed": failed,
+        "seconds": time.perf_counter() - t0,
+        "bytes_per_client": sent,
+    }
     (root / "received.json").write_text(json.dumps({"summary": summary, "replies": received}))

@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[3]
 FLOWER_VENV_ENV = "FLYWHEEL_FLOWER_PYTHON"  # the Flower venv's python (default <repo>/.venv-flower/bin/python)
 DAY = dt.timedelta(days=1)
+Privacy = Literal["local_dp", "secagg"]
 
 
 def flower_python() -> Path:
@@ -61,18 +62,25 @@ def run_federated_trends(
     cap: int,
     seed: int = 0,
     kind: ClientKind = "device",
+    privacy: Privacy = "local_dp",
+    delta: float | None = None,
     cpus: int | None = None,
     timeout_s: float = 3600.0,
 ) -> dict[str, Any]:
     """Partition, run the federated query on Flower's simulation runtime, return the server's summary.
 
-    Writes under ``root``: ``clients/`` (one file per client), ``query.json``, and from the server
-    ``estimates.parquet`` and ``received.json``.
+    ``privacy``: ``local_dp`` (each device's daily reports are ``epsilon``-LDP, :mod:`.trend_apps`) or ``secagg``
+    (Flower's SecAgg+ over devices adding shares of Gaussian noise: ``(epsilon, delta)`` user-level central DP over
+    the whole range, :mod:`.secagg_apps`; ``delta`` defaults to 1 / (10 x clients)). Writes under ``root``:
+    ``clients/`` (one file per client), ``query.json``, and from the server ``estimates.parquet`` and
+    ``received.json``.
     """
     root = Path(root)
     clients = write_post_partition(lake, root, kind=kind, seed=seed)
-    (root / "query.json").write_text(json.dumps(public_query(lake, epsilon=epsilon, cap=cap, seed=seed)))
-    summary = launch_simulation(root, "trends", clients, cpus=cpus, timeout_s=timeout_s)
+    query = public_query(lake, epsilon=epsilon, cap=cap, seed=seed) | {"delta": delta, "timeout_s": timeout_s}
+    (root / "query.json").write_text(json.dumps(query))
+    app = "trends" if privacy == "local_dp" else "trends-secagg"
+    summary = launch_simulation(root, app, clients, cpus=cpus, timeout_s=timeout_s)
     return summary | {"clients": clients}
 
 

@@ -261,6 +261,7 @@ FEDERATED_TRENDS = Table(
             "privacy": STR,
             "epsilon_per_day": F64,
             "epsilon_total": F64,
+            "delta": F64,
             "cap": I64,
             "clients": I64,
             "hashtag": STR,
@@ -274,9 +275,11 @@ FEDERATED_TRENDS = Table(
         }
     ),
     keys=("run_id", "hashtag", "start_ts"),
-    doc="Daily trending hashtags of the latest federated run, found from the clients' locally privatized reports "
-    "(privacy local_dp: one epsilon_per_day report per client per day, epsilon_total over the run's days by basic "
-    "composition; cap hashtags per client per day count): the central trend job's runs of day buckets over the "
-    "estimated people per (hashtag, day), uses rounded estimates. Replaced by each federated run.",
+    doc="Daily trending hashtags of the latest federated run, found from what the clients sent: privacy local_dp, "
+    "one epsilon_per_day-LDP report per client per day (epsilon_total over the run's days by basic composition, "
+    "delta 0); or secagg, clients' vectors with shares of Gaussian noise summed under SecAgg+ (epsilon_total, "
+    "delta: user-level over the whole release; epsilon_per_day null). cap hashtags per client per day count. "
+    "The central trend job's runs of day buckets over the estimated people per (hashtag, day); uses are rounded "
+    "estimates. Replaced by each federated run.",
     writer="federated",
 )
