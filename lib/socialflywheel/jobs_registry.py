@@ -168,8 +168,8 @@ JOB_LIST: tuple[JobSpec, ...] = (
     JobSpec(
         "federated",
         _federated,
-        "Federated trend discovery: each device reports only locally privatized hashtag use (Flower) -> "
-        "gold.federated_trends, with the privacy parameters in MLflow.",
+        "Federated trend discovery on Flower: devices report hashtag use under local DP, or masked and summed "
+        "with noise (SecAgg+) -> gold.federated_trends, with the privacy parameters in MLflow.",
     ),
     JobSpec(
         "maintain", _maintain, "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical)."

@@ -17,8 +17,11 @@ class FederatedConfig(Strict):
         description="trends: trending-hashtag discovery where each device reports only locally privatized "
         "(epsilon-LDP) hashtag use per day, scored like the central trend job's daily buckets.",
     )
-    clients: Literal["device", "silo"] = Field(
-        "device", description="device: a client per person who posted (their own events); silo: one per country."
+    clients: Literal["device"] = Field(
+        "device",
+        description="device: a client per person who posted, holding their own events. (Regional silos, one client "
+        "per country, are partitioned by socialflywheel.federated.partition for the training tasks; a trend report "
+        "counts people, so the trend task runs on devices.)",
     )
     privacy: Literal["local_dp", "secagg"] = Field(
         "local_dp",
