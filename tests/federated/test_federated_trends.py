@@ -104,3 +104,7 @@ def test_the_federated_job_finds_the_planted_trends_from_local_dp_reports(
     assert float(run.data.params["privacy.epsilon_per_day"]) == 8.0
     assert float(run.data.params["privacy.epsilon_total"]) == pytest.approx(8.0 * days)
     assert run.data.metrics["bytes_per_client"] > 0 and run.data.metrics["reports"] == result.clients
+    report = execute_job("report", cfg)  # the report's section shows this run
+    assert report.sections["federated-trends"] == "ok"
+    html = Path(report.path).read_text(encoding="utf-8")
+    assert f'data-metric="federated:trends" data-value="{result.trends}"' in html

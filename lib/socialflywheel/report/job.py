@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from socialflywheel.report import models, overview, pymk, risk, sections
+from socialflywheel.report import federated, models, overview, pymk, risk, sections
 from socialflywheel.report.engagement import as_date, read_activity
 from socialflywheel.report.html import SectionState, page
 from socialflywheel.report.models import registered_versions
@@ -190,6 +190,7 @@ def run_report(
     parts = {
         "engagement": overview.engagement(activity, k),
         "trending-hashtags": sections.trends(trends, scores, k),
+        "federated-trends": federated.federated_trends(read("gold.federated_trends"), trends),
         "sentiment": sections.sentiment(read("gold.sentiment_aggregates"), k, hashtags=_strongest(trends)),
         "campaigns": sections.campaigns(read("gold.campaign_performance"), k),
         "communities": sections.communities(

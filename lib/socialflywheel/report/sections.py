@@ -30,6 +30,7 @@ from socialflywheel.report.sentiment_time import sentiment_over_time
 SECTIONS = {
     "engagement": "Engagement: active people, funnel and retention",
     "trending-hashtags": "Trending hashtags over time",
+    "federated-trends": "Trends found privately: federated discovery from device reports",
     "sentiment": "Sentiment by category and over time",
     "campaigns": "Campaign performance",
     "communities": "Communities and top influencers",
