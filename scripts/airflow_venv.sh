@@ -11,22 +11,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${1:-${AIRFLOW_VENV:-$ROOT/.venv-airflow}}"
-PY="${PY:-python3.11}"
-REQS="$ROOT/infra/airflow/requirements.txt"
-PINS="$ROOT/infra/airflow/constraints.txt"
-STAMP="$VENV/.installed"
-
-if [[ -f "$STAMP" && "$STAMP" -nt "$REQS" && "$STAMP" -nt "$PINS" && -x "$VENV/bin/airflow" ]]; then
-  exit 0
-fi
-
-test -x "$VENV/bin/python" || "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --upgrade pip
-if [[ -s "$PINS" ]]; then
-  "$VENV/bin/pip" install -q -c "$PINS" -r "$REQS"
-else
-  "$VENV/bin/pip" install -q -r "$REQS"
-fi
-"$VENV/bin/airflow" version >/dev/null
-touch "$STAMP"
+"$ROOT/scripts/pinned_venv.sh" "$VENV" "$ROOT/infra/airflow/requirements.txt" "$ROOT/infra/airflow/constraints.txt" \
+  airflow "./airflow version"
 echo "Airflow venv ready: $VENV ($("$VENV/bin/airflow" version 2>/dev/null | tail -n1))"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from socialflywheel.lake.catalog.stages.features import TRENDS
 from socialflywheel.lake.catalog.table import F64, I32, I64, STR, TS, Table
 
 # written by socialflywheel.ingest.conform
@@ -256,23 +257,16 @@ RECOMMENDATIONS = Table(
 FEDERATED_TRENDS = Table(
     "gold.federated_trends",
     pa.schema(
-        {
-            "run_id": STR,
-            "privacy": STR,
-            "epsilon_per_day": F64,
-            "epsilon_total": F64,
-            "delta": F64,
-            "cap": I64,
-            "clients": I64,
-            "hashtag": STR,
-            "start_ts": TS,
-            "end_ts": TS,
-            "peak_ts": TS,
-            "buckets": I64,
-            "uses": I64,
-            "baseline": F64,
-            "strength": F64,
-        }
+        [
+            pa.field("run_id", STR),
+            pa.field("privacy", STR),
+            pa.field("epsilon_per_day", F64),
+            pa.field("epsilon_total", F64),
+            pa.field("delta", F64),
+            pa.field("cap", I64),
+            pa.field("clients", I64),
+            *(f for f in TRENDS.schema if f.name != "granularity"),  # the central job's trend columns (day buckets)
+        ]
     ),
     keys=("run_id", "hashtag", "start_ts"),
     doc="Daily trending hashtags of the latest federated run, found from what the clients sent: privacy local_dp, "
