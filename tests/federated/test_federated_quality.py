@@ -1,0 +1,57 @@
+"""The issue's floor for federated trend discovery (precision and recall >= 0.9 on the planted trends), over three
+seeds of the devices' randomness on the default world. Extended: each run queries 3,907 devices (about a minute
+under local DP, five under SecAgg+)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from socialflywheel.config import FlywheelConfig
+from socialflywheel.lake.io import Lake
+from tests.federated.test_federated_trends import flower_venv  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.federated, pytest.mark.extended]
+
+
+def _mean_quality(
+    cfg: FlywheelConfig, lake: Lake, spark: Any, tmp: Path, **kw: Any
+) -> tuple[float, float, list[dict[str, float]]]:
+    from socialflywheel.federated.trends import run_federated_trends, score_estimates, trend_quality
+
+    planted = lake.read_arrow("truth.trends").to_pylist()
+    seen = []
+    for seed in (0, 1, 2):
+        run_federated_trends(lake, tmp / f"seed{seed}", cap=2, seed=seed, **kw)
+        seen.append(trend_quality(score_estimates(spark, tmp / f"seed{seed}", cfg.features), planted))
+    print(kw, seen)
+    return float(np.mean([q["precision"] for q in seen])), float(np.mean([q["recall"] for q in seen])), seen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met: local DP at epsilon 8 per device-day (224 over 28 days) gave precision 1.0/0.6/0.75 and recall "
+    "1.0/1.0/0.83 over seeds 0-2 (bench/results/federated.json): the noise floor's Poisson tail at q = 1/(e^8 + 1) "
+    "makes false bursts of rare tags",
+)
+def test_local_dp_meets_the_floor(
+    flower_venv: Path,  # noqa: F811
+    default_lake: tuple[FlywheelConfig, Lake],
+    spark: Any,
+    tmp_path: Path,
+) -> None:
+    precision, recall, seen = _mean_quality(*default_lake, spark, tmp_path, epsilon=8.0, privacy="local_dp")
+    assert precision >= 0.9 and recall >= 0.9, seen
+
+
+def test_secure_aggregation_meets_the_floor_at_a_user_level_epsilon_of_4(
+    flower_venv: Path,  # noqa: F811
+    default_lake: tuple[FlywheelConfig, Lake],
+    spark: Any,
+    tmp_path: Path,
+) -> None:
+    precision, recall, seen = _mean_quality(*default_lake, spark, tmp_path, epsilon=4.0, privacy="secagg")
+    assert precision >= 0.9 and recall >= 0.9, seen
