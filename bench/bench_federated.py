@@ -93,7 +93,9 @@ def _plot(rows: list[dict[str, Any]], out: Path) -> None:
     ax.axhline(central["precision"], color="black", linestyle=":", label="central daily job: precision")
     ax.axhline(0.9, color="red", linewidth=0.8, label="floor (0.9)")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("epsilon per person over the 28 days\n(local DP: 28 x the daily epsilon; SecAgg+: user-level, delta 1/(10 n))")
+    ax.set_xlabel(
+        "epsilon per person over the 28 days\n(local DP: 28 x the daily epsilon; SecAgg+: user-level, delta 1/(10 n))"
+    )
     ax.set_ylabel("planted trends, mean over seeds")
     ax.set_ylim(-0.02, 1.05)
     ax.set_title("Federated trend discovery: privacy against utility")
