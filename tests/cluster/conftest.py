@@ -23,6 +23,8 @@ from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
 from tests.conftest import REPO, java_or_fail, make_config
 
+JIT_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"  # see small_cluster_conf
+
 WORKER_MEMORY = "2g"
 EXECUTOR_MEMORY = "1g"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "flywheel-test", "AWS_SECRET_ACCESS_KEY": "flywheel-test-secret"}
@@ -134,9 +136,11 @@ def small_cluster_conf(cluster: LocalCluster) -> dict[str, str]:
         # Two executors on one host: no stage waits 3 s for a "better" executor (Spark's default locality wait).
         "spark.locality.wait": "0s",
         # Every submission starts three JVMs (driver, two executors) that live for a minute or two on tiny data:
-        # the C1 compiler alone, without C2's background compiles competing for the two cores.
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
-        "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+        # the C1 compiler alone, without C2's background compiles competing for the two cores. Stopping at C1 also
+        # shrinks the JVM's default code cache from 240 MB to 48 MB, which the features job's generated code filled
+        # on the driver ("Out of space in CodeCache for adapters", a CI-only failure): the usual size is restored.
+        "spark.driver.extraJavaOptions": JIT_OPTIONS,
+        "spark.executor.extraJavaOptions": JIT_OPTIONS,
         "spark.ui.enabled": "false",
         "spark.eventLog.enabled": "true",
         "spark.eventLog.dir": event_log_dir(cluster).as_uri(),
