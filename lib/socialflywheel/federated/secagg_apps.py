@@ -35,7 +35,7 @@ from flwr.server.strategy import FedAvg
 from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
 
 from socialflywheel.federated.partition import client_file, device_items
-from socialflywheel.federated.trend_apps import ROOT_ENV, _root, wait_for_nodes
+from socialflywheel.federated.trend_apps import ROOT_ENV, _root, wait_for_nodes, write_estimates
 
 DROP_ENV = "FLYWHEEL_FL_DROP"  # fault injection: devices (partition ids, comma-separated) that drop out mid-round
 MODULUS = 1 << 32  # SecAgg+'s mask modulus (Flower's limit)
@@ -177,20 +177,9 @@ def collect(grid: Grid, context: Context) -> None:
     DefaultWorkflow(fit_workflow=workflow)(recording, legacy)
     if strategy.total is None:
         raise RuntimeError(f"secure aggregation did not complete ({len(nodes)} devices; see the SuperLink log)")
-    est = strategy.total.reshape(days, len(vocab)).T.reshape(-1)  # tag-major, as trend_apps writes
-    tag, day = np.divmod(np.arange(len(est)), days)
-    pq.write_table(
-        pa.table(
-            {
-                "hashtag": pa.array(vocab).take(pa.array(tag)),
-                "day": day + int(q["day0"]),
-                "estimate": est,
-                "noise_var": np.full(len(est), sigma**2 * strategy.reports / expected),
-                "noise_per_use": np.zeros(len(est)),
-            }
-        ),
-        root / "estimates.parquet",
-    )
+    noise = sigma**2 * strategy.reports / expected  # devices that dropped out took their noise shares with them
+    by_day = strategy.total.reshape(days, len(vocab))
+    write_estimates(root, vocab, int(q["day0"]), by_day, noise_var=noise, noise_per_use=0.0)
     if recording.masked:
         np.savez(root / "masked.npz", *recording.masked)
     summary = {

@@ -50,6 +50,21 @@ def wait_for_nodes(grid: Grid, expected: int, *, timeout_s: float = 600.0) -> li
     return nodes
 
 
+def write_estimates(
+    root: Path, vocab: list[str], day0: int, by_day: np.ndarray, *, noise_var: float, noise_per_use: float
+) -> None:
+    """Write ``estimates.parquet``: the ``[days, vocab]`` estimated people per (hashtag, day), tag-major.
+
+    With the noise's variance at zero uses and per use: what the lake side scores, one writer for every privacy mode.
+    """
+    days = by_day.shape[0]
+    est = np.asarray(by_day, np.float64).T.reshape(-1)
+    tag, day = np.divmod(np.arange(len(est)), days)
+    columns = {"hashtag": pa.array(vocab).take(pa.array(tag)), "day": day + day0, "estimate": est}
+    columns |= {"noise_var": np.full(len(est), noise_var), "noise_per_use": np.full(len(est), noise_per_use)}
+    pq.write_table(pa.table(columns), root / "estimates.parquet")
+
+
 client = ClientApp()
 
 
@@ -105,19 +120,10 @@ def collect(grid: Grid, context: Context) -> None:
             raise ValueError(f"a reply holds {reports.shape[0]} daily reports, the query asked for {days}")
         sums += np.stack([mech.unpack(row) for row in reports])
     n = len(received)
-    est = np.stack([mech.estimate(row, n) for row in sums]).T.reshape(-1)  # tag-major, as items are numbered
-    tag, day = np.divmod(np.arange(mech.domain * days), days)
-    pq.write_table(
-        pa.table(
-            {
-                "hashtag": pa.array(vocab).take(pa.array(tag)),
-                "day": day + int(q["day0"]),
-                "estimate": est,
-                "noise_var": np.full(len(est), mech.variance(n)),
-                "noise_per_use": np.full(len(est), float(mech.variance(n, 1.0)) - float(mech.variance(n))),
-            }
-        ),
-        root / "estimates.parquet",
+    by_day = np.stack([mech.estimate(row, n) for row in sums])
+    noise = float(mech.variance(n))
+    write_estimates(
+        root, vocab, int(q["day0"]), by_day, noise_var=noise, noise_per_use=float(mech.variance(n, 1.0)) - noise
     )
     sent = max((int(r["report"]["bits"]["bytes"]) for r in received), default=0)
     summary = {
