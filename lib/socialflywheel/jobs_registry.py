@@ -169,7 +169,8 @@ JOB_LIST: tuple[JobSpec, ...] = (
         "federated",
         _federated,
         "Federated trend discovery on Flower: devices report hashtag use under local DP, or masked and summed "
-        "with noise (SecAgg+) -> gold.federated_trends, with the privacy parameters in MLflow.",
+        "with noise (SecAgg+) -> gold.federated_trends, with the privacy parameters in MLflow; or the two-tower "
+        "trained on devices (task twotower: FedAvg or robust aggregation, user-level DP, 8-bit updates) -> MLflow.",
     ),
     JobSpec(
         "maintain", _maintain, "Retention, compaction, vacuum and log clean-up of every table (makes erasure physical)."

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from socialflywheel.federated.partition import client_file
-from tests.federated.test_federated_trends import _write_devices, flower_venv  # noqa: F401 (a fixture)
+from tests.federated.test_federated_trends import _write_devices
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.federated
@@ -60,7 +60,7 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def test_a_superlink_and_three_supernodes_run_a_round_end_to_end(
-    flower_venv: Path,  # noqa: F811 (the fixture imported above)
+    flower_venv: Path,
     processes: list[subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:

@@ -12,7 +12,6 @@ import pytest
 
 from socialflywheel.config import FlywheelConfig
 from socialflywheel.lake.io import Lake
-from tests.federated.test_federated_trends import flower_venv  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.federated, pytest.mark.extended]
 
@@ -48,7 +47,7 @@ LOCAL_DP_NOT_MET = (
 def test_the_floor_over_three_seeds(
     privacy: str,
     epsilon: float,
-    flower_venv: Path,  # noqa: F811
+    flower_venv: Path,
     default_lake: tuple[FlywheelConfig, Lake],
     spark: Any,
     tmp_path: Path,

@@ -7,7 +7,6 @@ broken fails alone; on the default world the planted trends are found from local
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +21,6 @@ from socialflywheel.lake.io import Lake
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.federated
 DAY0 = 20_000  # 2024-10-04
-
-
-@pytest.fixture(scope="session")
-def flower_venv() -> Path:
-    """The Flower venv, made by scripts/flower_venv.sh when missing (idempotent)."""
-    subprocess.run(["bash", str(REPO / "scripts" / "flower_venv.sh")], check=True, timeout=1800)
-    return REPO / ".venv-flower" / "bin" / "python"
 
 
 def _write_devices(root: Path, devices: int, *, broken: int) -> None:

@@ -21,7 +21,7 @@ import pytest
 from scipy import stats
 
 from socialflywheel.federated.partition import client_file
-from tests.federated.test_federated_trends import DAY0, flower_venv  # noqa: F401 (a fixture)
+from tests.federated.test_federated_trends import DAY0
 
 pytestmark = pytest.mark.federated
 DEVICES, DAYS, TAGS, CAP, DROP = 12, 3, 120, 2, (3, 5)
@@ -48,7 +48,7 @@ def _devices(root: Path) -> np.ndarray:
 
 
 def test_the_server_sees_only_masked_vectors_and_a_round_survives_two_dropouts(
-    flower_venv: Path,  # noqa: F811 (the fixture imported above)
+    flower_venv: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -89,7 +89,7 @@ def test_the_server_sees_only_masked_vectors_and_a_round_survives_two_dropouts(
     assert 0.6 < z.std() < 1.4, z.std()  # the noise is there, at the stated scale
 
 
-def test_the_noise_is_what_the_accountant_calls_epsilon_delta(flower_venv: Path) -> None:  # noqa: F811
+def test_the_noise_is_what_the_accountant_calls_epsilon_delta(flower_venv: Path) -> None:
     """sigma for (4, 1e-5) at L2 sensitivity sqrt(3 days x cap 2) meets the accountant's epsilon, and barely."""
     code = (
         "import math, dp_accounting as d\n"

@@ -54,8 +54,12 @@ class FederatedResult(JobResult):
 
 def run_federated(
     spark: SparkSession, lake: Lake, fc: FederatedConfig, *, features: FeaturesConfig, tracking: Tracking, work: Path
-) -> FederatedResult:
-    """Run the configured federated task (see the module docstring); the trends it finds go to gold."""
+) -> JobResult:
+    """Run the configured federated task: trends (the module docstring; found trends go to gold) or twotower."""
+    if fc.task == "twotower":
+        from socialflywheel.federated.train_job import run_federated_training
+
+        return run_federated_training(lake, fc, tracking=tracking, work=work)
     from pyspark.sql import functions as F
 
     from socialflywheel.federated.trends import run_federated_trends, trend_frame

@@ -34,6 +34,7 @@ from flwr.server import Grid, LegacyContext, ServerApp, ServerConfig
 from flwr.server.strategy import FedAvg
 from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
 
+from socialflywheel.federated.accounting import noise_multiplier
 from socialflywheel.federated.partition import client_file, device_items
 from socialflywheel.federated.trend_apps import ROOT_ENV, _root, wait_for_nodes, write_estimates
 
@@ -45,21 +46,9 @@ CLIP = 8.0  # a device's entries are clipped to [-CLIP, CLIP] before quantizatio
 def gaussian_sigma(epsilon: float, delta: float, sensitivity: float) -> float:
     """Noise standard deviation of one Gaussian release with this L2 sensitivity at (epsilon, delta).
 
-    The noise multiplier is found by bisection against dp-accounting's RDP accountant (the smallest one whose
-    epsilon at ``delta`` is at most ``epsilon``).
+    The smallest noise multiplier whose epsilon at ``delta`` (dp-accounting's RDP accountant) is at most ``epsilon``.
     """
-    import dp_accounting
-
-    def eps_of(z: float) -> float:
-        acc = dp_accounting.rdp.RdpAccountant()
-        acc.compose(dp_accounting.GaussianDpEvent(z))
-        return float(acc.get_epsilon(delta))
-
-    lo, hi = 1e-3, 1e3
-    for _ in range(80):
-        mid = math.sqrt(lo * hi)
-        lo, hi = (lo, mid) if eps_of(mid) <= epsilon else (mid, hi)
-    return hi * sensitivity
+    return noise_multiplier(epsilon, delta=delta) * sensitivity
 
 
 def device_vector(posts: pa.Table | None, vocab: list[str], day0: int, days: int, cap: int, seed: int) -> np.ndarray:

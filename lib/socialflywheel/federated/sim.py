@@ -14,7 +14,11 @@ import argparse
 import importlib
 import os
 
-APPS = {"trends": "socialflywheel.federated.trend_apps", "trends-secagg": "socialflywheel.federated.secagg_apps"}
+APPS = {
+    "trends": "socialflywheel.federated.trend_apps",
+    "trends-secagg": "socialflywheel.federated.secagg_apps",
+    "twotower": "socialflywheel.federated.twotower_apps",
+}
 
 
 def main(argv: list[str] | None = None) -> None:

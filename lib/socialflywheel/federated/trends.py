@@ -95,6 +95,10 @@ def launch_simulation(
     root = Path(root)
     (root / "received.json").unlink(missing_ok=True)
     env = {**os.environ, "FLYWHEEL_FL_ROOT": str(root), "PYTHONPATH": str(REPO / "lib"), "FLWR_TELEMETRY_ENABLED": "0"}
+    if app == "twotower":  # torch comes from this venv, appended after the Flower venv's own packages
+        import torch
+
+        env["FLYWHEEL_TORCH_SITE"] = str(Path(torch.__file__).parents[1])
     cmd = [str(flower_python()), "-m", "socialflywheel.federated.sim", app, "--clients", str(clients)]
     if cpus:
         cmd += ["--cpus", str(cpus)]

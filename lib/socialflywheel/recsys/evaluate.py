@@ -56,6 +56,44 @@ def _rows(model: str, split: str, table: list[dict[str, float]]) -> list[dict[st
     return [{"model": model, "split": split, **r, "k": int(r["k"])} for r in table]
 
 
+def split_starts(meta: DatasetMeta, train: Interactions) -> tuple[int, int]:
+    """The validation and test periods' first seconds (recorded by prepare; else right after the training data)."""
+    val_start = int(meta.extra.get("val_start_ts", int(train.ts.max()) + 1))  # type: ignore[call-overload]
+    return val_start, int(meta.extra.get("test_start_ts", val_start))  # type: ignore[call-overload]
+
+
+def _val_positives(root: Path, val_start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    vt = pq.read_table(root / "val" / "targets.parquet")
+    vts = vt.column("ts").to_numpy() if "ts" in vt.column_names else np.full(vt.num_rows, val_start)
+    return vt.column("user_idx").to_numpy(), np.asarray(vt.column("item_idx").to_numpy(), np.int64), vts
+
+
+def split_as_of(root: Path, meta: DatasetMeta, name: str, train: Interactions) -> AsOf | None:
+    """What the catalogue was at split ``name``'s start (time splits; None for per-user ones)."""
+    if meta.extra.get("split_by", "time") != "time":
+        return None
+    val_start, test_start = split_starts(meta, train)
+    if name == "val":
+        return AsOf.build(root, meta, at=val_start)
+    _, vi, vts = _val_positives(root, val_start)
+    return AsOf.build(root, meta, at=test_start, extra=(vi, np.asarray(vts, np.int64)))
+
+
+def evaluate_split(
+    model: TwoTower, data_root: str | Path, name: str, *, ks: Sequence[int] = DEFAULT_KS
+) -> list[dict[str, float]]:
+    """The two-tower's rows of :func:`evaluate_all` for one split, without the baselines.
+
+    ``test`` wants the root made by :func:`~socialflywheel.recsys.train_job.test_view` (the catalogue as of the
+    test start) where prepare wrote one.
+    """
+    root = Path(data_root)
+    meta = DatasetMeta.load(root)
+    as_of = split_as_of(root, meta, name, read_interactions(root / "train"))
+    items = load_items(root / "items.parquet", meta)
+    return evaluate_two_tower(model, split=load_split(root / name, meta), items=items, meta=meta, ks=ks, as_of=as_of)
+
+
 def evaluate_all(
     *,
     data_root: str | Path,
@@ -88,8 +126,7 @@ def evaluate_all(
     n = meta.num_items
     train = read_interactions(root / "train")
     val = load_split(root / "val", meta)
-    val_start = int(meta.extra.get("val_start_ts", int(train.ts.max()) + 1))  # type: ignore[call-overload]
-    test_start = int(meta.extra.get("test_start_ts", val_start))  # type: ignore[call-overload]
+    val_start, test_start = split_starts(meta, train)
     pop_params, pop_trials = tune_most_popular(train, split=val, split_start=val_start, num_items=n, item_counts=counts)
     train_matrix = user_item_matrix(train, num_users=meta.num_users, num_items=n)
     als_params, als_trials = tune_ials(
@@ -100,16 +137,11 @@ def evaluate_all(
         split = val if name == "val" else load_split(root / name, meta)
         history: Interactions = train
         start = val_start
-        extra = None
         if name != "val":  # refit baselines on everything before this split (train + val period)
-            vt = pq.read_table(root / "val" / "targets.parquet")
-            vts = vt.column("ts").to_numpy() if "ts" in vt.column_names else np.full(vt.num_rows, val_start)
-            history = train.concat(vt.column("user_idx").to_numpy(), vt.column("item_idx").to_numpy(), vts)
+            vu, vi, vts = _val_positives(root, val_start)
+            history = train.concat(vu, vi, vts)
             start = test_start
-            extra = (np.asarray(vt.column("item_idx").to_numpy(), np.int64), np.asarray(vts, np.int64))
-        as_of = None
-        if meta.extra.get("split_by", "time") == "time":
-            as_of = AsOf.build(root, meta, at=start, extra=extra)
+        as_of = split_as_of(root, meta, name, train)
         pop = popularity(history, num_items=n, now=start, window_days=pop_params["window_days"])
         rows += _rows(
             "most_popular",
