@@ -79,15 +79,18 @@ def main() -> None:
     data = _data(args)
     lt = LocalTraining(lr=args.lr, epochs=args.local_epochs, seed=args.seed)
     rows: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
     central_lt = LocalTraining(
         lr=args.central_lr, optimizer=args.central_optimizer, batch_size=args.central_batch, seed=args.seed
     )
-    central = train_central(data, central_lt, epochs=args.central_epochs, progress=True)
-    base = central["test_recall_at_50"]
-    seconds = round(time.perf_counter() - t0, 1)
-    rows.append({"variant": "central", "test_recall_at_50": base, "delta_vs_central": 0.0,
-                 "chosen": central["best_epoch"], "seconds": seconds})  # fmt: skip
+    base = 0.0
+    for name, ids in (("central", True), ("central-content-only", False)):
+        t0 = time.perf_counter()
+        central = train_central(data, central_lt, epochs=args.central_epochs, post_ids=ids, progress=True)
+        base = base or central["test_recall_at_50"]
+        val = [round(v, 4) for _, v in central["val_curve"]]
+        rows.append({"variant": name, "test_recall_at_50": central["test_recall_at_50"],
+                     "delta_vs_central": central["test_recall_at_50"] - base, "chosen": central["best_epoch"],
+                     "val_curve": val, "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
     for name in [v for v in args.variants.split(",") if v]:
         plan = Plan(rounds=args.rounds, fraction=args.fraction, local=lt, clipping_norm=args.clipping_norm,
                     **VARIANTS[name])  # type: ignore[arg-type]  # fmt: skip

@@ -133,8 +133,13 @@ def score_rounds(data_root: str | Path, run_dir: str | Path, lt: LocalTraining) 
     return {"val_curve": curve, "best_round": best, "test": test, "test_recall_at_50": recall_at(test), "model": model}
 
 
-def train_central(data_root: str | Path, lt: LocalTraining, *, epochs: int, progress: bool = False) -> dict[str, Any]:
-    """The central counterpart: the same model, loss and optimizer on the pooled examples; epoch chosen on val."""
+def train_central(
+    data_root: str | Path, lt: LocalTraining, *, epochs: int, post_ids: bool = True, progress: bool = False
+) -> dict[str, Any]:
+    """The central counterpart: the same model, loss and optimizer on the pooled examples; epoch chosen on val.
+
+    ``post_ids=False`` scores posts by their content alone (no post id row in the item tower).
+    """
     import pyarrow.parquet as pq
     import torch
 
@@ -147,6 +152,8 @@ def train_central(data_root: str | Path, lt: LocalTraining, *, epochs: int, prog
     examples = example_arrays(pq.read_table(data / "train"), meta)
     items = load_items(data / "items.parquet", meta)
     model = build_model(meta, lt)
+    if not post_ids:
+        model.set_known_items(torch.zeros(meta.num_items, dtype=torch.bool), dropout=0.0)
     rng = np.random.default_rng([lt.seed, 11])
     curve, best, best_state = [], -1.0, None
     for epoch in range(1, epochs + 1):
