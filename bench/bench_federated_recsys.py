@@ -14,6 +14,7 @@ and FedTrimmedAvg; user-level DP (server-side fixed clipping) at the given epsil
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import emit
+from bench._harness import RESULTS, emit
 
 VARIANTS = {
     "fedavg": {},
@@ -31,8 +32,41 @@ VARIANTS = {
     "int8": {"compression": "int8"},
     "dp-eps8": {"dp": "fixed", "epsilon": 8.0},
     "dp-eps4": {"dp": "fixed", "epsilon": 4.0},
+    "dp-eps2": {"dp": "fixed", "epsilon": 2.0},
+    "dp-eps1": {"dp": "fixed", "epsilon": 1.0},
     "dp-adaptive-eps8": {"dp": "adaptive", "epsilon": 8.0},
 }
+
+
+def _plot(rows: list[dict[str, Any]], out: Path) -> None:
+    """Test Recall@50 against the user-level epsilon (FedAvg at the right as epsilon = inf), central lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dp = sorted((float(r["epsilon"]), r["test_recall_at_50"]) for r in rows if str(r["variant"]).startswith("dp-eps"))
+    plain = next((r["test_recall_at_50"] for r in rows if r["variant"] == "fedavg"), None)
+    if not dp and plain is None:
+        return
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    eps = [e for e, _ in dp]
+    top = 2 * max(eps) if eps else 16.0
+    ax.plot(eps + ([top] if plain is not None else []), [v for _, v in dp] + ([plain] if plain is not None else []),
+            "o-", label="federated (FedAvg + user-level DP; right: no DP)")  # fmt: skip
+    for name, style in (("central", ":"), ("central-content-only", "--")):
+        got = next((r["test_recall_at_50"] for r in rows if r["variant"] == name), None)
+        if got is not None:
+            ax.axhline(got, linestyle=style, color="grey", label=f"{name} (same model)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([*eps, top], [*(f"{e:g}" for e in eps), "inf"])
+    ax.set_xlabel("user-level epsilon of the whole run (delta 1/devices)")
+    ax.set_ylabel("test Recall@50")
+    ax.set_title("Federated two-tower: privacy against utility (default world)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
 
 
 def _data(args: argparse.Namespace) -> Path:
@@ -75,6 +109,8 @@ def main() -> None:
     p.add_argument("--clipping-norm", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="federated_recsys")
+    p.add_argument("--central", action=argparse.BooleanOptionalAction, default=True, help="train the central rows")
+    p.add_argument("--merge", action="store_true", help="keep the rows of --out's JSON for variants not run now")
     args = p.parse_args()
     data = _data(args)
     lt = LocalTraining(lr=args.lr, epochs=args.local_epochs, seed=args.seed)
@@ -82,8 +118,11 @@ def main() -> None:
     central_lt = LocalTraining(
         lr=args.central_lr, optimizer=args.central_optimizer, batch_size=args.central_batch, seed=args.seed
     )
-    base = 0.0
-    for name, ids in (("central", True), ("central-content-only", False)):
+    base = 0.0  # the central row's test recall (from --out's JSON when --no-central --merge)
+    if not args.central and args.merge and (RESULTS / f"{args.out}.json").exists():
+        old = json.loads((RESULTS / f"{args.out}.json").read_text())["rows"]
+        base = next((r["test_recall_at_50"] for r in old if r["variant"] == "central"), 0.0)
+    for name, ids in (("central", True), ("central-content-only", False)) if args.central else ():
         t0 = time.perf_counter()
         central = train_central(data, central_lt, epochs=args.central_epochs, post_ids=ids, progress=True)
         base = base or central["test_recall_at_50"]
@@ -115,6 +154,11 @@ def main() -> None:
         }
         rows.append(row)
         print(row, flush=True)
+    if args.merge and (RESULTS / f"{args.out}.json").exists():
+        done = {r["variant"] for r in rows}
+        old = json.loads((RESULTS / f"{args.out}.json").read_text())["rows"]
+        rows = [r for r in old if r["variant"] not in done] + rows
+    _plot(rows, RESULTS / f"{args.out}.png")
     emit(args.out, rows, extra={"data": str(data), "rounds": args.rounds, "fraction": args.fraction,
                                "local_epochs": args.local_epochs, "lr": args.lr, "seed": args.seed})  # fmt: skip
 

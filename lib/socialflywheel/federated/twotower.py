@@ -63,12 +63,7 @@ def build_model(meta: DatasetMeta, lt: LocalTraining) -> TwoTower:
     torch.manual_seed(lt.seed)
     model = TwoTower(
         num_users=1,
-        num_items=meta.num_items,
-        num_categories=meta.num_categories,
-        num_authors=meta.num_authors,
-        num_hashtags=meta.num_hashtags,
-        user_feature_dim=meta.user_feature_dim,
-        item_feature_dim=meta.item_feature_dim,
+        **meta.tower_sizes(),
         embedding_dim=lt.embedding_dim,
         hidden_dim=lt.hidden_dim,
         temperature=lt.temperature,

@@ -89,6 +89,11 @@ class DatasetMeta:
             p = p / "meta.json"
         p.write_text(json.dumps(asdict(self)))
 
+    def tower_sizes(self) -> dict[str, int]:
+        """The vocabulary sizes and feature widths a ``TwoTower`` is built with (all but ``num_users``)."""
+        names = ("num_items", "num_categories", "num_authors", "num_hashtags", "user_feature_dim", "item_feature_dim")
+        return {k: int(getattr(self, k)) for k in names}
+
     def log_q(self) -> np.ndarray:
         """Log sampling probability of each item under in-batch sampling (add-one smoothed)."""
         counts = np.asarray(self.item_counts, dtype=np.float64)

@@ -193,12 +193,7 @@ def _train(*, env: DistEnv, **kw: Any) -> TrainResult:
             clock.tabulate()  # every (hour, item) feature row once, when the table is small enough
     model = TwoTower(
         num_users=meta.num_users,
-        num_items=meta.num_items,
-        num_categories=meta.num_categories,
-        num_authors=meta.num_authors,
-        num_hashtags=meta.num_hashtags,
-        user_feature_dim=meta.user_feature_dim,
-        item_feature_dim=meta.item_feature_dim,
+        **meta.tower_sizes(),
         embedding_dim=kw["embedding_dim"],
         hidden_dim=kw["hidden_dim"],
         time_features=NUM_TIME_FEATURES if clock is not None else 0,
