@@ -9,6 +9,7 @@ and FedTrimmedAvg; user-level DP (server-side fixed clipping) at the given epsil
 
     python bench/bench_federated_recsys.py --work /tmp/fl2t                  # every variant, default world
     python bench/bench_federated_recsys.py --data /tmp/planted --variants fedavg,attack-fedavg,attack-median
+    python bench/bench_federated_recsys.py --work /tmp/fl2t --fairness --variants fedavg,int8,dp-eps8 --lake L
 """
 
 from __future__ import annotations
@@ -69,6 +70,41 @@ def _plot(rows: list[dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
+def _fairness(args: argparse.Namespace, data: Path) -> None:
+    """Test Recall@50 per country and per activity decile: content-only central vs the saved federated runs."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from socialflywheel.federated.recsys import recall_by_group, score_rounds, train_central
+    from socialflywheel.federated.twotower import LocalTraining
+
+    users = pq.read_table(data / "users.parquet").to_pandas()
+    decile = np.ceil(users["positives"].rank(pct=True) * 10).astype(int)
+    kinds = {"activity decile": dict(zip(users["user_idx"], [f"d{d:02d}" for d in decile], strict=True))}
+    if args.lake:
+        from deltalake import DeltaTable
+
+        country = DeltaTable(f"{args.lake}/silver/users").to_pyarrow_table(columns=["user_id", "country"]).to_pandas()
+        by_id = dict(zip(country["user_id"], country["country"].fillna("unknown"), strict=True))
+        kinds["country"] = {
+            int(u): str(by_id.get(i, "unknown")) for u, i in zip(users["user_idx"], users["user_id"], strict=True)
+        }
+    central_lt = LocalTraining(lr=args.central_lr, optimizer=args.central_optimizer, batch_size=args.central_batch,
+                               seed=args.seed)  # fmt: skip
+    models = {"central-content-only": train_central(data, central_lt, epochs=args.central_epochs, post_ids=False)}
+    lt = LocalTraining(lr=args.lr, epochs=args.local_epochs, seed=args.seed)
+    for name in [v for v in args.variants.split(",") if v]:
+        models[name] = score_rounds(data, Path(args.work) / "runs" / name, lt)
+    rows = []
+    for kind, group_of in kinds.items():
+        tables = {name: recall_by_group(m["model"], data, group_of) for name, m in models.items()}
+        for group in sorted(tables["central-content-only"]):
+            row: dict[str, Any] = {"by": kind, "group": group, "users": tables["central-content-only"][group]["users"]}
+            row |= {name: t[group]["recall_at_50"] for name, t in tables.items()}
+            rows.append(row)
+    emit(f"{args.out}_fairness", rows, extra={"data": str(data), "variants": list(models)})
+
+
 def _data(args: argparse.Namespace) -> Path:
     if args.data:
         return Path(args.data)
@@ -111,8 +147,17 @@ def main() -> None:
     p.add_argument("--out", default="federated_recsys")
     p.add_argument("--central", action=argparse.BooleanOptionalAction, default=True, help="train the central rows")
     p.add_argument("--merge", action="store_true", help="keep the rows of --out's JSON for variants not run now")
+    p.add_argument(
+        "--fairness",
+        action="store_true",
+        help="per-group test recall of the runs saved under --work/runs and a content-only central model",
+    )
+    p.add_argument("--lake", default=None, help="--fairness: the lake whose silver.users gives each person's country")
     args = p.parse_args()
     data = _data(args)
+    if args.fairness:
+        _fairness(args, data)
+        return
     lt = LocalTraining(lr=args.lr, epochs=args.local_epochs, seed=args.seed)
     rows: list[dict[str, Any]] = []
     central_lt = LocalTraining(

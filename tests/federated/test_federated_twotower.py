@@ -138,3 +138,22 @@ def test_the_federated_training_job_is_tracked_and_leaves_no_copy(
     curve = mlflow.MlflowClient().get_metric_history(result.run_id, "val_recall_at_50")
     assert sorted(m.step for m in curve) == [1, 2]
     assert "model.pt" in {a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id)}
+
+
+def test_recall_by_group_reassembles_the_whole(planted200: Path) -> None:
+    """Per-group Recall@50, weighted by each group's users, is the whole split's (every user in one group)."""
+    from socialflywheel.federated.recsys import _model_at, recall_at, recall_by_group
+    from socialflywheel.federated.twotower import build_model, shared_arrays
+    from socialflywheel.recsys.core.data import DatasetMeta
+    from socialflywheel.recsys.evaluate import evaluate_split
+
+    arrays = shared_arrays(build_model(DatasetMeta.load(planted200), LOCAL))
+    model = _model_at(planted200, LOCAL, arrays)
+    rng = np.random.default_rng(4)
+    groups = {u: f"g{rng.integers(0, 5)}" for u in range(200)}
+    parts = recall_by_group(model, planted200, groups)
+    assert len(parts) == 5
+    users = sum(p["users"] for p in parts.values())
+    whole = evaluate_split(model, planted200, "test", ks=(50,))
+    assert users == whole[0]["users"]
+    assert sum(p["recall_at_50"] * p["users"] for p in parts.values()) / users == pytest.approx(recall_at(whole))

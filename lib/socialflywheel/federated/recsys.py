@@ -170,4 +170,39 @@ def train_central(
         model.load_state_dict(best_state)
     test = evaluate_split(model.eval(), _test_root(data), "test")
     chosen = max(curve, key=lambda ev: ev[1])[0]
-    return {"val_curve": curve, "best_epoch": chosen, "test": test, "test_recall_at_50": recall_at(test)}
+    return {
+        "val_curve": curve,
+        "best_epoch": chosen,
+        "test": test,
+        "test_recall_at_50": recall_at(test),
+        "model": model,
+    }
+
+
+def recall_by_group(
+    model: Any,  # noqa: ANN401 - a TwoTower (torch is imported lazily here)
+    data_root: str | Path,
+    group_of: dict[int, str],
+    *,
+    split: str = "test",
+) -> dict[str, dict[str, float]]:
+    """Recall@50 of ``split`` per group of users (``group_of``: user_idx -> group; others are left out)."""
+    from socialflywheel.recsys.baselines import read_interactions
+    from socialflywheel.recsys.core.data import DatasetMeta
+    from socialflywheel.recsys.core.embed import evaluate_two_tower, load_items, load_split
+    from socialflywheel.recsys.evaluate import split_as_of
+
+    data = Path(data_root)
+    root = _test_root(data) if split == "test" else data
+    meta = DatasetMeta.load(root)
+    whole = load_split(root / split, meta)
+    items = load_items(root / "items.parquet", meta)
+    as_of = split_as_of(root, meta, split, read_interactions(root / "train"))
+    groups = np.array([group_of.get(int(u), "") for u in whole.users])
+    out = {}
+    for g in sorted(set(groups) - {""}):
+        rows = evaluate_two_tower(
+            model, split=whole.restrict(groups == g), items=items, meta=meta, ks=(50,), as_of=as_of
+        )
+        out[g] = {"recall_at_50": recall_at(rows), "users": rows[0]["users"]}
+    return out

@@ -36,6 +36,20 @@ class Split:
         """user_idx of each query row."""
         return self.queries["user_idx"]
 
+    def restrict(self, keep: np.ndarray) -> Split:
+        """The split of the query rows where ``keep`` (a bool per row) holds, their targets and seen items with them."""
+        new_row = np.cumsum(keep) - 1
+        t, s = keep[self.target_rows], keep[self.seen_rows]
+        return Split(
+            {k: v[keep] for k, v in self.queries.items()},
+            new_row[self.target_rows[t]],
+            self.target_items[t],
+            new_row[self.seen_rows[s]],
+            self.seen_items[s],
+            item_bucket=None if self.item_bucket is None else self.item_bucket[keep],
+            item_features=self.item_features,
+        )
+
 
 def load_split(split_dir: str | Path, meta: DatasetMeta) -> Split:
     """Read ``queries.parquet``, ``targets.parquet`` and (optional) ``seen.parquet`` of a split."""
