@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Iterable
@@ -197,6 +198,7 @@ def run(grid: Grid, context: Context) -> None:
     root = Path(os.environ[ROOT_ENV])
     plan = json.loads((root / "plan.json").read_text())
     clients = int(json.loads((root / "clients.json").read_text())["clients"])
+    random.seed(int(plan["local"]["seed"]))  # Flower's strategies sample devices with the random module
     wait_for_nodes(grid, clients)
     strategy, privacy = make_strategy(plan, clients)
     with np.load(root / "initial.npz") as z:
