@@ -143,18 +143,6 @@ def local_train(
     return float(np.mean(losses))
 
 
-def update_norm(before: Arrays, after: Arrays) -> float:
-    """L2 norm of ``after - before`` over every shared array (what clipping bounds)."""
-    return float(np.sqrt(sum(float(np.sum((after[k] - before[k]) ** 2)) for k in before)))
-
-
-def clip_update(before: Arrays, after: Arrays, max_norm: float) -> Arrays:
-    """``before + clip(after - before)``: the update scaled down to ``max_norm`` when it is longer."""
-    norm = update_norm(before, after)
-    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
-    return {k: before[k] + scale * (after[k] - before[k]) for k in before}
-
-
 def poison(before: Arrays, after: Arrays, *, attack: str, scale: float) -> Arrays:
     """A malicious client's reply: ``sign_flip`` sends ``before - scale x update``, ``scale`` ``before + scale x``."""
     factor = -scale if attack == "sign_flip" else scale
